@@ -1,0 +1,38 @@
+"""Normalisation of names and addresses (SPEC §3)."""
+
+from __future__ import annotations
+
+import unicodedata
+
+
+def normalize_text(value: str | None) -> str | None:
+    """NFKC (full-width `ＥＭＰ００１` becomes `EMP001`), surrounding white space removed;
+    None for nothing left."""
+    if value is None:
+        return None
+    text = unicodedata.normalize("NFKC", value).strip()
+    return text or None
+
+
+def normalize_email(value: str | None) -> str | None:
+    """An address with its domain lower-cased (the local part is kept as written)."""
+    text = normalize_text(value)
+    if text is None:
+        return None
+    local, at, domain = text.rpartition("@")
+    if not at:
+        return text
+    return f"{local}@{domain.lower()}"
+
+
+def name_key(name: str) -> str:
+    """The key under which names are unique: case-insensitive (SPEC §3)."""
+    return name.casefold()
+
+
+def split_email(name: str) -> tuple[str, str]:
+    """(local part, "@domain") split at the last `@`; ("name", "") for a name that is not one."""
+    local, at, domain = name.rpartition("@")
+    if not at or not local:
+        return name, ""
+    return local, at + domain

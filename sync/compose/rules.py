@@ -1,0 +1,120 @@
+"""Composition rules: what an account name is built from (SPEC §2, §3).
+
+A rule is parsed once from the tenant's settings and says which attributes it needs, so a source
+asks its server only for those (STYLE.md 4).
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import unicodedata
+from dataclasses import dataclass
+
+from sync.compose.normalize import normalize_email, normalize_text
+from sync.model import DirectoryUser
+
+EMAIL_SOURCES = {
+    "email": "primary_email",
+    "google_workspace_email": "google_workspace_email",
+    "salesforce_account": "salesforce_account",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Composed:
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class NotComposed:
+    reason: str  # "missing_attribute" or "invalid_name"
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class NameRule:
+    source: str
+    template: tuple[tuple[str, str | None], ...] = ()  # (literal, field) pairs of a custom rule
+    lowercase_email: bool = True
+    pattern: re.Pattern[str] = re.compile(r"[A-Za-z0-9._@+\-]{1,128}")
+
+    @classmethod
+    def parse(
+        cls, source: str, template: str | None, pattern: str, lowercase_email: bool = True
+    ) -> NameRule:
+        parsed: tuple[tuple[str, str | None], ...] = ()
+        if source == "custom":
+            if not template:
+                raise ValueError('a "custom" rule needs a template')
+            parsed = tuple((lit, name) for lit, name, _, _ in string.Formatter().parse(template))
+        return cls(source, parsed, lowercase_email, re.compile(pattern))
+
+    @property
+    def attributes(self) -> frozenset[str]:
+        """Directory attributes this rule reads."""
+        if self.source == "custom":
+            fields = {name for _, name in self.template if name}
+            return frozenset("primary_email" if f == "email_local_part" else f for f in fields)
+        if self.source == "email_local_part":
+            return frozenset({"primary_email"})
+        if self.source == "employee_code":
+            return frozenset({"employee_code"})
+        return frozenset({EMAIL_SOURCES[self.source]})
+
+    def compose(self, user: DirectoryUser) -> Composed | NotComposed:
+        raw = self._raw_name(user)
+        if isinstance(raw, NotComposed):
+            return raw
+        return self.check(raw)
+
+    def check(self, name: str) -> Composed | NotComposed:
+        """The name if the tenant's pattern allows it; control characters never pass."""
+        if any(unicodedata.category(ch).startswith("C") for ch in name):
+            return NotComposed("invalid_name", f"{name!r} contains a control character")
+        if not self.pattern.fullmatch(name):
+            return NotComposed("invalid_name", f"{name!r} is not allowed by the name pattern")
+        return Composed(name)
+
+    def _raw_name(self, user: DirectoryUser) -> str | NotComposed:
+        if self.source == "custom":
+            return self._from_template(user)
+        if self.source == "employee_code":
+            return normalize_text(user.employee_code) or NotComposed(
+                "missing_attribute", "employee_code"
+            )
+        attribute = (
+            "primary_email" if self.source == "email_local_part" else EMAIL_SOURCES[self.source]
+        )
+        address = normalize_email(user.attribute(attribute))
+        if address is None:
+            return NotComposed("missing_attribute", attribute)
+        if self.lowercase_email:
+            address = address.lower()
+        if self.source != "email_local_part":
+            return address
+        local = _local_part(address)
+        return local if local else NotComposed("invalid_name", f"{address!r} has no local part")
+
+    def _from_template(self, user: DirectoryUser) -> str | NotComposed:
+        pieces: list[str] = []
+        for literal, field in self.template:
+            pieces.append(literal)
+            if field is None:
+                continue
+            value = self._template_value(user, field)
+            if value is None:
+                return NotComposed("missing_attribute", field)
+            pieces.append(value)
+        return normalize_text("".join(pieces)) or NotComposed("invalid_name", "empty name")
+
+    def _template_value(self, user: DirectoryUser, field: str) -> str | None:
+        if field == "email_local_part":
+            address = normalize_email(user.primary_email)
+            return _local_part(address) if address else None
+        return normalize_text(user.attribute(field))
+
+
+def _local_part(address: str) -> str | None:
+    local, at, _domain = address.rpartition("@")
+    return local if at and local else None

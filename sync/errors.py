@@ -1,0 +1,65 @@
+"""One error vocabulary for the whole worker (STYLE.md 6).
+
+- `TransientError`: worth retrying with back-off (a 429, a dropped connection).
+- `StopRun`: the run cannot go on (configuration, authentication, an incomplete read); nothing is
+  disabled. Its message is shown to the administrator, so it never carries a secret.
+- Per-user problems are not exceptions: they are `UserIssue`s in the report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class SyncError(Exception):
+    """Base of every error the worker raises on purpose."""
+
+
+class ConfigError(SyncError):
+    """The configuration is wrong; `problems` lists every problem, each naming file and key."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class StopRun(SyncError):
+    """The run must stop; nothing it planned is applied."""
+
+
+class SourceUnavailable(StopRun):
+    """The source could not be reached or refused our credentials."""
+
+
+class IncompleteRead(StopRun):
+    """The source returned fewer users than it holds (a size limit, a page error, a cut link)."""
+
+
+class TransientError(SyncError):
+    """A failure that a later attempt may not meet (rate limits, 5xx, dropped connections)."""
+
+
+class UsageError(SyncError):
+    """The command line asked for something that cannot be done (an unknown tenant or account)."""
+
+
+ISSUE_REASONS = (
+    "missing_attribute",
+    "invalid_name",
+    "name_conflict",
+    "no_lookup_match",
+    "duplicate_source_id",
+    "missing_email",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class UserIssue:
+    """A user that got no account (or whose account was left alone), and why."""
+
+    source_id: str
+    reason: str
+    detail: str = ""
+
+    def as_json(self) -> dict[str, str]:
+        return {"source_id": self.source_id, "reason": self.reason, "detail": self.detail}

@@ -1,0 +1,70 @@
+"""The one shape a directory user has once it has left its source adapter (STYLE.md 2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Attributes every source maps to (SPEC §8). `source_id` and `active` are always read.
+DIRECTORY_ATTRIBUTES: tuple[str, ...] = (
+    "source_id",
+    "primary_email",
+    "emails",
+    "employee_code",
+    "given_name",
+    "family_name",
+    "display_name",
+    "active",
+    "updated_at",
+    "google_workspace_email",
+    "salesforce_account",
+)
+# Attributes whose value is a single string and may appear in a custom name template.
+TEXT_ATTRIBUTES: tuple[str, ...] = (
+    "primary_email",
+    "employee_code",
+    "given_name",
+    "family_name",
+    "display_name",
+    "google_workspace_email",
+    "salesforce_account",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryUser:
+    """A user as the directory holds it, already normalised to plain Python values.
+
+    `extra` carries raw fields a tenant asked for by their system name (a lookup's
+    `match_on` attribute, say), as sorted (name, value) pairs so the object stays immutable.
+    """
+
+    source_id: str
+    active: bool = True
+    primary_email: str | None = None
+    emails: tuple[str, ...] = ()
+    employee_code: str | None = None
+    given_name: str | None = None
+    family_name: str | None = None
+    display_name: str | None = None
+    updated_at: str | None = None
+    google_workspace_email: str | None = None
+    salesforce_account: str | None = None
+    extra: tuple[tuple[str, str], ...] = field(default=())
+
+    def attribute(self, name: str) -> str | None:
+        """A single-valued attribute by name, or a raw extra field, or None when absent."""
+        if name in TEXT_ATTRIBUTES:
+            value = getattr(self, name)
+            return value if isinstance(value, str) else None
+        for key, value in self.extra:
+            if key == name:
+                return value
+        return None
+
+    def all_emails(self) -> tuple[str, ...]:
+        """The primary address first, then the others, without repeats."""
+        seen: dict[str, None] = {}
+        for address in (self.primary_email, *self.emails):
+            if address:
+                seen.setdefault(address, None)
+        return tuple(seen)

@@ -1,0 +1,69 @@
+"""The one contract every directory source keeps (STYLE.md 1).
+
+A source's `read` is a generator: it yields `Page`s of normalised users as it receives them, and
+returns a `ReadResult` when the read is over. A read that cannot be completed raises `StopRun`
+(usually `IncompleteRead`): the caller then disables nobody. Nothing past a source sees a
+vendor type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from sync.errors import UserIssue
+from sync.model import DirectoryUser
+
+
+@dataclass(frozen=True, slots=True)
+class ReadRequest:
+    """What the run wants from the source.
+
+    `attributes` are directory attribute names (sync.model.DIRECTORY_ATTRIBUTES) the tenant needs;
+    a source may return more but should ask its server only for these. `extra_fields` are raw
+    system fields to copy into `DirectoryUser.extra`. `since` is the watermark of the last read
+    for a delta read, or None for a full read.
+    """
+
+    attributes: frozenset[str]
+    extra_fields: frozenset[str] = frozenset()
+    since: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    users: tuple[DirectoryUser, ...] = ()
+    issues: tuple[UserIssue, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ReadResult:
+    """How the read ended.
+
+    `full` is true when every user the source holds was returned (so absent users are gone);
+    `watermark` is the value to pass as `since` next time (from the server's own clock), or None
+    when the source has no delta reads.
+    """
+
+    full: bool
+    watermark: str | None = None
+    stats: dict[str, int] = field(default_factory=dict)
+
+
+SourceRead = Generator[Page, None, ReadResult]
+
+
+class DirectorySource(Protocol):
+    """A directory, opened from its tenant configuration."""
+
+    kind: str
+    supports_delta: bool
+
+    def read(self, request: ReadRequest) -> SourceRead: ...
+
+
+def drain(read: SourceRead) -> Iterator[Page | ReadResult]:
+    """Yields each page, then the ReadResult last: lets a `for` loop see the generator's return."""
+    result = yield from read
+    yield result
