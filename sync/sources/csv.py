@@ -34,7 +34,7 @@ class CsvSource:
         page: list[DirectoryUser] = []
         issues: list[UserIssue] = []
         every_row_known = True
-        required = {columns[a] for a in request.attributes | {"source_id"}}
+        required = {columns[a] for a in request.required | {"source_id"}}
         for line, row in self._rows(required):
             outcome = _to_user(row, columns, request, line)
             if isinstance(outcome, DirectoryUser):
