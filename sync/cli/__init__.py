@@ -63,34 +63,41 @@ def cli(ctx: click.Context, config: Path | None, verbose: bool) -> None:
 
 
 def main() -> None:
-    """Entry point: maps the worker's errors to SPEC §7's exit statuses."""
+    sys.exit(run())
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Runs one command; maps the worker's errors to SPEC §7's exit statuses."""
     try:
-        cli.main(standalone_mode=False)
+        cli.main(args=argv, prog_name="clomo-sync", standalone_mode=False)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else EXIT_FAILED
     except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except click.Abort:
         click.echo("aborted", err=True)
-        sys.exit(EXIT_FAILED)
+        return EXIT_FAILED
     except click.ClickException as exc:
         exc.show()
-        sys.exit(EXIT_USAGE)
+        return EXIT_USAGE
     except ConfigError as exc:
         for problem in exc.problems:
             click.echo(f"configuration error: {problem}", err=True)
-        sys.exit(EXIT_USAGE)
+        return EXIT_USAGE
     except UsageError as exc:
         click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
+        return EXIT_USAGE
     except StopRun as exc:
         click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_FAILED)
+        return EXIT_FAILED
+    return 0
 
 
 def _register() -> None:
-    from sync.cli import accounts, admin, run
+    from sync.cli import accounts, admin, syncing
 
-    cli.add_command(run.sync_command)
-    cli.add_command(run.deliver_command)
+    cli.add_command(syncing.sync_command)
+    cli.add_command(syncing.deliver_command)
     cli.add_command(accounts.accounts)
     cli.add_command(admin.runs)
     cli.add_command(admin.config_group)
