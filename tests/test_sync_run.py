@@ -1,4 +1,4 @@
-"""A tenant synced end to end through the command line, on SQLite and on PostgreSQL (SPEC §5, §7)."""
+"""A tenant synced end to end through the command line, on SQLite and PostgreSQL (SPEC §5)."""
 
 from __future__ import annotations
 
