@@ -144,8 +144,12 @@ def _read(tenant: TenantSettings, needed: frozenset[str], since: str | None) -> 
     provided = tuple(a for a in LOOKUP_ATTRIBUTES if a in needed) if tenant.lookups else ()
     extra = {lk.match_on for lk in tenant.lookups if lk.match_on not in ("email", "employee_code")}
     attributes = frozenset(set(needed) - set(provided)) | frozenset(PROFILE_ATTRIBUTES)
-    request = ReadRequest(attributes, frozenset(e for e in extra if e), since,
-                          required=frozenset(set(needed) - set(provided)))
+    request = ReadRequest(
+        attributes,
+        frozenset(e for e in extra if e),
+        since,
+        required=frozenset(set(needed) - set(provided)),
+    )
     directory = read_directory(tenant.source, request)
     for lookup in tenant.lookups:
         lookup_read = read_directory(lookup, lookup_request(provided, lookup))
