@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 from typing import Any
 
 import google_auth_httplib2
@@ -19,7 +20,6 @@ from google.oauth2 import service_account
 from googleapiclient import errors as api_errors
 from googleapiclient.discovery import build
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_before_delay
-from tenacity.wait import wait_exponential_jitter
 
 from sync.errors import SourceUnavailable, StopRun, TransientError
 from sync.secrets import read_secret
@@ -76,11 +76,6 @@ class DirectoryClient:
             before_sleep=self._note_retry,
             reraise=True,
         )
-        self._backoff = wait_exponential_jitter(
-            initial=settings.retry_initial_seconds,
-            max=LONGEST_WAIT_SECONDS,
-            jitter=settings.retry_initial_seconds,
-        )
 
     def list_users(self, params: dict[str, Any]) -> dict[str, Any]:
         """One page of `users.list`; TransientError once the retry time is spent."""
@@ -109,7 +104,7 @@ class DirectoryClient:
         reason, message = _error_details(exc.content)
         said = " ".join(filter(None, [f"HTTP {status}", reason])) + (f": {message}" * bool(message))
         if status in TRANSIENT_STATUSES or (status == 403 and reason in RATE_LIMIT_REASONS):
-            return Throttled(f"Directory API {said}", _retry_after(exc.resp))
+            return Throttled(said, _retry_after(exc.resp))
         if status == 401:
             return SourceUnavailable(
                 f"the Directory API refused a fresh access token for the {self.account} ({said})"
@@ -121,14 +116,17 @@ class DirectoryClient:
                 f"have domain-wide delegation for {SCOPE}, and the customer or domain must be "
                 "this administrator's own"
             )
+        settings = self.settings
+        asked = [f"domain {settings.domain!r}"] if settings.domain else []
+        asked = asked or [f"customer {settings.customer or 'my_customer'!r}"]
+        asked += [f"query {settings.query!r}"] if settings.query else []
         return StopRun(
-            f"the Directory API refused users.list ({said}); check the source's customer "
-            f"({self.settings.customer or 'my_customer'}), domain ({self.settings.domain}) "
-            f"and query ({self.settings.query})"
+            f"the Directory API refused users.list ({said}); check the source's "
+            + " and ".join(asked)
         )
 
     def _refresh_error(self, exc: auth_errors.RefreshError) -> StopRun | TransientError:
-        detail = exc.args[0] if exc.args else type(exc).__name__
+        detail = str(exc.args[0] if exc.args else type(exc).__name__).rstrip(".")
         if getattr(exc, "retryable", False):
             return TransientError(f"the token endpoint failed: {detail}")
         return SourceUnavailable(
@@ -138,8 +136,12 @@ class DirectoryClient:
         )
 
     def _wait(self, state: RetryCallState) -> float:
-        hint = state.outcome.exception() if state.outcome else None
-        return max(self._backoff(state), getattr(hint, "retry_after", 0))
+        """Google's exponential back-off with jitter, or longer when the server said so."""
+        initial = self.settings.retry_initial_seconds
+        backoff = min(LONGEST_WAIT_SECONDS, initial * 2.0 ** (state.attempt_number - 1))
+        failure = state.outcome.exception() if state.outcome else None
+        hint = float(getattr(failure, "retry_after", 0))
+        return max(backoff + random.uniform(0, initial), hint)
 
     def _note_retry(self, state: RetryCallState) -> None:
         self.retries += 1

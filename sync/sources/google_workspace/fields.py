@@ -49,17 +49,17 @@ def parse_path(path: str) -> tuple[Step, ...]:
     position = 0
     while True:
         match = _STEP.match(path, position)
-        if not match:
+        if match:
+            steps.append(Step(match[1], match[2]))
+            position = match.end()
+            if position == len(path):
+                return tuple(steps)
+        if not match or path[position] != ".":
+            where = f"unexpected {path[position]!r} at position {position}" if path else "empty"
             raise ValueError(
-                f"{path!r} is not a Google field path such as 'name.givenName' or "
-                "'externalIds[organization]'"
+                f"{path!r} is not a Google field path ({where}); write for example "
+                "'name.givenName', 'orgUnitPath' or 'externalIds[organization]'"
             )
-        steps.append(Step(match[1], match[2]))
-        position = match.end()
-        if position == len(path):
-            return tuple(steps)
-        if path[position] != ".":
-            raise ValueError(f"{path!r}: unexpected {path[position]!r} at position {position}")
         position += 1
 
 

@@ -92,8 +92,10 @@ class GoogleWorkspaceSource:
         except TransientError as exc:
             spent = f"retried for up to {self.settings.retry_max_seconds:g} s"
             if not pages:
-                raise SourceUnavailable(f"Google Directory API: {exc} ({spent})") from None
+                raise SourceUnavailable(
+                    f"Google Directory API users.list: {exc} ({spent})"
+                ) from None
             raise IncompleteRead(
-                f"Google Directory API: the listing stopped after {users_read} users on "
-                f"{pages} pages: {exc} ({spent}); nobody is disabled"
+                f"Google Directory API users.list stopped after {users_read} users "
+                f"({pages} page{'s' * (pages != 1)}): {exc} ({spent})"
             ) from None
