@@ -170,6 +170,17 @@ def test_a_bad_extra_field_stops_the_run(settings: GoogleWorkspaceSourceSettings
         list(GoogleWorkspaceSource(settings).read(request))
 
 
+def test_a_required_attribute_google_does_not_hold_stops_the_run_at_once(
+    emulator: GoogleEmulator, settings: GoogleWorkspaceSourceSettings
+) -> None:
+    request = ReadRequest(
+        frozenset({"salesforce_account"}), required=frozenset({"salesforce_account"})
+    )
+    with pytest.raises(StopRun, match="no default field for salesforce_account; map one"):
+        list(GoogleWorkspaceSource(settings).read(request))
+    assert emulator.list_requests == []
+
+
 @pytest.mark.parametrize(
     ("keys", "message"),
     [

@@ -105,8 +105,15 @@ class FieldPlan:
 
 
 def plan_fields(request: ReadRequest, overrides: dict[str, str]) -> FieldPlan:
-    """ValueError for an extra field that is not a path (the message names it)."""
+    """ValueError for an extra field that is not a path, or a required attribute that no
+    Google field holds (`salesforce_account`, say, unless the tenant maps one)."""
     mapping = {**DEFAULT_FIELDS, **overrides}
+    unmapped = sorted(request.required - set(mapping) - {"active"})
+    if unmapped:
+        raise ValueError(
+            f"Google Workspace has no default field for {', '.join(unmapped)}; map one in "
+            "[tenants.source.attributes] (e.g. a custom schema field 'customSchemas.HR.code')"
+        )
     wanted = ({"source_id"} | request.attributes) & set(mapping)
     paths = {attribute: parse_path(mapping[attribute]) for attribute in sorted(wanted)}
     extra = {name: parse_path(name) for name in sorted(request.extra_fields)}

@@ -30,7 +30,7 @@ class GoogleWorkspaceSource:
         try:
             plan = plan_fields(request, dict(self.settings.attributes))
         except ValueError as exc:
-            raise StopRun(f"google_workspace source: extra field {exc}") from None
+            raise StopRun(f"google_workspace source: {exc}") from None
         client = DirectoryClient(self.settings)
         try:
             return (yield from self._pages(client, plan))
