@@ -123,6 +123,10 @@ class GoogleEmulator:
         failure = Failure(status, reason, message, times, retry_after)
         self._failures.setdefault(page, []).append(failure)
 
+    def recover(self) -> None:
+        """Scripted failures end: the service is healthy again."""
+        self._failures.clear()
+
     def expire_tokens_before(self, page: int) -> None:
         """Every access token issued so far stops working when page `page` is first asked."""
         self._expire_before.add(page)
