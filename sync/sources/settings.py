@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class SourceSettings(BaseModel):
@@ -72,13 +72,37 @@ class LdapSourceSettings(SourceSettings):
 class GoogleWorkspaceSourceSettings(SourceSettings):
     kind: Literal["google_workspace"]
     credentials_file: Path | None = None
-    credentials_env: str | None = None
+    credentials_env: str | None = None  # the variable holds the key's JSON text itself
     subject: str | None = None
     customer: str | None = None  # None with no domain: "my_customer"
     domain: str | None = None
     query: str | None = None
-    api_endpoint: str | None = None
+    api_endpoint: str | None = Field(default=None, pattern=r"^https?://")
     timeout_seconds: float = Field(default=60, gt=0)
+    # Back-off for rate limits and 5xx: the first wait, and the most time spent retrying one
+    # request before the read is given up (tests set both tiny).
+    retry_initial_seconds: float = Field(default=1, gt=0)
+    retry_max_seconds: float = Field(default=300, gt=0)
+
+    @model_validator(mode="after")
+    def _google_keys(self) -> GoogleWorkspaceSourceSettings:
+        from sync.sources.google_workspace.fields import check_field_path
+
+        if (self.credentials_file is None) == (self.credentials_env is None):
+            raise ValueError(
+                "give exactly one of credentials_file or credentials_env "
+                "(a service-account JSON key)"
+            )
+        if self.customer and self.domain:
+            raise ValueError("give customer or domain, not both")
+        if "active" in self.attributes:
+            raise ValueError(
+                "attributes.active cannot be mapped for google_workspace: "
+                "a user is inactive when suspended or archived"
+            )
+        for attribute, path in self.attributes.items():
+            check_field_path(path, f"attributes.{attribute}")
+        return self
 
 
 class SalesforceSourceSettings(SourceSettings):
