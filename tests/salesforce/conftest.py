@@ -6,9 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import pytest
 from cryptography import x509
@@ -16,26 +13,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from sync.sources.base import Page, ReadRequest, ReadResult, drain
-from sync.sources.salesforce import SalesforceSource
 from sync.sources.settings import SalesforceSourceSettings
-from tests.salesforce.emulator import SalesforceEmulator, make_user
-
-EPOCH = dt.datetime(2024, 1, 1, 9, 0, tzinfo=dt.UTC)
-
-
-@dataclass(frozen=True)
-class Tls:
-    ca_file: Path
-    certfile: Path
-    keyfile: Path
-
-
-@dataclass(frozen=True)
-class JwtKeys:
-    private_key_file: Path
-    private_pem: bytes
-    public_pem: bytes
+from tests.salesforce.emulator import SalesforceEmulator
+from tests.salesforce.helpers import JwtKeys, Tls, seven_users
 
 
 def _key() -> rsa.RSAPrivateKey:
@@ -122,16 +102,6 @@ def jwt_keys(tmp_path_factory: pytest.TempPathFactory) -> JwtKeys:
     return JwtKeys(path, private_pem, public_pem)
 
 
-def seven_users() -> list[dict[str, Any]]:
-    """Seven standard users a day apart, one inactive, one without email, plus a non-standard one
-    the default `where` leaves out."""
-    users = [make_user(n, EPOCH + dt.timedelta(days=n)) for n in range(1, 8)]
-    users[2]["IsActive"] = False
-    users[4]["Email"] = None
-    users.append(make_user(99, EPOCH, UserType="CsnOnly", Username="chatter@acme.example.sfdc"))
-    return users
-
-
 @pytest.fixture
 def emulator(tls: Tls, jwt_keys: JwtKeys) -> Iterator[SalesforceEmulator]:
     server = SalesforceEmulator(
@@ -159,18 +129,3 @@ def settings(emulator: SalesforceEmulator, tls: Tls, jwt_keys: JwtKeys) -> Sales
         retry_max_seconds=1.5,
         timeout_seconds=5,
     )
-
-
-def read_all(
-    settings: SalesforceSourceSettings, request: ReadRequest
-) -> tuple[list[Page], ReadResult]:
-    """Every page of one read and how it ended (raises what the read raises)."""
-    pages: list[Page] = []
-    result: ReadResult | None = None
-    for item in drain(SalesforceSource(settings).read(request)):
-        if isinstance(item, Page):
-            pages.append(item)
-        else:
-            result = item
-    assert result is not None
-    return pages, result

@@ -12,8 +12,8 @@ from sync.errors import SourceUnavailable, StopRun
 from sync.sources.base import ReadRequest
 from sync.sources.salesforce.auth import jwt_audience
 from sync.sources.settings import SalesforceSourceSettings
-from tests.salesforce.conftest import JwtKeys, Tls, read_all
 from tests.salesforce.emulator import SalesforceEmulator
+from tests.salesforce.helpers import JwtKeys, Tls, read_all
 
 MINIMAL = ReadRequest(attributes=frozenset())
 

@@ -6,8 +6,8 @@ import datetime as dt
 
 from sync.sources.base import ReadRequest
 from sync.sources.settings import SalesforceSourceSettings
-from tests.salesforce.conftest import EPOCH, read_all
 from tests.salesforce.emulator import SalesforceEmulator, make_user, stamp
+from tests.salesforce.helpers import EPOCH, read_all
 
 REQUEST = ReadRequest(attributes=frozenset({"primary_email"}))
 

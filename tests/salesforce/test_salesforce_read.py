@@ -9,8 +9,8 @@ from sync.model import DirectoryUser
 from sync.sources import open_source
 from sync.sources.base import ReadRequest
 from sync.sources.settings import SalesforceSourceSettings
-from tests.salesforce.conftest import read_all
 from tests.salesforce.emulator import SalesforceEmulator
+from tests.salesforce.helpers import read_all
 
 NAMING = ReadRequest(attributes=frozenset({"primary_email", "given_name", "family_name"}))
 
