@@ -114,6 +114,13 @@ class SalesforceSourceSettings(SourceSettings):
             raise ValueError(f"not Salesforce field names: {bad}")
         return value
 
+    @field_validator("lookup_field")
+    @classmethod
+    def _lookup_field_name(cls, value: str | None) -> str | None:
+        if value is not None and not SALESFORCE_FIELD.fullmatch(value):
+            raise ValueError(f"{value!r} is not a Salesforce field name")
+        return value
+
     @model_validator(mode="after")
     def _one_way_to_sign_in(self) -> SalesforceSourceSettings:
         if not self.username:

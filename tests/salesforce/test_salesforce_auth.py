@@ -231,6 +231,10 @@ def test_the_jwt_audience_follows_the_login_url(login_url: str, audience: str) -
             {"username": "u", "password_env": "P", "attributes": {"employee_code": "Id, Name"}},
             "not Salesforce field names",
         ),
+        (
+            {"username": "u", "password_env": "P", "lookup_field": "Id FROM User --"},
+            "is not a Salesforce field name",
+        ),
     ],
 )
 def test_settings_that_cannot_sign_in_are_rejected_at_load(keys: dict, message: str) -> None:

@@ -228,3 +228,17 @@ def test_source_unavailable_when_nothing_listens(settings: SalesforceSourceSetti
         SourceUnavailable, match=r"sign-in: ConnectionError.*gave up after retrying"
     ):
         read_all(closed, NAMING)
+
+
+def test_a_required_attribute_salesforce_does_not_hold_stops_before_any_request(
+    emulator: SalesforceEmulator, settings: SalesforceSourceSettings
+) -> None:
+    needs_google = frozenset({"google_workspace_email"})
+
+    with pytest.raises(StopRun, match=r"no default field for \['google_workspace_email'\]"):
+        read_all(settings, ReadRequest(attributes=needs_google, required=needs_google))
+    assert emulator.requests == []
+
+    mapped = settings.model_copy(update={"attributes": {"google_workspace_email": "Email"}})
+    pages, _ = read_all(mapped, ReadRequest(attributes=needs_google, required=needs_google))
+    assert users_of(pages)[0].google_workspace_email == "user1@acme.example"

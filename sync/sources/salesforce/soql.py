@@ -48,6 +48,13 @@ class UserQuery:
     @classmethod
     def for_request(cls, settings: SalesforceSourceSettings, request: ReadRequest) -> UserQuery:
         mapping = {**DEFAULT_FIELDS, **settings.attributes}
+        unheld = sorted(request.required - mapping.keys())
+        if unheld:
+            # e.g. google_workspace_email: say so once rather than report every user
+            raise StopRun(
+                f"Salesforce `User` has no default field for {unheld}; map one in the "
+                "source's attributes table or use a lookup"
+            )
         wanted = set(ALWAYS) | set(request.attributes)
         fields = {a: mapping[a] for a in sorted(wanted) if a in mapping}
         bad = sorted(f for f in request.extra_fields if not SALESFORCE_FIELD.fullmatch(f))
