@@ -5,10 +5,14 @@ A lookup (SPEC §2) takes the same keys plus `match_on` (and optionally `lookup_
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+# A Salesforce field's API name (custom ones end in __c): safe to paste into SOQL.
+SALESFORCE_FIELD = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,79}")
 
 
 class SourceSettings(BaseModel):
@@ -118,6 +122,44 @@ class SalesforceSourceSettings(SourceSettings):
     api_version: str = Field(default="59.0", pattern=r"^\d+\.\d$")
     full_sync_interval_hours: float = Field(default=24, gt=0)
     timeout_seconds: float = Field(default=60, gt=0)
+    # A CA bundle to trust instead of the system's store / REQUESTS_CA_BUNDLE (a TLS proxy's CA).
+    ca_file: Path | None = None
+    # The JWT `aud` claim; None derives it from login_url (docs/salesforce.md).
+    jwt_audience: str | None = None
+    # Bound on the time spent retrying one request (5xx, dropped connections) before giving up.
+    retry_max_seconds: float = Field(default=300, gt=0)
+
+    @field_validator("attributes")
+    @classmethod
+    def _salesforce_fields(cls, value: dict[str, str]) -> dict[str, str]:
+        # The values are pasted into SOQL: only plain field names, never an expression.
+        bad = sorted(f for f in value.values() if not SALESFORCE_FIELD.fullmatch(f))
+        if bad:
+            raise ValueError(f"not Salesforce field names: {bad}")
+        return value
+
+    @field_validator("lookup_field")
+    @classmethod
+    def _lookup_field_name(cls, value: str | None) -> str | None:
+        if value is not None and not SALESFORCE_FIELD.fullmatch(value):
+            raise ValueError(f"{value!r} is not a Salesforce field name")
+        return value
+
+    @model_validator(mode="after")
+    def _one_way_to_sign_in(self) -> SalesforceSourceSettings:
+        if not self.username:
+            raise ValueError("username is required")
+        key_given = bool(self.private_key_file or self.private_key_env)
+        if key_given and not self.consumer_key:
+            raise ValueError("consumer_key is required with private_key_file / private_key_env")
+        if self.consumer_key and not key_given:
+            raise ValueError("consumer_key needs private_key_file or private_key_env (JWT bearer)")
+        if not key_given and not self.password_env:
+            raise ValueError(
+                "give consumer_key + private_key_file / private_key_env (JWT bearer), "
+                "or password_env (+ security_token_env)"
+            )
+        return self
 
 
 AnySourceSettings = Annotated[
