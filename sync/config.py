@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sync.compose.rules import NameRule
 from sync.errors import ConfigError
 from sync.model import TEXT_ATTRIBUTES
+from sync.schedule import schedule_trigger
 from sync.sources.settings import AnySourceSettings
 
 ENV_PREFIX = "CLOMO_SYNC_"
@@ -51,6 +52,17 @@ class MailSettings(_Strict):
     batch_size: int = Field(default=500, ge=1)
 
 
+class SchedulerSettings(_Strict):
+    """The `scheduler` command's timing (docs/operations.md)."""
+
+    jitter_seconds: float = Field(default=10, ge=0)  # random delay after each tick
+    misfire_grace_seconds: float = Field(default=300, gt=0)
+    max_workers: int = Field(default=4, ge=1)  # tenants run at once by one scheduler
+    delivery_interval_seconds: float = Field(default=60, gt=0)
+    stop_timeout_seconds: float = Field(default=30, ge=0)  # wait for runs on SIGTERM
+    heartbeat_seconds: float = Field(default=15, gt=0)
+
+
 class TenantSettings(_Strict):
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,62}$")
     schedule: str = "0 * * * *"
@@ -80,8 +92,7 @@ class TenantSettings(_Strict):
     @field_validator("schedule")
     @classmethod
     def _crontab(cls, value: str) -> str:
-        if len(value.split()) != 5:
-            raise ValueError(f"{value!r} is not a crontab expression of five fields")
+        schedule_trigger(value, "UTC")  # raises ValueError naming what is wrong
         return value
 
     @field_validator("timezone")
@@ -138,6 +149,7 @@ class TenantSettings(_Strict):
 class Settings(_Strict):
     database: DatabaseSettings = DatabaseSettings()
     mail: MailSettings = MailSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
     tenants: tuple[TenantSettings, ...] = ()
     # where the file was read from, for messages; not a key of the file
     path: Path = Field(default=DEFAULT_CONFIG, exclude=True)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from sync.compose.normalize import normalize_email, normalize_text
 from sync.errors import UserIssue
 from sync.model import DirectoryUser
+from sync.ops import progress
 from sync.sources import open_source
 from sync.sources.base import Page, ReadRequest, ReadResult, drain
 from sync.sources.settings import SourceSettings
@@ -30,11 +31,13 @@ def read_directory(settings: SourceSettings, request: ReadRequest) -> DirectoryR
     """All users of one source; raises StopRun when the read cannot be completed."""
     read = DirectoryRead()
     duplicates: set[str] = set()
-    for item in drain(open_source(settings).read(request)):
-        if isinstance(item, ReadResult):
-            read.result = item
-            break
-        _take_page(read, item, duplicates)
+    with progress.bar(f"reading {getattr(settings, 'kind', 'source')}") as advance:
+        for item in drain(open_source(settings).read(request)):
+            if isinstance(item, ReadResult):
+                read.result = item
+                break
+            _take_page(read, item, duplicates)
+            advance(len(item.users) + len(item.issues))
     for source_id in sorted(duplicates):
         read.users.pop(source_id, None)
         read.seen.add(source_id)

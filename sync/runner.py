@@ -21,6 +21,7 @@ from sync.directory import (
 from sync.errors import StopRun
 from sync.mail.notices import notices_for
 from sync.mail.queue import queue_notices, sender_domain
+from sync.ops.logs import log_context
 from sync.plan import AccountState, Change, Plan, Policy, make_plan
 from sync.report import ACTION_COUNTS, RunReport
 from sync.sources.base import ReadRequest
@@ -57,13 +58,16 @@ def run_tenant(
     report = RunReport(
         tenant.id, str(uuid.uuid4()), utc_now(), tenant.source.kind, dry_run=options.dry_run
     )
-    with named_lock(engine, f"tenant:{tenant.id}", options.wait_seconds) as held:
-        if not held:
-            report.status = "skipped_locked"
-            report.error = "another worker is syncing this tenant; skipped"
-        else:
-            _guarded_run(settings, tenant, engine, options, report)
-    report.finished_at = report.finished_at or utc_now()
+    with log_context(tenant.id, report.run_id):
+        with named_lock(engine, f"tenant:{tenant.id}", options.wait_seconds) as held:
+            if not held:
+                report.status = "skipped_locked"
+                report.error = "another worker is syncing this tenant; skipped"
+            else:
+                log.info("run started%s", " (dry run)" if options.dry_run else "")
+                _guarded_run(settings, tenant, engine, options, report)
+        report.finished_at = report.finished_at or utc_now()
+        log.info("run ended: %s", report.status)
     return report
 
 

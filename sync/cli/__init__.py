@@ -16,6 +16,8 @@ from sqlalchemy import Engine
 
 from sync.config import Settings, config_path, load_settings
 from sync.errors import ConfigError, StopRun, UsageError
+from sync.ops import progress
+from sync.ops.logs import configure_logging, redact_settings
 from sync.store.engine import open_store
 
 EXIT_FAILED, EXIT_USAGE, EXIT_BLOCKED = 1, 2, 3
@@ -26,6 +28,7 @@ class App:
     """What every command shares: the configuration, loaded once, and the store, opened once."""
 
     config: Path
+    metrics_file: Path | None = None
     _settings: Settings | None = None
     _engine: Engine | None = field(default=None, repr=False)
 
@@ -33,6 +36,7 @@ class App:
     def settings(self) -> Settings:
         if self._settings is None:
             self._settings = load_settings(self.config)
+            redact_settings(self._settings)
         return self._settings
 
     @property
@@ -40,6 +44,13 @@ class App:
         if self._engine is None:
             self._engine = open_store(self.settings.database.url)
         return self._engine
+
+    def write_metrics(self) -> None:
+        """`--metrics-file`: the Prometheus textfile, rewritten after runs."""
+        if self.metrics_file is not None:
+            from sync.ops.metrics import write_metrics
+
+            write_metrics(self.metrics_file, self.engine, self.settings)
 
 
 @click.group()
@@ -51,15 +62,33 @@ class App:
     help="Configuration file [default: $CLOMO_SYNC_CONFIG, then config/clomo-sync.toml].",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log progress to standard error.")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Log lines as text or as JSON objects, one per line.",
+)
+@click.option(
+    "--metrics-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    metavar="PATH",
+    help="Write Prometheus text-format metrics here after each run (node exporter textfile).",
+)
 @click.version_option(package_name="clomo-sync")
 @click.pass_context
-def cli(ctx: click.Context, config: Path | None, verbose: bool) -> None:
+def cli(
+    ctx: click.Context,
+    config: Path | None,
+    verbose: bool,
+    log_format: str,
+    metrics_file: Path | None,
+) -> None:
     """Keeps each tenant's CLOMO accounts in step with its user directory."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    ctx.obj = App(config_path(config))
+    configure_logging(log_format, logging.INFO if verbose else logging.WARNING)
+    progress.enable(log_format == "text")
+    ctx.obj = App(config_path(config), metrics_file)
 
 
 def main() -> None:
@@ -94,7 +123,7 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def _register() -> None:
-    from sync.cli import accounts, admin, syncing
+    from sync.cli import accounts, admin, ops, syncing
 
     cli.add_command(syncing.sync_command)
     cli.add_command(syncing.deliver_command)
@@ -102,6 +131,8 @@ def _register() -> None:
     cli.add_command(admin.runs)
     cli.add_command(admin.config_group)
     cli.add_command(admin.db)
+    cli.add_command(ops.scheduler_command)
+    cli.add_command(ops.health_command)
 
 
 _register()

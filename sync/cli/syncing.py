@@ -8,10 +8,14 @@ import click
 
 from sync.cli import EXIT_BLOCKED, EXIT_FAILED, App
 from sync.config import TenantSettings
-from sync.errors import UsageError
-from sync.mail.deliver import DeliveryReport, deliver_due
+from sync.errors import StopRun, UsageError
+from sync.mail.deliver import DeliveryReport
+from sync.ops import progress
+from sync.ops.delivery import deliver_exclusively
 from sync.report import COUNT_KEYS, RunReport
 from sync.runner import RunOptions, run_tenant
+
+DELIVERY_WAIT = 600.0  # seconds
 
 
 @click.command("sync")
@@ -42,14 +46,17 @@ def sync_command(
 ) -> None:
     """Run tenants now, then deliver queued email."""
     tenants = _chosen(app, tenant_ids, all_tenants)
+    if as_json:
+        progress.enable(False)
     options = RunOptions(full, dry_run, allow_mass_disable, wait_seconds)
     reports = [run_tenant(app.settings, tenant, app.engine, options) for tenant in tenants]
     for report in reports:
         click.echo(json.dumps(report.as_json(), ensure_ascii=False) if as_json else _text(report))
     if not dry_run:
-        delivery = deliver_due(app.engine, app.settings)
+        delivery = _deliver(app, flush=False)
         if delivery.sent or delivery.failures:
             click.echo(_delivery_text(delivery), err=as_json)
+        app.write_metrics()
     statuses = {report.status for report in reports}
     if "failed" in statuses:
         raise SystemExit(EXIT_FAILED)
@@ -63,10 +70,22 @@ def sync_command(
 @click.pass_obj
 def deliver_command(app: App, as_json: bool, flush: bool) -> None:
     """Deliver queued emails that are due."""
-    delivery = deliver_due(app.engine, app.settings, flush=flush)
+    if as_json:
+        progress.enable(False)
+    delivery = _deliver(app, flush=flush)
     click.echo(
         json.dumps(delivery.as_json(), ensure_ascii=False) if as_json else _delivery_text(delivery)
     )
+
+
+def _deliver(app: App, flush: bool) -> DeliveryReport:
+    """Waits for another worker's delivery rather than sending its messages a second time."""
+    delivery = deliver_exclusively(
+        app.engine, app.settings, flush=flush, wait_seconds=DELIVERY_WAIT
+    )
+    if delivery is None:
+        raise StopRun(f"another worker has been delivering email for {DELIVERY_WAIT:g}s")
+    return delivery
 
 
 def _chosen(app: App, tenant_ids: tuple[str, ...], all_tenants: bool) -> list[TenantSettings]:

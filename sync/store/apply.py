@@ -10,8 +10,11 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, update
 
 from sync.compose.normalize import name_key
+from sync.ops import progress
 from sync.plan import Change, Plan, Profile
 from sync.store.schema import accounts, released_names, reset_tokens
+
+WRITE_BATCH = 2000
 
 
 def profile_values(profile: Profile) -> dict[str, Any]:
@@ -48,13 +51,18 @@ def create_accounts(
         }
         for c in changes
     ]
-    result = conn.execute(
-        insert(accounts).returning(
-            accounts.c.id, accounts.c.source_id, sort_by_parameter_order=True
-        ),
-        rows,
+    ids: dict[str, int] = {}
+    statement = insert(accounts).returning(
+        accounts.c.id, accounts.c.source_id, sort_by_parameter_order=True
     )
-    return {source_id: account_id for account_id, source_id in result}
+    with progress.bar("writing accounts", total=len(rows), unit="accounts") as advance:
+        for start in range(0, len(rows), WRITE_BATCH):  # batches only to show progress
+            batch = rows[start : start + WRITE_BATCH]
+            ids.update(
+                (source_id, account_id) for account_id, source_id in conn.execute(statement, batch)
+            )
+            advance(len(batch))
+    return ids
 
 
 def change_accounts(

@@ -119,3 +119,28 @@ outbox = Table(
     Column("sent_at", DateTime(timezone=True), nullable=True),
     Index("ix_outbox_due", "status", "next_attempt_at"),
 )
+
+# One row per running scheduler process, refreshed every few seconds: `health` reads it.
+scheduler_heartbeats = Table(
+    "scheduler_heartbeats",
+    metadata,
+    Column("worker", String(255), primary_key=True),  # host:pid
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("beat_at", DateTime(timezone=True), nullable=False),
+    Index("ix_scheduler_heartbeats_host", "host"),
+)
+
+# A tenant's scheduled tick is run by the first scheduler that claims it; the others skip it.
+schedule_ticks = Table(
+    "schedule_ticks",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("tick_at", DateTime(timezone=True), primary_key=True),
+    Column("worker", String(255), nullable=False),
+    Column("claimed_at", DateTime(timezone=True), nullable=False),
+    Column("run_id", String(36), nullable=True),
+    Column("status", String(16), nullable=True),
+    Index("ix_schedule_ticks_claimed", "claimed_at"),
+)
