@@ -76,6 +76,7 @@ def deliver_command(app: App, as_json: bool, flush: bool) -> None:
     click.echo(
         json.dumps(delivery.as_json(), ensure_ascii=False) if as_json else _delivery_text(delivery)
     )
+    app.write_metrics()
 
 
 def _deliver(app: App, flush: bool) -> DeliveryReport:
