@@ -1,0 +1,34 @@
+# clomo-sync as a container: `docker build -t clomo-sync .`
+# Default command: the scheduler. One-off runs: `docker run ... clomo-sync sync --all`.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1
+
+# Installed exactly as the README says, into /opt/clomo-sync/.venv.
+WORKDIR /opt/clomo-sync
+COPY pyproject.toml README.md ./
+COPY sync ./sync
+COPY config ./config
+RUN python3 -m venv .venv && .venv/bin/pip install -q .
+
+# A user without privileges; relative paths in the configuration (a SQLite file, the outbox
+# folder) resolve under its working directory, a volume.
+RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/clomo-sync --create-home clomo
+USER 10001:10001
+WORKDIR /var/lib/clomo-sync
+VOLUME ["/var/lib/clomo-sync"]
+ENV PATH=/opt/clomo-sync/.venv/bin:$PATH \
+    CLOMO_SYNC_CONFIG=/etc/clomo-sync/clomo-sync.toml
+
+# The store answers and this container's scheduler wrote its heartbeat recently.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
+    CMD ["clomo-sync", "health", "--scheduler"]
+
+# SIGTERM (docker stop) lets a run in progress finish within scheduler.stop_timeout_seconds;
+# give `docker stop -t` a little more than that.
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["clomo-sync"]
+CMD ["scheduler"]
