@@ -20,7 +20,7 @@ from sync.directory import (
 )
 from sync.errors import StopRun
 from sync.mail.notices import notices_for
-from sync.mail.queue import queue_notices, sender_domain
+from sync.mail.queue import message_domain, queue_notices
 from sync.plan import AccountState, Change, Plan, Policy, make_plan
 from sync.report import ACTION_COUNTS, RunReport
 from sync.sources.base import ReadRequest
@@ -211,7 +211,7 @@ def _apply(
             notices,
             now=now,
             token_ttl=timedelta(hours=tenant.token_ttl_hours),
-            domain=sender_domain(settings.mail.from_address),
+            domain=message_domain(settings, tenant),
             run_id=report.run_id,
         )
         _save_state(conn, tenant.id, directory, report)

@@ -106,4 +106,10 @@ def _delivery_text(delivery: DeliveryReport) -> str:
         f"  ! {f['to']} ({f['kind']}, attempt {f['attempts']}): {f['error']}"
         for f in delivery.failures
     ]
+    if delivery.skipped_locked:
+        lines.append("  another worker is delivering; nothing sent by this one")
+    if delivery.failed_total:
+        lines.append(
+            f"  {delivery.failed_total} emails failed for good (`deliver --json` lists them)"
+        )
     return "\n".join(lines)

@@ -11,12 +11,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parseaddr
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, insert, update
 
 from sync.mail.tokens import new_token
 from sync.store.schema import outbox, reset_tokens
+
+if TYPE_CHECKING:
+    from sync.config import Settings, TenantSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +36,11 @@ class Notice:
 def sender_domain(from_address: str) -> str:
     _name, address = parseaddr(from_address)
     return address.rpartition("@")[2] or "clomo-sync.invalid"
+
+
+def message_domain(settings: Settings, tenant: TenantSettings) -> str:
+    """The right-hand side of the tenant's Message-IDs: its sender's domain."""
+    return sender_domain(tenant.from_address or settings.mail.from_address)
 
 
 def queue_notices(

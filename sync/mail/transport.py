@@ -11,11 +11,13 @@ from typing import Protocol
 
 
 class DeliveryFailed(Exception):
-    """This message was not accepted; `permanent` when retrying cannot help."""
+    """This message was not accepted; `permanent` when retrying cannot help; `unreachable` when
+    no message can be sent now (the server is down or refuses our login)."""
 
-    def __init__(self, message: str, permanent: bool = False) -> None:
+    def __init__(self, message: str, permanent: bool = False, unreachable: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.unreachable = unreachable
 
 
 class Transport(Protocol):
@@ -33,7 +35,9 @@ class FileTransport:
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise DeliveryFailed(f"cannot create outbox folder {folder}: {exc.strerror}") from None
+            raise DeliveryFailed(
+                f"cannot create outbox folder {folder}: {exc.strerror}", unreachable=True
+            ) from None
 
     def send(self, message: Message) -> None:
         name = re.sub(r"[^A-Za-z0-9._-]", "_", str(message["Message-ID"]).strip("<>")) + ".eml"
