@@ -130,6 +130,8 @@ def _field_values(account: Account, edit: Edit) -> tuple[dict[str, Any], list[st
         role, scheme = checked_role((account.role, account.role_scheme), edit.role, edit.scheme)
         values.update(role=role, role_scheme=scheme)
         said.append(f"privilege {role}" + (f" (scheme {scheme})" if scheme else ""))
+        if account.role == "none" and role != "none":
+            said.append("the administrators' password policy applies from its next password")
     if edit.memo is not None:
         values["memo"] = clean_memo(edit.memo)
         said.append("memo set" if values["memo"] else "memo cleared")
@@ -151,7 +153,7 @@ def _checked_rename(
         raise Refused(f"account {account.name!r} already has that name (--lock-name locks it)")
     verdict = tenant.name_rule().check(new_name)
     if isinstance(verdict, NotComposed):
-        raise Refused(f"cannot rename {account.name!r} to {wanted!r}: {verdict.detail}")
+        raise Refused(f"cannot rename {account.name!r}: {verdict.detail}")
     blocker = _book_for(conn, tenant, new_name, now).blocker(new_name, account.source_id)
     if blocker is not None:
         raise Refused(f"cannot rename {account.name!r} to {new_name!r}: taken by {blocker}")

@@ -96,17 +96,20 @@ def password_problems(password: str, account_name: str, role: str) -> list[str]:
 
 
 def _admin_problems(password: str) -> list[str]:
-    problems = []
-    if len(password) < MIN_ADMIN_PASSWORD:
-        problems.append(f"an administrator's password has at least {MIN_ADMIN_PASSWORD} characters")
+    lacking = [] if len(password) >= MIN_ADMIN_PASSWORD else [f"{MIN_ADMIN_PASSWORD} characters"]
     for test, what in (
         (str.isupper, "an upper-case letter"),
         (str.islower, "a lower-case letter"),
         (str.isdecimal, "a digit"),
     ):
         if not any(test(ch) for ch in password):
-            problems.append(f"an administrator's password has {what}")
-    return problems
+            lacking.append(what)
+    if not lacking:
+        return []
+    return [
+        f"an administrator's password has at least {MIN_ADMIN_PASSWORD} characters with an "
+        "upper-case letter, a lower-case letter and a digit; it lacks " + ", ".join(lacking)
+    ]
 
 
 def _controls(text: str, allowed: set[str]) -> list[str]:

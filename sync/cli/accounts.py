@@ -154,7 +154,9 @@ def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().removesuffix("\n").removesuffix("\r")
     if not sys.stdin.isatty():
-        raise UsageError("standard input is not a terminal: pipe the password, --password-stdin")
+        raise UsageError(
+            "standard input is not a terminal: give the password with --password-stdin"
+        )
     return str(
         click.prompt(
             "New password",
