@@ -34,7 +34,7 @@ def test_every_email_arrives_once_with_a_link_that_works_once(
     assert {(row.status, row.token) for row in mail_ws.outbox_rows()} == {("sent", None)}
     assert mail_ws.sync()["counts"]["emails_queued"] == 0
     assert mail_ws.deliver("--flush")["sent"] == 0 and len(received) == 5
-    for message in received:
+    for message in received:  # each link works once and only once
         _redeem_once(mail_ws, token_in(message))
 
 
