@@ -112,11 +112,10 @@ def edit_account(
     account = load_account(conn, tenant.id, name)
     new_name = _checked_rename(conn, tenant, account, edit.rename, now)
     values, said = _field_values(account, edit)
+    queued = False
     if new_name is not None:
         values["name_locked"] = True
         said.insert(0, f"renamed {account.name} to {new_name} (name locked)")
-    queued = False
-    if new_name is not None:
         queued = _rename(conn, tenant, account, new_name, now=now, domain=domain, said=said)
     values["updated_at"] = now
     conn.execute(update(accounts).where(accounts.c.id == account.id).values(**values))

@@ -21,6 +21,7 @@ from sync.errors import UsageError
 from sync.mail.deliver import deliver_due
 from sync.mail.queue import message_domain
 from sync.store.accounts import account_rows
+from sync.store.locks import named_lock
 from sync.store.schema import outbox
 from sync.timeutil import utc_now
 
@@ -84,6 +85,15 @@ def show_account(app: App, tenant_id: str, name: str, as_json: bool) -> None:
     default=None,
     help="Keep the name as it is / let syncs rename the account again.",
 )
+@click.option(
+    "--wait",
+    "wait_seconds",
+    type=float,
+    default=60,
+    show_default=True,
+    metavar="SECONDS",
+    help="Wait this long for a sync of the tenant that is running.",
+)
 @click.pass_obj
 def edit_command(
     app: App,
@@ -94,14 +104,20 @@ def edit_command(
     scheme: str | None,
     memo: str | None,
     lock_name: bool | None,
+    wait_seconds: float,
 ) -> None:
     """Edit an account as on the account screen."""
     tenant = app.settings.tenant(tenant_id)
     edit = Edit(new_name, role, scheme, memo, lock_name)
-    with app.engine.begin() as conn:
-        edited = edit_account(
-            conn, tenant, name, edit, now=utc_now(), domain=message_domain(app.settings, tenant)
-        )
+    # the tenant's sync lock (as sync.runner takes it): a run plans names from what it read, so
+    # an edit must not land between its plan and its apply
+    with named_lock(app.engine, f"tenant:{tenant.id}", wait_seconds) as held:
+        if not held:
+            raise UsageError(f"tenant {tenant_id!r} is being synced; try again after the run")
+        with app.engine.begin() as conn:
+            edited = edit_account(
+                conn, tenant, name, edit, now=utc_now(), domain=message_domain(app.settings, tenant)
+            )
     click.echo(f"{tenant_id}: {edited.name}: " + "; ".join(edited.said))
     if edited.queued:
         deliver_due(app.engine, app.settings, wait_seconds=DELIVER_WAIT_SECONDS)

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from sync.admin.passwords import verify_password
 from sync.admin.resets import TokenHolder, TokenRefused, check_token, claim_token, redeem_token
+from sync.store.locks import named_lock
 from sync.store.schema import accounts, released_names
 from sync.timeutil import utc_now
 from tests.mail.conftest import MailWorkspace, token_in
@@ -60,6 +61,14 @@ def test_rename_obeys_the_naming_rules_quarantines_and_locks(
     _refused(lite_ws, "edit", "boss", "--rename", "boss", says="already has that name")
     assert lite_ws.admin("edit", "boss", "--unlock-name").code == 0
     assert lite_ws.sync()["counts"]["renamed"] == 1 and "taro" in lite_ws.accounts()
+
+
+def test_an_edit_waits_for_the_tenants_sync(lite_ws: MailWorkspace) -> None:
+    lite_ws.sync()
+    with named_lock(lite_ws.engine, "tenant:acme") as held:  # as a running sync holds it
+        assert held
+        _refused(lite_ws, "edit", "user1", "--memo", "x", "--wait", "0.2", says="being synced")
+    assert lite_ws.admin("edit", "user1", "--memo", "x", "--wait", "0").code == 0
 
 
 def test_privilege_scheme_and_memo(lite_ws: MailWorkspace, server: SmtpServer) -> None:
