@@ -26,6 +26,7 @@ from sync.report import ACTION_COUNTS, RunReport
 from sync.sources.base import ReadRequest
 from sync.store.accounts import load_states, name_book, quarantine_start
 from sync.store.apply import change_accounts, create_accounts, split_plan
+from sync.store.engine import writing
 from sync.store.locks import named_lock
 from sync.store.schema import runs, sync_state
 from sync.timeutil import as_utc, utc_now
@@ -83,7 +84,7 @@ def _guarded_run(
         report.status, report.error = "failed", f"unexpected error: {type(exc).__name__}: {exc}"
     if report.status == "failed" and not options.dry_run:
         report.finished_at = utc_now()
-        with engine.begin() as conn:
+        with writing(engine) as conn:
             _record(conn, report)
 
 
@@ -201,7 +202,7 @@ def _apply(
 ) -> None:
     now = report.started_at
     creates, others = split_plan(plan)
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         ids = create_accounts(conn, tenant.id, tenant.auth_type, creates, now)
         change_accounts(conn, tenant.id, others, now)
         notices = notices_for(tenant, plan, ids) if tenant.auth_type == "password" else []

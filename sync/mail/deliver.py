@@ -18,6 +18,7 @@ from tenacity import RetryCallState, wait_random_exponential
 from sync.config import MailSettings, Settings
 from sync.mail.render import Letter, RenderError, render
 from sync.mail.transport import DeliveryFailed, FileTransport, Transport
+from sync.store.engine import writing
 from sync.store.schema import outbox
 from sync.timeutil import utc_now
 
@@ -87,7 +88,7 @@ def _deliver_one(
         permanent = not isinstance(exc, DeliveryFailed) or exc.permanent
         _record_failure(engine, settings.mail, row, str(exc), permanent, report)
         return
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         conn.execute(
             update(outbox)
             .where(outbox.c.id == row.id)
@@ -146,7 +147,7 @@ def _record_failure(
             "final": final,
         }
     )
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         conn.execute(update(outbox).where(outbox.c.id == row.id).values(**values))
 
 
