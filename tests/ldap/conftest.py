@@ -37,9 +37,7 @@ def make_slapd(tmp_path: Path) -> Iterator[MakeSlapd]:
     ) -> S.Slapd:
         workdir = tmp_path / f"slapd{len(servers)}"
         files = make_server_tls(workdir / "tls") if tls else None
-        server = S.Slapd(
-            workdir, tls=files, database_lines=database_lines, debug_level=debug_level
-        )
+        server = S.Slapd(workdir, tls=files, database_lines=database_lines, debug_level=debug_level)
         servers.append(server)
         server.load(S.write_ldif(workdir / "data.ldif", [S.base_ldif(), *entries]))
         server.start()
@@ -55,10 +53,10 @@ def make_source(monkeypatch: pytest.MonkeyPatch) -> MakeSource:
     """An LdapSource bound as the sync account of `server`, with a tiny retry bound."""
     monkeypatch.setenv(PASSWORD_ENV, S.SYNC_PW)
 
-    def make(server: S.Slapd, **settings: Any) -> LdapSource:
+    def make(server: S.Slapd | str, **settings: Any) -> LdapSource:
         values: dict[str, Any] = {
             "kind": "ldap",
-            "url": server.url,
+            "url": server if isinstance(server, str) else server.url,
             "bind_dn": S.SYNC_DN,
             "password_env": PASSWORD_ENV,
             "base_dn": S.PEOPLE,

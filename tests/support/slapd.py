@@ -172,10 +172,10 @@ class Slapd:
             self.tls_port = self.tls_port or free_port()
             urls.append(self.ldaps_url)
         log = (self.workdir / "slapd.log").open("wb")
+        debug = str(self.debug_level)
         # -d 0 keeps slapd in the foreground, so this PID is slapd's own
         self.process = subprocess.Popen(
-            [self.slapd_binary, "-f", str(self.config), "-h", " ".join(urls)]
-            + ["-d", str(self.debug_level)],
+            [self.slapd_binary, "-f", str(self.config), "-h", " ".join(urls), "-d", debug],
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -203,7 +203,10 @@ class Slapd:
     def admin(self) -> Connection:
         """An ldap3 connection bound as the root DN, for tests that change the directory."""
         conn = Connection(
-            Server("127.0.0.1", port=self.port, get_info=NONE), ROOT_DN, ROOT_PW, raise_exceptions=True
+            Server("127.0.0.1", port=self.port, get_info=NONE),
+            ROOT_DN,
+            ROOT_PW,
+            raise_exceptions=True,
         )
         conn.bind()
         return conn
@@ -250,7 +253,8 @@ def person_uuid(index: int) -> uuid.UUID:
 def base_ldif(*, sync_account: bool = True) -> str:
     """The suffix, ou=people and the sync account (a plain entry with a password)."""
     text = (
-        f"dn: {SUFFIX}\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: Example\n\n"
+        f"dn: {SUFFIX}\nobjectClass: dcObject\nobjectClass: organization\n"
+        "dc: example\no: Example\n\n"
         f"dn: {PEOPLE}\nobjectClass: organizationalUnit\nou: people\n\n"
     )
     if sync_account:

@@ -8,6 +8,7 @@ decides what each code means; socket-level failures still arrive as exceptions a
 from __future__ import annotations
 
 import math
+import os
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -100,11 +101,14 @@ def _ca_hint() -> str:
 def open_connection(settings: LdapSourceSettings, password: str | None) -> Connection:
     """Connects (TLS verified by default), starts TLS if asked, binds; raises our errors."""
     where = settings.url
-    tls = Tls(
-        validate=ssl.CERT_REQUIRED,
-        ca_certs_file=str(settings.ca_file) if settings.ca_file else None,
-    )
+    if settings.ca_file and not os.access(settings.ca_file, os.R_OK):
+        raise StopRun(f"{where}: ca_file {settings.ca_file} cannot be read")
     with ldap_errors(where):
+        # ldap3 does not verify certificates unless asked (its default is CERT_NONE)
+        tls = Tls(
+            validate=ssl.CERT_REQUIRED,
+            ca_certs_file=str(settings.ca_file) if settings.ca_file else None,
+        )
         server = Server(
             settings.url, get_info=NONE, tls=tls, connect_timeout=settings.timeout_seconds
         )

@@ -97,8 +97,9 @@ class LdapSource:
             with suppress(Exception):
                 conn.unbind()
         watermark = self._watermark(request.since, newest, time.monotonic() - started)
-        return ReadResult(full=request.since is None and ids_known, watermark=watermark,
-                          stats=dict(stats))
+        return ReadResult(
+            full=request.since is None and ids_known, watermark=watermark, stats=dict(stats)
+        )
 
     # -- planning ------------------------------------------------------------------------------
 

@@ -151,9 +151,9 @@ class EntryReader:
                     emails.setdefault(value.lower(), value)
         extra = []
         for field in self.extra_fields:
-            value = self._single(raw, (field,), field)
-            if value is not None:
-                extra.append((field, value))
+            found = self._single(raw, (field,), field)
+            if found is not None:
+                extra.append((field, found))
         return DirectoryUser(
             source_id=source_id,
             active=active,
