@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from sync.compose.rules import NameRule
 from sync.errors import ConfigError
 from sync.model import TEXT_ATTRIBUTES
 from sync.sources.settings import AnySourceSettings
@@ -107,6 +108,14 @@ class TenantSettings(_Strict):
         if value is not None:
             template_fields(value)
         return value
+
+    def name_rule(self) -> NameRule:
+        return NameRule.parse(
+            self.account_name_source,
+            self.custom_template,
+            self.name_pattern,
+            self.lowercase_email_names,
+        )
 
     @model_validator(mode="after")
     def _consistent(self) -> TenantSettings:

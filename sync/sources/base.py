@@ -23,12 +23,15 @@ class ReadRequest:
     `attributes` are directory attribute names (sync.model.DIRECTORY_ATTRIBUTES) the tenant needs;
     a source may return more but should ask its server only for these. `extra_fields` are raw
     system fields to copy into `DirectoryUser.extra`. `since` is the watermark of the last read
-    for a delta read, or None for a full read.
+    for a delta read, or None for a full read. `required` are the attributes no account name can
+    be composed without: a source whose schema cannot hold one (a CSV without that column) says
+    so at once rather than reporting every user.
     """
 
     attributes: frozenset[str]
     extra_fields: frozenset[str] = frozenset()
     since: str | None = None
+    required: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

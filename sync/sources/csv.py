@@ -7,8 +7,10 @@ the read partial, so nobody is disabled for being absent from it.
 
 from __future__ import annotations
 
+import codecs
 import csv
 from collections.abc import Iterator
+from pathlib import Path
 
 from sync.errors import IncompleteRead, SourceUnavailable, UserIssue
 from sync.model import DirectoryUser
@@ -34,7 +36,7 @@ class CsvSource:
         page: list[DirectoryUser] = []
         issues: list[UserIssue] = []
         every_row_known = True
-        required = {columns[a] for a in request.attributes | {"source_id"}}
+        required = {columns[a] for a in request.required | {"source_id"}}
         for line, row in self._rows(required):
             outcome = _to_user(row, columns, request, line)
             if isinstance(outcome, DirectoryUser):
@@ -69,13 +71,27 @@ class CsvSource:
                     if not any(v.strip() for v in values):
                         continue  # a blank line is no user
                     yield reader.line_num, _row_dict(header, values)
-            except UnicodeDecodeError as exc:
+            except UnicodeDecodeError:
+                line = _first_undecodable_line(self.path, self.settings.encoding)
                 raise IncompleteRead(
-                    f"{name} is not valid {self.settings.encoding} text near line "
-                    f"{reader.line_num + 1} (byte {exc.start}); set the source's encoding"
+                    f"{name} is not valid {self.settings.encoding} text at line {line}; "
+                    "set the source's encoding (cp932 for Japanese spreadsheet exports)"
                 ) from None
             except csv.Error as exc:
                 raise IncompleteRead(f"{name}: line {reader.line_num}: {exc}") from None
+
+
+def _first_undecodable_line(path: Path, encoding: str) -> int:
+    """The decoder reads ahead in chunks, so its error cannot say where: find the line again."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    number = 1
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                decoder.decode(raw)
+            except UnicodeDecodeError:
+                return number
+    return number  # the bytes that fail are an incomplete character at the very end
 
 
 def _needed(request: ReadRequest) -> set[str]:

@@ -1,0 +1,1 @@
+"""Helpers the tests (and the benchmark) share: real servers and configuration files."""

@@ -1,0 +1,92 @@
+"""`runs list`, `config check` and `db upgrade`."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from sqlalchemy import select
+
+from sync.cli import App
+from sync.config import load_settings
+from sync.errors import ConfigError, StopRun
+from sync.secrets import read_secret
+from sync.store.engine import make_engine, upgrade
+from sync.store.schema import runs as runs_table
+
+
+@click.group("runs")
+def runs() -> None:
+    """Past runs and their reports."""
+
+
+@runs.command("list")
+@click.option("--tenant", "tenant_id", default=None, metavar="ID")
+@click.option("--limit", default=50, show_default=True, help="How many of the newest runs.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def list_runs(app: App, tenant_id: str | None, limit: int, as_json: bool) -> None:
+    """List past runs, newest first."""
+    query = select(runs_table.c.report).order_by(runs_table.c.started_at.desc()).limit(limit)
+    if tenant_id is not None:
+        query = query.where(runs_table.c.tenant_id == tenant_id)
+    with app.engine.connect() as conn:
+        reports = [json.loads(text) for (text,) in conn.execute(query)]
+    if as_json:
+        click.echo(json.dumps(reports, ensure_ascii=False, indent=1))
+        return
+    for r in reports:
+        counts = " ".join(f"{k}={v}" for k, v in r["counts"].items() if v)
+        click.echo(
+            f"{r['started_at']}  {r['tenant']:<16} {r['status']:<10} {counts}"
+            + (f"  error: {r['error']}" if r["error"] else "")
+        )
+
+
+@click.group("config")
+def config_group() -> None:
+    """The configuration file."""
+
+
+@config_group.command("check")
+@click.pass_obj
+def check_config(app: App) -> None:
+    """Validate the configuration and say every problem at once."""
+    settings = load_settings(app.config)
+    problems = []
+    for tenant in settings.tenants:
+        for where, source in [("source", tenant.source)] + [
+            (f"lookups[{i}]", lookup) for i, lookup in enumerate(tenant.lookups)
+        ]:
+            problems += _secret_problems(f"{app.config}: tenants[{tenant.id}].{where}", source)
+    problems += _secret_problems(f"{app.config}: mail", settings.mail)
+    if problems:
+        raise ConfigError(problems)
+    click.echo(f"{app.config}: OK ({len(settings.tenants)} tenants)")
+
+
+def _secret_problems(where: str, section: object) -> list[str]:
+    """Every secret a section names must be readable (its value is never shown)."""
+    problems = []
+    for prefix in ("password", "credentials", "private_key", "security_token"):
+        env_name = getattr(section, f"{prefix}_env", None)
+        file_path = getattr(section, f"{prefix}_file", None)
+        try:
+            read_secret(f"{where}.{prefix}", env_name, file_path)
+        except StopRun as exc:
+            problems.append(str(exc))
+    return problems
+
+
+@click.group("db")
+def db() -> None:
+    """The account store."""
+
+
+@db.command("upgrade")
+@click.pass_obj
+def upgrade_db(app: App) -> None:
+    """Migrate the store's schema to the newest revision."""
+    engine = make_engine(app.settings.database.url)
+    upgrade(engine)
+    click.echo("the store's schema is up to date")

@@ -1,0 +1,109 @@
+"""`sync` and `deliver`."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from sync.cli import EXIT_BLOCKED, EXIT_FAILED, App
+from sync.config import TenantSettings
+from sync.errors import UsageError
+from sync.mail.deliver import DeliveryReport, deliver_due
+from sync.report import COUNT_KEYS, RunReport
+from sync.runner import RunOptions, run_tenant
+
+
+@click.command("sync")
+@click.option("--tenant", "tenant_ids", multiple=True, metavar="ID", help="A tenant to run.")
+@click.option("--all", "all_tenants", is_flag=True, help="Run every configured tenant.")
+@click.option("--full", is_flag=True, help="Read everything, ignoring delta watermarks.")
+@click.option("--dry-run", is_flag=True, help="Print the plan; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON report per tenant and line.")
+@click.option("--allow-mass-disable", is_flag=True, help="Apply disables beyond max_disable.")
+@click.option(
+    "--wait",
+    "wait_seconds",
+    type=float,
+    default=0,
+    metavar="SECONDS",
+    help="Wait this long for a tenant another worker is syncing.",
+)
+@click.pass_obj
+def sync_command(
+    app: App,
+    tenant_ids: tuple[str, ...],
+    all_tenants: bool,
+    full: bool,
+    dry_run: bool,
+    as_json: bool,
+    allow_mass_disable: bool,
+    wait_seconds: float,
+) -> None:
+    """Run tenants now, then deliver queued email."""
+    tenants = _chosen(app, tenant_ids, all_tenants)
+    options = RunOptions(full, dry_run, allow_mass_disable, wait_seconds)
+    reports = [run_tenant(app.settings, tenant, app.engine, options) for tenant in tenants]
+    for report in reports:
+        click.echo(json.dumps(report.as_json(), ensure_ascii=False) if as_json else _text(report))
+    if not dry_run:
+        delivery = deliver_due(app.engine, app.settings)
+        if delivery.sent or delivery.failures:
+            click.echo(_delivery_text(delivery), err=as_json)
+    statuses = {report.status for report in reports}
+    if "failed" in statuses:
+        raise SystemExit(EXIT_FAILED)
+    if "blocked" in statuses:
+        raise SystemExit(EXIT_BLOCKED)
+
+
+@click.command("deliver")
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+@click.option("--flush", is_flag=True, help="Try every pending message now, ignoring back-off.")
+@click.pass_obj
+def deliver_command(app: App, as_json: bool, flush: bool) -> None:
+    """Deliver queued emails that are due."""
+    delivery = deliver_due(app.engine, app.settings, flush=flush)
+    click.echo(
+        json.dumps(delivery.as_json(), ensure_ascii=False) if as_json else _delivery_text(delivery)
+    )
+
+
+def _chosen(app: App, tenant_ids: tuple[str, ...], all_tenants: bool) -> list[TenantSettings]:
+    if all_tenants:
+        return list(app.settings.tenants)
+    if not tenant_ids:
+        raise UsageError("name the tenants to run with --tenant ID, or run them all with --all")
+    return [app.settings.tenant(tenant_id) for tenant_id in tenant_ids]
+
+
+def _text(report: RunReport) -> str:
+    mode = "dry run, " if report.dry_run else ""
+    read = "full read" if report.full else "delta read"
+    lines = [
+        f"{report.tenant}: {report.status} ({mode}{read} of {report.source_kind}, "
+        f"{report.users_read} users read)"
+    ]
+    if report.error:
+        lines.append(f"  {report.error}")
+    lines.append(
+        "  " + ", ".join(f"{key.replace('_', ' ')} {report.counts[key]}" for key in COUNT_KEYS)
+    )
+    for change in report.plan or []:
+        extra = f" (was {change['old_name']})" if "old_name" in change else ""
+        why = f": {change['why']}" if "why" in change else ""
+        lines.append(f"  {'+'.join(change['actions']):<14} {change['name']}{extra}{why}")
+    for issue in report.issues:
+        lines.append(f"  ! {issue.source_id}: {issue.reason}: {issue.detail}")
+    return "\n".join(lines)
+
+
+def _delivery_text(delivery: DeliveryReport) -> str:
+    lines = [
+        f"email: {delivery.sent} delivered, {delivery.retrying} to retry, {delivery.failed} failed"
+    ]
+    lines += [
+        f"  ! {f['to']} ({f['kind']}, attempt {f['attempts']}): {f['error']}"
+        for f in delivery.failures
+    ]
+    return "\n".join(lines)

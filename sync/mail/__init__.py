@@ -1,0 +1,1 @@
+"""Reset-notification email: tokens, the outbox, rendering and delivery."""

@@ -1,0 +1,43 @@
+"""Which emails a run's changes cause (SPEC §6): a set-password link for each new password
+account, a notice for each renamed one."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sync.mail.queue import Notice
+from sync.plan import Change, Plan
+
+if TYPE_CHECKING:
+    from sync.config import TenantSettings
+
+
+def notices_for(tenant: TenantSettings, plan: Plan, created_ids: dict[str, int]) -> list[Notice]:
+    notices: list[Notice] = []
+    for change in plan.changes:
+        address = change.profile.primary_email if change.profile else None
+        if not address:
+            continue  # reported as missing_email by the plan
+        if "create" in change.actions:
+            notices.append(
+                Notice(
+                    created_ids[change.source_id],
+                    "account_created",
+                    address,
+                    _params(tenant, change),
+                    with_token=True,
+                )
+            )
+        elif "rename" in change.actions and change.account_id is not None:
+            params = {**_params(tenant, change), "old_name": change.old_name}
+            notices.append(Notice(change.account_id, "account_renamed", address, params, False))
+    return notices
+
+
+def _params(tenant: TenantSettings, change: Change) -> dict[str, str | None]:
+    profile = change.profile
+    return {
+        "tenant": tenant.id,
+        "account_name": change.name,
+        "display_name": profile.display_name if profile else None,
+    }

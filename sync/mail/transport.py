@@ -1,0 +1,51 @@
+"""Where delivered messages go: `.eml` files in a folder (the embedded default) or SMTP."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Protocol
+
+
+class DeliveryFailed(Exception):
+    """This message was not accepted; `permanent` when retrying cannot help."""
+
+    def __init__(self, message: str, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class Transport(Protocol):
+    def send(self, message: EmailMessage) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class FileTransport:
+    """Writes each message as `<Message-ID>.eml`, atomically: a redelivery after a crash rewrites
+    the same file instead of adding a second message."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DeliveryFailed(f"cannot create outbox folder {folder}: {exc.strerror}") from None
+
+    def send(self, message: EmailMessage) -> None:
+        name = re.sub(r"[^A-Za-z0-9._-]", "_", str(message["Message-ID"]).strip("<>")) + ".eml"
+        try:
+            fd, temporary = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".eml")
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(message.as_bytes())
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, self.folder / name)
+        except OSError as exc:
+            raise DeliveryFailed(f"cannot write {self.folder / name}: {exc.strerror}") from None
+
+    def close(self) -> None:
+        return None

@@ -1,0 +1,72 @@
+"""The report of one run: what SPEC §7's `sync --json` prints and `runs list` shows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sync.errors import UserIssue
+
+STATUSES = ("succeeded", "failed", "blocked", "skipped_locked", "planned")
+COUNT_KEYS = (
+    "created",
+    "updated",
+    "renamed",
+    "disabled",
+    "enabled",
+    "unchanged",
+    "skipped",
+    "conflicts",
+    "emails_queued",
+)
+# plan action -> report count
+ACTION_COUNTS = {
+    "create": "created",
+    "update": "updated",
+    "rename": "renamed",
+    "disable": "disabled",
+    "enable": "enabled",
+}
+NOT_SKIPPED = {"name_conflict", "missing_email"}
+
+
+@dataclass(slots=True)
+class RunReport:
+    tenant: str
+    run_id: str
+    started_at: datetime
+    source_kind: str
+    status: str = "failed"
+    dry_run: bool = False
+    full: bool = True
+    finished_at: datetime | None = None
+    users_read: int = 0
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNT_KEYS, 0))
+    issues: list[UserIssue] = field(default_factory=list)
+    error: str | None = None
+    plan: list[dict[str, Any]] | None = None  # only for a dry run: the changes it would make
+
+    def count_issues(self) -> None:
+        self.counts["conflicts"] = sum(1 for i in self.issues if i.reason == "name_conflict")
+        self.counts["skipped"] = len(
+            {i.source_id for i in self.issues if i.reason not in NOT_SKIPPED}
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "tenant": self.tenant,
+            "run_id": self.run_id,
+            "status": self.status,
+            "dry_run": self.dry_run,
+            "full": self.full,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "source": {"kind": self.source_kind, "users_read": self.users_read},
+            "counts": dict(self.counts),
+            "issues": [issue.as_json() for issue in self.issues],
+            "error": self.error,
+        }
+        if self.plan is not None:
+            data["plan"] = self.plan
+        return data

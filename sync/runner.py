@@ -1,0 +1,264 @@
+"""One sync run of one tenant (SPEC §5): read, plan, check safety, apply in one transaction."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import Connection, Engine, insert, select
+
+from sync.config import Settings, TenantSettings
+from sync.directory import (
+    LOOKUP_ATTRIBUTES,
+    DirectoryRead,
+    join_lookup,
+    lookup_request,
+    read_directory,
+)
+from sync.errors import StopRun
+from sync.mail.notices import notices_for
+from sync.mail.queue import queue_notices, sender_domain
+from sync.plan import AccountState, Change, Plan, Policy, make_plan
+from sync.report import ACTION_COUNTS, RunReport
+from sync.sources.base import ReadRequest
+from sync.store.accounts import load_states, name_book, quarantine_start
+from sync.store.apply import change_accounts, create_accounts, split_plan
+from sync.store.locks import named_lock
+from sync.store.schema import runs, sync_state
+from sync.timeutil import as_utc, utc_now
+
+log = logging.getLogger(__name__)
+# attributes every account keeps in step with the directory
+PROFILE_ATTRIBUTES = (
+    "primary_email",
+    "emails",
+    "employee_code",
+    "given_name",
+    "family_name",
+    "display_name",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    full: bool = False
+    dry_run: bool = False
+    allow_mass_disable: bool = False
+    wait_seconds: float = 0
+
+
+def run_tenant(
+    settings: Settings, tenant: TenantSettings, engine: Engine, options: RunOptions = RunOptions()
+) -> RunReport:
+    """Runs the tenant unless another worker is; never raises for a failed run."""
+    report = RunReport(
+        tenant.id, str(uuid.uuid4()), utc_now(), tenant.source.kind, dry_run=options.dry_run
+    )
+    with named_lock(engine, f"tenant:{tenant.id}", options.wait_seconds) as held:
+        if not held:
+            report.status = "skipped_locked"
+            report.error = "another worker is syncing this tenant; skipped"
+        else:
+            _guarded_run(settings, tenant, engine, options, report)
+    report.finished_at = report.finished_at or utc_now()
+    return report
+
+
+def _guarded_run(
+    settings: Settings,
+    tenant: TenantSettings,
+    engine: Engine,
+    options: RunOptions,
+    report: RunReport,
+) -> None:
+    try:
+        _run(settings, tenant, engine, options, report)
+    except StopRun as exc:
+        report.status, report.error = "failed", str(exc)
+    except Exception as exc:  # an unknown error stops the run; it is never retried blindly
+        log.exception("tenant %s: unexpected error", tenant.id)
+        report.status, report.error = "failed", f"unexpected error: {type(exc).__name__}: {exc}"
+    if report.status == "failed" and not options.dry_run:
+        report.finished_at = utc_now()
+        with engine.begin() as conn:
+            _record(conn, report)
+
+
+def _run(
+    settings: Settings,
+    tenant: TenantSettings,
+    engine: Engine,
+    options: RunOptions,
+    report: RunReport,
+) -> None:
+    rule = tenant.name_rule()
+    with engine.connect() as conn:
+        watermark, full = _read_mode(conn, tenant, options)
+    report.full = full
+    directory = _read(tenant, rule.attributes, None if full else watermark)
+    report.users_read = directory.users_read
+    with engine.connect() as conn:
+        states = load_states(conn, tenant.id)
+        book = name_book(
+            conn,
+            tenant.id,
+            states,
+            tenant.reserved_names,
+            quarantine_start(report.started_at, tenant.name_quarantine_days),
+        )
+    policy = Policy(rule, tenant.collision, tenant.auth_type == "password")
+    plan = make_plan(
+        directory.users,
+        states,
+        book,
+        policy,
+        full_read=full and directory.result.full,
+        seen=frozenset(directory.seen),
+    )
+    plan.issues[:0] = directory.issues
+    plan = _check_safety(plan, tenant, directory, states, full, options, report)
+    _count(report, plan)
+    if options.dry_run:
+        report.status = "planned"
+        report.plan = [_describe(change) for change in plan.changes if change.actions]
+        return
+    _apply(settings, tenant, engine, plan, directory, report)
+
+
+def _read_mode(
+    conn: Connection, tenant: TenantSettings, options: RunOptions
+) -> tuple[str | None, bool]:
+    """(the delta watermark, whether this run reads everything)."""
+    row = conn.execute(select(sync_state).where(sync_state.c.tenant_id == tenant.id)).first()
+    interval = getattr(tenant.source, "full_sync_interval_hours", None)
+    if options.full or interval is None or row is None or not row.watermark or not row.last_full_at:
+        return None, True
+    due = as_utc(row.last_full_at) + timedelta(hours=interval) <= utc_now()
+    return row.watermark, due
+
+
+def _read(tenant: TenantSettings, needed: frozenset[str], since: str | None) -> DirectoryRead:
+    provided = tuple(a for a in LOOKUP_ATTRIBUTES if a in needed) if tenant.lookups else ()
+    extra = {lk.match_on for lk in tenant.lookups if lk.match_on not in ("email", "employee_code")}
+    attributes = frozenset(set(needed) - set(provided)) | frozenset(PROFILE_ATTRIBUTES)
+    request = ReadRequest(
+        attributes,
+        frozenset(e for e in extra if e),
+        since,
+        required=frozenset(set(needed) - set(provided)),
+    )
+    directory = read_directory(tenant.source, request)
+    for lookup in tenant.lookups:
+        lookup_read = read_directory(lookup, lookup_request(provided, lookup))
+        join_lookup(directory, lookup, lookup_read.users.values(), provided)
+    return directory
+
+
+def _check_safety(
+    plan: Plan,
+    tenant: TenantSettings,
+    directory: DirectoryRead,
+    states: dict[str, AccountState],
+    full: bool,
+    options: RunOptions,
+    report: RunReport,
+) -> Plan:
+    """SPEC §5.3: too many disables, or an empty directory, blocks the disables."""
+    disables = plan.count("disable")
+    active = sum(1 for state in states.values() if state.active)
+    reason = None
+    if disables > tenant.max_disable:
+        reason = (
+            f"the plan disables {disables} accounts, more than max_disable = {tenant.max_disable}"
+        )
+    elif full and not directory.users and active:
+        reason = f"the source returned no users while {active} accounts are active"
+    if reason is None or options.allow_mass_disable:
+        return plan
+    report.status = "blocked"
+    report.error = f"{reason}; nothing was disabled (rerun with --allow-mass-disable to apply)"
+    return plan.without_disables()
+
+
+def _count(report: RunReport, plan: Plan) -> None:
+    for action, key in ACTION_COUNTS.items():
+        report.counts[key] = plan.count(action)
+    report.counts["unchanged"] = plan.unchanged
+    report.issues = plan.issues
+    report.count_issues()
+
+
+def _apply(
+    settings: Settings,
+    tenant: TenantSettings,
+    engine: Engine,
+    plan: Plan,
+    directory: DirectoryRead,
+    report: RunReport,
+) -> None:
+    now = report.started_at
+    creates, others = split_plan(plan)
+    with engine.begin() as conn:
+        ids = create_accounts(conn, tenant.id, tenant.auth_type, creates, now)
+        change_accounts(conn, tenant.id, others, now)
+        notices = notices_for(tenant, plan, ids) if tenant.auth_type == "password" else []
+        report.counts["emails_queued"] = queue_notices(
+            conn,
+            tenant.id,
+            notices,
+            now=now,
+            token_ttl=timedelta(hours=tenant.token_ttl_hours),
+            domain=sender_domain(settings.mail.from_address),
+            run_id=report.run_id,
+        )
+        _save_state(conn, tenant.id, directory, report)
+        if report.status != "blocked":
+            report.status = "succeeded"
+        report.finished_at = utc_now()
+        _record(conn, report)
+
+
+def _save_state(
+    conn: Connection, tenant_id: str, directory: DirectoryRead, report: RunReport
+) -> None:
+    row = conn.execute(select(sync_state).where(sync_state.c.tenant_id == tenant_id)).first()
+    values = {"watermark": directory.result.watermark or (row.watermark if row else None)}
+    if report.full and directory.result.full:
+        values["last_full_at"] = report.started_at
+    if row is None:
+        conn.execute(insert(sync_state).values(tenant_id=tenant_id, **values))
+    else:
+        conn.execute(
+            sync_state.update().where(sync_state.c.tenant_id == tenant_id).values(**values)
+        )
+
+
+def _record(conn: Connection, report: RunReport) -> None:
+    conn.execute(
+        insert(runs).values(
+            id=report.run_id,
+            tenant_id=report.tenant,
+            status=report.status,
+            dry_run=report.dry_run,
+            full=report.full,
+            started_at=report.started_at,
+            finished_at=report.finished_at,
+            report=json.dumps(report.as_json(), ensure_ascii=False),
+        )
+    )
+
+
+def _describe(change: Change) -> dict[str, object]:
+    data: dict[str, object] = {
+        "source_id": change.source_id,
+        "actions": sorted(change.actions),
+        "name": change.name,
+    }
+    if change.old_name:
+        data["old_name"] = change.old_name
+    if change.why:
+        data["why"] = change.why
+    return data

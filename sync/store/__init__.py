@@ -1,0 +1,1 @@
+"""The account store: SQLite by default, PostgreSQL for many workers."""

@@ -1,0 +1,121 @@
+"""Reading accounts and the names they hold."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from sync.compose.collisions import NameBook
+from sync.compose.normalize import name_key
+from sync.plan import AccountState, Profile
+from sync.store.schema import accounts, released_names
+from sync.timeutil import as_utc
+
+STATE_COLUMNS = (
+    accounts.c.id,
+    accounts.c.name,
+    accounts.c.source_id,
+    accounts.c.composed_name,
+    accounts.c.status,
+    accounts.c.name_locked,
+    accounts.c.primary_email,
+    accounts.c.emails,
+    accounts.c.employee_code,
+    accounts.c.given_name,
+    accounts.c.family_name,
+    accounts.c.display_name,
+)
+
+
+def load_states(conn: Connection, tenant_id: str) -> dict[str, AccountState]:
+    """Every account of the tenant by source id, as the plan sees it."""
+    query = select(*STATE_COLUMNS).where(accounts.c.tenant_id == tenant_id)
+    states: dict[str, AccountState] = {}
+    for row in conn.execute(query):
+        profile = Profile(
+            row.primary_email,
+            tuple(json.loads(row.emails)),
+            row.employee_code,
+            row.given_name,
+            row.family_name,
+            row.display_name,
+        )
+        states[row.source_id] = AccountState(
+            row.id,
+            row.name,
+            row.source_id,
+            row.composed_name,
+            row.status == "active",
+            bool(row.name_locked),
+            profile,
+        )
+    return states
+
+
+def name_book(
+    conn: Connection,
+    tenant_id: str,
+    states: dict[str, AccountState],
+    reserved: tuple[str, ...],
+    quarantine_since: datetime,
+) -> NameBook:
+    """Names taken: held by accounts, reserved by the tenant, or released within the quarantine."""
+    by_id = {state.id: state.source_id for state in states.values()}
+    book = NameBook(
+        held={name_key(s.name): (s.source_id, s.name) for s in states.values()},
+        reserved={name_key(name) for name in reserved},
+    )
+    query = select(released_names.c.name_key, released_names.c.account_id).where(
+        released_names.c.tenant_id == tenant_id, released_names.c.released_at >= quarantine_since
+    )
+    for key, account_id in conn.execute(query):
+        book.quarantined[key] = by_id.get(account_id, f"#{account_id}")
+    return book
+
+
+def count_active(conn: Connection, tenant_id: str) -> int:
+    query = select(func.count()).where(
+        accounts.c.tenant_id == tenant_id, accounts.c.status == "active"
+    )
+    return int(conn.execute(query).scalar_one())
+
+
+def account_rows(conn: Connection, tenant_id: str, name: str | None = None) -> list[dict[str, Any]]:
+    """Accounts as `accounts list/show` print them; never a hash or a token."""
+    query = select(accounts).where(accounts.c.tenant_id == tenant_id).order_by(accounts.c.name_key)
+    if name is not None:
+        query = query.where(accounts.c.name_key == name_key(name))
+    return [public_view(row._mapping) for row in conn.execute(query)]
+
+
+def public_view(row: Any) -> dict[str, Any]:
+    return {
+        "name": row["name"],
+        "status": row["status"],
+        "source_id": row["source_id"],
+        "primary_email": row["primary_email"],
+        "emails": json.loads(row["emails"]),
+        "employee_code": row["employee_code"],
+        "display_name": row["display_name"],
+        "given_name": row["given_name"],
+        "family_name": row["family_name"],
+        "auth_type": row["auth_type"],
+        "role": row["role"],
+        "role_scheme": row["role_scheme"],
+        "memo": row["memo"],
+        "name_locked": bool(row["name_locked"]),
+        "password_set": row["password_hash"] is not None,
+        "created_at": _iso(row["created_at"]),
+        "updated_at": _iso(row["updated_at"]),
+    }
+
+
+def _iso(value: datetime) -> str:
+    return as_utc(value).isoformat()
+
+
+def quarantine_start(now: datetime, days: int) -> datetime:
+    return now - timedelta(days=days)

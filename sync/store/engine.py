@@ -1,0 +1,76 @@
+"""Opening the store and keeping its schema current (Alembic)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
+from sync.errors import StopRun
+from sync.store.locks import named_lock
+
+MIGRATIONS = str(Path(__file__).parent / "migrations")
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for the configured URL; a SQLite file's folder is created on first use."""
+    try:
+        engine = create_engine(url, pool_pre_ping=True, future=True)
+    except (ArgumentError, NoSuchModuleError) as exc:
+        raise StopRun(f"database.url is not a usable database URL: {exc}") from None
+    if engine.dialect.name == "sqlite":
+        database = engine.url.database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers go on during a run; a killed process leaves the last committed state.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", MIGRATIONS)
+    return config
+
+
+def schema_is_current(engine: Engine) -> bool:
+    heads = set(ScriptDirectory.from_config(_alembic_config()).get_heads())
+    with engine.connect() as conn:
+        return set(MigrationContext.configure(conn).get_current_heads()) == heads
+
+
+def upgrade(engine: Engine) -> None:
+    """Brings the schema to the newest revision; concurrent workers wait for each other."""
+    config = _alembic_config()
+    with named_lock(engine, "__schema__", wait_seconds=120) as held:
+        if not held:
+            raise StopRun("another worker has been migrating the store for two minutes")
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+
+
+def open_store(url: str) -> Engine:
+    """The engine, with the schema brought up to date on first use."""
+    engine = make_engine(url)
+    try:
+        if not schema_is_current(engine):
+            upgrade(engine)
+    except OperationalError as exc:
+        raise StopRun(f"cannot open the store at {engine.url!r}: {exc.orig}") from None
+    return engine

@@ -1,0 +1,121 @@
+"""The account store's tables (SQLAlchemy Core). Every row belongs to one tenant.
+
+Migrations under sync/store/migrations/ create these; this module is their description for queries.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("name", String(256), nullable=False),
+    # casefolded name: uniqueness is case-insensitive (SPEC §3)
+    Column("name_key", String(256), nullable=False),
+    Column("source_id", String(256), nullable=False),
+    # the name the tenant's rule composed last time: a rename happens only when it changes
+    Column("composed_name", String(256), nullable=True),
+    Column("status", String(16), nullable=False),  # active | disabled
+    Column("primary_email", String(320), nullable=True),
+    Column("emails", Text, nullable=False, default="[]"),  # JSON array
+    Column("employee_code", String(256), nullable=True),
+    Column("given_name", String(256), nullable=True),
+    Column("family_name", String(256), nullable=True),
+    Column("display_name", String(512), nullable=True),
+    Column("auth_type", String(16), nullable=False),
+    Column("role", String(32), nullable=False, default="none"),
+    Column("role_scheme", String(256), nullable=True),
+    Column("memo", Text, nullable=True),
+    Column("name_locked", Boolean, nullable=False, default=False),
+    Column("password_hash", String(256), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("tenant_id", "name_key", name="uq_accounts_tenant_name"),
+    UniqueConstraint("tenant_id", "source_id", name="uq_accounts_tenant_source"),
+)
+
+released_names = Table(
+    "released_names",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("name_key", String(256), primary_key=True),
+    Column("name", String(256), nullable=False),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("released_at", DateTime(timezone=True), nullable=False),
+)
+
+sync_state = Table(
+    "sync_state",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("watermark", String(64), nullable=True),
+    Column("last_full_at", DateTime(timezone=True), nullable=True),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("dry_run", Boolean, nullable=False),
+    Column("full", Boolean, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=False),
+    Column("report", Text, nullable=False),  # the JSON of SPEC §7
+    Index("ix_runs_tenant_started", "tenant_id", "started_at"),
+)
+
+reset_tokens = Table(
+    "reset_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    # SHA-256 of a 256-bit random token: a slow hash buys nothing against that much entropy
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Index("ix_reset_tokens_account", "account_id"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("run_id", String(36), nullable=True),
+    Column("kind", String(32), nullable=False),
+    Column("to_address", String(320), nullable=False),
+    Column("message_id", String(255), nullable=False, unique=True),
+    Column("params", Text, nullable=False),  # JSON: what the template needs, without the token
+    # the token in clear until delivery, then NULL: the stored copy holds no usable token
+    Column("token", String(128), nullable=True),
+    Column("status", String(16), nullable=False),  # pending | sent | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True), nullable=True),
+    Index("ix_outbox_due", "status", "next_attempt_at"),
+)

@@ -1,0 +1,133 @@
+"""The configuration file: every problem at once, with file, key and reason (SPEC §8)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sync.cli import run as run_cli
+from sync.config import load_settings
+from sync.errors import ConfigError
+
+GOOD = """
+[database]
+url = "sqlite:///{dir}/s.db"
+
+[[tenants]]
+id = "acme"
+account_name_source = "email"
+reset_url = "https://panel.example.com/r?token={{token}}"
+
+[tenants.source]
+kind = "ldap"
+url = "ldap://127.0.0.1:3890"
+base_dn = "ou=people,dc=example,dc=com"
+password_env = "ACME_LDAP_PASSWORD"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "clomo-sync.toml"
+    path.write_text(text.format(dir=tmp_path), encoding="utf-8")
+    return path
+
+
+def problems(path: Path, environ: dict[str, str] | None = None) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, environ or {})
+    return caught.value.problems
+
+
+def test_every_problem_is_reported_at_once_with_file_and_key(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        GOOD.replace(
+            'account_name_source = "email"',
+            'account_name_source = "phone"\ncolour = "blue"\n'
+            'max_disable = -1\ntimezone = "Mars/Base"',
+        ),
+    )
+    found = problems(path)
+    assert len(found) == 4
+    assert all(p.startswith(f"{path}: tenants[acme].") for p in found)
+    joined = "\n".join(found)
+    for key in ("account_name_source", "colour", "max_disable", "timezone"):
+        assert f"tenants[acme].{key}:" in joined
+
+
+def test_source_keys_are_checked_by_kind(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD.replace('url = "ldap://127.0.0.1:3890"', 'url = "http://x"'))
+    assert problems(path) == [
+        f"{path}: tenants[acme].source.url: String should match pattern '^ldaps?://'"
+    ]
+
+
+def test_custom_template_fields_are_checked(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        GOOD.replace(
+            'account_name_source = "email"',
+            'account_name_source = "custom"\ncustom_template = "{{surname}}.{{given_name}}"',
+        ),
+    )
+    (problem,) = problems(path)
+    assert "custom_template" in problem and "{surname}" in problem
+
+
+def test_password_auth_needs_a_reset_url_with_token(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD.replace("?token={{token}}", ""))
+    (problem,) = problems(path)
+    assert "reset_url" in problem and "{token}" in problem
+
+
+def test_bad_toml_names_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "[database\nurl=1")
+    (problem,) = problems(path)
+    assert problem.startswith(f"{path}: not valid TOML")
+
+
+def test_environment_overrides_nested_keys_and_tenants_by_id(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD)
+    settings = load_settings(
+        path,
+        {
+            "CLOMO_SYNC_DATABASE__URL": "sqlite:///other.db",
+            "CLOMO_SYNC_MAIL__SMTP_PORT": "2525",
+            "CLOMO_SYNC_TENANTS__ACME__SOURCE__PAGE_SIZE": "50",
+            "CLOMO_SYNC_TENANTS__ACME__RESERVED_NAMES": '["admin", "root"]',
+        },
+    )
+    assert settings.database.url == "sqlite:///other.db"
+    assert settings.mail.smtp_port == 2525
+    assert settings.tenants[0].source.page_size == 50  # type: ignore[union-attr]
+    assert settings.tenants[0].reserved_names == ("admin", "root")
+
+
+def test_environment_override_of_an_unknown_tenant_is_a_problem(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD)
+    (problem,) = problems(path, {"CLOMO_SYNC_TENANTS__GHOST__SCHEDULE": "* * * * *"})
+    assert "CLOMO_SYNC_TENANTS__GHOST__SCHEDULE" in problem and "ghost" in problem
+
+
+def test_config_check_exit_2_names_missing_secret_without_value(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, GOOD)
+    monkeypatch.delenv("ACME_LDAP_PASSWORD", raising=False)
+    assert run_cli(["--config", str(path), "config", "check"]) == 2
+    assert "ACME_LDAP_PASSWORD is not set" in capsys.readouterr().err
+    monkeypatch.setenv("ACME_LDAP_PASSWORD", "s3cret-value")
+    assert run_cli(["--config", str(path), "config", "check"]) == 0
+    out = capsys.readouterr()
+    assert "OK" in out.out and "s3cret-value" not in out.out + out.err
+
+
+def test_missing_file_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(["--config", str(tmp_path / "none.toml"), "config", "check"]) == 2
+    assert "none.toml: configuration file not found" in capsys.readouterr().err
+
+
+def test_demo_configuration_is_valid() -> None:
+    settings = load_settings(Path("config/demo.toml"), {})
+    assert [t.id for t in settings.tenants] == ["demo"]
