@@ -31,12 +31,13 @@ def make_slapd(tmp_path: Path) -> Iterator[MakeSlapd]:
     def make(
         entries: Iterable[str],
         *,
-        tls: bool = False,
+        tls: bool | tuple[str, ...] = False,
         database_lines: tuple[str, ...] = (),
         debug_level: int = 0,
     ) -> S.Slapd:
         workdir = tmp_path / f"slapd{len(servers)}"
-        files = make_server_tls(workdir / "tls") if tls else None
+        names = tls if isinstance(tls, tuple) else ("127.0.0.1", "localhost")
+        files = make_server_tls(workdir / "tls", names) if tls else None
         server = S.Slapd(workdir, tls=files, database_lines=database_lines, debug_level=debug_level)
         servers.append(server)
         server.load(S.write_ldif(workdir / "data.ldif", [S.base_ldif(), *entries]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 
@@ -90,3 +91,16 @@ def test_an_unreachable_server_gives_up_with_a_message(make_source: MakeSource):
     with pytest.raises(SourceUnavailable, match=r"cannot connect.*refused.*retrying for 1 s"):
         collect(source.read(request("primary_email")))
     assert time.monotonic() - started >= 0.5  # it did wait and try again
+
+
+def test_a_server_that_never_answers_times_out(make_source: MakeSource):
+    """A listener that accepts and stays silent (a hung server): the receive timeout ends it."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()  # the kernel completes the handshake; nobody ever reads or answers
+        url = f"ldap://127.0.0.1:{listener.getsockname()[1]}"
+        started = time.monotonic()
+
+        with pytest.raises(SourceUnavailable, match=r"connection broke"):
+            collect(make_source(url, timeout_seconds=1).read(request("primary_email")))
+    assert 0.9 <= time.monotonic() - started < 10

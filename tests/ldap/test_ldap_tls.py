@@ -72,3 +72,15 @@ def test_a_missing_ca_file_is_a_clear_error(
 
     with pytest.raises(StopRun, match=r"ca_file .*absent.pem.*cannot be read"):
         collect(source.read(request("primary_email")))
+
+
+def test_a_certificate_for_another_host_is_refused(make_slapd: MakeSlapd, make_source: MakeSource):
+    """The right CA is not enough: the certificate must name the host the url names."""
+    server = make_slapd(S.people(1), tls=("ldap.example.com",))
+    source = make_source(server.ldaps_url, ca_file=_ca(server))
+
+    with pytest.raises(
+        SourceUnavailable,
+        match=r"TLS failed: the server.s certificate doesn.t match the host in url",
+    ):
+        collect(source.read(request("primary_email")))

@@ -18,6 +18,13 @@ def _name(common_name: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
+def _general_name(name: str) -> x509.GeneralName:
+    try:
+        return x509.IPAddress(ipaddress.ip_address(name))
+    except ValueError:
+        return x509.DNSName(name)
+
+
 def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
     path.write_bytes(
         key.private_bytes(
@@ -65,8 +72,10 @@ def make_ca(directory: Path, name: str = "clomo-sync test CA") -> tuple[Path, Pa
     return cert_path, key_path
 
 
-def make_server_tls(directory: Path) -> TlsFiles:
-    """A CA and a server certificate it signed, valid for 127.0.0.1 and localhost."""
+def make_server_tls(
+    directory: Path, names: tuple[str, ...] = ("127.0.0.1", "localhost")
+) -> TlsFiles:
+    """A CA and a server certificate it signed, valid for `names` (IP addresses or DNS names)."""
     ca_path, ca_key_path = make_ca(directory)
     ca_cert = x509.load_pem_x509_certificate(ca_path.read_bytes())
     ca_key = serialization.load_pem_private_key(ca_key_path.read_bytes(), password=None)
@@ -75,16 +84,14 @@ def make_server_tls(directory: Path) -> TlsFiles:
     now = datetime.now(UTC)
     cert = (
         x509.CertificateBuilder()
-        .subject_name(_name("127.0.0.1"))
+        .subject_name(_name(names[0]))
         .issuer_name(ca_cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(hours=1))
         .not_valid_after(now + timedelta(days=2))
         .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
-            ),
+            x509.SubjectAlternativeName([_general_name(name) for name in names]),
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)

@@ -60,7 +60,13 @@ def ldap_errors(where: str) -> Iterator[None]:
         yield
     except TRANSIENT_EXCEPTIONS as exc:
         raise TransientError(f"{where}: the connection broke: {_reason(exc)}") from None
-    except (ldap_exc.LDAPStartTLSError, ldap_exc.LDAPCertificateError) as exc:
+    except ldap_exc.LDAPCertificateError:
+        # ldap3's message carries the whole certificate; the names are what matter
+        raise SourceUnavailable(
+            f"{where}: TLS failed: the server's certificate doesn't match the host in url"
+            f"{_ca_hint()}"
+        ) from None
+    except ldap_exc.LDAPStartTLSError as exc:
         raise SourceUnavailable(f"{where}: TLS failed: {_reason(exc)}{_ca_hint()}") from None
     except ldap_exc.LDAPSocketOpenError as exc:
         reason = _reason(exc)

@@ -19,7 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from ldap3 import Connection
@@ -66,40 +66,20 @@ class LdapSource:
         reader = EntryReader(self.dialect, self.places, request.attributes, request.extra_fields)
         passes = self._passes(request.since)
         attributes = self._attributes(request)
-        stats: Counter[str] = Counter()
-        newest: datetime | None = None
-        ids_known = True
-        # ids found by the inactive pass, skipped by the next: bounded by the inactive users
-        inactive_ids: set[str] = set()
+        tally = _Tally()
         conn, search, first = self._begin(passes[0], attributes)
         try:
             for number, one_pass in enumerate(passes):
                 if number:
                     search = PagedSearch(conn, self.settings, one_pass.search_filter, attributes)
-                for entries in self._pages(search, first if number == 0 else None, stats):
-                    users: list[DirectoryUser] = []
-                    issues: list[UserIssue] = []
-                    for entry in entries:
-                        outcome = reader.convert(entry.dn, entry.attributes, not one_pass.inactive)
-                        newest = max(filter(None, (newest, outcome.changed)), default=None)
-                        ids_known &= outcome.id_known
-                        if outcome.issue:
-                            issues.append(outcome.issue)
-                        elif outcome.user and outcome.user.source_id not in inactive_ids:
-                            users.append(outcome.user)
-                            if one_pass.inactive:
-                                inactive_ids.add(outcome.user.source_id)
-                    stats["users"] += len(users)
-                    stats["issues"] += len(issues)
-                    stats["inactive"] += sum(not u.active for u in users)
-                    yield Page(tuple(users), tuple(issues))
+                for entries in self._pages(search, None if number else first, tally.stats):
+                    yield tally.page(reader, entries, one_pass.inactive)
         finally:
             with suppress(Exception):
                 conn.unbind()
-        watermark = self._watermark(request.since, newest, time.monotonic() - started)
-        return ReadResult(
-            full=request.since is None and ids_known, watermark=watermark, stats=dict(stats)
-        )
+        watermark = self._watermark(request.since, tally.newest, time.monotonic() - started)
+        full = request.since is None and tally.ids_known
+        return ReadResult(full=full, watermark=watermark, stats=dict(tally.stats))
 
     # -- planning ------------------------------------------------------------------------------
 
@@ -218,6 +198,39 @@ class LdapSource:
         if previous is not None:
             mark = max(mark, previous)
         return mark.strftime(self.dialect.filter_time_format)
+
+
+@dataclass
+class _Tally:
+    """What a read keeps across pages: counts, the newest change time, whether every entry had
+    an id, and the ids the inactive pass found (bounded by the inactive people, not everyone)."""
+
+    stats: Counter[str] = field(default_factory=Counter)
+    newest: datetime | None = None
+    ids_known: bool = True
+    inactive_ids: set[str] = field(default_factory=set)
+
+    def page(self, reader: EntryReader, entries: list[RawEntry], inactive: bool) -> Page:
+        users: list[DirectoryUser] = []
+        issues: list[UserIssue] = []
+        for entry in entries:
+            outcome = reader.convert(entry.dn, entry.attributes, active=not inactive)
+            if outcome.changed and (self.newest is None or outcome.changed > self.newest):
+                self.newest = outcome.changed
+            self.ids_known &= outcome.id_known
+            found = outcome.user or outcome.issue
+            if found is None or found.source_id in self.inactive_ids:
+                continue  # seen by the inactive pass already
+            if inactive:
+                self.inactive_ids.add(found.source_id)
+            if outcome.user:
+                users.append(outcome.user)
+            elif outcome.issue:
+                issues.append(outcome.issue)
+        self.stats["users"] += len(users)
+        self.stats["issues"] += len(issues)
+        self.stats["inactive"] += sum(not u.active for u in users)
+        return Page(tuple(users), tuple(issues))
 
 
 def _parenthesised(search_filter: str) -> str:

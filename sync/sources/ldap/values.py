@@ -101,7 +101,7 @@ def decode(raw: bytes, decoder: Decoder) -> str | None:
     if decoder == "smtp_proxy":
         # "SMTP:" marks the primary address, "smtp:" the others; X500:, SIP: ... are not mail
         prefix, _, address = text.partition(":")
-        return address.strip() or None if prefix.lower() == "smtp" else None
+        return (address.strip() or None) if prefix.lower() == "smtp" else None
     return text or None
 
 
