@@ -105,11 +105,14 @@ def test_a_missing_attribute_is_left_empty_not_an_issue(
 
 def test_attribute_map_overrides_the_dialect(make_slapd: MakeSlapd, make_source: MakeSource):
     server = make_slapd(S.people(2))
-    source = make_source(server, attributes={"employee_code": "uid", "display_name": "cn"})
-    users = collect(source.read(request("employee_code", "display_name"))).by_id()
+    overrides = {"employee_code": "uid", "display_name": "description, cn", "given_name": "sn"}
+    source = make_source(server, attributes=overrides)
+    users = collect(source.read(request("employee_code", "display_name", "given_name"))).by_id()
 
-    assert users[str(S.person_uuid(1))].employee_code == "u000001"
-    assert users[str(S.person_uuid(1))].display_name == "Person 1"
+    first = users[str(S.person_uuid(1))]
+    assert first.employee_code == "u000001"
+    assert first.display_name == "Person 1"  # no description: the next one listed
+    assert first.given_name == "Family1"
 
 
 def test_works_as_a_lookup_source(make_slapd: MakeSlapd, make_source: MakeSource):

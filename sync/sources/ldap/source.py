@@ -122,6 +122,8 @@ class LdapSource:
     def _password(self) -> str | None:
         what = f"LDAP bind password for {self.settings.bind_dn}"
         password = read_secret(what, self.settings.password_env, self.settings.password_file)
+        if self.settings.bind_dn and password == "":
+            raise StopRun(f"{what}: the configured password is empty")
         if self.settings.bind_dn and not password:
             # a simple bind with a DN and no password is an unauthenticated bind (RFC 4513
             # §5.1.2): servers accept it and show almost nothing, which would look like an
