@@ -70,10 +70,10 @@ class NameRule:
 
     def check(self, name: str) -> Composed | NotComposed:
         """The name if the tenant's pattern allows it; control characters never pass."""
-        if any(unicodedata.category(ch).startswith("C") for ch in name):
-            return NotComposed("invalid_name", f"{name!r} contains a control character")
         if not self.pattern.fullmatch(name):
             return NotComposed("invalid_name", f"{name!r} is not allowed by the name pattern")
+        if _has_control(name):  # a tenant's wider pattern must not let these through either
+            return NotComposed("invalid_name", f"{name!r} contains a control character")
         return Composed(name)
 
     def _raw_name(self, user: DirectoryUser) -> str | NotComposed:
@@ -113,6 +113,12 @@ class NameRule:
             address = normalize_email(user.primary_email)
             return _local_part(address) if address else None
         return normalize_text(user.attribute(field))
+
+
+def _has_control(name: str) -> bool:
+    if name.isascii():
+        return not name.isprintable()
+    return any(unicodedata.category(ch).startswith("C") for ch in name)
 
 
 def _local_part(address: str) -> str | None:

@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import formatdate
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formataddr, formatdate, parseaddr
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -43,21 +45,23 @@ class Letter:
     templates_dir: Path | None
 
 
-def render(letter: Letter, from_address: str) -> EmailMessage:
+def render(letter: Letter, from_address: str) -> Message:
+    """The message, built with the classic MIME classes: the header registry of
+    `EmailMessage` costs ten times as much per message, which matters at 100,000 new accounts."""
     env = _environment(letter.templates_dir)
     context = _context(letter)
     subject = env.get_template(f"{letter.kind}.subject.j2").render(context).strip()
     text = env.get_template(f"{letter.kind}.txt.j2").render(context)
     html = env.get_template(f"{letter.kind}.html.j2").render(context)
-    message = EmailMessage(policy=SMTP)
-    message["Subject"] = _header_value(subject, "subject")
-    message["From"] = _header_value(from_address, "from address")
+    message = MIMEMultipart("alternative")
+    message["Subject"] = _encoded(_header_value(subject, "subject"), "Subject")
+    message["From"] = _sender(from_address)
     message["To"] = _address(letter.to_address)
     message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = _header_value(letter.message_id, "message id")
     message["Auto-Submitted"] = "auto-generated"
-    message.set_content(text, charset="utf-8")
-    message.add_alternative(html, subtype="html", charset="utf-8")
+    message.attach(MIMEText(text, "plain", "utf-8"))
+    message.attach(MIMEText(html, "html", "utf-8"))
     return message
 
 
@@ -75,6 +79,16 @@ def _address(value: str) -> str:
     if not ADDR_SPEC.match(value) or CONTROL.search(value):
         raise RenderError(f"{value!r} is not a plain email address")
     return value
+
+
+def _encoded(value: str, name: str) -> str:
+    """RFC 2047 encoded words, folded so no line passes 78 characters."""
+    return Header(value, "utf-8", header_name=name).encode()
+
+
+def _sender(from_address: str) -> str:
+    name, address = parseaddr(_header_value(from_address, "from address"))
+    return formataddr((name, _address(address)), charset="utf-8")
 
 
 def _header_value(value: str, what: str) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from email.message import EmailMessage
+from email.message import Message
 
 from sync.config import MailSettings
 from sync.errors import StopRun
@@ -20,7 +20,7 @@ class SmtpTransport:
         self.mail = mail
         self._client: smtplib.SMTP | None = None
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Message) -> None:
         client = self._connected()
         try:
             refused = client.send_message(message)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from email.message import EmailMessage
+from email.message import Message
 from pathlib import Path
 from typing import Protocol
 
@@ -19,7 +19,7 @@ class DeliveryFailed(Exception):
 
 
 class Transport(Protocol):
-    def send(self, message: EmailMessage) -> None: ...
+    def send(self, message: Message) -> None: ...
 
     def close(self) -> None: ...
 
@@ -35,7 +35,7 @@ class FileTransport:
         except OSError as exc:
             raise DeliveryFailed(f"cannot create outbox folder {folder}: {exc.strerror}") from None
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Message) -> None:
         name = re.sub(r"[^A-Za-z0-9._-]", "_", str(message["Message-ID"]).strip("<>")) + ".eml"
         try:
             fd, temporary = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".eml")

@@ -5,10 +5,14 @@ A lookup (SPEC §2) takes the same keys plus `match_on` (and optionally `lookup_
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+# A Salesforce field's API name (custom ones end in __c): safe to paste into SOQL.
+SALESFORCE_FIELD = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,79}")
 
 
 class SourceSettings(BaseModel):
@@ -93,13 +97,37 @@ class LdapSourceSettings(SourceSettings):
 class GoogleWorkspaceSourceSettings(SourceSettings):
     kind: Literal["google_workspace"]
     credentials_file: Path | None = None
-    credentials_env: str | None = None
+    credentials_env: str | None = None  # the variable holds the key's JSON text itself
     subject: str | None = None
     customer: str | None = None  # None with no domain: "my_customer"
     domain: str | None = None
     query: str | None = None
-    api_endpoint: str | None = None
+    api_endpoint: str | None = Field(default=None, pattern=r"^https?://")
     timeout_seconds: float = Field(default=60, gt=0)
+    # Back-off for rate limits and 5xx: the first wait, and the most time spent retrying one
+    # request before the read is given up (tests set both tiny).
+    retry_initial_seconds: float = Field(default=1, gt=0)
+    retry_max_seconds: float = Field(default=300, gt=0)
+
+    @model_validator(mode="after")
+    def _google_keys(self) -> GoogleWorkspaceSourceSettings:
+        from sync.sources.google_workspace.fields import check_field_path
+
+        if (self.credentials_file is None) == (self.credentials_env is None):
+            raise ValueError(
+                "give exactly one of credentials_file or credentials_env "
+                "(a service-account JSON key)"
+            )
+        if self.customer and self.domain:
+            raise ValueError("give customer or domain, not both")
+        if "active" in self.attributes:
+            raise ValueError(
+                "attributes.active cannot be mapped for google_workspace: "
+                "a user is inactive when suspended or archived"
+            )
+        for attribute, path in self.attributes.items():
+            check_field_path(path, f"attributes.{attribute}")
+        return self
 
 
 class SalesforceSourceSettings(SourceSettings):
@@ -115,6 +143,44 @@ class SalesforceSourceSettings(SourceSettings):
     api_version: str = Field(default="59.0", pattern=r"^\d+\.\d$")
     full_sync_interval_hours: float = Field(default=24, gt=0)
     timeout_seconds: float = Field(default=60, gt=0)
+    # A CA bundle to trust instead of the system's store / REQUESTS_CA_BUNDLE (a TLS proxy's CA).
+    ca_file: Path | None = None
+    # The JWT `aud` claim; None derives it from login_url (docs/salesforce.md).
+    jwt_audience: str | None = None
+    # Bound on the time spent retrying one request (5xx, dropped connections) before giving up.
+    retry_max_seconds: float = Field(default=300, gt=0)
+
+    @field_validator("attributes")
+    @classmethod
+    def _salesforce_fields(cls, value: dict[str, str]) -> dict[str, str]:
+        # The values are pasted into SOQL: only plain field names, never an expression.
+        bad = sorted(f for f in value.values() if not SALESFORCE_FIELD.fullmatch(f))
+        if bad:
+            raise ValueError(f"not Salesforce field names: {bad}")
+        return value
+
+    @field_validator("lookup_field")
+    @classmethod
+    def _lookup_field_name(cls, value: str | None) -> str | None:
+        if value is not None and not SALESFORCE_FIELD.fullmatch(value):
+            raise ValueError(f"{value!r} is not a Salesforce field name")
+        return value
+
+    @model_validator(mode="after")
+    def _one_way_to_sign_in(self) -> SalesforceSourceSettings:
+        if not self.username:
+            raise ValueError("username is required")
+        key_given = bool(self.private_key_file or self.private_key_env)
+        if key_given and not self.consumer_key:
+            raise ValueError("consumer_key is required with private_key_file / private_key_env")
+        if self.consumer_key and not key_given:
+            raise ValueError("consumer_key needs private_key_file or private_key_env (JWT bearer)")
+        if not key_given and not self.password_env:
+            raise ValueError(
+                "give consumer_key + private_key_file / private_key_env (JWT bearer), "
+                "or password_env (+ security_token_env)"
+            )
+        return self
 
 
 AnySourceSettings = Annotated[

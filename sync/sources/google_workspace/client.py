@@ -1,0 +1,208 @@
+"""The Directory API client: the service-account key, the transport, retries, and the one place
+where Google's exceptions become the worker's error vocabulary (STYLE.md 6).
+
+Transport is httplib2 through google-auth-httplib2, the pair google-api-python-client is built
+on; it refreshes the access token once on a 401 by itself. The library's own retries are off
+(`num_retries=0`) so that tenacity alone decides, within `retry_max_seconds` per request.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from typing import Any
+
+import google_auth_httplib2
+import httplib2
+from google.auth import exceptions as auth_errors
+from google.oauth2 import service_account
+from googleapiclient import errors as api_errors
+from googleapiclient.discovery import build
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_before_delay
+
+from sync.errors import SourceUnavailable, StopRun, TransientError
+from sync.secrets import read_secret
+from sync.sources.settings import GoogleWorkspaceSourceSettings
+
+log = logging.getLogger(__name__)
+
+SCOPE = "https://www.googleapis.com/auth/admin.directory.user.readonly"
+# Retry these: https://developers.google.com/workspace/admin/directory/v1/limits
+TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
+RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
+KEY_FIELDS = ("client_email", "private_key", "token_uri")
+LONGEST_WAIT_SECONDS = 64  # Google's recommended cap for one back-off step
+
+
+class Throttled(TransientError):
+    """A transient refusal, with the server's Retry-After hint when it gave one."""
+
+    def __init__(self, message: str, retry_after: float = 0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class DirectoryClient:
+    """`users.list` for one read. Building it reads the key, so a bad key stops the run here."""
+
+    def __init__(self, settings: GoogleWorkspaceSourceSettings) -> None:
+        self.settings = settings
+        self.retries = 0
+        credentials = _credentials(settings)
+        self.account = f"service account {credentials.service_account_email}"
+        if settings.subject:
+            self.account += f" acting as {settings.subject}"
+        self._http = google_auth_httplib2.AuthorizedHttp(
+            credentials, http=httplib2.Http(timeout=settings.timeout_seconds)
+        )
+        endpoint = settings.api_endpoint
+        # The discovery document's method path is relative: without the slash a path prefix of
+        # the endpoint would be dropped by urljoin.
+        options = {"api_endpoint": endpoint.rstrip("/") + "/"} if endpoint else None
+        service = build(
+            "admin",
+            "directory_v1",
+            http=self._http,
+            static_discovery=True,
+            cache_discovery=False,
+            client_options=options,
+        )
+        self._users = service.users()
+        self._retrying = Retrying(
+            retry=retry_if_exception_type(TransientError),
+            wait=self._wait,
+            stop=stop_before_delay(settings.retry_max_seconds),
+            before_sleep=self._note_retry,
+            reraise=True,
+        )
+
+    def list_users(self, params: dict[str, Any]) -> dict[str, Any]:
+        """One page of `users.list`; TransientError once the retry time is spent."""
+        request = self._users.list(**params)
+        response: dict[str, Any] = self._retrying(self._execute, request)
+        return response
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _execute(self, request: Any) -> dict[str, Any]:
+        try:
+            response: dict[str, Any] = request.execute(num_retries=0)
+        except api_errors.HttpError as exc:
+            raise self._http_error(exc) from None
+        except auth_errors.RefreshError as exc:
+            raise self._refresh_error(exc) from None
+        except (auth_errors.TransportError, httplib2.HttpLib2Error, OSError) as exc:
+            raise TransientError(f"cannot reach Google: {type(exc).__name__}: {exc}") from None
+        except auth_errors.GoogleAuthError as exc:
+            raise SourceUnavailable(f"Google sign-in failed for the {self.account}: {exc}") from exc
+        return response
+
+    def _http_error(self, exc: api_errors.HttpError) -> StopRun | TransientError:
+        status = exc.resp.status
+        reason, message = _error_details(exc.content)
+        said = " ".join(filter(None, [f"HTTP {status}", reason])) + (f": {message}" * bool(message))
+        if status in TRANSIENT_STATUSES or (status == 403 and reason in RATE_LIMIT_REASONS):
+            return Throttled(said, _retry_after(exc.resp))
+        if status == 401:
+            return SourceUnavailable(
+                f"the Directory API refused a fresh access token for the {self.account} ({said})"
+            )
+        if status == 403:
+            return SourceUnavailable(
+                f"the Directory API refused the {self.account} ({said}): the subject must be "
+                "an administrator allowed to read users, the service account's client id must "
+                f"have domain-wide delegation for {SCOPE}, and the customer or domain must be "
+                "this administrator's own"
+            )
+        settings = self.settings
+        asked = [f"domain {settings.domain!r}"] if settings.domain else []
+        asked = asked or [f"customer {settings.customer or 'my_customer'!r}"]
+        asked += [f"query {settings.query!r}"] if settings.query else []
+        return StopRun(
+            f"the Directory API refused users.list ({said}); check the source's "
+            + " and ".join(asked)
+        )
+
+    def _refresh_error(self, exc: auth_errors.RefreshError) -> StopRun | TransientError:
+        detail = str(exc.args[0] if exc.args else type(exc).__name__).rstrip(".")
+        if getattr(exc, "retryable", False):
+            return TransientError(f"the token endpoint failed: {detail}")
+        return SourceUnavailable(
+            f"the token endpoint refused the {self.account}: {detail}. Check that the key is "
+            "current and that the service account's client id has domain-wide delegation for "
+            f"{SCOPE} in the Admin console"
+        )
+
+    def _wait(self, state: RetryCallState) -> float:
+        """Google's exponential back-off with jitter, or longer when the server said so."""
+        initial = self.settings.retry_initial_seconds
+        backoff = min(LONGEST_WAIT_SECONDS, initial * 2.0 ** (state.attempt_number - 1))
+        failure = state.outcome.exception() if state.outcome else None
+        hint = float(getattr(failure, "retry_after", 0))
+        return max(backoff + random.uniform(0, initial), hint)
+
+    def _note_retry(self, state: RetryCallState) -> None:
+        self.retries += 1
+        failure = state.outcome.exception() if state.outcome else None
+        log.warning(
+            "Google Directory API: %s; retry %d in %.2f s",
+            failure,
+            state.attempt_number,
+            state.upcoming_sleep,
+        )
+
+
+def _credentials(settings: GoogleWorkspaceSourceSettings) -> service_account.Credentials:
+    where = (
+        f"credentials_env {settings.credentials_env}"
+        if settings.credentials_env
+        else f"credentials_file {settings.credentials_file}"
+    )
+    text = read_secret(
+        "Google Workspace service-account key", settings.credentials_env, settings.credentials_file
+    )
+    try:
+        info = json.loads(text or "")
+    except json.JSONDecodeError as exc:  # the message names the place, never the content
+        raise SourceUnavailable(
+            f"{where} is not a JSON key: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+    if not isinstance(info, dict) or info.get("type") != "service_account":
+        kind = info.get("type") if isinstance(info, dict) else type(info).__name__
+        raise SourceUnavailable(
+            f"{where} is not a service-account key (type {kind!r}); create a JSON key for "
+            "a service account with domain-wide delegation"
+        )
+    missing = [name for name in KEY_FIELDS if not isinstance(info.get(name), str)]
+    if missing:
+        raise SourceUnavailable(f"{where}: the key has no {', '.join(missing)}")
+    try:
+        credentials: service_account.Credentials = (
+            service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
+                info, scopes=[SCOPE], subject=settings.subject
+            )
+        )
+    except (ValueError, TypeError, IndexError):  # the parser's text could quote the key
+        raise SourceUnavailable(
+            f"{where}: private_key is not a PEM-encoded RSA private key"
+        ) from None
+    return credentials
+
+
+def _error_details(content: bytes) -> tuple[str, str]:
+    """(reason, message) of Google's JSON error body; ("", "") when it is not one."""
+    try:
+        error = json.loads(content)["error"]
+        errors = error.get("errors") or [{}]
+        return str(errors[0].get("reason", "")), str(error.get("message", ""))
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError):
+        return "", ""
+
+
+def _retry_after(response: Any) -> float:
+    try:
+        return max(0.0, float(response.get("retry-after", 0)))
+    except (TypeError, ValueError):
+        return 0.0  # an HTTP date: the exponential back-off will do
