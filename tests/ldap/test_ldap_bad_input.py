@@ -8,6 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from sync.errors import SourceUnavailable, StopRun
+from sync.sources.base import ReadRequest
 from sync.sources.settings import LdapSourceSettings
 from tests.ldap.conftest import MakeSlapd, MakeSource
 from tests.support import slapd as S
@@ -140,3 +141,13 @@ def test_settings_say_what_is_wrong(values: dict[str, object], message: str):
 def test_a_missing_slapd_binary_fails_with_the_install_command(tmp_path: Path):
     with pytest.raises(S.SlapdMissing, match=r"apt-get install -y slapd ldap-utils"):
         S.Slapd(tmp_path, slapd_binary=str(tmp_path / "no-slapd"))
+
+
+def test_a_required_attribute_no_ldap_attribute_holds_stops_at_once(make_source: MakeSource):
+    source = make_source("ldap://127.0.0.1:1")  # never reached: the check comes first
+    wanted = ReadRequest(
+        frozenset({"salesforce_account"}), required=frozenset({"salesforce_account"})
+    )
+
+    with pytest.raises(StopRun, match=r"no LDAP attribute holds salesforce_account; map one"):
+        collect(source.read(wanted))

@@ -62,6 +62,7 @@ class LdapSource:
         self.places = places_for(self.dialect, settings.attributes)
 
     def read(self, request: ReadRequest) -> SourceRead:
+        self._check_required(request)
         started = time.monotonic()
         reader = EntryReader(self.dialect, self.places, request.attributes, request.extra_fields)
         passes = self._passes(request.since)
@@ -82,6 +83,17 @@ class LdapSource:
         return ReadResult(full=full, watermark=watermark, stats=dict(tally.stats))
 
     # -- planning ------------------------------------------------------------------------------
+
+    def _check_required(self, request: ReadRequest) -> None:
+        """An attribute no name can be made without, and no LDAP attribute holds: say so at
+        once rather than report every person."""
+        unmapped = sorted(a for a in request.required - {"active"} if not self.places.get(a))
+        if unmapped:
+            raise StopRun(
+                f"ldap source ({self.dialect.name}): no LDAP attribute holds "
+                f"{', '.join(unmapped)}; map one in [tenants.source.attributes] "
+                f'(e.g. {unmapped[0]} = "mail")'
+            )
 
     def _passes(self, since: str | None) -> list[Pass]:
         """The searches of one read. With an `inactive_filter`, the inactive entries are read
