@@ -146,7 +146,8 @@ def redeem_token(
     conn: Connection, token: str, new_password: str, now: datetime
 ) -> TokenHolder | TokenRefused:
     """Sets the password with the token and marks the token used, both in the caller's
-    transaction. A weak password raises Refused and leaves the token usable."""
+    transaction (open it with `sync.store.engine.writing`). A weak password raises Refused and
+    leaves the token usable."""
     verdict = check_token(conn, token, now)
     if isinstance(verdict, TokenRefused):
         return verdict

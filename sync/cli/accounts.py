@@ -21,6 +21,7 @@ from sync.errors import UsageError
 from sync.mail.deliver import deliver_due
 from sync.mail.queue import message_domain
 from sync.store.accounts import account_rows
+from sync.store.engine import writing
 from sync.store.locks import named_lock
 from sync.store.schema import outbox
 from sync.timeutil import utc_now
@@ -114,7 +115,7 @@ def edit_command(
     with named_lock(app.engine, f"tenant:{tenant.id}", wait_seconds) as held:
         if not held:
             raise UsageError(f"tenant {tenant_id!r} is being synced; try again after the run")
-        with app.engine.begin() as conn:
+        with writing(app.engine) as conn:
             edited = edit_account(
                 conn, tenant, name, edit, now=utc_now(), domain=message_domain(app.settings, tenant)
             )
@@ -135,7 +136,7 @@ def set_password_command(app: App, tenant_id: str, name: str, password_stdin: bo
         account = load_account(conn, tenant_id, name)
         require_password_account(account)
     password = _read_password(password_stdin)
-    with app.engine.begin() as conn:
+    with writing(app.engine) as conn:
         set_password(conn, tenant_id, account.name, password, utc_now())
     click.echo(f"{tenant_id}: password of {account.name} set")
 
@@ -148,7 +149,7 @@ def set_password_command(app: App, tenant_id: str, name: str, password_stdin: bo
 def reset_password_command(app: App, tenant_id: str, name: str, address: str | None) -> None:
     """Send a reset link to the account's primary address, or to ADDR."""
     tenant = app.settings.tenant(tenant_id)
-    with app.engine.begin() as conn:
+    with writing(app.engine) as conn:
         queued = request_reset(
             conn, tenant, name, address, now=utc_now(), domain=message_domain(app.settings, tenant)
         )

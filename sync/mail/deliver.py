@@ -25,6 +25,7 @@ from tenacity import RetryCallState, wait_random_exponential
 from sync.config import MailSettings, Settings
 from sync.mail.render import Letter, RenderError, render
 from sync.mail.transport import DeliveryFailed, FileTransport, Transport
+from sync.store.engine import writing
 from sync.store.locks import named_lock
 from sync.store.schema import outbox
 from sync.timeutil import as_utc, utc_now
@@ -154,7 +155,7 @@ def _deliver_one(
         _record_failure(engine, settings.mail, row, str(exc), True, report)
         return None
     # accepted: commit at once, the crash window is this one statement
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         conn.execute(
             update(outbox)
             .where(outbox.c.id == row.id)
@@ -214,7 +215,7 @@ def _record_failure(
         values["next_attempt_at"] = utc_now() + backoff(attempts, mail.retry_base_seconds)
         report.retrying += 1
     report.failures.append(_describe(row, attempts, error, final))
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         conn.execute(update(outbox).where(outbox.c.id == row.id).values(**values))
 
 

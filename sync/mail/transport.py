@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
+import threading
 from email.message import Message
 from pathlib import Path
 from typing import Protocol
@@ -41,8 +41,11 @@ class FileTransport:
 
     def send(self, message: Message) -> None:
         name = re.sub(r"[^A-Za-z0-9._-]", "_", str(message["Message-ID"]).strip("<>")) + ".eml"
+        # one temporary name per process and thread: no random-name retries, and a file left by
+        # a killed worker is simply overwritten by the next delivery
+        temporary = self.folder / f".tmp-{os.getpid()}-{threading.get_ident()}"
         try:
-            fd, temporary = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".eml")
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
             with os.fdopen(fd, "wb") as handle:
                 handle.write(message.as_bytes())
                 handle.flush()

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, select
+from sqlalchemy import Engine, select
 
+from sync.store.engine import make_engine
 from sync.store.schema import outbox
 from tests.conftest import Workspace
 from tests.mail.smtp_server import (
@@ -50,7 +51,7 @@ class MailWorkspace(Workspace):
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = create_engine(self.database_url)
+            self._engine = make_engine(self.database_url)  # as the worker opens it
         return self._engine
 
     def outbox_rows(self) -> list[Any]:

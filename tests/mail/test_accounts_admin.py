@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from sync.admin.passwords import verify_password
 from sync.admin.resets import TokenHolder, TokenRefused, check_token, claim_token, redeem_token
+from sync.store.engine import writing
 from sync.store.locks import named_lock
 from sync.store.schema import accounts, released_names
 from sync.timeutil import utc_now
@@ -181,7 +182,7 @@ def test_a_disabled_accounts_links_stop_working(lite_ws: MailWorkspace, server: 
     token = token_in(next(r for r in server.sink.received if r.rcpt_tos == ["user2@example.com"]))
     lite_ws.users([person(n, active="false" if n == 2 else "true") for n in range(1, 6)])
     assert lite_ws.sync()["counts"]["disabled"] == 1
-    with lite_ws.engine.begin() as conn:
+    with writing(lite_ws.engine) as conn:
         assert check_token(conn, token, utc_now()) == TokenRefused("disabled")
         assert redeem_token(conn, token, "Abcdef1", utc_now()) == TokenRefused("disabled")
     _refused(lite_ws, "reset-password", "user2", says="is disabled")
@@ -194,20 +195,20 @@ def test_a_token_is_redeemed_once_even_by_racing_requests(
     mail_ws.sync()
     first, second = (token_in(r) for r in server.sink.received[:2])
     now = utc_now()
-    # checked valid on one connection, redeemed on another: the claim then finds it used
-    with mail_ws.engine.connect() as late:
-        holder = check_token(late, first, now)
-        assert isinstance(holder, TokenHolder)
-        with mail_ws.engine.begin() as early:
-            assert isinstance(redeem_token(early, first, "Winner-pass1", now), TokenHolder)
-        assert claim_token(late, holder.token_id, now) is False
-        late.rollback()
+    # checked valid, then redeemed by someone else: the conditional claim finds it used
+    with mail_ws.engine.connect() as conn:
+        holder = check_token(conn, first, now)
+    assert isinstance(holder, TokenHolder)
+    with writing(mail_ws.engine) as conn:
+        assert isinstance(redeem_token(conn, first, "Winner-pass1", now), TokenHolder)
+    with writing(mail_ws.engine) as conn:
+        assert claim_token(conn, holder.token_id, now) is False
     # two threads at once: exactly one wins
     barrier, outcomes = threading.Barrier(2), []
 
     def redeem(password: str) -> None:
         barrier.wait()
-        with mail_ws.engine.begin() as conn:
+        with writing(mail_ws.engine) as conn:
             outcomes.append(type(redeem_token(conn, second, password, utc_now())).__name__)
 
     threads = [threading.Thread(target=redeem, args=(f"Racer-pass{n}",)) for n in range(2)]

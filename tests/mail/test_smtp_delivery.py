@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from sync.admin.resets import TokenHolder, TokenRefused, check_token, redeem_token
+from sync.store.engine import writing
 from sync.timeutil import utc_now
 from tests.mail.conftest import MailWorkspace, StartServer, token_in
 from tests.mail.smtp_server import USER, Certificates, SmtpServer
@@ -40,11 +41,11 @@ def test_every_email_arrives_once_with_a_link_that_works_once(
 
 def _redeem_once(ws: MailWorkspace, token: str) -> None:
     now = utc_now()
-    with ws.engine.begin() as conn:
+    with writing(ws.engine) as conn:
         holder = check_token(conn, token, now)
         assert isinstance(holder, TokenHolder)
         assert redeem_token(conn, token, "Fresh-pass-7", now) == holder
-    with ws.engine.begin() as conn:
+    with writing(ws.engine) as conn:
         assert redeem_token(conn, token, "Other-pass-8", now) == TokenRefused("used")
         assert check_token(conn, token + "x", now) == TokenRefused("unknown")
     assert ws.show(holder.account_name)["password_set"] is True

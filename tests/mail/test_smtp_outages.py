@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import update
 
 from sync.admin.resets import TokenHolder, check_token
+from sync.store.engine import writing
 from sync.store.schema import outbox
 from sync.timeutil import as_utc, utc_now
 from tests.mail.conftest import MailWorkspace, StartServer, token_in
@@ -52,7 +53,7 @@ def test_server_down_loses_nothing_and_each_arrives_once_when_back(
 
 def _postpone(ws: MailWorkspace) -> None:
     """Pins the back-off (random, with full jitter) far in the future."""
-    with ws.engine.begin() as conn:
+    with writing(ws.engine) as conn:
         conn.execute(update(outbox).values(next_attempt_at=utc_now().replace(year=2999)))
 
 
