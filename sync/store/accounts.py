@@ -32,7 +32,7 @@ def load_states(conn: Connection, tenant_id: str) -> dict[str, AccountState]:
     result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(query)
     return {
         source_id: AccountState(id_, name, composed, status == "active", bool(locked), digest)
-        for source_id, id_, name, composed, status, locked, digest in result.tuples()
+        for source_id, id_, name, composed, status, locked, digest in result
     }
 
 
