@@ -8,6 +8,7 @@ import string
 import tomllib
 import zoneinfo
 from collections.abc import Mapping
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Literal
 
@@ -51,6 +52,18 @@ class MailSettings(_Strict):
     retry_base_seconds: float = Field(default=60, gt=0)
     batch_size: int = Field(default=500, ge=1)
 
+    @field_validator("from_address")
+    @classmethod
+    def _sender(cls, value: str) -> str:
+        return checked_sender(value)
+
+    @model_validator(mode="after")
+    def _login(self) -> MailSettings:
+        has_password = bool(self.password_env or self.password_file)
+        if bool(self.username) != has_password:
+            raise ValueError("an SMTP login needs both username and password_env/password_file")
+        return self
+
 
 class SchedulerSettings(_Strict):
     """The `scheduler` command's timing (docs/operations.md)."""
@@ -86,6 +99,7 @@ class TenantSettings(_Strict):
     reset_url: str | None = None
     token_ttl_hours: float = Field(default=72, gt=0)
     templates_dir: Path | None = None
+    from_address: str | None = None  # this tenant's sender; mail.from_address when unset
     source: AnySourceSettings
     lookups: tuple[AnySourceSettings, ...] = ()
 
@@ -103,6 +117,11 @@ class TenantSettings(_Strict):
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r}") from None
         return value
+
+    @field_validator("from_address")
+    @classmethod
+    def _sender(cls, value: str | None) -> str | None:
+        return None if value is None else checked_sender(value)
 
     @field_validator("name_pattern")
     @classmethod
@@ -168,6 +187,14 @@ class Settings(_Strict):
                 return tenant
         known = ", ".join(t.id for t in self.tenants) or "none"
         raise ConfigError([f"{self.path}: no tenant {tenant_id!r} (tenants: {known})"])
+
+
+def checked_sender(value: str) -> str:
+    """A sender is `Name <address>` or a bare address, on one line: it becomes the From header."""
+    _name, address = parseaddr(value)
+    if any(ch in value for ch in "\r\n\0") or "@" not in address or " " in address:
+        raise ValueError(f"{value!r} is not a sender address like 'CLOMO <noreply@example.com>'")
+    return value
 
 
 def template_fields(template: str) -> tuple[str, ...]:

@@ -1,14 +1,16 @@
-"""Reading a tenant's directory completely: the main source, then its lookups (SPEC §2, §5.1)."""
+"""Reading a tenant's directory (SPEC §2, §5.1): lookups first, then the main source streamed
+page by page into the planner."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from sync.compose.normalize import normalize_email, normalize_text
 from sync.errors import UserIssue
 from sync.model import DirectoryUser
 from sync.ops import progress
+from sync.plan import Planner
 from sync.sources import open_source
 from sync.sources.base import Page, ReadRequest, ReadResult, drain
 from sync.sources.settings import SourceSettings
@@ -17,91 +19,86 @@ from sync.sources.settings import SourceSettings
 LOOKUP_ATTRIBUTES = ("google_workspace_email", "salesforce_account")
 
 
-@dataclass(slots=True)
-class DirectoryRead:
-    users: dict[str, DirectoryUser] = field(default_factory=dict)
-    issues: list[UserIssue] = field(default_factory=list)
-    # ids the source returned that cannot be used this run: their accounts are not "gone"
-    seen: set[str] = field(default_factory=set)
-    users_read: int = 0
-    result: ReadResult = field(default_factory=lambda: ReadResult(full=False))
+@dataclass(frozen=True, slots=True)
+class ReadSummary:
+    result: ReadResult
+    users_read: int
 
 
-def read_directory(settings: SourceSettings, request: ReadRequest) -> DirectoryRead:
-    """All users of one source; raises StopRun when the read cannot be completed."""
-    read = DirectoryRead()
-    duplicates: set[str] = set()
-    with progress.bar(f"reading {getattr(settings, 'kind', 'source')}") as advance:
-        for item in drain(open_source(settings).read(request)):
-            if isinstance(item, ReadResult):
-                read.result = item
-                break
-            _take_page(read, item, duplicates)
-            advance(len(item.users) + len(item.issues))
-    for source_id in sorted(duplicates):
-        read.users.pop(source_id, None)
-        read.seen.add(source_id)
-        read.issues.append(
-            UserIssue(
-                source_id, "duplicate_source_id", "the source returned this id more than once"
-            )
-        )
-    return read
+class LookupIndex:
+    """A lookup source's users by match key (SPEC §2). A key two of them share matches nobody."""
+
+    def __init__(
+        self, lookup: SourceSettings, users: Iterable[DirectoryUser], provided: tuple[str, ...]
+    ) -> None:
+        self.match_on = lookup.match_on or "email"
+        self.kind = getattr(lookup, "kind", "lookup")
+        self.provided = provided
+        self.index: dict[str, DirectoryUser | None] = {}
+        for user in users:
+            for key in self._lookup_keys(user, lookup.lookup_field):
+                known = self.index.get(key, user)
+                self.index[key] = user if known is user else None
+
+    def enrich(self, user: DirectoryUser) -> DirectoryUser | UserIssue:
+        """The user with the provided attributes copied from its match, or the issue."""
+        keys = _keys(user, self.match_on)
+        match = next((found for k in keys if (found := self.index.get(k)) is not None), None)
+        if match is None:
+            return UserIssue(user.source_id, "no_lookup_match", f"{self.kind} by {self.match_on}")
+        return replace(user, **{a: getattr(match, a) for a in self.provided})
+
+    def _lookup_keys(self, user: DirectoryUser, lookup_field: str | None) -> list[str]:
+        if self.match_on in ("email", "employee_code"):
+            return _keys(user, self.match_on)
+        value = user.attribute(lookup_field) if lookup_field else user.source_id
+        return [value] if value else []
 
 
-def _take_page(read: DirectoryRead, page: Page, duplicates: set[str]) -> None:
-    read.users_read += len(page.users) + len(page.issues)
-    read.issues.extend(page.issues)
-    read.seen.update(issue.source_id for issue in page.issues)
-    for user in page.users:
-        if user.source_id in read.users:
-            duplicates.add(user.source_id)
-        else:
-            read.users[user.source_id] = user
-
-
-def lookup_request(provided: Iterable[str], lookup: SourceSettings) -> ReadRequest:
+def read_lookup(lookup: SourceSettings, provided: tuple[str, ...]) -> LookupIndex:
+    """Reads a lookup source completely; a lookup that cannot be read stops the run."""
     wanted = {*provided, "primary_email", "emails", "employee_code"}
     extra = {lookup.lookup_field} if lookup.lookup_field else set()
-    return ReadRequest(attributes=frozenset(wanted), extra_fields=frozenset(extra))
+    request = ReadRequest(frozenset(wanted), frozenset(extra), required=frozenset(provided))
+    users = [
+        u
+        for item in drain(open_source(lookup).read(request))
+        if isinstance(item, Page)
+        for u in item.users
+    ]
+    return LookupIndex(lookup, users, provided)
 
 
-def join_lookup(
-    read: DirectoryRead,
-    lookup: SourceSettings,
-    lookup_users: Iterable[DirectoryUser],
-    provided: tuple[str, ...],
-) -> None:
-    """Copies the provided attributes from each user's match in the lookup source. A user with
-    no match is reported `no_lookup_match` and gets no account; its account stays as it is."""
-    match_on = lookup.match_on or "email"
-    index = _index(lookup_users, match_on, lookup.lookup_field)
-    kind = getattr(lookup, "kind", "lookup")
-    for source_id, user in list(read.users.items()):
-        match = next((index[k] for k in _keys(user, match_on) if index.get(k)), None)
-        if match is None:
-            del read.users[source_id]
-            read.seen.add(source_id)
+def feed(
+    source: SourceSettings, request: ReadRequest, planner: Planner, lookups: list[LookupIndex]
+) -> ReadSummary:
+    """Streams the main source into the planner; raises StopRun when the read is incomplete."""
+    users_read = 0
+    with progress.bar(f"reading {getattr(source, 'kind', 'source')}") as advance:
+        for item in drain(open_source(source).read(request)):
+            if isinstance(item, ReadResult):
+                return ReadSummary(item, users_read)
+            users_read += len(item.users) + len(item.issues)
+            for issue in item.issues:
+                planner.set_aside(issue)
+            for user in item.users:
+                _give(planner, user, lookups)
+            advance(len(item.users) + len(item.issues))
+    raise AssertionError("a source's read ended without its ReadResult")
+
+
+def _give(planner: Planner, user: DirectoryUser, lookups: list[LookupIndex]) -> None:
+    for lookup in lookups:
+        enriched = lookup.enrich(user)
+        if isinstance(enriched, UserIssue):
+            # no account for an unmatched user, and an existing one is left as it is
             if user.active:
-                read.issues.append(UserIssue(source_id, "no_lookup_match", f"{kind} by {match_on}"))
-            continue
-        read.users[source_id] = replace(user, **{a: getattr(match, a) for a in provided})
-
-
-def _index(
-    users: Iterable[DirectoryUser], match_on: str, lookup_field: str | None
-) -> dict[str, DirectoryUser | None]:
-    """Lookup users by match key; a key two of them share maps to None (no safe match)."""
-    index: dict[str, DirectoryUser | None] = {}
-    for user in users:
-        if match_on in ("email", "employee_code"):
-            keys = _keys(user, match_on)
-        else:
-            value = user.attribute(lookup_field) if lookup_field else user.source_id
-            keys = [value] if value else []
-        for key in keys:
-            index[key] = None if key in index and index[key] is not user else user
-    return index
+                planner.set_aside(enriched)
+            else:
+                planner.set_aside_quietly(user.source_id)
+            return
+        user = enriched
+    planner.add(user)
 
 
 def _keys(user: DirectoryUser, match_on: str) -> list[str]:

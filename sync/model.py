@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 # Attributes every source maps to (SPEC §8). `source_id` and `active` are always read.
@@ -68,3 +69,19 @@ class DirectoryUser:
             if address:
                 seen.setdefault(address, None)
         return tuple(seen)
+
+
+# every single-valued attribute a source maps, the text ones and the change time
+SINGLE_ATTRIBUTES: tuple[str, ...] = (*TEXT_ATTRIBUTES, "updated_at")
+
+
+def user_from(
+    source_id: str,
+    active: bool,
+    value: Callable[[str], str | None],
+    emails: Iterable[str] = (),
+    extra: Iterable[tuple[str, str]] = (),
+) -> DirectoryUser:
+    """A user built from a source's own accessor of single-valued attributes."""
+    singles = {name: value(name) for name in SINGLE_ATTRIBUTES}
+    return DirectoryUser(source_id, active, emails=tuple(emails), extra=tuple(extra), **singles)

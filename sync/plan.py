@@ -1,12 +1,15 @@
 """Plan a run (SPEC §5.2): from the directory and the store's accounts to a list of changes.
 
-Pure: values in, a Plan out. Applying it is sync.store.apply's job, printing it a dry run's
-(STYLE.md 5).
+Pure: values in, a Plan out. The `Planner` takes users one at a time as the source streams them,
+so an unchanged user costs no memory after it has been compared; only new users and renames wait
+for the end, where collisions are resolved together. Applying a plan is sync.store.apply's job,
+printing it a dry run's (STYLE.md 5).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from sync.compose.collisions import Assigned, Claim, NameBook, resolve
@@ -16,6 +19,8 @@ from sync.errors import UserIssue
 from sync.model import DirectoryUser
 
 ACTIONS = ("create", "update", "rename", "disable", "enable")
+INACTIVE = "inactive in the source"
+GONE = "gone from the source"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +46,20 @@ class Profile:
             display_name=normalize_text(user.display_name),
         )
 
+    def digest(self) -> str:
+        """A fingerprint stored with the account: comparing it tells whether anything changed
+        without keeping every stored profile in memory."""
+        parts = (
+            self.primary_email,
+            "\x1e".join(self.emails),
+            self.employee_code,
+            self.given_name,
+            self.family_name,
+            self.display_name,
+        )
+        text = "\x1f".join("\x00" if p is None else p for p in parts)
+        return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
 
 @dataclass(frozen=True, slots=True)
 class AccountState:
@@ -48,11 +67,10 @@ class AccountState:
 
     id: int
     name: str
-    source_id: str
     composed_name: str | None
     active: bool
     name_locked: bool
-    profile: Profile
+    profile_digest: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +103,11 @@ class Plan:
         for change in self.changes:
             if "disable" not in change.actions:
                 kept.changes.append(change)
-            elif change.why == "inactive in the source":  # a present user: it stays unchanged
-                _record(kept, replace(change, actions=change.actions - {"disable"}, why=""))
+            elif change.why == INACTIVE:  # a present user: it stays unchanged
+                rest = replace(change, actions=change.actions - {"disable"}, why="")
+                if rest.actions or rest.composed_name:
+                    kept.changes.append(rest)
+                kept.unchanged += not rest.actions
         return kept
 
 
@@ -97,55 +118,144 @@ class Policy:
     needs_reset_email: bool = True
 
 
+# what became of each source id the planner was given
+UNCHANGED, CLAIMING, SKIPPED = -1, -2, -3
+
+
+class Planner:
+    """Builds a Plan from users given one at a time, in any order."""
+
+    def __init__(self, accounts: Mapping[str, AccountState], book: NameBook, policy: Policy):
+        self.accounts, self.book, self.policy = accounts, book, policy
+        self.plan = Plan()
+        self._fate: dict[str, int] = {}  # source id -> index in plan.changes, or a constant
+        self._claims: dict[str, tuple[Profile, AccountState | None, str, bool]] = {}
+        self._duplicates: set[str] = set()
+        self._dropped: set[int] = set()  # indices of changes withdrawn for duplicate ids
+
+    def add(self, user: DirectoryUser) -> None:
+        source_id = user.source_id
+        if source_id in self._fate:
+            self._duplicates.add(source_id)
+            return
+        account = self.accounts.get(source_id)
+        if account is None and not user.active:
+            self._fate[source_id] = SKIPPED  # nobody gets an account the directory switched off
+            return
+        composed = self.policy.rule.compose(user)
+        if not isinstance(composed, Composed):
+            self._fate[source_id] = SKIPPED
+            self.plan.issues.append(
+                _not_named(source_id, composed.reason, composed.detail, account)
+            )
+        elif account is None or _wants_rename(account, composed.name):
+            self._fate[source_id] = CLAIMING
+            self._claims[source_id] = (Profile.of(user), account, composed.name, user.active)
+        else:
+            # a locked name keeps the composed name it had, so unlocking can rename it later
+            kept = account.composed_name if account.name_locked else composed.name
+            self._record(
+                _existing(source_id, Profile.of(user), user.active, account, kept, account.name)
+            )
+
+    def set_aside(self, issue: UserIssue) -> None:
+        """A user the source returned but could not use: reported, and not "gone"."""
+        self.plan.issues.append(issue)
+        self.set_aside_quietly(issue.source_id)
+
+    def set_aside_quietly(self, source_id: str) -> None:
+        """A user that is not to be planned, nor reported, nor taken for gone."""
+        if source_id in self._fate:
+            self._duplicates.add(source_id)
+        self._fate.setdefault(source_id, SKIPPED)
+
+    def finish(self, *, full_read: bool) -> Plan:
+        """Resolves the claims; on a full read, disables active accounts whose user is absent."""
+        self._drop_duplicates()
+        self._settle_claims()
+        if full_read:
+            self._disable_absent()
+        # a report reads the same whatever order the source returned users in
+        self.plan.issues.sort(key=lambda issue: (issue.source_id, issue.reason))
+        if self._dropped:
+            kept = enumerate(self.plan.changes)
+            self.plan.changes = [c for i, c in kept if i not in self._dropped]
+        return self.plan
+
+    def _record(self, change: Change) -> None:
+        if change.actions or (change.composed_name and change.account_id is not None):
+            self._fate[change.source_id] = len(self.plan.changes)
+            self.plan.changes.append(change)
+        else:
+            self._fate[change.source_id] = UNCHANGED
+        self.plan.unchanged += not change.actions
+
+    def _settle_claims(self) -> None:
+        claims = [Claim(sid, base) for sid, (_, _, base, _) in self._claims.items()]
+        rule = self.policy.rule
+        outcome = resolve(
+            claims, self.book, self.policy.collision, lambda n: isinstance(rule.check(n), Composed)
+        )
+        for source_id in sorted(self._claims):
+            profile, account, base, active = self._claims[source_id]
+            decision = outcome[source_id]
+            if isinstance(decision, Assigned):
+                self._record(
+                    _new(source_id, profile, decision.name, base)
+                    if account is None
+                    else _existing(source_id, profile, active, account, base, decision.name)
+                )
+                if account is None and self.policy.needs_reset_email and not profile.primary_email:
+                    self.plan.issues.append(UserIssue(source_id, "missing_email", "primary_email"))
+                continue
+            self.plan.issues.append(UserIssue(source_id, "name_conflict", decision.holder))
+            if account is not None:  # it keeps its name; its other changes still apply
+                self._record(
+                    _existing(
+                        source_id, profile, active, account, account.composed_name, account.name
+                    )
+                )
+
+    def _drop_duplicates(self) -> None:
+        """Every row of an id the source returned twice is set aside; its account stays."""
+        for source_id in sorted(self._duplicates):
+            fate = self._fate[source_id]
+            if fate >= 0:
+                self._dropped.add(fate)
+                self.plan.unchanged -= not self.plan.changes[fate].actions
+            elif fate == UNCHANGED:
+                self.plan.unchanged -= 1
+            self._claims.pop(source_id, None)
+            self._fate[source_id] = SKIPPED
+        if self._duplicates:
+            self.plan.issues = [i for i in self.plan.issues if i.source_id not in self._duplicates]
+            self.plan.issues += [
+                UserIssue(s, "duplicate_source_id", "the source returned this id more than once")
+                for s in sorted(self._duplicates)
+            ]
+
+    def _disable_absent(self) -> None:
+        for source_id in sorted(self.accounts.keys() - self._fate.keys()):
+            account = self.accounts[source_id]
+            if account.active:
+                self.plan.changes.append(
+                    Change(source_id, frozenset({"disable"}), account.name, account.id, why=GONE)
+                )
+
+
 def make_plan(
-    users: Mapping[str, DirectoryUser],
+    users: Iterable[DirectoryUser],
     accounts: Mapping[str, AccountState],
     book: NameBook,
     policy: Policy,
     *,
     full_read: bool,
-    seen: frozenset[str] = frozenset(),
 ) -> Plan:
-    """`users` by source id (duplicates already removed); `accounts` by source id; `seen` are
-    ids the source returned but that could not be used (they are not gone). On a full read,
-    an active account whose user is absent is disabled."""
-    plan = Plan()
-    claims: list[Claim] = []
-    pending: dict[str, tuple[DirectoryUser, AccountState | None, str]] = {}
-    for source_id in sorted(users):
-        user, account = users[source_id], accounts.get(source_id)
-        if account is None and not user.active:
-            continue  # nobody gets an account for a user the directory has switched off
-        composed = policy.rule.compose(user)
-        if not isinstance(composed, Composed):
-            plan.issues.append(_not_named(source_id, composed.reason, composed.detail, account))
-            continue
-        if account is None or _wants_rename(account, composed.name):
-            claims.append(Claim(source_id, composed.name))
-            pending[source_id] = (user, account, composed.name)
-        else:
-            # a locked name keeps the composed name it had, so unlocking can rename it later
-            kept = account.composed_name if account.name_locked else composed.name
-            _record(plan, _existing(user, account, kept, account.name))
-    outcome = resolve(claims, book, policy.collision, lambda n: policy.rule.check(n) == Composed(n))
-    for source_id, (user, account, base) in sorted(pending.items()):
-        decision = outcome[source_id]
-        if isinstance(decision, Assigned):
-            change = (
-                _new(user, decision.name, base)
-                if account is None
-                else _existing(user, account, base, decision.name)
-            )
-            _record(plan, change)
-            if account is None and policy.needs_reset_email and not user.primary_email:
-                plan.issues.append(UserIssue(source_id, "missing_email", "primary_email"))
-            continue
-        plan.issues.append(UserIssue(source_id, "name_conflict", decision.holder))
-        if account is not None:  # it keeps its name; its other changes still apply
-            _record(plan, _existing(user, account, account.composed_name, account.name))
-    if full_read:
-        _disable_absent(plan, users, accounts, seen)
-    return plan
+    """The plan for a whole directory at once."""
+    planner = Planner(accounts, book, policy)
+    for user in users:
+        planner.add(user)
+    return planner.finish(full_read=full_read)
 
 
 def _wants_rename(account: AccountState, composed: str) -> bool:
@@ -158,65 +268,39 @@ def _wants_rename(account: AccountState, composed: str) -> bool:
     )
 
 
-def _new(user: DirectoryUser, name: str, composed: str) -> Change:
-    return Change(
-        user.source_id, frozenset({"create"}), name, None, None, composed, Profile.of(user)
-    )
+def _new(source_id: str, profile: Profile, name: str, composed: str) -> Change:
+    return Change(source_id, frozenset({"create"}), name, composed_name=composed, profile=profile)
 
 
 def _existing(
-    user: DirectoryUser, account: AccountState, composed: str | None, name: str
+    source_id: str,
+    profile: Profile,
+    active: bool,
+    account: AccountState,
+    composed: str | None,
+    name: str,
 ) -> Change:
     actions: set[str] = set()
-    profile = Profile.of(user)
-    if profile != account.profile:
+    if profile.digest() != account.profile_digest:
         actions.add("update")
     if name != account.name:
         actions.add("rename")
-    if user.active != account.active:
-        actions.add("enable" if user.active else "disable")
-    why = "inactive in the source" if "disable" in actions else ""
+    if active != account.active:
+        actions.add("enable" if active else "disable")
     restate = composed if composed != account.composed_name else None
     return Change(
-        user.source_id,
+        source_id,
         frozenset(actions),
         name,
         account.id,
         account.name if "rename" in actions else None,
         restate,
-        profile,
-        why,
+        profile if actions & {"update", "rename"} else None,
+        INACTIVE if "disable" in actions else "",
     )
-
-
-def _record(plan: Plan, change: Change) -> None:
-    if change.actions or (change.composed_name and change.account_id is not None):
-        plan.changes.append(change)
-    if not change.actions:
-        plan.unchanged += 1
 
 
 def _not_named(source_id: str, reason: str, detail: str, account: AccountState | None) -> UserIssue:
     if account is not None:  # SPEC §3: the account is left as it is, and the report warns
         detail = f"{detail} (account {account.name} left unchanged)"
     return UserIssue(source_id, reason, detail)
-
-
-def _disable_absent(
-    plan: Plan,
-    users: Mapping[str, DirectoryUser],
-    accounts: Mapping[str, AccountState],
-    seen: frozenset[str],
-) -> None:
-    for source_id in sorted(accounts):
-        account = accounts[source_id]
-        if account.active and source_id not in users and source_id not in seen:
-            plan.changes.append(
-                Change(
-                    source_id,
-                    frozenset({"disable"}),
-                    account.name,
-                    account.id,
-                    why="gone from the source",
-                )
-            )

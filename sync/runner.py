@@ -11,22 +11,17 @@ from datetime import timedelta
 from sqlalchemy import Connection, Engine, insert, select
 
 from sync.config import Settings, TenantSettings
-from sync.directory import (
-    LOOKUP_ATTRIBUTES,
-    DirectoryRead,
-    join_lookup,
-    lookup_request,
-    read_directory,
-)
+from sync.directory import LOOKUP_ATTRIBUTES, ReadSummary, feed, read_lookup
 from sync.errors import StopRun
 from sync.mail.notices import notices_for
-from sync.mail.queue import queue_notices, sender_domain
+from sync.mail.queue import message_domain, queue_notices
 from sync.ops.logs import log_context
-from sync.plan import AccountState, Change, Plan, Policy, make_plan
+from sync.plan import AccountState, Change, Plan, Planner, Policy
 from sync.report import ACTION_COUNTS, RunReport
-from sync.sources.base import ReadRequest
+from sync.sources.base import ReadRequest, ReadResult
 from sync.store.accounts import load_states, name_book, quarantine_start
 from sync.store.apply import change_accounts, create_accounts, split_plan
+from sync.store.engine import writing
 from sync.store.locks import named_lock
 from sync.store.schema import runs, sync_state
 from sync.timeutil import as_utc, utc_now
@@ -87,7 +82,7 @@ def _guarded_run(
         report.status, report.error = "failed", f"unexpected error: {type(exc).__name__}: {exc}"
     if report.status == "failed" and not options.dry_run:
         report.finished_at = utc_now()
-        with engine.begin() as conn:
+        with writing(engine) as conn:
             _record(conn, report)
 
 
@@ -101,10 +96,6 @@ def _run(
     rule = tenant.name_rule()
     with engine.connect() as conn:
         watermark, full = _read_mode(conn, tenant, options)
-    report.full = full
-    directory = _read(tenant, rule.attributes, None if full else watermark)
-    report.users_read = directory.users_read
-    with engine.connect() as conn:
         states = load_states(conn, tenant.id)
         book = name_book(
             conn,
@@ -113,23 +104,18 @@ def _run(
             tenant.reserved_names,
             quarantine_start(report.started_at, tenant.name_quarantine_days),
         )
-    policy = Policy(rule, tenant.collision, tenant.auth_type == "password")
-    plan = make_plan(
-        directory.users,
-        states,
-        book,
-        policy,
-        full_read=full and directory.result.full,
-        seen=frozenset(directory.seen),
-    )
-    plan.issues[:0] = directory.issues
-    plan = _check_safety(plan, tenant, directory, states, full, options, report)
+    report.full = full
+    planner = Planner(states, book, Policy(rule, tenant.collision, tenant.auth_type == "password"))
+    summary = _read(tenant, planner, rule.attributes, None if full else watermark)
+    report.users_read = summary.users_read
+    plan = planner.finish(full_read=full and summary.result.full)
+    plan = _check_safety(plan, tenant, summary, states, full, options, report)
     _count(report, plan)
     if options.dry_run:
         report.status = "planned"
         report.plan = [_describe(change) for change in plan.changes if change.actions]
         return
-    _apply(settings, tenant, engine, plan, directory, report)
+    _apply(settings, tenant, engine, plan, summary.result, report)
 
 
 def _read_mode(
@@ -141,30 +127,26 @@ def _read_mode(
     if options.full or interval is None or row is None or not row.watermark or not row.last_full_at:
         return None, True
     due = as_utc(row.last_full_at) + timedelta(hours=interval) <= utc_now()
-    return row.watermark, due
+    return (None if due else row.watermark), due
 
 
-def _read(tenant: TenantSettings, needed: frozenset[str], since: str | None) -> DirectoryRead:
+def _read(
+    tenant: TenantSettings, planner: Planner, needed: frozenset[str], since: str | None
+) -> ReadSummary:
     provided = tuple(a for a in LOOKUP_ATTRIBUTES if a in needed) if tenant.lookups else ()
+    lookups = [read_lookup(lookup, provided) for lookup in tenant.lookups]
     extra = {lk.match_on for lk in tenant.lookups if lk.match_on not in ("email", "employee_code")}
-    attributes = frozenset(set(needed) - set(provided)) | frozenset(PROFILE_ATTRIBUTES)
+    own = frozenset(needed - set(provided))
     request = ReadRequest(
-        attributes,
-        frozenset(e for e in extra if e),
-        since,
-        required=frozenset(set(needed) - set(provided)),
+        own | frozenset(PROFILE_ATTRIBUTES), frozenset(e for e in extra if e), since, required=own
     )
-    directory = read_directory(tenant.source, request)
-    for lookup in tenant.lookups:
-        lookup_read = read_directory(lookup, lookup_request(provided, lookup))
-        join_lookup(directory, lookup, lookup_read.users.values(), provided)
-    return directory
+    return feed(tenant.source, request, planner, lookups)
 
 
 def _check_safety(
     plan: Plan,
     tenant: TenantSettings,
-    directory: DirectoryRead,
+    summary: ReadSummary,
     states: dict[str, AccountState],
     full: bool,
     options: RunOptions,
@@ -178,7 +160,7 @@ def _check_safety(
         reason = (
             f"the plan disables {disables} accounts, more than max_disable = {tenant.max_disable}"
         )
-    elif full and not directory.users and active:
+    elif full and summary.users_read == 0 and active:
         reason = f"the source returned no users while {active} accounts are active"
     if reason is None or options.allow_mass_disable:
         return plan
@@ -200,12 +182,12 @@ def _apply(
     tenant: TenantSettings,
     engine: Engine,
     plan: Plan,
-    directory: DirectoryRead,
+    result: ReadResult,
     report: RunReport,
 ) -> None:
     now = report.started_at
     creates, others = split_plan(plan)
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         ids = create_accounts(conn, tenant.id, tenant.auth_type, creates, now)
         change_accounts(conn, tenant.id, others, now)
         notices = notices_for(tenant, plan, ids) if tenant.auth_type == "password" else []
@@ -215,22 +197,20 @@ def _apply(
             notices,
             now=now,
             token_ttl=timedelta(hours=tenant.token_ttl_hours),
-            domain=sender_domain(settings.mail.from_address),
+            domain=message_domain(settings, tenant),
             run_id=report.run_id,
         )
-        _save_state(conn, tenant.id, directory, report)
+        _save_state(conn, tenant.id, result, report)
         if report.status != "blocked":
             report.status = "succeeded"
         report.finished_at = utc_now()
         _record(conn, report)
 
 
-def _save_state(
-    conn: Connection, tenant_id: str, directory: DirectoryRead, report: RunReport
-) -> None:
+def _save_state(conn: Connection, tenant_id: str, result: ReadResult, report: RunReport) -> None:
     row = conn.execute(select(sync_state).where(sync_state.c.tenant_id == tenant_id)).first()
-    values = {"watermark": directory.result.watermark or (row.watermark if row else None)}
-    if report.full and directory.result.full:
+    values = {"watermark": result.watermark or (row.watermark if row else None)}
+    if report.full and result.full:
         values["last_full_at"] = report.started_at
     if row is None:
         conn.execute(insert(sync_state).values(tenant_id=tenant_id, **values))

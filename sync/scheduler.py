@@ -32,7 +32,7 @@ from sqlalchemy import Engine
 
 from sync.config import Settings, TenantSettings, load_settings
 from sync.errors import ConfigError
-from sync.ops.delivery import deliver_exclusively
+from sync.mail.deliver import deliver_due
 from sync.ops.heartbeat import beat, forget, worker_id
 from sync.ops.logs import log_context, redact_settings
 from sync.ops.metrics import write_metrics
@@ -269,8 +269,8 @@ class Scheduler:
             self._leave()
 
     def _deliver_once(self) -> None:
-        delivery = deliver_exclusively(self.engine, self.settings)
-        if delivery is None:
+        delivery = deliver_due(self.engine, self.settings)
+        if delivery.skipped_locked:
             log.debug("another worker is delivering email")
         elif delivery.sent or delivery.failures:
             log.info(

@@ -1,15 +1,32 @@
-"""`accounts list` and `accounts show`: the account screen, read-only. No hash or token is shown."""
+"""`accounts list|show|edit|set-password|reset-password`: the account screen (SPEC §1, §7).
+
+Nothing here prints a password hash or a token. A refused request exits 2 and changes nothing.
+"""
 
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 import click
+from sqlalchemy import select
 
-from sync.cli import App
+from sync.admin.accounts import Edit, edit_account, load_account
+from sync.admin.passwords import require_password_account, set_password
+from sync.admin.policy import ROLES
+from sync.admin.resets import request_reset
+from sync.cli import EXIT_FAILED, App
 from sync.errors import UsageError
+from sync.mail.deliver import deliver_due
+from sync.mail.queue import message_domain
 from sync.store.accounts import account_rows
+from sync.store.engine import writing
+from sync.store.locks import named_lock
+from sync.store.schema import outbox
+from sync.timeutil import utc_now
+
+DELIVER_WAIT_SECONDS = 10  # how long a reset waits for another worker's delivery to finish
 
 
 @click.group("accounts")
@@ -17,8 +34,11 @@ def accounts() -> None:
     """View and edit CLOMO accounts."""
 
 
+tenant_option = click.option("--tenant", "tenant_id", required=True, metavar="ID")
+
+
 @accounts.command("list")
-@click.option("--tenant", "tenant_id", required=True, metavar="ID")
+@tenant_option
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def list_accounts(app: App, tenant_id: str, as_json: bool) -> None:
@@ -39,7 +59,7 @@ def list_accounts(app: App, tenant_id: str, as_json: bool) -> None:
 
 
 @accounts.command("show")
-@click.option("--tenant", "tenant_id", required=True, metavar="ID")
+@tenant_option
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
@@ -51,6 +71,117 @@ def show_account(app: App, tenant_id: str, name: str, as_json: bool) -> None:
         return
     for key, value in row.items():
         click.echo(f"{key:<14} {_plain(value)}")
+
+
+@accounts.command("edit")
+@tenant_option
+@click.argument("name")
+@click.option("--rename", "new_name", metavar="NEW", help="A new name, set by hand; it is locked.")
+@click.option("--role", type=click.Choice(ROLES), help="Administrator privilege.")
+@click.option("--scheme", metavar="NAME", help="The permission scheme of a custom_admin.")
+@click.option("--memo", metavar="TEXT", help='Free text (line feeds, tabs allowed); "" clears it.')
+@click.option(
+    "--lock-name/--unlock-name",
+    "lock_name",
+    default=None,
+    help="Keep the name as it is / let syncs rename the account again.",
+)
+@click.option(
+    "--wait",
+    "wait_seconds",
+    type=float,
+    default=60,
+    show_default=True,
+    metavar="SECONDS",
+    help="Wait this long for a sync of the tenant that is running.",
+)
+@click.pass_obj
+def edit_command(
+    app: App,
+    tenant_id: str,
+    name: str,
+    new_name: str | None,
+    role: str | None,
+    scheme: str | None,
+    memo: str | None,
+    lock_name: bool | None,
+    wait_seconds: float,
+) -> None:
+    """Edit an account as on the account screen."""
+    tenant = app.settings.tenant(tenant_id)
+    edit = Edit(new_name, role, scheme, memo, lock_name)
+    # the tenant's sync lock (as sync.runner takes it): a run plans names from what it read, so
+    # an edit must not land between its plan and its apply
+    with named_lock(app.engine, f"tenant:{tenant.id}", wait_seconds) as held:
+        if not held:
+            raise UsageError(f"tenant {tenant_id!r} is being synced; try again after the run")
+        with writing(app.engine) as conn:
+            edited = edit_account(
+                conn, tenant, name, edit, now=utc_now(), domain=message_domain(app.settings, tenant)
+            )
+    click.echo(f"{tenant_id}: {edited.name}: " + "; ".join(edited.said))
+    if edited.queued:
+        deliver_due(app.engine, app.settings, wait_seconds=DELIVER_WAIT_SECONDS)
+
+
+@accounts.command("set-password")
+@tenant_option
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password once from standard input.")
+@click.pass_obj
+def set_password_command(app: App, tenant_id: str, name: str, password_stdin: bool) -> None:
+    """Set a password (asked twice, not shown, on a terminal)."""
+    app.settings.tenant(tenant_id)
+    with app.engine.connect() as conn:  # an unknown or federated account is said before asking
+        account = load_account(conn, tenant_id, name)
+        require_password_account(account)
+    password = _read_password(password_stdin)
+    with writing(app.engine) as conn:
+        set_password(conn, tenant_id, account.name, password, utc_now())
+    click.echo(f"{tenant_id}: password of {account.name} set")
+
+
+@accounts.command("reset-password")
+@tenant_option
+@click.argument("name")
+@click.option("--email", "address", metavar="ADDR", help="One of the account's addresses.")
+@click.pass_obj
+def reset_password_command(app: App, tenant_id: str, name: str, address: str | None) -> None:
+    """Send a reset link to the account's primary address, or to ADDR."""
+    tenant = app.settings.tenant(tenant_id)
+    with writing(app.engine) as conn:
+        queued = request_reset(
+            conn, tenant, name, address, now=utc_now(), domain=message_domain(app.settings, tenant)
+        )
+    deliver_due(app.engine, app.settings, wait_seconds=DELIVER_WAIT_SECONDS)
+    with app.engine.connect() as conn:
+        row = conn.execute(select(outbox).where(outbox.c.id == queued.outbox_id)).one()
+    what = f"{tenant_id}: reset link for {queued.account_name} to {queued.to_address}"
+    if row.status == "sent":
+        click.echo(f"{what}: sent")
+    elif row.status == "pending":
+        why = row.last_error or "another worker is delivering"
+        click.echo(f"{what}: queued, not sent yet ({why}); `deliver` retries it")
+    else:
+        click.echo(f"{what}: failed: {row.last_error}", err=True)
+        raise SystemExit(EXIT_FAILED)
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().removesuffix("\n").removesuffix("\r")
+    if not sys.stdin.isatty():
+        raise UsageError(
+            "standard input is not a terminal: give the password with --password-stdin"
+        )
+    return str(
+        click.prompt(
+            "New password",
+            hide_input=True,
+            confirmation_prompt="Repeat the new password",
+            err=True,
+        )
+    )
 
 
 def find_account(app: App, tenant_id: str, name: str) -> dict[str, Any]:

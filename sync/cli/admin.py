@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sync.cli import App
 from sync.config import load_settings
 from sync.errors import ConfigError, StopRun
+from sync.mail.deliver import failed_counts
 from sync.secrets import read_secret
 from sync.store.engine import make_engine, upgrade
 from sync.store.schema import runs as runs_table
@@ -32,15 +33,27 @@ def list_runs(app: App, tenant_id: str | None, limit: int, as_json: bool) -> Non
         query = query.where(runs_table.c.tenant_id == tenant_id)
     with app.engine.connect() as conn:
         reports = [json.loads(text) for (text,) in conn.execute(query)]
+    failed = failed_counts(app.engine, tenant_id)
+    for r in reports:  # emails a run queued that were given up on since
+        r["emails_failed"] = failed.get(r["tenant"], {}).get(r["run_id"], 0)
     if as_json:
         click.echo(json.dumps(reports, ensure_ascii=False, indent=1))
         return
     for r in reports:
-        counts = " ".join(f"{k}={v}" for k, v in r["counts"].items() if v)
+        counts = " ".join(f"{k}={v}" for k, v in (*r["counts"].items(), _failed(r)) if v)
         click.echo(
             f"{r['started_at']}  {r['tenant']:<16} {r['status']:<10} {counts}"
             + (f"  error: {r['error']}" if r["error"] else "")
         )
+    for tenant, by_run in sorted(failed.items()):
+        click.echo(
+            f"! {tenant}: {sum(by_run.values())} emails failed for good "
+            "(`deliver --json` lists them)"
+        )
+
+
+def _failed(report: dict[str, int]) -> tuple[str, int]:
+    return "emails_failed", report["emails_failed"]
 
 
 @click.group("config")

@@ -8,14 +8,12 @@ import click
 
 from sync.cli import EXIT_BLOCKED, EXIT_FAILED, App
 from sync.config import TenantSettings
-from sync.errors import StopRun, UsageError
+from sync.errors import UsageError
 from sync.mail.deliver import DeliveryReport
 from sync.ops import progress
-from sync.ops.delivery import deliver_exclusively
+from sync.ops.delivery import deliver_shown
 from sync.report import COUNT_KEYS, RunReport
 from sync.runner import RunOptions, run_tenant
-
-DELIVERY_WAIT = 600.0  # seconds
 
 
 @click.command("sync")
@@ -53,7 +51,7 @@ def sync_command(
     for report in reports:
         click.echo(json.dumps(report.as_json(), ensure_ascii=False) if as_json else _text(report))
     if not dry_run:
-        delivery = _deliver(app, flush=False)
+        delivery = deliver_shown(app.engine, app.settings)
         if delivery.sent or delivery.failures:
             click.echo(_delivery_text(delivery), err=as_json)
         app.write_metrics()
@@ -72,21 +70,11 @@ def deliver_command(app: App, as_json: bool, flush: bool) -> None:
     """Deliver queued emails that are due."""
     if as_json:
         progress.enable(False)
-    delivery = _deliver(app, flush=flush)
+    delivery = deliver_shown(app.engine, app.settings, flush=flush)
     click.echo(
         json.dumps(delivery.as_json(), ensure_ascii=False) if as_json else _delivery_text(delivery)
     )
     app.write_metrics()
-
-
-def _deliver(app: App, flush: bool) -> DeliveryReport:
-    """Waits for another worker's delivery rather than sending its messages a second time."""
-    delivery = deliver_exclusively(
-        app.engine, app.settings, flush=flush, wait_seconds=DELIVERY_WAIT
-    )
-    if delivery is None:
-        raise StopRun(f"another worker has been delivering email for {DELIVERY_WAIT:g}s")
-    return delivery
 
 
 def _chosen(app: App, tenant_ids: tuple[str, ...], all_tenants: bool) -> list[TenantSettings]:
@@ -126,4 +114,10 @@ def _delivery_text(delivery: DeliveryReport) -> str:
         f"  ! {f['to']} ({f['kind']}, attempt {f['attempts']}): {f['error']}"
         for f in delivery.failures
     ]
+    if delivery.skipped_locked:
+        lines.append("  another worker is delivering; nothing sent by this one")
+    if delivery.failed_total:
+        lines.append(
+            f"  {delivery.failed_total} emails failed for good (`deliver --json` lists them)"
+        )
     return "\n".join(lines)

@@ -11,12 +11,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parseaddr
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, insert, update
 
 from sync.mail.tokens import new_token
 from sync.store.schema import outbox, reset_tokens
+
+if TYPE_CHECKING:
+    from sync.config import Settings, TenantSettings
+
+BATCH = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +40,11 @@ def sender_domain(from_address: str) -> str:
     return address.rpartition("@")[2] or "clomo-sync.invalid"
 
 
+def message_domain(settings: Settings, tenant: TenantSettings) -> str:
+    """The right-hand side of the tenant's Message-IDs: its sender's domain."""
+    return sender_domain(tenant.from_address or settings.mail.from_address)
+
+
 def queue_notices(
     conn: Connection,
     tenant_id: str,
@@ -45,10 +55,8 @@ def queue_notices(
     domain: str,
     run_id: str | None = None,
 ) -> int:
-    """Writes tokens and outbox rows for every notice; a new token supersedes older ones."""
-    if not notices:
-        return 0
-    token_rows, outbox_rows = [], []
+    """Writes tokens and outbox rows for every notice, in batches; a new token supersedes older
+    ones."""
     # a just-created account has no older token to supersede; skipping it keeps the IN list small
     tokened = [n.account_id for n in notices if n.with_token and n.kind != "account_created"]
     if tokened:
@@ -61,36 +69,38 @@ def queue_notices(
             )
             .values(revoked_at=now)
         )
-    for notice in notices:
-        token = None
-        if notice.with_token:
-            token, digest = new_token()
-            token_rows.append(
+    for start in range(0, len(notices), BATCH):
+        token_rows, outbox_rows = [], []
+        for notice in notices[start : start + BATCH]:
+            token = None
+            if notice.with_token:
+                token, digest = new_token()
+                token_rows.append(
+                    {
+                        "tenant_id": tenant_id,
+                        "account_id": notice.account_id,
+                        "token_hash": digest,
+                        "created_at": now,
+                        "expires_at": now + token_ttl,
+                    }
+                )
+            outbox_rows.append(
                 {
                     "tenant_id": tenant_id,
                     "account_id": notice.account_id,
-                    "token_hash": digest,
+                    "run_id": run_id,
+                    "kind": notice.kind,
+                    "to_address": notice.to_address,
+                    "message_id": f"<{uuid.uuid4().hex}@{domain}>",
+                    "params": json.dumps(notice.params, ensure_ascii=False),
+                    "token": token,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": now,
                     "created_at": now,
-                    "expires_at": now + token_ttl,
                 }
             )
-        outbox_rows.append(
-            {
-                "tenant_id": tenant_id,
-                "account_id": notice.account_id,
-                "run_id": run_id,
-                "kind": notice.kind,
-                "to_address": notice.to_address,
-                "message_id": f"<{uuid.uuid4().hex}@{domain}>",
-                "params": json.dumps(notice.params, ensure_ascii=False),
-                "token": token,
-                "status": "pending",
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-            }
-        )
-    if token_rows:
-        conn.execute(insert(reset_tokens), token_rows)
-    conn.execute(insert(outbox), outbox_rows)
-    return len(outbox_rows)
+        if token_rows:
+            conn.execute(insert(reset_tokens), token_rows)
+        conn.execute(insert(outbox), outbox_rows)
+    return len(notices)

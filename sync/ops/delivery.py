@@ -1,9 +1,7 @@
-"""Delivering the outbox from one worker at a time.
+"""Delivering the outbox with a progress bar on a terminal.
 
-Two workers delivering at once would both read the same pending messages and send each twice
-(the file transport rewrites one file, but SMTP really sends twice), so delivery takes the store's
-`outbox` lock. A scheduler skips its delivery job when another worker holds the lock (its own
-next tick catches up); a one-off command waits for it.
+`deliver_due` takes the store's delivery lock itself, so two workers never send one message
+twice; this only counts the messages a transport accepts, for the bar.
 """
 
 from __future__ import annotations
@@ -17,9 +15,6 @@ from sync.config import MailSettings, Settings
 from sync.mail.deliver import DeliveryReport, deliver_due, open_transport, pending_counts
 from sync.mail.transport import Transport
 from sync.ops import progress
-from sync.store.locks import named_lock
-
-OUTBOX_LOCK = "outbox"
 
 
 class _Counting:
@@ -36,17 +31,14 @@ class _Counting:
         self.inner.close()
 
 
-def deliver_exclusively(
-    engine: Engine, settings: Settings, *, flush: bool = False, wait_seconds: float = 0
-) -> DeliveryReport | None:
-    """Delivers what is due; None when another worker kept the outbox for `wait_seconds`."""
-    with named_lock(engine, OUTBOX_LOCK, wait_seconds) as held:
-        if not held:
-            return None
-        total = pending_counts(engine).get("pending", 0) if progress.active() else None
-        with progress.bar("delivering email", total=total, unit="emails") as advance:
+def deliver_shown(engine: Engine, settings: Settings, *, flush: bool = False) -> DeliveryReport:
+    """`deliver_due`, with a bar of the messages sent when one is shown."""
+    if not progress.active():
+        return deliver_due(engine, settings, flush=flush)
+    total = pending_counts(engine).get("pending", 0)
+    with progress.bar("delivering email", total=total, unit="emails") as advance:
 
-            def factory(mail: MailSettings) -> Transport:
-                return _Counting(open_transport(mail), advance)
+        def factory(mail: MailSettings) -> Transport:
+            return _Counting(open_transport(mail), advance)
 
-            return deliver_due(engine, settings, flush=flush, transport_factory=factory)
+        return deliver_due(engine, settings, flush=flush, transport_factory=factory)

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, func, insert, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from sync.store.engine import schema_is_current
+from sync.store.engine import schema_is_current, writing
 from sync.store.schema import scheduler_heartbeats
 from sync.timeutil import as_utc, utc_now
 
@@ -26,7 +26,7 @@ def worker_id() -> str:
 
 def beat(engine: Engine, worker: str, started_at: datetime) -> None:
     now = utc_now()
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         changed = conn.execute(
             update(scheduler_heartbeats)
             .where(scheduler_heartbeats.c.worker == worker)
@@ -42,7 +42,7 @@ def beat(engine: Engine, worker: str, started_at: datetime) -> None:
 
 
 def forget(engine: Engine, worker: str) -> None:
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         conn.execute(delete(scheduler_heartbeats).where(scheduler_heartbeats.c.worker == worker))
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, delete, insert, update
 from sqlalchemy.exc import IntegrityError
 
 from sync.report import RunReport
+from sync.store.engine import writing
 from sync.store.schema import schedule_ticks
 from sync.timeutil import utc_now
 
@@ -23,7 +24,7 @@ KEEP_CLAIMS = timedelta(days=2)
 def claim_tick(engine: Engine, tenant_id: str, tick: datetime, worker: str) -> bool:
     """True if this worker now owns the tick; False if another worker claimed it first."""
     try:
-        with engine.begin() as conn:
+        with writing(engine) as conn:
             conn.execute(
                 insert(schedule_ticks).values(
                     tenant_id=tenant_id, tick_at=tick, worker=worker, claimed_at=utc_now()
@@ -35,7 +36,7 @@ def claim_tick(engine: Engine, tenant_id: str, tick: datetime, worker: str) -> b
 
 
 def record_tick(engine: Engine, tenant_id: str, tick: datetime, report: RunReport) -> None:
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         conn.execute(
             update(schedule_ticks)
             .where(schedule_ticks.c.tenant_id == tenant_id, schedule_ticks.c.tick_at == tick)
@@ -44,7 +45,7 @@ def record_tick(engine: Engine, tenant_id: str, tick: datetime, report: RunRepor
 
 
 def prune_ticks(engine: Engine, keep: timedelta = KEEP_CLAIMS) -> int:
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         result = conn.execute(
             delete(schedule_ticks).where(schedule_ticks.c.claimed_at < utc_now() - keep)
         )

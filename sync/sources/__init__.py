@@ -13,6 +13,7 @@ from sync.sources.base import DirectorySource
 
 SOURCE_CLASSES: dict[str, str] = {
     "csv": "sync.sources.csv:CsvSource",
+    "ldap": "sync.sources.ldap:LdapSource",
     "google_workspace": "sync.sources.google_workspace.source:GoogleWorkspaceSource",
     "salesforce": "sync.sources.salesforce:SalesforceSource",
 }

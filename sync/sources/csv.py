@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from sync.errors import IncompleteRead, SourceUnavailable, UserIssue
-from sync.model import DirectoryUser
+from sync.model import DirectoryUser, user_from
 from sync.sources.base import Page, ReadRequest, ReadResult, SourceRead
 from sync.sources.settings import CsvSourceSettings
 
@@ -130,17 +130,4 @@ def _to_user(
     extra = tuple(
         sorted((f, row[f].strip()) for f in request.extra_fields if row.get(f, "").strip())
     )
-    return DirectoryUser(
-        source_id=source_id,
-        active=active_text not in FALSE_WORDS,
-        primary_email=text("primary_email"),
-        emails=emails,
-        employee_code=text("employee_code"),
-        given_name=text("given_name"),
-        family_name=text("family_name"),
-        display_name=text("display_name"),
-        updated_at=text("updated_at"),
-        google_workspace_email=text("google_workspace_email"),
-        salesforce_account=text("salesforce_account"),
-        extra=extra,
-    )
+    return user_from(source_id, active_text not in FALSE_WORDS, text, emails, extra)

@@ -71,6 +71,27 @@ class LdapSourceSettings(SourceSettings):
     page_size: int = Field(default=1000, ge=1, le=100_000)
     full_sync_interval_hours: float = Field(default=24, gt=0)
     timeout_seconds: float = Field(default=30, gt=0)
+    # how long connecting, binding and the first page are retried (exponential back-off)
+    retry_seconds: float = Field(default=120, ge=0)
+    # referral URL prefixes known to hold no people (AD: ldap://DomainDnsZones.corp.example.com/);
+    # any other referral makes the read incomplete
+    ignore_referrals: tuple[str, ...] = ()
+
+    @field_validator("attributes")
+    @classmethod
+    def _no_active_attribute(cls, value: dict[str, str]) -> dict[str, str]:
+        if "active" in value:
+            raise ValueError(
+                "active: an LDAP source reads it from the dialect's disabled flag "
+                "(pwdAccountLockedTime, userAccountControl); use inactive_filter instead"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _one_tls(self) -> LdapSourceSettings:
+        if self.start_tls and self.url.lower().startswith("ldaps://"):
+            raise ValueError("start_tls = true needs an ldap:// url (ldaps:// is TLS already)")
+        return self
 
 
 class GoogleWorkspaceSourceSettings(SourceSettings):

@@ -14,7 +14,7 @@ from sync.ops import progress
 from sync.plan import Change, Plan, Profile
 from sync.store.schema import accounts, released_names, reset_tokens
 
-WRITE_BATCH = 2000
+BATCH = 2000
 
 
 def profile_values(profile: Profile) -> dict[str, Any]:
@@ -25,44 +25,44 @@ def profile_values(profile: Profile) -> dict[str, Any]:
         "given_name": profile.given_name,
         "family_name": profile.family_name,
         "display_name": profile.display_name,
+        "profile_digest": profile.digest(),
     }
 
 
 def create_accounts(
     conn: Connection, tenant_id: str, auth_type: str, changes: list[Change], now: datetime
 ) -> dict[str, int]:
-    """Inserts the new accounts; returns their ids by source id."""
-    if not changes:
-        return {}
-    rows = [
-        {
-            "tenant_id": tenant_id,
-            "name": c.name,
-            "name_key": name_key(c.name),
-            "source_id": c.source_id,
-            "composed_name": c.composed_name,
-            "status": "active",
-            "auth_type": auth_type,
-            "role": "none",
-            "name_locked": False,
-            "created_at": now,
-            "updated_at": now,
-            **profile_values(c.profile or Profile()),
-        }
-        for c in changes
-    ]
+    """Inserts the new accounts in batches (bounded memory); returns their ids by source id."""
     ids: dict[str, int] = {}
     statement = insert(accounts).returning(
         accounts.c.id, accounts.c.source_id, sort_by_parameter_order=True
     )
-    with progress.bar("writing accounts", total=len(rows), unit="accounts") as advance:
-        for start in range(0, len(rows), WRITE_BATCH):  # batches only to show progress
-            batch = rows[start : start + WRITE_BATCH]
+    with progress.bar("writing accounts", total=len(changes), unit="accounts") as advance:
+        for start in range(0, len(changes), BATCH):
+            batch = changes[start : start + BATCH]
+            rows = [_new_row(tenant_id, auth_type, c, now) for c in batch]
             ids.update(
-                (source_id, account_id) for account_id, source_id in conn.execute(statement, batch)
+                (source_id, account_id) for account_id, source_id in conn.execute(statement, rows)
             )
             advance(len(batch))
     return ids
+
+
+def _new_row(tenant_id: str, auth_type: str, change: Change, now: datetime) -> dict[str, Any]:
+    return {
+        "tenant_id": tenant_id,
+        "name": change.name,
+        "name_key": name_key(change.name),
+        "source_id": change.source_id,
+        "composed_name": change.composed_name,
+        "status": "active",
+        "auth_type": auth_type,
+        "role": "none",
+        "name_locked": False,
+        "created_at": now,
+        "updated_at": now,
+        **profile_values(change.profile or Profile()),
+    }
 
 
 def change_accounts(

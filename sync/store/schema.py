@@ -39,6 +39,8 @@ accounts = Table(
     Column("given_name", String(256), nullable=True),
     Column("family_name", String(256), nullable=True),
     Column("display_name", String(512), nullable=True),
+    # Profile.digest() of the fields above: a run compares it instead of every field
+    Column("profile_digest", String(32), nullable=False),
     Column("auth_type", String(16), nullable=False),
     Column("role", String(32), nullable=False, default="none"),
     Column("role_scheme", String(256), nullable=True),

@@ -3,19 +3,16 @@ emulator (tests/salesforce/emulator.py) started on 127.0.0.1 for each test."""
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 from collections.abc import Iterator
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 
 from sync.sources.settings import SalesforceSourceSettings
 from tests.salesforce.emulator import SalesforceEmulator
 from tests.salesforce.helpers import JwtKeys, Tls, seven_users
+from tests.support.certs import make_server_tls
 
 
 def _key() -> rsa.RSAPrivateKey:
@@ -33,59 +30,8 @@ def _pem(key: rsa.RSAPrivateKey) -> bytes:
 @pytest.fixture(scope="session")
 def tls(tmp_path_factory: pytest.TempPathFactory) -> Tls:
     """A private CA and a server certificate for 127.0.0.1 signed by it."""
-    folder = tmp_path_factory.mktemp("tls")
-    now = dt.datetime.now(dt.UTC)
-    ca_key, server_key = _key(), _key()
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "clomo-sync test CA")])
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    server = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-        .issuer_name(ca_name)
-        .public_key(server_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False
-        )
-        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    files = Tls(folder / "ca.pem", folder / "server.pem", folder / "server-key.pem")
-    files.ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    files.certfile.write_bytes(server.public_bytes(serialization.Encoding.PEM))
-    files.keyfile.write_bytes(_pem(server_key))
-    return files
+    files = make_server_tls(tmp_path_factory.mktemp("tls"), ("127.0.0.1",))
+    return Tls(files.ca_cert, files.cert, files.key)
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sync.errors import UserIssue
-from sync.model import DirectoryUser
+from sync.model import DirectoryUser, user_from
 from sync.sources.base import ReadRequest
 
 # Directory attribute -> Google field path. `active` is not a path: a user is inactive when
@@ -190,17 +190,11 @@ def to_user(resource: dict[str, Any], plan: FieldPlan, where: str) -> DirectoryU
     emails_steps = plan.paths.get("emails")
     emails = texts(resolve(resource, emails_steps)) if emails_steps else []
     extra = {name: texts(resolve(resource, steps)) for name, steps in plan.extra.items()}
-    return DirectoryUser(
-        source_id=source_id,
-        active=not any(resource.get(name) is True for name in STATUS_FIELDS),
-        primary_email=value("primary_email"),
-        emails=tuple(dict.fromkeys(address.lower() for address in emails)),
-        employee_code=value("employee_code"),
-        given_name=value("given_name"),
-        family_name=value("family_name"),
-        display_name=value("display_name"),
-        updated_at=value("updated_at"),
-        google_workspace_email=value("google_workspace_email"),
-        salesforce_account=value("salesforce_account"),
-        extra=tuple(sorted((name, found[0]) for name, found in extra.items() if found)),
+    active = not any(resource.get(name) is True for name in STATUS_FIELDS)
+    return user_from(
+        source_id,
+        active,
+        value,
+        dict.fromkeys(address.lower() for address in emails),
+        sorted((name, found[0]) for name, found in extra.items() if found),
     )

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sync.errors import StopRun, UserIssue
-from sync.model import DirectoryUser
+from sync.model import DirectoryUser, user_from
 from sync.sources.base import ReadRequest
 from sync.sources.settings import SALESFORCE_FIELD, SalesforceSourceSettings
 
@@ -102,20 +102,8 @@ class UserQuery:
             for name in self.extra_fields
             if (value := _text(values.get(name.lower()))) is not None
         )
-        return DirectoryUser(
-            source_id=source_id,
-            active=active,
-            primary_email=text("primary_email"),
-            emails=tuple(e.strip() for e in (text("emails") or "").split(";") if e.strip()),
-            employee_code=text("employee_code"),
-            given_name=text("given_name"),
-            family_name=text("family_name"),
-            display_name=text("display_name"),
-            updated_at=text("updated_at"),
-            google_workspace_email=text("google_workspace_email"),
-            salesforce_account=text("salesforce_account"),
-            extra=extra,
-        )
+        emails = (e.strip() for e in (text("emails") or "").split(";") if e.strip())
+        return user_from(source_id, active, text, emails, extra)
 
 
 def parse_stamp(value: str | None) -> datetime | None:

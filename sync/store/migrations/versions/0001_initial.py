@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.Column("given_name", sa.String(256)),
         sa.Column("family_name", sa.String(256)),
         sa.Column("display_name", sa.String(512)),
+        sa.Column("profile_digest", sa.String(32), nullable=False),
         sa.Column("auth_type", sa.String(16), nullable=False),
         sa.Column("role", sa.String(32), nullable=False),
         sa.Column("role_scheme", sa.String(256)),

@@ -1,0 +1,99 @@
+"""How fast the LDAP source reads a big directory from a real slapd on this machine.
+
+    python bench/ldap_read.py [--people 100000] [--page-size 1000] [--dialect openldap]
+
+Generates the people into a temporary directory (nothing is kept), loads them with slapadd,
+starts slapd on a free port of 127.0.0.1, reads everything through `LdapSource` as a sync run
+would (profile attributes, paged), and prints one JSON line: entries per second and the peak
+memory the reading process reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sync.sources.base import ReadRequest
+from sync.sources.ldap import LdapSource
+from sync.sources.settings import LdapSourceSettings
+from tests.support import slapd as S
+
+PROFILE = frozenset(
+    {"primary_email", "emails", "employee_code", "given_name", "family_name", "display_name"}
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--people", type=int, default=100_000)
+    parser.add_argument("--page-size", type=int, default=1000)
+    parser.add_argument("--dialect", choices=["openldap", "active_directory"], default="openldap")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="ldap-bench-") as workdir:
+        server = S.Slapd(Path(workdir) / "slapd")
+        entries = itertools.chain([S.base_ldif()], S.people(args.people, args.dialect))
+        ldif = S.write_ldif(Path(workdir) / "people.ldif", entries)
+        started = time.monotonic()
+        server.load(ldif)
+        load_seconds = time.monotonic() - started
+        server.start()
+        try:
+            print(json.dumps(measure(server, args, load_seconds)))
+        finally:
+            server.stop()
+
+
+def measure(server: S.Slapd, args: argparse.Namespace, load_seconds: float) -> dict[str, object]:
+    os.environ["BENCH_LDAP_PASSWORD"] = S.SYNC_PW
+    settings = LdapSourceSettings(
+        kind="ldap",
+        url=server.url,
+        bind_dn=S.SYNC_DN,
+        password_env="BENCH_LDAP_PASSWORD",
+        base_dn=S.PEOPLE,
+        dialect=args.dialect,
+        page_size=args.page_size,
+    )
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    users = pages = 0
+    started = time.monotonic()
+    read = LdapSource(settings).read(ReadRequest(PROFILE))
+    while True:
+        try:
+            page = next(read)
+        except StopIteration as stop:
+            result = stop.value
+            break
+        users += len(page.users)
+        pages += 1
+    seconds = time.monotonic() - started
+    return {
+        "people": args.people,
+        "dialect": args.dialect,
+        "page_size": args.page_size,
+        "users_read": users,
+        "pages": pages,
+        "full": result.full,
+        "read_seconds": round(seconds, 2),
+        "entries_per_second": round(users / seconds),
+        "slapadd_seconds": round(load_seconds, 2),
+        # ru_maxrss is in KiB on Linux; the growth shows what the read itself held
+        "peak_rss_mib_before_read": round(rss_before / 1024, 1),
+        "peak_rss_mib_after_read": round(
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
+        ),
+    }
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,222 @@
+"""Editing an account as on the account screen: rename, privilege, memo, name lock (SPEC §1, §4).
+
+A rename obeys the same rules as a sync: the tenant's name pattern, case-insensitive uniqueness,
+reserved names and the quarantine of released names. The old name goes into quarantine, and a name
+set by hand is locked so no later sync renames the account.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from sync.admin.policy import Refused, checked_role, clean_memo
+from sync.compose.collisions import NameBook
+from sync.compose.normalize import name_key, normalize_text
+from sync.compose.rules import NotComposed
+from sync.config import TenantSettings
+from sync.mail.queue import Notice, queue_notices
+from sync.plan import Change
+from sync.store.accounts import quarantine_start
+from sync.store.apply import change_accounts
+from sync.store.schema import accounts, released_names
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """What administration needs of a stored account (never its password hash)."""
+
+    id: int
+    tenant_id: str
+    name: str
+    source_id: str
+    status: str
+    auth_type: str
+    role: str
+    role_scheme: str | None
+    primary_email: str | None
+    emails: tuple[str, ...]
+    display_name: str | None
+
+    @property
+    def addresses(self) -> tuple[str, ...]:
+        """Every address of the account, the primary one first."""
+        first = (self.primary_email,) if self.primary_email else ()
+        return tuple(dict.fromkeys((*first, *self.emails)))
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """What `accounts edit` asks for; None leaves a field as it is."""
+
+    rename: str | None = None
+    role: str | None = None
+    scheme: str | None = None
+    memo: str | None = None
+    lock_name: bool | None = None
+
+    def is_empty(self) -> bool:
+        fields = (self.rename, self.role, self.scheme, self.memo, self.lock_name)
+        return all(value is None for value in fields)
+
+
+@dataclass(frozen=True, slots=True)
+class Edited:
+    name: str  # the account's name after the edit
+    said: list[str]  # what changed, in words
+    queued: bool  # an email was queued
+
+
+def load_account(conn: Connection, tenant_id: str, name: str) -> Account:
+    """The tenant's account of that name (case-insensitive); Refused when there is none."""
+    row = conn.execute(
+        select(accounts).where(
+            accounts.c.tenant_id == tenant_id, accounts.c.name_key == name_key(name)
+        )
+    ).first()
+    if row is None:
+        raise Refused(f"tenant {tenant_id!r} has no account named {name!r}")
+    return Account(
+        row.id,
+        row.tenant_id,
+        row.name,
+        row.source_id,
+        row.status,
+        row.auth_type,
+        row.role,
+        row.role_scheme,
+        row.primary_email,
+        tuple(json.loads(row.emails)),
+        row.display_name,
+    )
+
+
+def edit_account(
+    conn: Connection,
+    tenant: TenantSettings,
+    name: str,
+    edit: Edit,
+    *,
+    now: datetime,
+    domain: str,
+) -> Edited:
+    """Applies the edit in the caller's transaction; every check comes before the first write."""
+    if edit.is_empty():
+        raise Refused("nothing to change: give --rename, --role, --scheme, --memo or a name lock")
+    if edit.rename is not None and edit.lock_name is False:
+        raise Refused("a name set by hand is locked: --rename and --unlock-name contradict")
+    account = load_account(conn, tenant.id, name)
+    new_name = _checked_rename(conn, tenant, account, edit.rename, now)
+    values, said = _field_values(account, edit)
+    queued = False
+    if new_name is not None:
+        values["name_locked"] = True
+        said.insert(0, f"renamed {account.name} to {new_name} (name locked)")
+        queued = _rename(conn, tenant, account, new_name, now=now, domain=domain, said=said)
+    values["updated_at"] = now
+    conn.execute(update(accounts).where(accounts.c.id == account.id).values(**values))
+    return Edited(new_name or account.name, said, queued)
+
+
+def _field_values(account: Account, edit: Edit) -> tuple[dict[str, Any], list[str]]:
+    values: dict[str, Any] = {}
+    said: list[str] = []
+    if edit.role is not None or edit.scheme is not None:
+        role, scheme = checked_role((account.role, account.role_scheme), edit.role, edit.scheme)
+        values.update(role=role, role_scheme=scheme)
+        said.append(f"privilege {role}" + (f" (scheme {scheme})" if scheme else ""))
+        if account.role == "none" and role != "none":
+            said.append("the administrators' password policy applies from its next password")
+    if edit.memo is not None:
+        values["memo"] = clean_memo(edit.memo)
+        said.append("memo set" if values["memo"] else "memo cleared")
+    if edit.lock_name is not None and edit.rename is None:
+        values["name_locked"] = edit.lock_name
+        said.append("name locked" if edit.lock_name else "name unlocked")
+    return values, said
+
+
+def _checked_rename(
+    conn: Connection, tenant: TenantSettings, account: Account, wanted: str | None, now: datetime
+) -> str | None:
+    """The new name, normalised as composed names are (NFKC, no surrounding space), if it is
+    allowed and free for this account; None when no rename was asked for."""
+    if wanted is None:
+        return None
+    new_name = normalize_text(wanted) or ""
+    if new_name == account.name:
+        raise Refused(f"account {account.name!r} already has that name (--lock-name locks it)")
+    verdict = tenant.name_rule().check(new_name)
+    if isinstance(verdict, NotComposed):
+        raise Refused(f"cannot rename {account.name!r}: {verdict.detail}")
+    blocker = _book_for(conn, tenant, new_name, now).blocker(new_name, account.source_id)
+    if blocker is not None:
+        raise Refused(f"cannot rename {account.name!r} to {new_name!r}: taken by {blocker}")
+    return new_name
+
+
+def _book_for(conn: Connection, tenant: TenantSettings, name: str, now: datetime) -> NameBook:
+    """A NameBook holding only what concerns `name`: one query each instead of every account."""
+    key = name_key(name)
+    book = NameBook(reserved={name_key(r) for r in tenant.reserved_names})
+    held = conn.execute(
+        select(accounts.c.source_id, accounts.c.name).where(
+            accounts.c.tenant_id == tenant.id, accounts.c.name_key == key
+        )
+    ).first()
+    if held is not None:
+        book.held[key] = (held.source_id, held.name)
+    released = conn.execute(
+        select(accounts.c.source_id)
+        .join(released_names, released_names.c.account_id == accounts.c.id)
+        .where(
+            released_names.c.tenant_id == tenant.id,
+            released_names.c.name_key == key,
+            released_names.c.released_at >= quarantine_start(now, tenant.name_quarantine_days),
+        )
+    ).first()
+    if released is not None:
+        book.quarantined[key] = released.source_id
+    return book
+
+
+def _rename(
+    conn: Connection,
+    tenant: TenantSettings,
+    account: Account,
+    new_name: str,
+    *,
+    now: datetime,
+    domain: str,
+    said: list[str],
+) -> bool:
+    """The rename as a sync applies it (the old name into quarantine), and the notice to a
+    password account's primary address; True when that was queued."""
+    change = Change(account.source_id, frozenset({"rename"}), new_name, account.id, account.name)
+    change_accounts(conn, tenant.id, [change], now)
+    if account.auth_type != "password" or account.status != "active":
+        return False
+    if not account.primary_email:
+        said.append("no account_renamed email: the account has no primary address")
+        return False
+    params = {
+        "tenant": tenant.id,
+        "account_name": new_name,
+        "display_name": account.display_name,
+        "old_name": account.name,
+    }
+    notice = Notice(account.id, "account_renamed", account.primary_email, params, False)
+    queue_notices(
+        conn,
+        tenant.id,
+        [notice],
+        now=now,
+        token_ttl=timedelta(hours=tenant.token_ttl_hours),
+        domain=domain,
+    )
+    said.append(f"account_renamed email queued to {account.primary_email}")
+    return True

@@ -1,0 +1,181 @@
+"""Reset links (SPEC §6): issuing one to an address of the account, and redeeming it.
+
+`check_token` and `redeem_token` are what the password page calls. A token works once: redeeming
+marks it used with a conditional UPDATE, so of two concurrent redemptions exactly one succeeds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from sync.admin.accounts import Account, load_account
+from sync.admin.passwords import check_password, hash_password, require_password_account
+from sync.admin.policy import Refused
+from sync.config import TenantSettings
+from sync.mail.queue import Notice, queue_notices
+from sync.mail.tokens import hash_token
+from sync.store.schema import accounts, outbox, reset_tokens
+from sync.timeutil import as_utc
+
+MAX_TOKEN_LENGTH = 128  # ours are 43 characters; anything much longer is not one of them
+
+
+@dataclass(frozen=True, slots=True)
+class TokenHolder:
+    """A valid token and the account it sets the password of."""
+
+    token_id: int
+    tenant_id: str
+    account_id: int
+    account_name: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRefused:
+    reason: str  # unknown | used | disabled | superseded | expired
+
+
+@dataclass(frozen=True, slots=True)
+class ResetQueued:
+    account_name: str
+    to_address: str
+    outbox_id: int
+
+
+def request_reset(
+    conn: Connection,
+    tenant: TenantSettings,
+    name: str,
+    address: str | None,
+    *,
+    now: datetime,
+    domain: str,
+) -> ResetQueued:
+    """Queues a password_reset email with a new token (which supersedes older ones) to the
+    account's primary address or to `address`, which must be one of the account's own."""
+    account = load_account(conn, tenant.id, name)
+    require_password_account(account)
+    if account.status != "active":
+        raise Refused(f"account {account.name!r} is disabled: its reset links would not work")
+    if not tenant.reset_url:
+        raise Refused(f"tenant {tenant.id!r} has no reset_url to build a link with")
+    to_address = _recipient(account, address)
+    params = {
+        "tenant": tenant.id,
+        "account_name": account.name,
+        "display_name": account.display_name,
+    }
+    notice = Notice(account.id, "password_reset", to_address, params, with_token=True)
+    queue_notices(
+        conn,
+        tenant.id,
+        [notice],
+        now=now,
+        token_ttl=timedelta(hours=tenant.token_ttl_hours),
+        domain=domain,
+    )
+    outbox_id = conn.execute(
+        select(outbox.c.id)
+        .where(outbox.c.account_id == account.id, outbox.c.kind == "password_reset")
+        .order_by(outbox.c.id.desc())
+        .limit(1)
+    ).scalar_one()
+    return ResetQueued(account.name, to_address, outbox_id)
+
+
+def _recipient(account: Account, address: str | None) -> str:
+    if address is None:
+        if not account.primary_email:
+            raise Refused(f"account {account.name!r} has no primary address: give --email ADDR")
+        return account.primary_email
+    wanted = address.strip().casefold()
+    for own in account.addresses:
+        if own.casefold() == wanted:
+            return own
+    known = ", ".join(account.addresses) or "none"
+    raise Refused(
+        f"{address!r} is not an address of account {account.name!r} (its addresses: {known})"
+    )
+
+
+def check_token(conn: Connection, token: str, now: datetime) -> TokenHolder | TokenRefused:
+    """Whether the token from a link may set a password now, and for which account."""
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        return TokenRefused("unknown")
+    row = conn.execute(
+        select(
+            reset_tokens.c.id,
+            reset_tokens.c.tenant_id,
+            reset_tokens.c.account_id,
+            reset_tokens.c.expires_at,
+            reset_tokens.c.used_at,
+            reset_tokens.c.revoked_at,
+            accounts.c.name,
+            accounts.c.role,
+            accounts.c.status,
+        )
+        .join(accounts, accounts.c.id == reset_tokens.c.account_id)
+        .where(reset_tokens.c.token_hash == hash_token(token))
+    ).first()
+    if row is None:
+        return TokenRefused("unknown")
+    return token_verdict(row._mapping, now)
+
+
+def token_verdict(row: Any, now: datetime) -> TokenHolder | TokenRefused:
+    """Pure: the first reason a token fails, in the order a person would want to hear it; a
+    disabled account's tokens were revoked when it was disabled, so that is said before
+    "superseded"."""
+    if row["used_at"] is not None:
+        return TokenRefused("used")
+    if row["status"] != "active":
+        return TokenRefused("disabled")
+    if row["revoked_at"] is not None:
+        return TokenRefused("superseded")
+    if as_utc(row["expires_at"]) <= now:
+        return TokenRefused("expired")
+    return TokenHolder(row["id"], row["tenant_id"], row["account_id"], row["name"], row["role"])
+
+
+def redeem_token(
+    conn: Connection, token: str, new_password: str, now: datetime
+) -> TokenHolder | TokenRefused:
+    """Sets the password with the token and marks the token used, both in the caller's
+    transaction (open it with `sync.store.engine.writing`). A weak password raises Refused and
+    leaves the token usable."""
+    verdict = check_token(conn, token, now)
+    if isinstance(verdict, TokenRefused):
+        return verdict
+    check_password(verdict.account_name, verdict.role, new_password)
+    digest = hash_password(new_password)  # slow: done before the row locks are taken
+    if not claim_token(conn, verdict.token_id, now):
+        return TokenRefused("used")
+    changed = conn.execute(
+        update(accounts)
+        .where(accounts.c.id == verdict.account_id, accounts.c.status == "active")
+        .values(password_hash=digest, updated_at=now)
+    )
+    if changed.rowcount != 1:  # disabled since the check: the token is spent, nothing else
+        return TokenRefused("disabled")
+    return verdict
+
+
+def claim_token(conn: Connection, token_id: int, now: datetime) -> bool:
+    """Marks the token used if it still may be used. The condition is evaluated again under
+    the row lock (PostgreSQL) or the write lock (SQLite), so only one claimant gets rowcount 1."""
+    result = conn.execute(
+        update(reset_tokens)
+        .where(
+            reset_tokens.c.id == token_id,
+            reset_tokens.c.used_at.is_(None),
+            reset_tokens.c.revoked_at.is_(None),
+            reset_tokens.c.expires_at > now,
+        )
+        .values(used_at=now)
+    )
+    return result.rowcount == 1

@@ -1,0 +1,229 @@
+"""The one ldap3 connection of a read, its paged searches, and every ldap3 error mapped to ours.
+
+ldap3 runs with `raise_exceptions=False`, so a search returns its result code and this module
+decides what each code means; socket-level failures still arrive as exceptions and are mapped in
+`ldap_errors`. Nothing here retries: the source restarts the read (sync.sources.ldap.source).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from typing import Any
+
+from ldap3 import ANONYMOUS, DEREF_NEVER, NONE, SIMPLE, SUBTREE, Connection, Server, Tls
+from ldap3.core import exceptions as ldap_exc
+
+from sync.errors import IncompleteRead, SourceUnavailable, StopRun, TransientError
+from sync.sources.ldap.values import RawAttributes
+from sync.sources.settings import LdapSourceSettings
+
+PAGED_RESULTS = "1.2.840.113556.1.4.319"  # RFC 2696 simple paged results control
+# RFC 4511 result codes, by what they mean for a read
+INCOMPLETE_CODES = {3: "time limit exceeded", 4: "size limit exceeded", 11: "admin limit exceeded"}
+REFERRAL = 10
+TRANSIENT_CODES = {51: "busy", 52: "unavailable"}
+REFUSED_CODES = {
+    7: "the authentication method is not supported",
+    8: "stronger authentication is required (use ldaps:// or start_tls = true)",
+    13: "confidentiality is required (use ldaps:// or start_tls = true)",
+    48: "inappropriate authentication",
+    49: "invalid credentials",
+    50: "insufficient access rights",
+    53: "the server is unwilling to perform it",
+}
+# exceptions of a connection that broke or timed out: worth another attempt
+TRANSIENT_EXCEPTIONS = (
+    ldap_exc.LDAPSocketReceiveError,
+    ldap_exc.LDAPSocketSendError,
+    ldap_exc.LDAPSessionTerminatedByServerError,
+    ldap_exc.LDAPResponseTimeoutError,
+    ldap_exc.LDAPSocketCloseError,
+)
+TLS_WORDS = ("CERTIFICATE", "SSL", "TLS", "certificate")
+
+
+@dataclass(frozen=True, slots=True)
+class RawEntry:
+    dn: str
+    attributes: RawAttributes
+
+
+@contextmanager
+def ldap_errors(where: str) -> Iterator[None]:
+    """Maps ldap3's exceptions to the error vocabulary (STYLE.md 6); `where` prefixes messages."""
+    try:
+        yield
+    except TRANSIENT_EXCEPTIONS as exc:
+        raise TransientError(f"{where}: the connection broke: {_reason(exc)}") from None
+    except ldap_exc.LDAPCertificateError:
+        # ldap3's message carries the whole certificate; the names are what matter
+        raise SourceUnavailable(
+            f"{where}: TLS failed: the server's certificate doesn't match the host in url"
+            f"{_ca_hint()}"
+        ) from None
+    except ldap_exc.LDAPStartTLSError as exc:
+        raise SourceUnavailable(f"{where}: TLS failed: {_reason(exc)}{_ca_hint()}") from None
+    except ldap_exc.LDAPSocketOpenError as exc:
+        reason = _reason(exc)
+        if any(word in reason for word in TLS_WORDS):
+            raise SourceUnavailable(f"{where}: TLS failed: {reason}{_ca_hint()}") from None
+        raise TransientError(f"{where}: cannot connect: {reason}") from None
+    except ldap_exc.LDAPInvalidFilterError as exc:
+        raise StopRun(f"{where}: the filter is not a valid LDAP filter: {exc}") from None
+    except ldap_exc.LDAPInvalidDnError as exc:
+        raise StopRun(f"{where}: not a valid DN: {exc}") from None
+    except ldap_exc.LDAPException as exc:
+        raise StopRun(f"{where}: {type(exc).__name__}: {_reason(exc)}") from None
+
+
+def _reason(exc: object) -> str:
+    """The innermost message: ldap3 nests socket errors as exceptions whose first argument is
+    another exception's arguments, or a list of (exception, address) tried."""
+    if isinstance(exc, BaseException):
+        if not exc.args:
+            return type(exc).__name__
+        if len(exc.args) > 1 and isinstance(exc.args[1], list) and exc.args[1]:
+            return "; ".join(_reason(item[0]) for item in exc.args[1])
+        return _reason(exc.args[0])
+    if isinstance(exc, tuple) and exc:
+        return _reason(exc[0])
+    text = str(exc)
+    # ldap3 rebuilds an exception from str() of one whose argument was a tuple: "('...',)"
+    return text[2:-3] if text.startswith("('") and text.endswith("',)") else text
+
+
+def _ca_hint() -> str:
+    return (
+        " (is ca_file the CA that signed the server's certificate, and does the certificate "
+        "name the host in url?)"
+    )
+
+
+def open_connection(settings: LdapSourceSettings, password: str | None) -> Connection:
+    """Connects (TLS verified by default), starts TLS if asked, binds; raises our errors."""
+    where = settings.url
+    if settings.ca_file and not os.access(settings.ca_file, os.R_OK):
+        raise StopRun(f"{where}: ca_file {settings.ca_file} cannot be read")
+    with ldap_errors(where):
+        # ldap3 does not verify certificates unless asked (its default is CERT_NONE)
+        tls = Tls(
+            validate=ssl.CERT_REQUIRED,
+            ca_certs_file=str(settings.ca_file) if settings.ca_file else None,
+        )
+        server = Server(
+            settings.url, get_info=NONE, tls=tls, connect_timeout=settings.timeout_seconds
+        )
+        conn = Connection(
+            server,
+            user=settings.bind_dn,
+            password=password,
+            authentication=SIMPLE if settings.bind_dn else ANONYMOUS,
+            read_only=True,
+            raise_exceptions=False,
+            auto_referrals=False,
+            receive_timeout=math.ceil(settings.timeout_seconds),  # ldap3 packs it as an integer
+            return_empty_attributes=False,
+        )
+        try:
+            conn.open()
+            if settings.start_tls:
+                conn.start_tls()
+            if not conn.bind():
+                _check(conn.result, f"{where}: bind as {settings.bind_dn or 'anonymous'}")
+        except BaseException:
+            with suppress(Exception):
+                conn.unbind()
+            raise
+    return conn
+
+
+def _check(result: dict[str, Any] | None, where: str) -> None:
+    """Raises the error a non-success result code means."""
+    result = result or {}
+    code = result.get("result", 0)
+    if code == 0:
+        return
+    message = (result.get("message") or "").strip()
+    detail = f"{result.get('description', code)} (code {code}){': ' + message if message else ''}"
+    if code in INCOMPLETE_CODES:
+        raise IncompleteRead(
+            f"{where}: the server cut the read short: {detail}; nobody is disabled. Raise the "
+            "server's limit for the bind DN (slapd `limits`, AD MaxPageSize/MaxResultSetSize)"
+        )
+    if code == REFERRAL:
+        referrals = ", ".join(result.get("referrals") or [])
+        raise IncompleteRead(f"{where}: the server refers the search elsewhere ({referrals})")
+    if code in TRANSIENT_CODES:
+        raise TransientError(f"{where}: {detail}")
+    if code in REFUSED_CODES:
+        raise SourceUnavailable(f"{where}: refused: {REFUSED_CODES[code]}: {detail}")
+    if code == 32:
+        raise StopRun(f"{where}: base_dn does not exist on the server: {detail}")
+    if code == 34:
+        raise StopRun(f"{where}: base_dn is not a valid DN: {detail}")
+    if code == 87:
+        raise StopRun(f"{where}: the server rejects the filter: {detail}")
+    raise StopRun(f"{where}: {detail}")
+
+
+class PagedSearch:
+    """One RFC 2696 paged search, page by page, each page checked for completeness."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        settings: LdapSourceSettings,
+        search_filter: str,
+        attributes: list[str],
+    ) -> None:
+        self.conn = conn
+        self.settings = settings
+        self.filter = search_filter
+        self.attributes = attributes
+        self.cookie: bytes | None = None
+        self.done = False
+        self.where = f"{settings.url} search {search_filter} under {settings.base_dn}"
+
+    def next_page(self) -> list[RawEntry]:
+        """The next page of entries; sets `done` after the last. Raises on anything but success."""
+        with ldap_errors(self.where):
+            self.conn.search(
+                self.settings.base_dn,
+                self.filter,
+                SUBTREE,
+                # aliases are not followed: a person reached twice would be two users
+                dereference_aliases=DEREF_NEVER,
+                attributes=self.attributes,
+                paged_size=self.settings.page_size,
+                paged_cookie=self.cookie,
+            )
+        result = self.conn.result
+        _check(result, self.where)
+        entries = []
+        for item in self.conn.response or ():
+            if item.get("type") == "searchResEntry":
+                raw = {name.lower(): values for name, values in item["raw_attributes"].items()}
+                entries.append(RawEntry(item["dn"], raw))
+            elif item.get("type") == "searchResRef":
+                self._referral(item.get("uri") or [])
+        control = (result.get("controls") or {}).get(PAGED_RESULTS)
+        self.cookie = control["value"]["cookie"] if control else None
+        self.done = not self.cookie
+        return entries
+
+    def _referral(self, uris: list[str]) -> None:
+        """A continuation reference is part of the tree we cannot read: incomplete, unless the
+        tenant lists it as holding no people (AD's DomainDnsZones/ForestDnsZones, say)."""
+        ignored = tuple(prefix.lower() for prefix in self.settings.ignore_referrals)
+        if uris and all(uri.lower().startswith(ignored) for uri in uris) and ignored:
+            return
+        raise IncompleteRead(
+            f"{self.where}: the server returned a referral to {', '.join(uris)}, which is not "
+            "followed; nobody is disabled (set base_dn below it, or list it in ignore_referrals "
+            "if it holds no people)"
+        )

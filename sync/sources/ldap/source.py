@@ -1,0 +1,255 @@
+"""LDAP and Active Directory as the directory (`kind = "ldap"`, SPEC §8).
+
+One connection per read, RFC 2696 paged searches asking only for the attributes the run needs,
+one page in memory at a time. A read is complete only if every page ended in success: a size or
+time limit, a referral or a dropped connection raises, so nobody is disabled. Connecting,
+binding and the first page are retried with back-off (restarting the read); once pages have been
+handed on, a broken connection fails the run instead, because re-reading would hand the same
+people on twice.
+
+Delta reads (`request.since`) ask for entries whose server change time (`modifyTimestamp`,
+AD `whenChanged`) is at or after the watermark; only a full read can see deleted entries.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from ldap3 import Connection
+from ldap3.utils.conv import escape_filter_chars
+from tenacity import (
+    Retrying,
+    before_sleep_log,
+    retry_if_exception_type,
+    stop_after_delay,
+    wait_exponential_jitter,
+)
+
+from sync.errors import IncompleteRead, SourceUnavailable, StopRun, TransientError, UserIssue
+from sync.model import DirectoryUser
+from sync.secrets import read_secret
+from sync.sources.base import Page, ReadRequest, ReadResult, SourceRead
+from sync.sources.ldap.connection import PagedSearch, RawEntry, ldap_errors, open_connection
+from sync.sources.ldap.dialects import DIALECTS, places_for
+from sync.sources.ldap.values import EntryReader, parse_generalized_time
+from sync.sources.settings import LdapSourceSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Pass:
+    """One search of a read: its filter, and whether what it finds is inactive by filter."""
+
+    search_filter: str
+    inactive: bool
+
+
+class LdapSource:
+    kind = "ldap"
+    supports_delta = True
+
+    def __init__(self, settings: LdapSourceSettings) -> None:
+        self.settings = settings
+        self.dialect = DIALECTS[settings.dialect]
+        self.places = places_for(self.dialect, settings.attributes)
+
+    def read(self, request: ReadRequest) -> SourceRead:
+        self._check_required(request)
+        started = time.monotonic()
+        reader = EntryReader(self.dialect, self.places, request.attributes, request.extra_fields)
+        passes = self._passes(request.since)
+        attributes = self._attributes(request)
+        tally = _Tally()
+        conn, search, first = self._begin(passes[0], attributes)
+        try:
+            for number, one_pass in enumerate(passes):
+                if number:
+                    search = PagedSearch(conn, self.settings, one_pass.search_filter, attributes)
+                for entries in self._pages(search, None if number else first, tally.stats):
+                    yield tally.page(reader, entries, one_pass.inactive)
+        finally:
+            with suppress(Exception):
+                conn.unbind()
+        watermark = self._watermark(request.since, tally.newest, time.monotonic() - started)
+        full = request.since is None and tally.ids_known
+        return ReadResult(full=full, watermark=watermark, stats=dict(tally.stats))
+
+    # -- planning ------------------------------------------------------------------------------
+
+    def _check_required(self, request: ReadRequest) -> None:
+        """An attribute no name can be made without, and no LDAP attribute holds: say so at
+        once rather than report every person."""
+        unmapped = sorted(a for a in request.required - {"active"} if not self.places.get(a))
+        if unmapped:
+            raise StopRun(
+                f"ldap source ({self.dialect.name}): no LDAP attribute holds "
+                f"{', '.join(unmapped)}; map one in [tenants.source.attributes] "
+                f'(e.g. {unmapped[0]} = "mail")'
+            )
+
+    def _passes(self, since: str | None) -> list[Pass]:
+        """The searches of one read. With an `inactive_filter`, the inactive entries are read
+        first and the rest after, so an entry that changes in between is seen at least once."""
+        user_filter = _parenthesised(self.settings.user_filter or self.dialect.user_filter)
+        if since is not None:
+            moment = self._since(since)
+            user_filter = f"(&{user_filter}({self.dialect.changed_attribute}>={moment}))"
+        inactive = self.settings.inactive_filter
+        if not inactive:
+            return [Pass(user_filter, inactive=False)]
+        return [
+            Pass(f"(&{user_filter}{_parenthesised(inactive)})", inactive=True),
+            Pass(user_filter, inactive=False),
+        ]
+
+    def _since(self, since: str) -> str:
+        try:
+            moment = parse_generalized_time(since)
+        except ValueError:
+            raise StopRun(
+                f"the delta watermark {since!r} is not a time the LDAP source wrote; "
+                "run once with --full"
+            ) from None
+        return str(escape_filter_chars(moment.strftime(self.dialect.filter_time_format)))
+
+    def _attributes(self, request: ReadRequest) -> list[str]:
+        """Only what the run needs: the mapped attributes, the id, the disabled flag, the change
+        time, and the raw extra fields."""
+        wanted = {"source_id", *request.attributes}
+        names = {n for a in wanted for n in self.places.get(a, ())}
+        names |= {self.dialect.disabled.attribute, self.dialect.changed_attribute}
+        names |= set(request.extra_fields)
+        return sorted(names, key=str.lower)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def _password(self) -> str | None:
+        what = f"LDAP bind password for {self.settings.bind_dn}"
+        password = read_secret(what, self.settings.password_env, self.settings.password_file)
+        if self.settings.bind_dn and password == "":
+            raise StopRun(f"{what}: the configured password is empty")
+        if self.settings.bind_dn and not password:
+            # a simple bind with a DN and no password is an unauthenticated bind (RFC 4513
+            # §5.1.2): servers accept it and show almost nothing, which would look like an
+            # empty directory
+            raise StopRun(f"{what}: set password_env or password_file")
+        return password
+
+    def _begin(
+        self, first_pass: Pass, attributes: list[str]
+    ) -> tuple[Connection, PagedSearch, list[RawEntry]]:
+        """Connects, binds and reads the first page, retrying transient failures with
+        exponential back-off and jitter within `retry_seconds`."""
+        password = self._password()
+
+        def attempt() -> tuple[Connection, PagedSearch, list[RawEntry]]:
+            conn = open_connection(self.settings, password)
+            search = PagedSearch(conn, self.settings, first_pass.search_filter, attributes)
+            try:
+                return conn, search, search.next_page()
+            except BaseException:
+                with suppress(Exception):
+                    conn.unbind()
+                raise
+
+        retrying = Retrying(
+            retry=retry_if_exception_type(TransientError),
+            stop=stop_after_delay(self.settings.retry_seconds),
+            wait=wait_exponential_jitter(multiplier=0.5, max=30),
+            before_sleep=before_sleep_log(log, logging.WARNING),
+            reraise=True,
+        )
+        try:
+            return retrying(attempt)
+        except TransientError as exc:
+            raise SourceUnavailable(
+                f"{exc} (gave up after retrying for {self.settings.retry_seconds:g} s)"
+            ) from None
+
+    def _pages(
+        self, search: PagedSearch, first: list[RawEntry] | None, stats: Counter[str]
+    ) -> Iterator[list[RawEntry]]:
+        if first is None:
+            first = self._next(search, stats)
+        stats["pages"] += 1
+        stats["entries"] += len(first)
+        yield first
+        while not search.done:
+            entries = self._next(search, stats)
+            stats["pages"] += 1
+            stats["entries"] += len(entries)
+            yield entries
+
+    def _next(self, search: PagedSearch, stats: Counter[str]) -> list[RawEntry]:
+        try:
+            return search.next_page()
+        except TransientError as exc:
+            raise IncompleteRead(
+                f"{exc} after {stats['entries']} entries; the read is incomplete and nobody is "
+                "disabled (the next run reads again)"
+            ) from None
+
+    def _watermark(self, since: str | None, newest: datetime | None, seconds: float) -> str | None:
+        """The next delta's start, from the server's own change times.
+
+        An entry changed during this read after it was read may be stamped earlier than the
+        newest stamp seen, so the watermark is moved back by the read's duration (a length of
+        time, not a reading of our clock) plus a second for the stamps' whole seconds. Entries
+        at or after it are read again next time, which is harmless.
+        """
+        previous = parse_generalized_time(since) if since else None
+        if newest is None:
+            return since
+        mark = newest - timedelta(seconds=math.ceil(seconds) + 1)
+        if previous is not None:
+            mark = max(mark, previous)
+        return mark.strftime(self.dialect.filter_time_format)
+
+
+@dataclass
+class _Tally:
+    """What a read keeps across pages: counts, the newest change time, whether every entry had
+    an id, and the ids the inactive pass found (bounded by the inactive people, not everyone)."""
+
+    stats: Counter[str] = field(default_factory=Counter)
+    newest: datetime | None = None
+    ids_known: bool = True
+    inactive_ids: set[str] = field(default_factory=set)
+
+    def page(self, reader: EntryReader, entries: list[RawEntry], inactive: bool) -> Page:
+        users: list[DirectoryUser] = []
+        issues: list[UserIssue] = []
+        for entry in entries:
+            outcome = reader.convert(entry.dn, entry.attributes, active=not inactive)
+            if outcome.changed and (self.newest is None or outcome.changed > self.newest):
+                self.newest = outcome.changed
+            self.ids_known &= outcome.id_known
+            found = outcome.user or outcome.issue
+            if found is None or found.source_id in self.inactive_ids:
+                continue  # seen by the inactive pass already
+            if inactive:
+                self.inactive_ids.add(found.source_id)
+            if outcome.user:
+                users.append(outcome.user)
+            elif outcome.issue:
+                issues.append(outcome.issue)
+        self.stats["users"] += len(users)
+        self.stats["issues"] += len(issues)
+        self.stats["inactive"] += sum(not u.active for u in users)
+        return Page(tuple(users), tuple(issues))
+
+
+def _parenthesised(search_filter: str) -> str:
+    text = search_filter.strip()
+    return text if text.startswith("(") else f"({text})"
+
+
+__all__ = ["LdapSource", "ldap_errors"]
