@@ -94,7 +94,7 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def _register() -> None:
-    from sync.cli import accounts, admin, syncing
+    from sync.cli import accounts, admin, syncing, web
 
     cli.add_command(syncing.sync_command)
     cli.add_command(syncing.deliver_command)
@@ -102,6 +102,7 @@ def _register() -> None:
     cli.add_command(admin.runs)
     cli.add_command(admin.config_group)
     cli.add_command(admin.db)
+    cli.add_command(web.web_command)
 
 
 _register()
