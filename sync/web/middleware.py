@@ -49,7 +49,7 @@ class Guard:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                _secure(MutableHeaders(scope=message), scope.get("scheme") == "https")
+                _secure(MutableHeaders(scope=message), scope)
             await send(message)
 
         try:
@@ -92,10 +92,10 @@ def rate_limited_page(exc: RateLimited) -> HTMLResponse:
     return page("error.html", 429, {"Retry-After": str(exc.retry_after)}, kind="rate_limited")
 
 
-def _secure(headers: MutableHeaders, https: bool) -> None:
+def _secure(headers: MutableHeaders, scope: Scope) -> None:
     for name, value in SECURITY_HEADERS.items():
         headers[name] = value
-    if headers.get("content-type", "").startswith("text/html"):
-        headers["Cache-Control"] = "no-store"  # the reset page holds the token
-    if https:
+    if not scope["path"].startswith(STATIC + "/"):
+        headers["Cache-Control"] = "no-store"  # nothing but the stylesheet is kept anywhere
+    if scope.get("scheme") == "https":
         headers["Strict-Transport-Security"] = HSTS

@@ -12,8 +12,10 @@ from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+from httpx import Response
 from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
 from starlette.types import ASGIApp
@@ -50,6 +52,46 @@ def form_value(html: str, name: str) -> str:
     match = re.search(rf'name="{name}" value="([^"]*)"', html)
     assert match, f"no field {name} in the page"
     return match.group(1)
+
+
+def path_of(link: str) -> str:
+    parts = urlsplit(link)
+    return f"{parts.path}?{parts.query}"
+
+
+def submit(
+    client: TestClient, link: str, password: str, confirmation: str | None = None
+) -> Response:
+    """Opens the link and posts the form on it."""
+    page = client.get(path_of(link))
+    assert page.status_code == 200, page.text
+    return client.post(
+        urlsplit(link).path,
+        data={
+            "csrf": form_value(page.text, "csrf"),
+            "token": form_value(page.text, "token"),
+            "password": password,
+            "confirmation": password if confirmation is None else confirmation,
+        },
+    )
+
+
+def ask_for_link(client: TestClient, tenant: str, account: str) -> Response:
+    """The forgot-password form, filled in and posted."""
+    form = client.get("/password/forgot")
+    assert form.status_code == 200, form.text
+    data = {"csrf": form_value(form.text, "csrf"), "tenant": tenant, "account": account}
+    return client.post("/password/forgot", data=data)
+
+
+def choose(client: TestClient, page: Response, index: str) -> Response:
+    """Picks an address on the page that lists them."""
+    data = {
+        "csrf": form_value(page.text, "csrf"),
+        "lookup": form_value(page.text, "lookup"),
+        "address": index,
+    }
+    return client.post("/password/forgot/send", data=data)
 
 
 @dataclass
@@ -95,6 +137,14 @@ class Pages:
             ).one()
         assert row.status == "sent"
         return link_in(self.emails()[row.message_id])
+
+    def outbox(self) -> list[tuple[str, str, str]]:
+        """(kind, to, status) of every queued email, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(outbox.c.kind, outbox.c.to_address, outbox.c.status).order_by(outbox.c.id)
+            )
+            return [(r.kind, r.to_address, r.status) for r in rows]
 
     def emails(self) -> dict[str, EmailMessage]:
         messages = [parse_email(path.read_bytes()) for path in self.ws.emails()]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import select
@@ -14,26 +13,7 @@ from sync.admin.passwords import verify_password
 from sync.store.schema import accounts
 from sync.timeutil import utc_now
 from tests.support.configs import person
-from tests.web.conftest import Pages, form_value
-
-
-def path_of(link: str) -> str:
-    parts = urlsplit(link)
-    return f"{parts.path}?{parts.query}"
-
-
-def submit(client, link: str, password: str, confirmation: str | None = None):  # type: ignore[no-untyped-def]
-    page = client.get(path_of(link))
-    assert page.status_code == 200, page.text
-    return client.post(
-        urlsplit(link).path,
-        data={
-            "csrf": form_value(page.text, "csrf"),
-            "token": form_value(page.text, "token"),
-            "password": password,
-            "confirmation": password if confirmation is None else confirmation,
-        },
-    )
+from tests.web.conftest import Pages, form_value, path_of, submit
 
 
 def stored_hash(pages: Pages, name: str) -> str | None:
@@ -83,7 +63,8 @@ def test_a_link_sets_the_password_once(pages: Pages, caplog: pytest.LogCaptureFi
 
 
 def test_an_administrator_password_meets_the_policy(pages: Pages) -> None:
-    assert pages.ws.cli("accounts", "edit", "--tenant", "acme", "user2", "--role", "operator").code == 0
+    edit = pages.ws.cli("accounts", "edit", "--tenant", "acme", "user2", "--role", "operator")
+    assert edit.code == 0, edit.err
     link = pages.link("user2@example.com", "account_created")
     client = pages.client()
 
