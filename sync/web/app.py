@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -49,6 +50,7 @@ def create_app(
         limits,
         reset_paths(settings),
         clock,
+        hashlib.sha256(b"clomo-sync.web.pin\0" + secret.encode()).digest(),
     )
     app = Starlette(
         routes=_routes(site),

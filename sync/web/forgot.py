@@ -6,6 +6,7 @@ get the same page, so the form tells nobody more than the product's own sign-in 
 
 from __future__ import annotations
 
+import hmac
 import logging
 from dataclasses import dataclass
 
@@ -24,7 +25,7 @@ from sync.mail.queue import message_domain
 from sync.store.schema import outbox
 from sync.web.forms import FormRefused, posted_form
 from sync.web.paths import SEND
-from sync.web.render import addresses_digest, form_page, mask, page
+from sync.web.render import form_page, mask, page
 from sync.web.site import Site, site_of
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ async def forgot(request: Request) -> Response:
         log.info("forgot password: no account to reset for %r in tenant %r", name, tenant_id)
         return page("unknown.html", 404)
     addresses = found.account.addresses
-    lookup = site.lookups.dumps([found.tenant.id, found.account.name, addresses_digest(addresses)])
+    lookup = site.lookups.dumps([found.tenant.id, found.account.name, site.pin(addresses)])
     return form_page(
         request,
         "choose.html",
@@ -72,7 +73,7 @@ async def send(request: Request) -> Response:
     if found is None:
         return page("unknown.html", 404)
     addresses = found.account.addresses
-    if addresses_digest(addresses) != digest:
+    if not hmac.compare_digest(site.pin(addresses), str(digest)):
         raise FormRefused("the account's addresses changed since they were shown")
     index = form.get("address", "")
     if not index.isdecimal() or int(index) >= len(addresses):

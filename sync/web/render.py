@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +42,3 @@ def mask(address: str) -> str:
     if not at or not local:
         return address[:1] + "***"
     return f"{local[0]}***@{domain}"
-
-
-def addresses_digest(addresses: tuple[str, ...]) -> str:
-    """Pins the list a person chose from: if it changes meanwhile, the choice is asked again."""
-    return hashlib.sha256("\n".join(addresses).encode()).hexdigest()[:32]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import secrets
 from collections.abc import Callable
@@ -32,6 +34,14 @@ class Site:
     limits: RateLimits
     reset_paths: dict[str, tuple[str, ...]]
     clock: Callable[[], datetime]
+    pin_key: bytes
+
+    def pin(self, addresses: tuple[str, ...]) -> str:
+        """Pins the list of addresses a person chose from, so a list changed meanwhile asks
+        again. Keyed: the signed form value is readable, and an unkeyed hash in it would let
+        anyone confirm guesses of the masked addresses offline."""
+        text = "\n".join(addresses).encode()
+        return hmac.new(self.pin_key, text, hashlib.sha256).hexdigest()[:32]
 
 
 def signing_secret(settings: Settings) -> str:

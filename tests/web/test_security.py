@@ -187,3 +187,20 @@ def test_the_signing_secret_comes_from_the_environment(
     monkeypatch.delenv("WEB_SECRET")
     result = workspace.cli("web")
     assert result.code == 1 and "WEB_SECRET is not set" in result.err
+
+
+def test_config_check_covers_the_web_section(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = workspace.config.read_text()
+    workspace.config.write_text(text + '\n[web]\nsecret_env = "WEB_SECRET"\n')
+    monkeypatch.delenv("WEB_SECRET", raising=False)
+    result = workspace.cli("config", "check")
+    assert result.code == 2 and "web.secret: environment variable WEB_SECRET" in result.err
+    monkeypatch.setenv("WEB_SECRET", "k" * 40)
+    assert workspace.cli("config", "check").code == 0
+
+    workspace.config.write_text(text + '\n[web]\naccount_limit = "5 per fortnight"\n')
+    result = workspace.cli("config", "check")
+    assert result.code == 2
+    assert "web.account_limit: " in result.err and "'5 per fortnight' is not a rate" in result.err
