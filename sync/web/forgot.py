@@ -76,7 +76,7 @@ async def send(request: Request) -> Response:
     if not hmac.compare_digest(site.pin(addresses), str(digest)):
         raise FormRefused("the account's addresses changed since they were shown")
     index = form.get("address", "")
-    if not index.isdecimal() or int(index) >= len(addresses):
+    if not (index.isascii() and index.isdigit()) or int(index) >= len(addresses):
         return page("error.html", 400, kind="bad_request")
     site.limits.account(f"{found.tenant.id}/{found.account.id}")
     address = addresses[int(index)]
