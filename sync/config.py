@@ -76,6 +76,32 @@ class SchedulerSettings(_Strict):
     heartbeat_seconds: float = Field(default=15, gt=0)
 
 
+class WebSettings(_Strict):
+    """`clomo-sync web`, the self-service password pages (docs/web.md)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    # signs the forms' CSRF tokens; unset: a random secret per process (forms die on restart)
+    secret_env: str | None = None
+    secret_file: Path | None = None
+    address_limit: str = "60/minute"  # page requests per client address
+    account_limit: str = "5/hour"  # reset emails per account
+    # proxies whose X-Forwarded-For / -Proto give the client's address and scheme
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1",)
+    deliver_wait_seconds: float = Field(default=5, ge=0)
+
+    @field_validator("address_limit", "account_limit")
+    @classmethod
+    def _limit(cls, value: str) -> str:
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a rate like '5/hour' or '60 per minute'") from None
+        return value
+
+
 class TenantSettings(_Strict):
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,62}$")
     schedule: str = "0 * * * *"
@@ -169,6 +195,7 @@ class Settings(_Strict):
     database: DatabaseSettings = DatabaseSettings()
     mail: MailSettings = MailSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
+    web: WebSettings = WebSettings()
     tenants: tuple[TenantSettings, ...] = ()
     # where the file was read from, for messages; not a key of the file
     path: Path = Field(default=DEFAULT_CONFIG, exclude=True)

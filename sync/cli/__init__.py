@@ -123,7 +123,7 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def _register() -> None:
-    from sync.cli import accounts, admin, ops, syncing
+    from sync.cli import accounts, admin, ops, syncing, web
 
     cli.add_command(syncing.sync_command)
     cli.add_command(syncing.deliver_command)
@@ -133,6 +133,7 @@ def _register() -> None:
     cli.add_command(admin.db)
     cli.add_command(ops.scheduler_command)
     cli.add_command(ops.health_command)
+    cli.add_command(web.web_command)
 
 
 _register()

@@ -73,6 +73,7 @@ def check_config(app: App) -> None:
         ]:
             problems += _secret_problems(f"{app.config}: tenants[{tenant.id}].{where}", source)
     problems += _secret_problems(f"{app.config}: mail", settings.mail)
+    problems += _secret_problems(f"{app.config}: web", settings.web)
     if problems:
         raise ConfigError(problems)
     click.echo(f"{app.config}: OK ({len(settings.tenants)} tenants)")
@@ -81,7 +82,7 @@ def check_config(app: App) -> None:
 def _secret_problems(where: str, section: object) -> list[str]:
     """Every secret a section names must be readable (its value is never shown)."""
     problems = []
-    for prefix in ("password", "credentials", "private_key", "security_token"):
+    for prefix in ("password", "credentials", "private_key", "security_token", "secret"):
         env_name = getattr(section, f"{prefix}_env", None)
         file_path = getattr(section, f"{prefix}_file", None)
         try:

@@ -14,7 +14,7 @@ pass, instead of costing one connection timeout per message.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -75,12 +75,14 @@ def deliver_due(
     flush: bool = False,
     transport_factory: TransportFactory = open_transport,
     wait_seconds: float = 0,
+    only: Collection[int] | None = None,
 ) -> DeliveryReport:
-    """Sends every pending message that is due (every pending one with `flush`)."""
+    """Sends every pending message that is due (every pending one with `flush`); with `only`,
+    just those outbox rows: a reset link someone is waiting for, not a backlog."""
     report = DeliveryReport()
     with named_lock(engine, DELIVER_LOCK, wait_seconds) as held:
         if held:
-            _deliver_batches(engine, settings, flush, transport_factory, report)
+            _deliver_batches(engine, settings, flush, transport_factory, report, only)
         else:
             report.skipped_locked = True
     report.failed_total, report.failed_messages = failed_messages(engine)
@@ -93,15 +95,18 @@ def _deliver_batches(
     flush: bool,
     transport_factory: TransportFactory,
     report: DeliveryReport,
+    only: Collection[int] | None = None,
 ) -> None:
-    now, after = utc_now(), 0
-    while rows := _due(engine, None if flush else now, after, settings.mail.batch_size):
+    now, after, size = utc_now(), 0, settings.mail.batch_size
+    while rows := _due(engine, None if flush else now, after, size, only):
         if not _deliver_batch(engine, settings, rows, transport_factory, report):
             return
         after = rows[-1].id
 
 
-def _due(engine: Engine, now: datetime | None, after: int, limit: int) -> list[Any]:
+def _due(
+    engine: Engine, now: datetime | None, after: int, limit: int, only: Collection[int] | None
+) -> list[Any]:
     query = (
         select(outbox)
         .where(outbox.c.status == "pending", outbox.c.id > after)
@@ -110,6 +115,8 @@ def _due(engine: Engine, now: datetime | None, after: int, limit: int) -> list[A
     )
     if now is not None:
         query = query.where(outbox.c.next_attempt_at <= now)
+    if only is not None:
+        query = query.where(outbox.c.id.in_(list(only)))
     with engine.connect() as conn:
         return list(conn.execute(query))
 

@@ -1,0 +1,68 @@
+"""What every page shares: settings, store, secrets, rate limits, clock."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy import Engine
+from starlette.requests import Request
+
+from sync.config import Settings
+from sync.errors import StopRun
+from sync.secrets import read_secret
+from sync.web.csrf import Csrf
+from sync.web.ratelimit import RateLimits
+
+log = logging.getLogger(__name__)
+
+MIN_SECRET = 32
+
+
+@dataclass(frozen=True)
+class Site:
+    settings: Settings
+    engine: Engine
+    csrf: Csrf
+    lookups: URLSafeTimedSerializer  # signs the account a person looked up, for the next step
+    limits: RateLimits
+    reset_paths: dict[str, tuple[str, ...]]
+    clock: Callable[[], datetime]
+    pin_key: bytes
+
+    def pin(self, addresses: tuple[str, ...]) -> str:
+        """Pins the list of addresses a person chose from, so a list changed meanwhile asks
+        again. Keyed: the signed form value is readable, and an unkeyed hash in it would let
+        anyone confirm guesses of the masked addresses offline."""
+        text = "\n".join(addresses).encode()
+        return hmac.new(self.pin_key, text, hashlib.sha256).hexdigest()[:32]
+
+
+def signing_secret(settings: Settings) -> str:
+    """web.secret_env / secret_file; without either, a random secret for this process only."""
+    web = settings.web
+    secret = read_secret("web.secret", web.secret_env, web.secret_file)
+    if secret is None:
+        log.warning(
+            "web.secret_env / web.secret_file unset: forms are signed with a per-process secret "
+            "(open forms fail after a restart, and several processes cannot share the load)"
+        )
+        return secrets.token_urlsafe(32)
+    if len(secret) < MIN_SECRET:
+        raise StopRun(f"web.secret: the secret is shorter than {MIN_SECRET} characters")
+    return secret
+
+
+def site_of(request: Request) -> Site:
+    site: Site = request.app.state.site
+    return site
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
