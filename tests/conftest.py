@@ -93,19 +93,23 @@ class Workspace:
     def emails(self) -> list[Path]:
         return sorted(self.outbox.glob("*.eml")) if self.outbox.exists() else []
 
+    def with_default_tenant(self) -> None:
+        """Tenant `acme`: names from email local parts, five people in its CSV directory."""
+        self.tenant = {
+            "id": "acme",
+            "account_name_source": "email_local_part",
+            "reset_url": "https://panel.example.com/reset?token={token}",
+            "reserved_names": ["admin", "root"],
+            "source": {"kind": "csv", "path": str(self.csv)},
+        }
+        self.users([person(n) for n in range(1, 6)])
+        self.configure()
+
 
 @pytest.fixture
 def workspace(tmp_path: Path, database_url: str, capsys: pytest.CaptureFixture[str]) -> Workspace:
     ws = Workspace(tmp_path, database_url, capsys)
-    ws.tenant = {
-        "id": "acme",
-        "account_name_source": "email_local_part",
-        "reset_url": "https://panel.example.com/reset?token={token}",
-        "reserved_names": ["admin", "root"],
-        "source": {"kind": "csv", "path": str(ws.csv)},
-    }
-    ws.users([person(n) for n in range(1, 6)])
-    ws.configure()
+    ws.with_default_tenant()
     return ws
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select, update
@@ -19,7 +19,7 @@ from sync.compose.collisions import NameBook
 from sync.compose.normalize import name_key, normalize_text
 from sync.compose.rules import NotComposed
 from sync.config import TenantSettings
-from sync.mail.queue import Notice, queue_notices
+from sync.mail.queue import Notice, queue_notice
 from sync.plan import Change
 from sync.store.accounts import quarantine_start
 from sync.store.apply import change_accounts
@@ -210,13 +210,6 @@ def _rename(
         "old_name": account.name,
     }
     notice = Notice(account.id, "account_renamed", account.primary_email, params, False)
-    queue_notices(
-        conn,
-        tenant.id,
-        [notice],
-        now=now,
-        token_ttl=timedelta(hours=tenant.token_ttl_hours),
-        domain=domain,
-    )
+    queue_notice(conn, tenant, notice, now=now, domain=domain)
     said.append(f"account_renamed email queued to {account.primary_email}")
     return True

@@ -7,7 +7,7 @@ marks it used with a conditional UPDATE, so of two concurrent redemptions exactl
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select, update
@@ -16,7 +16,7 @@ from sync.admin.accounts import Account, load_account
 from sync.admin.passwords import check_password, hash_password, require_password_account
 from sync.admin.policy import Refused
 from sync.config import TenantSettings
-from sync.mail.queue import Notice, queue_notices
+from sync.mail.queue import Notice, queue_notice
 from sync.mail.tokens import hash_token
 from sync.store.schema import accounts, outbox, reset_tokens
 from sync.timeutil import as_utc
@@ -71,14 +71,7 @@ def request_reset(
         "display_name": account.display_name,
     }
     notice = Notice(account.id, "password_reset", to_address, params, with_token=True)
-    queue_notices(
-        conn,
-        tenant.id,
-        [notice],
-        now=now,
-        token_ttl=timedelta(hours=tenant.token_ttl_hours),
-        domain=domain,
-    )
+    queue_notice(conn, tenant, notice, now=now, domain=domain)
     outbox_id = conn.execute(
         select(outbox.c.id)
         .where(outbox.c.account_id == account.id, outbox.c.kind == "password_reset")

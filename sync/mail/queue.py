@@ -45,6 +45,14 @@ def message_domain(settings: Settings, tenant: TenantSettings) -> str:
     return sender_domain(tenant.from_address or settings.mail.from_address)
 
 
+def queue_notice(
+    conn: Connection, tenant: TenantSettings, notice: Notice, *, now: datetime, domain: str
+) -> None:
+    """Queues one email of an administrator's action (a rename, a reset link)."""
+    ttl = timedelta(hours=tenant.token_ttl_hours)
+    queue_notices(conn, tenant.id, [notice], now=now, token_ttl=ttl, domain=domain)
+
+
 def queue_notices(
     conn: Connection,
     tenant_id: str,

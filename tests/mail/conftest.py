@@ -26,7 +26,7 @@ from tests.mail.smtp_server import (
     make_certificates,
     start_server,
 )
-from tests.support.configs import person, write_config
+from tests.support.configs import write_config
 
 LINK = re.compile(r"https://panel\.example\.com/reset\?token=([A-Za-z0-9_\-]+)")
 SENDER = "CLOMO 管理 <noreply@clomo.example>"
@@ -85,15 +85,7 @@ def token_in(received: Received) -> str:
 
 def new_workspace(tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str]) -> MailWorkspace:
     ws = MailWorkspace(tmp_path, url, capsys)
-    ws.tenant = {
-        "id": "acme",
-        "account_name_source": "email_local_part",
-        "reset_url": "https://panel.example.com/reset?token={token}",
-        "reserved_names": ["admin", "root"],
-        "source": {"kind": "csv", "path": str(ws.csv)},
-    }
-    ws.users([person(n) for n in range(1, 6)])
-    ws.configure()
+    ws.with_default_tenant()
     return ws
 
 
