@@ -6,12 +6,14 @@ import hashlib
 import json
 import os
 import platform
+import resource
 import signal
 import sqlite3
 import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,8 +30,11 @@ class Sample:
     none); `peak_rss_mb` is its VmHWM at that moment (read while the process is frozen). A worker
     stopped after its report has `stopped` set; `total_s`/`total_peak_rss_mb` cover the process
     to its end either way. (Not ru_maxrss: for a child, Linux counts the parent's resident set at
-    the fork in it.) `others_cpu` is the CPU the rest of the machine used meanwhile: slapd,
-    PostgreSQL, the SMTP server, and whatever else runs on it."""
+    the fork in it.)
+
+    CPU is accounted for the whole machine: the process's own, slapd's, the SMTP server's, the
+    PostgreSQL backends serving it, and the bench's; `background_cpu` is the rest, i.e. other
+    people's work on this machine while the sample ran, which makes a sample suspect."""
 
     wall: float
     total_s: float
@@ -37,15 +42,22 @@ class Sample:
     total_peak_rss_mb: float
     cpu: float
     context_switches: tuple[int, int]  # (voluntary: waited; involuntary: preempted)
-    others_cpu: float
     exit_code: int
     report: dict[str, Any] | None
     stderr_tail: str
     stopped: bool
     slapd_cpu: float = 0.0
+    smtp_cpu: float = 0.0
+    pg_cpu: float = 0.0
+    background_cpu: float = 0.0
+    background_before: float = 0.0  # CPUs the rest of the machine used just before the run
     load_before: float = 0.0
-    background_cores: float = 0.0  # CPUs the rest of the machine used just before the run
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def background_cores(self) -> float:
+        """How many CPUs other people's work took, on average, while this sample ran."""
+        return self.background_cpu / self.wall if self.wall else 0.0
 
     def as_json(self) -> dict[str, Any]:
         report = self.report or {}
@@ -56,12 +68,15 @@ class Sample:
             "peak_rss_mb": round(self.peak_rss_mb, 1),
             "total_peak_rss_mb": round(self.total_peak_rss_mb, 1),
             "cpu_s": round(self.cpu, 2),
-            "others_cpu_s": round(self.others_cpu, 2),
+            "slapd_cpu_s": round(self.slapd_cpu, 2),
+            "smtp_server_cpu_s": round(self.smtp_cpu, 2),
+            "postgres_backends_cpu_s": round(self.pg_cpu, 2),
+            "background_cpu_s": round(self.background_cpu, 2),
+            "background_cores_during": round(self.background_cores, 2),
+            "background_cores_before": round(self.background_before, 2),
+            "load_before": round(self.load_before, 2),
             "context_switches_voluntary": self.context_switches[0],
             "context_switches_involuntary": self.context_switches[1],
-            "slapd_cpu_s": round(self.slapd_cpu, 2),
-            "load_before": round(self.load_before, 2),
-            "background_cores_before": round(self.background_cores, 2),
             "exit_code": self.exit_code,
             "stopped_after_report": self.stopped,
             **({"counts": report["counts"]} if "counts" in report else {}),
@@ -77,11 +92,17 @@ def run_child(
     *,
     stop_after_report: bool,
     stdout_null: bool = False,
+    slapd_pid: int | None = None,
+    smtp_pid: int | None = None,
+    at_report: Callable[[], float] | None = None,
 ) -> Sample:
     """Runs `argv`; the first stdout line starting with `{` is its report. With
     `stop_after_report` the process is frozen (SIGSTOP) the moment that line arrives, its peak
-    memory read, and killed, so what it would do next does not count."""
-    busy_before = machine_busy_seconds()
+    memory read, and killed, so what it would do next does not count. `at_report`, called while
+    it is frozen, returns the CPU its PostgreSQL backends used."""
+    busy, own = machine_busy_seconds(), _own_cpu()
+    slapd, smtp = cpu_seconds(slapd_pid), cpu_seconds(smtp_pid)
+    pg_cpu = 0.0
     with tempfile.TemporaryFile() as errors:
         started = time.perf_counter()
         proc = subprocess.Popen(
@@ -102,6 +123,7 @@ def run_child(
                     os.kill(proc.pid, signal.SIGSTOP)
                 hwm = vm_hwm_kib(proc.pid)
                 report = json.loads(line)
+                pg_cpu = at_report() if at_report else 0.0
                 if stop_after_report:
                     os.kill(proc.pid, signal.SIGKILL)
                     stopped = True
@@ -115,6 +137,8 @@ def run_child(
         errors.seek(0)
         tail = errors.read()[-3000:].decode("utf-8", "replace")
     cpu = usage.ru_utime + usage.ru_stime
+    slapd, smtp = cpu_seconds(slapd_pid) - slapd, cpu_seconds(smtp_pid) - smtp
+    ours = cpu + slapd + smtp + pg_cpu + (_own_cpu() - own)
     total_peak = max(total_peak, hwm or 0)
     return Sample(
         wall=wall if wall is not None else total,
@@ -123,12 +147,40 @@ def run_child(
         total_peak_rss_mb=total_peak * KIB / MB,
         cpu=cpu,
         context_switches=(usage.ru_nvcsw, usage.ru_nivcsw),
-        others_cpu=max(0.0, machine_busy_seconds() - busy_before - cpu),
         exit_code=proc.returncode,
         report=report,
         stderr_tail=tail,
         stopped=stopped,
+        slapd_cpu=slapd,
+        smtp_cpu=smtp,
+        pg_cpu=pg_cpu,
+        background_cpu=max(0.0, machine_busy_seconds() - busy - ours),
     )
+
+
+def _own_cpu() -> float:
+    """The bench process's own CPU (reading the worker's output, polling its memory)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def pg_backends_cpu(url: str) -> float:
+    """CPU used so far by the backends connected to `url`'s database, other than this one: the
+    worker's, when called while it is frozen at its report."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            pids = conn.execute(
+                text(
+                    "SELECT pid FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).scalars()
+            return sum(cpu_seconds(int(pid)) for pid in pids)
+    finally:
+        engine.dispose()
 
 
 class PeakPoller:
@@ -167,10 +219,11 @@ def wait_for_quiet(max_wait: float, threshold: float = 0.25) -> float:
 
 
 def machine_busy_seconds() -> float:
-    """CPU time all processors spent busy since boot (/proc/stat: all but idle and iowait)."""
+    """CPU time this machine's processors were busy since boot, or taken from it by the
+    hypervisor for other machines (/proc/stat: user, nice, system, irq, softirq, steal)."""
     fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    idle = fields[3] + fields[4]
-    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
 def vm_hwm_kib(pid: int) -> int | None:
@@ -185,8 +238,10 @@ def vm_hwm_kib(pid: int) -> int | None:
     return None  # a zombie has no VmHWM line
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int | None) -> float:
     """User + system CPU a running process has used (e.g. slapd's, around a step)."""
+    if pid is None:
+        return 0.0
     try:
         text = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
@@ -292,3 +347,37 @@ def copy_sqlite(source: Path, target: Path) -> None:
 def remove_sqlite(database: Path) -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
+
+
+def ldap3_read(spec: dict[str, Any]) -> None:
+    """Step 2, in its own process: ldap3's paged search of the same attributes, each entry's
+    raw values touched, and nothing else."""
+    from ldap3 import NONE, SUBTREE, Connection, Server
+
+    started = time.perf_counter()
+    conn = Connection(
+        Server(spec["url"], get_info=NONE), spec["user"], spec["password"], read_only=True
+    )
+    conn.bind()
+    entries = values = 0
+    cookie: bytes | None = None
+    while True:
+        conn.search(
+            spec["base"],
+            spec["filter"],
+            SUBTREE,
+            attributes=spec["attributes"],
+            paged_size=1000,
+            paged_cookie=cookie,
+        )
+        for item in conn.response or ():
+            if item.get("type") == "searchResEntry":
+                entries += 1
+                values += sum(len(v) for v in item["raw_attributes"].values())
+        control = (conn.result.get("controls") or {}).get("1.2.840.113556.1.4.319")
+        cookie = control["value"]["cookie"] if control else None
+        if not cookie:
+            break
+    conn.unbind()
+    seconds = time.perf_counter() - started
+    print(json.dumps({"entries": entries, "values": values, "read_seconds": round(seconds, 3)}))

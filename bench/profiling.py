@@ -1,7 +1,9 @@
-"""Where a run's time goes: cProfile of steps 3 and 4, summarised by our functions and by library.
+"""Where the time goes: cProfile of steps 2, 3, 4, 6 and 7, summarised by our functions and by
+library.
 
-The profiled process calls `sync.runner.run_tenant` as `clomo-sync sync` does (no delivery, no
-command-line parsing); the profiler roughly doubles the cost of Python code, so the summary gives
+Each profiled process calls what the command calls (`sync.runner.run_tenant` for `sync`, without
+the delivery after it; `sync.mail.deliver.deliver_due` for `deliver --flush`), after start-up and
+opening the store; the profiler roughly doubles the cost of Python code, so the summary gives
 shares, and the wall times in the table come from unprofiled runs.
 """
 
@@ -17,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bench import Lab
+    from lab import Lab
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -26,50 +28,71 @@ TOP = 25
 
 
 def profile_run(argv: list[str]) -> None:
-    """In the profiled process: `CONFIG TENANT OUT.prof`."""
-    from sync.config import load_settings
-    from sync.runner import RunOptions, run_tenant
-    from sync.store.engine import open_store
-
-    config, tenant_id, out = argv
-    settings = load_settings(Path(config))
-    engine = open_store(settings.database.url)
-    tenant = settings.tenant(tenant_id)
+    """In the profiled process: `WHAT CONFIG_OR_SPEC OUT.prof`, WHAT being `sync` (a full run of
+    the bench tenant, as `clomo-sync sync --full` does before delivering), `deliver` (as
+    `clomo-sync deliver --flush`) or `ldap3` (step 2's bare read; the second argument its spec)."""
+    what, argument, out = argv
     profiler = cProfile.Profile()
-    started = time.perf_counter()
-    profiler.enable()
-    report = run_tenant(settings, tenant, engine, RunOptions(full=True))
-    profiler.disable()
+    if what == "ldap3":
+        from measure import ldap3_read
+
+        started = time.perf_counter()
+        profiler.runcall(ldap3_read, json.loads(argument))
+        outcome: dict[str, Any] = {}
+    else:
+        from sync.config import load_settings
+        from sync.mail.deliver import deliver_due
+        from sync.runner import RunOptions, run_tenant
+        from sync.store.engine import open_store
+
+        settings = load_settings(Path(argument))
+        engine = open_store(settings.database.url)
+        started = time.perf_counter()
+        if what == "sync":
+            tenant = settings.tenant("bench")
+            report = profiler.runcall(run_tenant, settings, tenant, engine, RunOptions(full=True))
+            outcome = {"status": report.status, "counts": report.counts}
+        else:
+            delivery = profiler.runcall(deliver_due, engine, settings, flush=True)
+            outcome = {"sent": delivery.sent, "failed": delivery.failed}
     seconds = time.perf_counter() - started
     profiler.dump_stats(out)
-    print(json.dumps({"status": report.status, "counts": report.counts, "seconds": seconds}))
+    print(json.dumps({**outcome, "seconds": round(seconds, 2)}))
 
 
-def profile_steps(lab: Lab, postgres: bool) -> dict[str, Any]:
-    """Profiles a full run into a new SQLite store, the same run again (no change), and, with
-    `postgres`, a full run into a new PostgreSQL database."""
-    from measure import remove_sqlite
+def profile_steps(lab: Lab, ldap3_spec: str, postgres: bool) -> dict[str, Any]:
+    """Profiles step 2's read, a full run into a new SQLite store, the same run again (no
+    change), with `postgres` a full run into a new PostgreSQL database, and step 7's delivery
+    (of the store step 7 queued)."""
+    from measure import copy_sqlite, remove_sqlite
 
+    out: dict[str, Any] = {"ceiling": _profile(lab, "ceiling", "ldap3", ldap3_spec)}
     database = lab.workdir / "profiled.db"
     remove_sqlite(database)
-    config = lab.config("profiled", f"sqlite:///{database}")
-    out: dict[str, Any] = {}
+    config = str(lab.config("profiled", f"sqlite:///{database}"))
     for key in ("full_sqlite", "again_sqlite"):
-        out[key] = _profile(lab, key, config)
+        out[key] = _profile(lab, key, "sync", config)
     if postgres:
         from tests.support.postgres import temporary_database
 
         with temporary_database("clomo_bench") as url:
-            out["full_pg"] = _profile(lab, "full_pg", lab.config("profiled-pg", url))
+            out["full_pg"] = _profile(lab, "full_pg", "sync", str(lab.config("profiled-pg", url)))
+    queued = lab.workdir / "queued.db"
+    if queued.exists():
+        copy_sqlite(queued, lab.workdir / "profiled-deliver.db")
+        config = str(lab.config("profiled-deliver", f"sqlite:///{lab.workdir}/profiled-deliver.db"))
+        out["deliver"] = _profile(lab, "deliver", "deliver", config)
     return out
 
 
-def _profile(lab: Lab, key: str, config: Path) -> dict[str, Any]:
-    lab.log(f"profiling {key}")
+def _profile(lab: Lab, key: str, what: str, argument: str) -> dict[str, Any]:
+    from lab import log
+
+    log(f"profiling {key}")
     path = BENCH / "out" / f"profile-{key}-{lab.users}.prof"
-    argv = [sys.executable, str(BENCH / "bench.py"), "--profile-run", str(config), "bench"]
+    argv = [sys.executable, str(BENCH / "bench.py"), "--profile-run", what, argument, str(path)]
     completed = subprocess.run(
-        [*argv, str(path)], capture_output=True, text=True, env=lab.env(), cwd=ROOT, check=True
+        argv, capture_output=True, text=True, env=lab.env(), cwd=ROOT, check=True
     )
     run = json.loads(completed.stdout.strip().splitlines()[-1])
     result = {"profiled_run": run, "prof_file": str(path.relative_to(ROOT)), **summarise(path)}
