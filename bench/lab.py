@@ -19,6 +19,8 @@ from typing import Any
 import people
 from measure import Sample, load_average, pg_backends_cpu, run_child, wait_for_quiet
 
+from sync.model import PROFILE_ATTRIBUTES
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 TENANT = "bench"
@@ -26,16 +28,9 @@ PASSWORD_ENV = "BENCH_LDAP_PASSWORD"
 SYNC_DN = f"cn=sync,{people.SUFFIX}"
 SYNC_PW = "sync-password"
 USER_FILTER = "(objectClass=inetOrgPerson)"
-# the profile attributes every run reads (sync.runner.PROFILE_ATTRIBUTES); the naming rule
-# (email_local_part) needs primary_email, one of them
-PROFILE = (
-    "primary_email",
-    "emails",
-    "employee_code",
-    "given_name",
-    "family_name",
-    "display_name",
-)
+# the profile attributes every run reads; the naming rule (email_local_part) needs
+# primary_email, one of them
+PROFILE = PROFILE_ATTRIBUTES
 
 
 def log(text: str) -> None:

@@ -19,6 +19,15 @@ DIRECTORY_ATTRIBUTES: tuple[str, ...] = (
     "google_workspace_email",
     "salesforce_account",
 )
+# Attributes every account keeps in step with the directory: every run reads them.
+PROFILE_ATTRIBUTES: tuple[str, ...] = (
+    "primary_email",
+    "emails",
+    "employee_code",
+    "given_name",
+    "family_name",
+    "display_name",
+)
 # Attributes whose value is a single string and may appear in a custom name template.
 TEXT_ATTRIBUTES: tuple[str, ...] = (
     "primary_email",

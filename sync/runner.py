@@ -15,6 +15,7 @@ from sync.directory import LOOKUP_ATTRIBUTES, ReadSummary, feed, read_lookup
 from sync.errors import StopRun
 from sync.mail.notices import notices_for
 from sync.mail.queue import message_domain, queue_notices
+from sync.model import PROFILE_ATTRIBUTES
 from sync.ops.logs import log_context
 from sync.plan import AccountState, Change, Plan, Planner, Policy
 from sync.report import ACTION_COUNTS, RunReport
@@ -27,15 +28,6 @@ from sync.store.schema import runs, sync_state
 from sync.timeutil import as_utc, utc_now
 
 log = logging.getLogger(__name__)
-# attributes every account keeps in step with the directory
-PROFILE_ATTRIBUTES = (
-    "primary_email",
-    "emails",
-    "employee_code",
-    "given_name",
-    "family_name",
-    "display_name",
-)
 
 
 @dataclass(frozen=True, slots=True)
