@@ -17,6 +17,7 @@ from typing import Any
 
 from ldap3 import ANONYMOUS, DEREF_NEVER, NONE, SIMPLE, SUBTREE, Connection, Server, Tls
 from ldap3.core import exceptions as ldap_exc
+from ldap3.utils.conv import to_unicode
 
 from sync.errors import IncompleteRead, SourceUnavailable, StopRun, TransientError
 from sync.sources.ldap.values import RawAttributes
@@ -128,7 +129,9 @@ def open_connection(settings: LdapSourceSettings, password: str | None) -> Conne
             auto_referrals=False,
             receive_timeout=math.ceil(settings.timeout_seconds),  # ldap3 packs it as an integer
             return_empty_attributes=False,
+            fast_decoder=True,
         )
+        _decode_entries_lean(conn)
         try:
             conn.open()
             if settings.start_tls:
@@ -140,6 +143,43 @@ def open_connection(settings: LdapSourceSettings, password: str | None) -> Conne
                 conn.unbind()
             raise
     return conn
+
+
+def _decode_entries_lean(conn: Connection) -> None:
+    """Has the connection turn each search entry into a `RawEntry` straight from ldap3's BER
+    decoding, instead of its two per-entry dictionaries (case-insensitive, every value run
+    through the configured encodings and the schema's formatters), which cost twice what the
+    decoding does and whose formatted half a read never looks at (values are decoded in
+    sync.sources.ldap.values). Every other response is ldap3's own."""
+    strategy = conn.strategy
+    decode_response = strategy.decode_response_fast
+
+    def decode(message: dict[str, Any]) -> dict[str, Any]:
+        if message["protocolOp"] != 4:  # searchResEntry
+            return decode_response(message)  # type: ignore[no-any-return]
+        entry = _raw_entry(message["payload"])
+        response = {"type": "searchResEntry", "entry": entry, "raw_attributes": entry.attributes}
+        if any(";range=" in name for name in entry.attributes):
+            # AD's ranged values: ldap3's auto-range search fills both dictionaries
+            response["attributes"] = {k: list(v) for k, v in entry.attributes.items()}
+        return response
+
+    strategy.decode_response_fast = decode
+
+
+def _raw_entry(payload: list[Any]) -> RawEntry:
+    """An entry from ldap3's decoded BER: payload[0] the DN, payload[1] the attributes, each a
+    (type, values) sequence; every element is ldap3's (class, constructed, tag, value)."""
+    raw_dn = payload[0][3]
+    try:
+        dn = raw_dn.decode("utf-8")
+    except UnicodeDecodeError:  # AD may send a DN in another encoding; ldap3 knows which
+        dn = to_unicode(raw_dn, from_server=True)
+    attributes: dict[str, list[bytes]] = {}
+    for attribute in payload[1][3]:
+        name, values = attribute[3]
+        attributes[name[3].decode("utf-8", "replace").lower()] = [v[3] for v in values[3]]
+    return RawEntry(dn, attributes)
 
 
 def _check(result: dict[str, Any] | None, where: str) -> None:
@@ -207,8 +247,7 @@ class PagedSearch:
         entries = []
         for item in self.conn.response or ():
             if item.get("type") == "searchResEntry":
-                raw = {name.lower(): values for name, values in item["raw_attributes"].items()}
-                entries.append(RawEntry(item["dn"], raw))
+                entries.append(item["entry"])
             elif item.get("type") == "searchResRef":
                 self._referral(item.get("uri") or [])
         control = (result.get("controls") or {}).get(PAGED_RESULTS)
