@@ -25,3 +25,27 @@ def test_a_new_store_is_migrated_to_every_table_the_code_uses(database_url: str)
         columns = {c["name"] for c in inspect(engine).get_columns(name)}
         assert {c.name for c in table.columns} == columns, name
     engine.dispose()
+
+
+def test_bulk_insert_stores_values_as_sqlalchemy_would(database_url: str) -> None:
+    """sync.store.bulk goes around SQLAlchemy's insert(); what lands in the database must be
+    the same bytes (SQLite keeps datetimes as text, which queries compare as text)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert, select, text
+
+    from sync.store.bulk import insert_rows
+    from sync.store.schema import sync_state
+
+    engine = open_store(database_url)
+    now = datetime(2026, 11, 24, 3, 4, 5, 678901, tzinfo=UTC)
+    columns = ("tenant_id", "watermark", "last_full_at")
+    with engine.begin() as conn:
+        conn.execute(insert(sync_state).values(dict(zip(columns, ("a", "w", now), strict=True))))
+        insert_rows(conn, sync_state, columns, [("b", "w", now), ("c", None, now)])
+        stored = conn.execute(text("SELECT tenant_id, last_full_at FROM sync_state")).all()
+        by_key = {key: value for key, value in stored}
+        assert by_key["b"] == by_key["c"] == by_key["a"]
+        read = conn.execute(select(sync_state.c.last_full_at)).scalars().all()
+        assert {value.replace(tzinfo=UTC) for value in read} == {now}
+    engine.dispose()

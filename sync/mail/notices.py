@@ -3,6 +3,7 @@ account, a notice for each renamed one."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from sync.mail.queue import Notice
@@ -12,26 +13,25 @@ if TYPE_CHECKING:
     from sync.config import TenantSettings
 
 
-def notices_for(tenant: TenantSettings, plan: Plan, created_ids: dict[str, int]) -> list[Notice]:
-    notices: list[Notice] = []
+def notices_for(
+    tenant: TenantSettings, plan: Plan, created_ids: dict[str, int]
+) -> Iterator[Notice]:
+    """One at a time, in the plan's order: a run's 100,000 notices are never all in memory."""
     for change in plan.changes:
         address = change.profile.primary_email if change.profile else None
         if not address:
             continue  # reported as missing_email by the plan
         if "create" in change.actions:
-            notices.append(
-                Notice(
-                    created_ids[change.source_id],
-                    "account_created",
-                    address,
-                    _params(tenant, change),
-                    with_token=True,
-                )
+            yield Notice(
+                created_ids[change.source_id],
+                "account_created",
+                address,
+                _params(tenant, change),
+                with_token=True,
             )
         elif "rename" in change.actions and change.account_id is not None:
             params = {**_params(tenant, change), "old_name": change.old_name}
-            notices.append(Notice(change.account_id, "account_renamed", address, params, False))
-    return notices
+            yield Notice(change.account_id, "account_renamed", address, params, False)
 
 
 def _params(tenant: TenantSettings, change: Change) -> dict[str, str | None]:

@@ -6,16 +6,18 @@ The token travels in the outbox row until delivery; only its hash is kept in res
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Sequence
+import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parseaddr
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, insert, update
+from sqlalchemy import Connection, update
 
 from sync.mail.tokens import new_token
+from sync.store.bulk import insert_rows
 from sync.store.schema import outbox, reset_tokens
 
 if TYPE_CHECKING:
@@ -53,20 +55,61 @@ def queue_notice(
     queue_notices(conn, tenant.id, [notice], now=now, token_ttl=ttl, domain=domain)
 
 
+TOKEN_COLUMNS = ("tenant_id", "account_id", "token_hash", "created_at", "expires_at")
+OUTBOX_COLUMNS = (
+    "tenant_id", "account_id", "run_id", "kind", "to_address", "message_id", "params", "token",
+    "status", "attempts", "next_attempt_at", "created_at",
+)  # fmt: skip
+
+
 def queue_notices(
     conn: Connection,
     tenant_id: str,
-    notices: Sequence[Notice],
+    notices: Iterable[Notice],
     *,
     now: datetime,
     token_ttl: timedelta,
     domain: str,
     run_id: str | None = None,
 ) -> int:
-    """Writes tokens and outbox rows for every notice, in batches; a new token supersedes older
-    ones."""
+    """Writes tokens and outbox rows for every notice, in batches (the notices may come from a
+    generator: memory stays bounded); a new token supersedes older ones."""
+    queued = 0
+    expires = now + token_ttl
+    iterator = iter(notices)
+    while batch := list(islice(iterator, BATCH)):
+        _supersede_tokens(conn, batch, now)
+        token_rows, outbox_rows = [], []
+        for notice in batch:
+            token = None
+            if notice.with_token:
+                token, digest = new_token()
+                token_rows.append((tenant_id, notice.account_id, digest, now, expires))
+            outbox_rows.append(
+                (
+                    tenant_id,
+                    notice.account_id,
+                    run_id,
+                    notice.kind,
+                    notice.to_address,
+                    f"<{os.urandom(16).hex()}@{domain}>",
+                    json.dumps(notice.params, ensure_ascii=False),
+                    token,
+                    "pending",
+                    0,
+                    now,
+                    now,
+                )
+            )
+        insert_rows(conn, reset_tokens, TOKEN_COLUMNS, token_rows)
+        insert_rows(conn, outbox, OUTBOX_COLUMNS, outbox_rows)
+        queued += len(batch)
+    return queued
+
+
+def _supersede_tokens(conn: Connection, batch: list[Notice], now: datetime) -> None:
     # a just-created account has no older token to supersede; skipping it keeps the IN list small
-    tokened = [n.account_id for n in notices if n.with_token and n.kind != "account_created"]
+    tokened = [n.account_id for n in batch if n.with_token and n.kind != "account_created"]
     if tokened:
         conn.execute(
             update(reset_tokens)
@@ -77,38 +120,3 @@ def queue_notices(
             )
             .values(revoked_at=now)
         )
-    for start in range(0, len(notices), BATCH):
-        token_rows, outbox_rows = [], []
-        for notice in notices[start : start + BATCH]:
-            token = None
-            if notice.with_token:
-                token, digest = new_token()
-                token_rows.append(
-                    {
-                        "tenant_id": tenant_id,
-                        "account_id": notice.account_id,
-                        "token_hash": digest,
-                        "created_at": now,
-                        "expires_at": now + token_ttl,
-                    }
-                )
-            outbox_rows.append(
-                {
-                    "tenant_id": tenant_id,
-                    "account_id": notice.account_id,
-                    "run_id": run_id,
-                    "kind": notice.kind,
-                    "to_address": notice.to_address,
-                    "message_id": f"<{uuid.uuid4().hex}@{domain}>",
-                    "params": json.dumps(notice.params, ensure_ascii=False),
-                    "token": token,
-                    "status": "pending",
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "created_at": now,
-                }
-            )
-        if token_rows:
-            conn.execute(insert(reset_tokens), token_rows)
-        conn.execute(insert(outbox), outbox_rows)
-    return len(notices)

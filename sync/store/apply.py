@@ -7,20 +7,25 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from sync.compose.normalize import name_key
 from sync.ops import progress
 from sync.plan import Change, Plan, Profile
+from sync.store.bulk import insert_rows
 from sync.store.schema import accounts, released_names, reset_tokens
 
 BATCH = 2000
 
 
+def _emails_json(profile: Profile) -> str:
+    return json.dumps(list(profile.emails), ensure_ascii=False) if profile.emails else "[]"
+
+
 def profile_values(profile: Profile) -> dict[str, Any]:
     return {
         "primary_email": profile.primary_email,
-        "emails": json.dumps(list(profile.emails), ensure_ascii=False),
+        "emails": _emails_json(profile),
         "employee_code": profile.employee_code,
         "given_name": profile.given_name,
         "family_name": profile.family_name,
@@ -29,42 +34,42 @@ def profile_values(profile: Profile) -> dict[str, Any]:
     }
 
 
+ACCOUNT_COLUMNS = (
+    "tenant_id", "name", "name_key", "source_id", "composed_name", "status", "auth_type", "role",
+    "name_locked", "created_at", "updated_at", "primary_email", "emails", "employee_code",
+    "given_name", "family_name", "display_name", "profile_digest",
+)  # fmt: skip
+
+
 def create_accounts(
     conn: Connection, tenant_id: str, auth_type: str, changes: list[Change], now: datetime
 ) -> dict[str, int]:
-    """Inserts the new accounts in batches (bounded memory); returns their ids by source id.
-
-    RETURNING gives back the source id with each new id, so the rows' order does not matter:
-    asking SQLAlchemy to keep the parameters' order makes SQLite insert row by row, ten times
-    slower at 100,000 accounts."""
+    """Inserts the new accounts in batches (bounded memory); returns their ids by source id,
+    read back by the batch's source ids (unique in a tenant)."""
     ids: dict[str, int] = {}
-    statement = insert(accounts).returning(accounts.c.source_id, accounts.c.id)
     with progress.bar("writing accounts", total=len(changes), unit="accounts") as advance:
         for start in range(0, len(changes), BATCH):
             batch = changes[start : start + BATCH]
             rows = [_new_row(tenant_id, auth_type, c, now) for c in batch]
-            ids.update(
-                (source_id, account_id) for source_id, account_id in conn.execute(statement, rows)
+            insert_rows(conn, accounts, ACCOUNT_COLUMNS, rows)
+            created = select(accounts.c.source_id, accounts.c.id).where(
+                accounts.c.tenant_id == tenant_id,
+                accounts.c.source_id.in_([c.source_id for c in batch]),
             )
+            ids.update((source_id, account_id) for source_id, account_id in conn.execute(created))
             advance(len(batch))
     return ids
 
 
-def _new_row(tenant_id: str, auth_type: str, change: Change, now: datetime) -> dict[str, Any]:
-    return {
-        "tenant_id": tenant_id,
-        "name": change.name,
-        "name_key": name_key(change.name),
-        "source_id": change.source_id,
-        "composed_name": change.composed_name,
-        "status": "active",
-        "auth_type": auth_type,
-        "role": "none",
-        "name_locked": False,
-        "created_at": now,
-        "updated_at": now,
-        **profile_values(change.profile or Profile()),
-    }
+def _new_row(tenant_id: str, auth_type: str, change: Change, now: datetime) -> tuple[Any, ...]:
+    profile = change.profile or Profile()
+    name = change.name
+    return (
+        tenant_id, name, name_key(name), change.source_id, change.composed_name, "active",
+        auth_type, "none", False, now, now, profile.primary_email, _emails_json(profile),
+        profile.employee_code, profile.given_name, profile.family_name, profile.display_name,
+        profile.digest(),
+    )  # fmt: skip
 
 
 def change_accounts(
