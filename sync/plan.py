@@ -118,6 +118,15 @@ class Policy:
     needs_reset_email: bool = True
 
 
+# every combination of actions, made once: 100,000 new accounts share one {"create"}
+_ACTION_SETS: dict[frozenset[str], frozenset[str]] = {}
+
+
+def _actions(names: set[str] | frozenset[str]) -> frozenset[str]:
+    key = frozenset(names)
+    return _ACTION_SETS.setdefault(key, key)
+
+
 # what became of each source id the planner was given
 UNCHANGED, CLAIMING, SKIPPED = -1, -2, -3
 
@@ -197,7 +206,8 @@ class Planner:
             claims, self.book, self.policy.collision, lambda n: isinstance(rule.check(n), Composed)
         )
         for source_id in sorted(self._claims):
-            profile, account, base, active = self._claims[source_id]
+            # popped: each claim's memory goes to its change, not to both
+            profile, account, base, active = self._claims.pop(source_id)
             decision = outcome[source_id]
             if isinstance(decision, Assigned):
                 self._record(
@@ -239,7 +249,7 @@ class Planner:
             account = self.accounts[source_id]
             if account.active:
                 self.plan.changes.append(
-                    Change(source_id, frozenset({"disable"}), account.name, account.id, why=GONE)
+                    Change(source_id, _actions({"disable"}), account.name, account.id, why=GONE)
                 )
 
 
@@ -269,7 +279,7 @@ def _wants_rename(account: AccountState, composed: str) -> bool:
 
 
 def _new(source_id: str, profile: Profile, name: str, composed: str) -> Change:
-    return Change(source_id, frozenset({"create"}), name, composed_name=composed, profile=profile)
+    return Change(source_id, _actions({"create"}), name, composed_name=composed, profile=profile)
 
 
 def _existing(
@@ -290,7 +300,7 @@ def _existing(
     restate = composed if composed != account.composed_name else None
     return Change(
         source_id,
-        frozenset(actions),
+        _actions(actions),
         name,
         account.id,
         account.name if "rename" in actions else None,

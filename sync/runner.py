@@ -179,24 +179,40 @@ def _apply(
 ) -> None:
     now = report.started_at
     creates, others = split_plan(plan)
+    queued = 0
     with writing(engine) as conn:
-        ids = create_accounts(conn, tenant.id, tenant.auth_type, creates, now)
+        for batch, created_ids in create_accounts(conn, tenant.id, tenant.auth_type, creates, now):
+            queued += _queue(conn, settings, tenant, report, batch, created_ids)
         change_accounts(conn, tenant.id, others, now)
-        notices = notices_for(tenant, plan, ids) if tenant.auth_type == "password" else []
-        report.counts["emails_queued"] = queue_notices(
-            conn,
-            tenant.id,
-            notices,
-            now=now,
-            token_ttl=timedelta(hours=tenant.token_ttl_hours),
-            domain=message_domain(settings, tenant),
-            run_id=report.run_id,
-        )
+        queued += _queue(conn, settings, tenant, report, others, {})
+        report.counts["emails_queued"] = queued
         _save_state(conn, tenant.id, result, report)
         if report.status != "blocked":
             report.status = "succeeded"
         report.finished_at = utc_now()
         _record(conn, report)
+
+
+def _queue(
+    conn: Connection,
+    settings: Settings,
+    tenant: TenantSettings,
+    report: RunReport,
+    changes: list[Change],
+    created_ids: dict[str, int],
+) -> int:
+    """Queues the emails `changes` cause (none for tenants that sign in by SSO)."""
+    if tenant.auth_type != "password":
+        return 0
+    return queue_notices(
+        conn,
+        tenant.id,
+        notices_for(tenant, changes, created_ids),
+        now=report.started_at,
+        token_ttl=timedelta(hours=tenant.token_ttl_hours),
+        domain=message_domain(settings, tenant),
+        run_id=report.run_id,
+    )
 
 
 def _save_state(conn: Connection, tenant_id: str, result: ReadResult, report: RunReport) -> None:

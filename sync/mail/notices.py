@@ -3,21 +3,22 @@ account, a notice for each renamed one."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from sync.mail.queue import Notice
-from sync.plan import Change, Plan
+from sync.plan import Change
 
 if TYPE_CHECKING:
     from sync.config import TenantSettings
 
 
 def notices_for(
-    tenant: TenantSettings, plan: Plan, created_ids: dict[str, int]
+    tenant: TenantSettings, changes: Iterable[Change], created_ids: Mapping[str, int]
 ) -> Iterator[Notice]:
-    """One at a time, in the plan's order: a run's 100,000 notices are never all in memory."""
-    for change in plan.changes:
+    """One at a time, in the changes' order: a run's 100,000 notices are never all in memory.
+    `created_ids` holds the new accounts' ids."""
+    for change in changes:
         address = change.profile.primary_email if change.profile else None
         if not address:
             continue  # reported as missing_email by the plan

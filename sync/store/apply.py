@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -43,10 +43,10 @@ ACCOUNT_COLUMNS = (
 
 def create_accounts(
     conn: Connection, tenant_id: str, auth_type: str, changes: list[Change], now: datetime
-) -> dict[str, int]:
-    """Inserts the new accounts in batches (bounded memory); returns their ids by source id,
-    read back by the batch's source ids (unique in a tenant)."""
-    ids: dict[str, int] = {}
+) -> Iterator[tuple[list[Change], dict[str, int]]]:
+    """Inserts the new accounts in batches, yielding each batch with its new ids by source id
+    (read back by the batch's source ids, unique in a tenant), so the caller can queue their
+    emails before the next batch: memory stays bounded by a batch."""
     with progress.bar("writing accounts", total=len(changes), unit="accounts") as advance:
         for start in range(0, len(changes), BATCH):
             batch = changes[start : start + BATCH]
@@ -56,9 +56,8 @@ def create_accounts(
                 accounts.c.tenant_id == tenant_id,
                 accounts.c.source_id.in_([c.source_id for c in batch]),
             )
-            ids.update((source_id, account_id) for source_id, account_id in conn.execute(created))
+            yield batch, {source_id: account_id for source_id, account_id in conn.execute(created)}
             advance(len(batch))
-    return ids
 
 
 def _new_row(tenant_id: str, auth_type: str, change: Change, now: datetime) -> tuple[Any, ...]:
