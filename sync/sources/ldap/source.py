@@ -1,11 +1,11 @@
 """LDAP and Active Directory as the directory (`kind = "ldap"`, SPEC §8).
 
 One connection per read, RFC 2696 paged searches asking only for the attributes the run needs,
-one page in memory at a time. A read is complete only if every page ended in success: a size or
-time limit, a referral or a dropped connection raises, so nobody is disabled. Connecting,
-binding and the first page are retried with back-off (restarting the read); once pages have been
-handed on, a broken connection fails the run instead, because re-reading would hand the same
-people on twice.
+received in a process of its own (sync.sources.ldap.reader) while this one turns the previous
+page into users. A read is complete only if every page ended in success: a size or time limit, a
+referral or a dropped connection raises, so nobody is disabled. Connecting, binding and the first
+page are retried with back-off (restarting the read); once pages have been handed on, a broken
+connection fails the run instead, because re-reading would hand the same people on twice.
 
 Delta reads (`request.since`) ask for entries whose server change time (`modifyTimestamp`,
 AD `whenChanged`) is at or after the watermark; only a full read can see deleted entries.
@@ -17,27 +17,18 @@ import logging
 import math
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from ldap3 import Connection
 from ldap3.utils.conv import escape_filter_chars
-from tenacity import (
-    Retrying,
-    before_sleep_log,
-    retry_if_exception_type,
-    stop_after_delay,
-    wait_exponential_jitter,
-)
 
-from sync.errors import IncompleteRead, SourceUnavailable, StopRun, TransientError, UserIssue
+from sync.errors import StopRun, UserIssue
 from sync.model import DirectoryUser
 from sync.secrets import read_secret
 from sync.sources.base import Page, ReadRequest, ReadResult, SourceRead
-from sync.sources.ldap.connection import PagedSearch, RawEntry, ldap_errors, open_connection
+from sync.sources.ldap.connection import RawEntry, ldap_errors
 from sync.sources.ldap.dialects import DIALECTS, places_for
+from sync.sources.ldap.reader import Job, PageReader
 from sync.sources.ldap.values import EntryReader, parse_generalized_time
 from sync.sources.settings import LdapSourceSettings
 
@@ -66,18 +57,17 @@ class LdapSource:
         started = time.monotonic()
         reader = EntryReader(self.dialect, self.places, request.attributes, request.extra_fields)
         passes = self._passes(request.since)
-        attributes = self._attributes(request)
+        filters = tuple(one_pass.search_filter for one_pass in passes)
+        job = Job(self.settings, self._password(), filters, tuple(self._attributes(request)))
         tally = _Tally()
-        conn, search, first = self._begin(passes[0], attributes)
+        pages = PageReader(job)
         try:
-            for number, one_pass in enumerate(passes):
-                if number:
-                    search = PagedSearch(conn, self.settings, one_pass.search_filter, attributes)
-                for entries in self._pages(search, None if number else first, tally.stats):
-                    yield tally.page(reader, entries, one_pass.inactive)
+            for number, entries in pages.pages():
+                tally.stats["pages"] += 1
+                tally.stats["entries"] += len(entries)
+                yield tally.page(reader, entries, passes[number].inactive)
         finally:
-            with suppress(Exception):
-                conn.unbind()
+            pages.close()
         watermark = self._watermark(request.since, tally.newest, time.monotonic() - started)
         full = request.since is None and tally.ids_known
         return ReadResult(full=full, watermark=watermark, stats=dict(tally.stats))
@@ -142,60 +132,6 @@ class LdapSource:
             # empty directory
             raise StopRun(f"{what}: set password_env or password_file")
         return password
-
-    def _begin(
-        self, first_pass: Pass, attributes: list[str]
-    ) -> tuple[Connection, PagedSearch, list[RawEntry]]:
-        """Connects, binds and reads the first page, retrying transient failures with
-        exponential back-off and jitter within `retry_seconds`."""
-        password = self._password()
-
-        def attempt() -> tuple[Connection, PagedSearch, list[RawEntry]]:
-            conn = open_connection(self.settings, password)
-            search = PagedSearch(conn, self.settings, first_pass.search_filter, attributes)
-            try:
-                return conn, search, search.next_page()
-            except BaseException:
-                with suppress(Exception):
-                    conn.unbind()
-                raise
-
-        retrying = Retrying(
-            retry=retry_if_exception_type(TransientError),
-            stop=stop_after_delay(self.settings.retry_seconds),
-            wait=wait_exponential_jitter(multiplier=0.5, max=30),
-            before_sleep=before_sleep_log(log, logging.WARNING),
-            reraise=True,
-        )
-        try:
-            return retrying(attempt)
-        except TransientError as exc:
-            raise SourceUnavailable(
-                f"{exc} (gave up after retrying for {self.settings.retry_seconds:g} s)"
-            ) from None
-
-    def _pages(
-        self, search: PagedSearch, first: list[RawEntry] | None, stats: Counter[str]
-    ) -> Iterator[list[RawEntry]]:
-        if first is None:
-            first = self._next(search, stats)
-        stats["pages"] += 1
-        stats["entries"] += len(first)
-        yield first
-        while not search.done:
-            entries = self._next(search, stats)
-            stats["pages"] += 1
-            stats["entries"] += len(entries)
-            yield entries
-
-    def _next(self, search: PagedSearch, stats: Counter[str]) -> list[RawEntry]:
-        try:
-            return search.next_page()
-        except TransientError as exc:
-            raise IncompleteRead(
-                f"{exc} after {stats['entries']} entries; the read is incomplete and nobody is "
-                "disabled (the next run reads again)"
-            ) from None
 
     def _watermark(self, since: str | None, newest: datetime | None, seconds: float) -> str | None:
         """The next delta's start, from the server's own change times.

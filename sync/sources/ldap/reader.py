@@ -1,0 +1,188 @@
+"""The LDAP read's network half, in a process of its own: connect, bind, page through the
+searches, and hand each page of raw entries to the run.
+
+Receiving and BER-decoding a page is most of a read's CPU, and the run's own work on the page
+(values, names, the plan) the rest; in one process they take turns, in two they overlap, which
+on a machine with two cores makes a 100,000-user read about the longer of the two instead of
+their sum. The pipe between them holds a few pages at most (the child waits while it is full),
+so memory stays bounded; pages arrive in order and each exactly once.
+
+The child is started with `spawn` (a fresh interpreter) rather than `fork`: the scheduler runs
+tenants in threads, and a fork taken while another thread holds a lock can hang. It ignores
+SIGINT and SIGTERM (the parent decides when a run stops, and stops it), and it ends by itself
+when the parent goes away (its next send finds the pipe closed). Its warnings (retries) are
+logged by the parent, through the parent's handlers, so they are formatted and redacted alike.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import signal
+import traceback
+from collections.abc import Iterator
+from contextlib import suppress
+from dataclasses import dataclass
+from multiprocessing.connection import Connection as Pipe
+from typing import Any
+
+from tenacity import (
+    Retrying,
+    before_sleep_log,
+    retry_if_exception_type,
+    stop_after_delay,
+    wait_exponential_jitter,
+)
+
+from sync.errors import IncompleteRead, SourceUnavailable, SyncError, TransientError
+from sync.sources.ldap.connection import PagedSearch, RawEntry, open_connection
+from sync.sources.settings import LdapSourceSettings
+
+log = logging.getLogger("sync.sources.ldap")
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """What the child reads: the searches' filters in order, and the attributes to ask for."""
+
+    settings: LdapSourceSettings
+    password: str | None
+    filters: tuple[str, ...]
+    attributes: tuple[str, ...]
+
+
+class PageReader:
+    """The parent's side: `pages()` yields (search number, entries) until the read is done, and
+    raises what the child met (our errors as they were raised)."""
+
+    def __init__(self, job: Job) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._pipe, child_end = context.Pipe(duplex=False)
+        self._process = context.Process(
+            target=serve, args=(job, child_end), name="clomo-sync ldap reader", daemon=True
+        )
+        self._process.start()
+        child_end.close()  # ours closed: EOF on our side means the child is gone
+
+    def pages(self) -> Iterator[tuple[int, list[RawEntry]]]:
+        while True:
+            try:
+                kind, *payload = self._pipe.recv()
+            except EOFError:
+                self._process.join(5)
+                raise IncompleteRead(
+                    f"the LDAP reader process ended (exit code {self._process.exitcode}) "
+                    "before the read was complete; nobody is disabled"
+                ) from None
+            if kind == "page":
+                number, entries = payload
+                yield number, [RawEntry(dn, attributes) for dn, attributes in entries]
+            elif kind == "log":
+                level, message = payload
+                log.log(level, "%s", message)
+            elif kind == "error":
+                raise payload[0]
+            elif kind == "crash":
+                raise RuntimeError(f"the LDAP reader process failed:\n{payload[0]}")
+            else:
+                return
+
+    def close(self) -> None:
+        """Stops the child if it is still reading (the run ended early) and reaps it."""
+        self._pipe.close()
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join(10)
+
+
+def serve(job: Job, pipe: Pipe) -> None:
+    """The child: every page of every search, then "end"; or the error that stopped it."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
+    logging.getLogger().addHandler(_PipeHandler(pipe))
+    logging.getLogger().setLevel(logging.WARNING)
+    try:
+        _read(job, pipe)
+        pipe.send(("end",))
+    except (BrokenPipeError, ConnectionResetError):
+        return  # the parent is gone or stopped listening: nothing is left to do
+    except SyncError as exc:
+        with suppress(OSError):
+            pipe.send(("error", exc))
+    except BaseException:
+        with suppress(OSError):
+            pipe.send(("crash", traceback.format_exc()))
+
+
+def _read(job: Job, pipe: Pipe) -> None:
+    conn, search, first = _begin(job)
+    sent = len(first)
+    try:
+        pipe.send(("page", 0, _plain(first)))
+        for number, search_filter in enumerate(job.filters):
+            if number:
+                search = PagedSearch(conn, job.settings, search_filter, list(job.attributes))
+            while not search.done:
+                entries = _next(search, sent)
+                sent += len(entries)
+                pipe.send(("page", number, _plain(entries)))
+    finally:
+        with suppress(Exception):
+            conn.unbind()
+
+
+def _plain(entries: list[RawEntry]) -> list[tuple[str, Any]]:
+    return [(entry.dn, entry.attributes) for entry in entries]
+
+
+def _begin(job: Job) -> tuple[Any, PagedSearch, list[RawEntry]]:
+    """Connects, binds and reads the first page, retrying transient failures with exponential
+    back-off and jitter within `retry_seconds`. Later pages are not retried: starting again
+    would hand the same people on twice."""
+    settings = job.settings
+
+    def attempt() -> tuple[Any, PagedSearch, list[RawEntry]]:
+        conn = open_connection(settings, job.password)
+        search = PagedSearch(conn, settings, job.filters[0], list(job.attributes))
+        try:
+            return conn, search, search.next_page()
+        except BaseException:
+            with suppress(Exception):
+                conn.unbind()
+            raise
+
+    retrying = Retrying(
+        retry=retry_if_exception_type(TransientError),
+        stop=stop_after_delay(settings.retry_seconds),
+        wait=wait_exponential_jitter(multiplier=0.5, max=30),
+        before_sleep=before_sleep_log(log, logging.WARNING),
+        reraise=True,
+    )
+    try:
+        return retrying(attempt)
+    except TransientError as exc:
+        raise SourceUnavailable(
+            f"{exc} (gave up after retrying for {settings.retry_seconds:g} s)"
+        ) from None
+
+
+def _next(search: PagedSearch, sent: int) -> list[RawEntry]:
+    try:
+        return search.next_page()
+    except TransientError as exc:
+        raise IncompleteRead(
+            f"{exc} after {sent} entries; the read is incomplete and nobody is disabled (the "
+            "next run reads again)"
+        ) from None
+
+
+class _PipeHandler(logging.Handler):
+    """Sends the child's log records to the parent, which logs them as its own."""
+
+    def __init__(self, pipe: Pipe) -> None:
+        super().__init__(logging.WARNING)
+        self.pipe = pipe
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with suppress(OSError):
+            self.pipe.send(("log", record.levelno, record.getMessage()))
