@@ -142,14 +142,20 @@ def test_sigterm_lets_the_run_in_progress_finish(tmp_path: Path, any_store: str)
 
 
 def test_sigterm_past_the_bound_leaves_the_store_as_before(tmp_path: Path, pg_store: str) -> None:
-    config, scheduler = _big_scheduler(tmp_path, pg_store, stop_timeout=1)
+    """The run is held in the middle of its transaction (this test locks sync_state against
+    writes, which the run does after the accounts and emails), so the bound surely passes."""
     engine = upgraded(pg_store)
+    holder = engine.connect()
+    holder.execute(text("LOCK TABLE sync_state IN EXCLUSIVE MODE"))  # reads still pass
+    config, scheduler = _big_scheduler(tmp_path, pg_store, stop_timeout=1)
     scheduler.wait_for('"run started"')
     wait_for(lambda: _writing(engine), 60, "the run's transaction to start writing")
     signalled = time.monotonic()
     scheduler.process.send_signal(signal.SIGTERM)
     result = scheduler.finish(30)
     took = time.monotonic() - signalled
+    holder.rollback()  # the run's server session now finds its client gone, and rolls back
+    holder.close()
 
     assert result.code == 1, result.err[-3000:]
     assert took < 5, took  # the 1 s bound, plus the interpreter's exit
