@@ -92,6 +92,10 @@ def measure(server: S.Slapd, args: argparse.Namespace, load_seconds: float) -> d
         "peak_rss_mib_after_read": round(
             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
         ),
+        # the reader process the source starts (reaped by now)
+        "reader_process_peak_rss_mib": round(
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1
+        ),
     }
 
 

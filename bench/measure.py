@@ -27,7 +27,8 @@ class Sample:
     """One run of one process.
 
     `wall` runs from the spawn to the JSON report the process prints (to its exit if it prints
-    none); `peak_rss_mb` is its VmHWM at that moment (read while the process is frozen). A worker
+    none); `peak_rss_mb` is its VmHWM at that moment (read while the process is frozen) plus the
+    peaks of the processes it started (the LDAP reader), as if all had peaked at once. A worker
     stopped after its report has `stopped` set; `total_s`/`total_peak_rss_mb` cover the process
     to its end either way. (Not ru_maxrss: for a child, Linux counts the parent's resident set at
     the fork in it.)
@@ -122,13 +123,15 @@ def run_child(
                 if stop_after_report:
                     os.kill(proc.pid, signal.SIGSTOP)
                 hwm = vm_hwm_kib(proc.pid)
+                if hwm is not None:  # its reader process (gone by now) counts too
+                    hwm += poller.descendants_peak
                 report = json.loads(line)
                 pg_cpu = at_report() if at_report else 0.0
                 if stop_after_report:
                     os.kill(proc.pid, signal.SIGKILL)
                     stopped = True
                     break
-        total_peak = poller.finish()
+        total_peak = poller.finish() + poller.descendants_peak
         _pid, status, usage = os.wait4(proc.pid, 0)
         total = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -184,11 +187,13 @@ def pg_backends_cpu(url: str) -> float:
 
 
 class PeakPoller:
-    """Reads a process's VmHWM every few milliseconds until it ends (VmHWM only grows, so the
-    last reading is its peak but for what it did in its last few milliseconds)."""
+    """Reads a process's VmHWM, and its descendants' (the worker's LDAP reader process), every
+    few milliseconds until it ends (VmHWM only grows, so the last reading is a peak but for what
+    happened in the last few milliseconds)."""
 
     def __init__(self, pid: int, interval: float = 0.005) -> None:
         self.pid, self.interval, self.peak = pid, interval, 0
+        self.descendant_peaks: dict[int, int] = {}
         self.thread = threading.Thread(target=self._poll, daemon=True)
         self.thread.start()
 
@@ -198,12 +203,38 @@ class PeakPoller:
             if value is None:  # exited (a zombie has no memory left to read)
                 return
             self.peak = max(self.peak, value)
+            for child in descendants(self.pid):
+                found = vm_hwm_kib(child)
+                if found is not None:
+                    self.descendant_peaks[child] = max(self.descendant_peaks.get(child, 0), found)
             time.sleep(self.interval)
+
+    @property
+    def descendants_peak(self) -> int:
+        """The descendants' peaks added up (KiB): an upper bound of what they held at once."""
+        return sum(self.descendant_peaks.values())
 
     def finish(self) -> int:
         """Call before reaping the process; waits for it to exit unless it already has."""
         self.thread.join()
         return self.peak
+
+
+def descendants(pid: int) -> list[int]:
+    """The process's children, theirs, and so on (/proc/PID/task/TID/children)."""
+    found: list[int] = []
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            children = [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+        for child in children:
+            found += [child, *descendants(child)]
+    return found
 
 
 def wait_for_quiet(max_wait: float, threshold: float = 0.25) -> float:
