@@ -123,7 +123,7 @@ def test_entries_hold_what_ldap3_itself_decodes(make_slapd: MakeSlapd, make_sour
     must hold exactly ldap3's own raw values, binary GUIDs and multi-valued attributes included."""
     from ldap3 import NONE, SUBTREE, Connection, Server
 
-    from sync.sources.ldap.connection import PagedSearch, open_connection
+    from sync.sources.ldap.connection import Endpoint, PagedSearch, open_connection
 
     server = make_slapd(
         [
@@ -133,8 +133,9 @@ def test_entries_hold_what_ldap3_itself_decodes(make_slapd: MakeSlapd, make_sour
     )
     source = make_source(server, dialect="active_directory", page_size=2)
     names = ["objectGUID", "mail", "proxyAddresses", "userPrincipalName", "displayName", "cn"]
+    endpoint = Endpoint.of(source.settings)
     search = PagedSearch(
-        open_connection(source.settings, S.SYNC_PW), source.settings, "(objectClass=user)", names
+        open_connection(endpoint, S.SYNC_PW), endpoint, "(objectClass=user)", names
     )
     lean = {}
     while not search.done:

@@ -21,7 +21,6 @@ from ldap3.utils.conv import to_unicode
 
 from sync.errors import IncompleteRead, SourceUnavailable, StopRun, TransientError
 from sync.sources.ldap.values import RawAttributes
-from sync.sources.settings import LdapSourceSettings
 
 PAGED_RESULTS = "1.2.840.113556.1.4.319"  # RFC 2696 simple paged results control
 # RFC 4511 result codes, by what they mean for a read
@@ -46,6 +45,38 @@ TRANSIENT_EXCEPTIONS = (
     ldap_exc.LDAPSocketCloseError,
 )
 TLS_WORDS = ("CERTIFICATE", "SSL", "TLS", "certificate")
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """What a connection and its searches need of an LDAP source's settings, as plain values:
+    the reader process (sync.sources.ldap.reader) then needs neither pydantic nor the
+    configuration code, and its memory stays the interpreter's, ldap3's and a few pages'."""
+
+    url: str
+    bind_dn: str | None
+    base_dn: str
+    ca_file: str | None
+    start_tls: bool
+    timeout_seconds: float
+    page_size: int
+    retry_seconds: float
+    ignore_referrals: tuple[str, ...]
+
+    @classmethod
+    def of(cls, settings: Any) -> Endpoint:
+        """From an `LdapSourceSettings` (duck-typed: importing it would import pydantic)."""
+        return cls(
+            url=settings.url,
+            bind_dn=settings.bind_dn,
+            base_dn=settings.base_dn,
+            ca_file=str(settings.ca_file) if settings.ca_file else None,
+            start_tls=settings.start_tls,
+            timeout_seconds=settings.timeout_seconds,
+            page_size=settings.page_size,
+            retry_seconds=settings.retry_seconds,
+            ignore_referrals=tuple(settings.ignore_referrals),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +136,7 @@ def _ca_hint() -> str:
     )
 
 
-def open_connection(settings: LdapSourceSettings, password: str | None) -> Connection:
+def open_connection(settings: Endpoint, password: str | None) -> Connection:
     """Connects (TLS verified by default), starts TLS if asked, binds; raises our errors."""
     where = settings.url
     if settings.ca_file and not os.access(settings.ca_file, os.R_OK):
@@ -114,7 +145,7 @@ def open_connection(settings: LdapSourceSettings, password: str | None) -> Conne
         # ldap3 does not verify certificates unless asked (its default is CERT_NONE)
         tls = Tls(
             validate=ssl.CERT_REQUIRED,
-            ca_certs_file=str(settings.ca_file) if settings.ca_file else None,
+            ca_certs_file=settings.ca_file,
         )
         server = Server(
             settings.url, get_info=NONE, tls=tls, connect_timeout=settings.timeout_seconds
@@ -217,7 +248,7 @@ class PagedSearch:
     def __init__(
         self,
         conn: Connection,
-        settings: LdapSourceSettings,
+        settings: Endpoint,
         search_filter: str,
         attributes: list[str],
     ) -> None:

@@ -7,8 +7,8 @@ on a machine with two cores makes a 100,000-user read about the longer of the tw
 their sum. The pipe between them holds a few pages at most (the child waits while it is full),
 so memory stays bounded; pages arrive in order and each exactly once.
 
-The child is started with `spawn` (a fresh interpreter) rather than `fork`: the scheduler runs
-tenants in threads, and a fork taken while another thread holds a lock can hang. It ignores
+The child is a fresh interpreter (not a fork: the scheduler runs tenants in threads, and a fork
+taken while another thread holds a lock can hang) that imports only the reading code. It ignores
 SIGINT and SIGTERM (the parent decides when a run stops, and stops it), and it ends by itself
 when the parent goes away (its next send finds the pipe closed). Its warnings (retries) are
 logged by the parent, through the parent's handlers, so they are formatted and redacted alike.
@@ -17,13 +17,17 @@ logged by the parent, through the parent's handlers, so they are formatted and r
 from __future__ import annotations
 
 import logging
-import multiprocessing
+import os
+import pickle
 import signal
+import subprocess
+import sys
 import traceback
 from collections.abc import Iterator
 from contextlib import suppress
 from dataclasses import dataclass
 from multiprocessing.connection import Connection as Pipe
+from pathlib import Path
 from typing import Any
 
 from tenacity import (
@@ -35,8 +39,7 @@ from tenacity import (
 )
 
 from sync.errors import IncompleteRead, SourceUnavailable, SyncError, TransientError
-from sync.sources.ldap.connection import PagedSearch, RawEntry, open_connection
-from sync.sources.settings import LdapSourceSettings
+from sync.sources.ldap.connection import Endpoint, PagedSearch, RawEntry, open_connection
 
 log = logging.getLogger("sync.sources.ldap")
 
@@ -45,7 +48,7 @@ log = logging.getLogger("sync.sources.ldap")
 class Job:
     """What the child reads: the searches' filters in order, and the attributes to ask for."""
 
-    settings: LdapSourceSettings
+    settings: Endpoint
     password: str | None
     filters: tuple[str, ...]
     attributes: tuple[str, ...]
@@ -56,23 +59,33 @@ class PageReader:
     raises what the child met (our errors as they were raised)."""
 
     def __init__(self, job: Job) -> None:
-        context = multiprocessing.get_context("spawn")
-        self._pipe, child_end = context.Pipe(duplex=False)
-        self._process = context.Process(
-            target=serve, args=(job, child_end), name="clomo-sync ldap reader", daemon=True
-        )
-        self._process.start()
-        child_end.close()  # ours closed: EOF on our side means the child is gone
+        read_end, write_end = os.pipe()
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, "-c", CHILD, str(write_end), str(PACKAGE_ROOT)],
+                stdin=subprocess.PIPE,
+                pass_fds=(write_end,),
+            )
+        except BaseException:
+            os.close(read_end)
+            raise
+        finally:
+            os.close(write_end)  # the child's now: EOF on our side means the child is gone
+        self._pipe = Pipe(read_end, writable=False)
+        assert self._process.stdin is not None
+        # the job (the bind password with it) goes through a pipe, never the command line
+        with suppress(BrokenPipeError), self._process.stdin as stdin:
+            stdin.write(pickle.dumps(job))
 
     def pages(self) -> Iterator[tuple[int, list[RawEntry]]]:
         while True:
             try:
                 kind, *payload = self._pipe.recv()
             except EOFError:
-                self._process.join(5)
+                code = self._process.wait(5)
                 raise IncompleteRead(
-                    f"the LDAP reader process ended (exit code {self._process.exitcode}) "
-                    "before the read was complete; nobody is disabled"
+                    f"the LDAP reader process ended (exit code {code}) before the read was "
+                    "complete; nobody is disabled"
                 ) from None
             if kind == "page":
                 number, entries = payload
@@ -90,9 +103,24 @@ class PageReader:
     def close(self) -> None:
         """Stops the child if it is still reading (the run ended early) and reaps it."""
         self._pipe.close()
-        if self._process.is_alive():
+        if self._process.poll() is None:
             self._process.terminate()
-        self._process.join(10)
+        self._process.wait(10)
+
+
+# The child imports only what reading needs (not the command line, the store or SQLAlchemy):
+# its memory is the interpreter, ldap3 and a few pages. The package's folder is appended to
+# its path for a worker run from a checkout rather than installed.
+CHILD = (
+    "import sys; sys.path.append(sys.argv[2]); "
+    "from sync.sources.ldap.reader import child_main; child_main(int(sys.argv[1]))"
+)
+PACKAGE_ROOT = Path(__file__).resolve().parents[3]
+
+
+def child_main(fd: int) -> None:
+    job = pickle.load(sys.stdin.buffer)
+    serve(job, Pipe(fd, readable=False))
 
 
 def serve(job: Job, pipe: Pipe) -> None:

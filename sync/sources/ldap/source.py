@@ -26,7 +26,7 @@ from sync.errors import StopRun, UserIssue
 from sync.model import DirectoryUser
 from sync.secrets import read_secret
 from sync.sources.base import Page, ReadRequest, ReadResult, SourceRead
-from sync.sources.ldap.connection import RawEntry, ldap_errors
+from sync.sources.ldap.connection import Endpoint, RawEntry, ldap_errors
 from sync.sources.ldap.dialects import DIALECTS, places_for
 from sync.sources.ldap.reader import Job, PageReader
 from sync.sources.ldap.values import EntryReader, parse_generalized_time
@@ -58,7 +58,8 @@ class LdapSource:
         reader = EntryReader(self.dialect, self.places, request.attributes, request.extra_fields)
         passes = self._passes(request.since)
         filters = tuple(one_pass.search_filter for one_pass in passes)
-        job = Job(self.settings, self._password(), filters, tuple(self._attributes(request)))
+        attributes = tuple(self._attributes(request))
+        job = Job(Endpoint.of(self.settings), self._password(), filters, attributes)
         tally = _Tally()
         pages = PageReader(job)
         try:
