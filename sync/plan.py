@@ -9,6 +9,7 @@ printing it a dry run's (STYLE.md 5).
 from __future__ import annotations
 
 import hashlib
+import marshal
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
@@ -23,16 +24,32 @@ INACTIVE = "inactive in the source"
 GONE = "gone from the source"
 
 
-@dataclass(frozen=True, slots=True)
-class Profile:
-    """The account fields a sync keeps equal to the directory's."""
+ProfileFields = tuple[str | None, tuple[str, ...], str | None, str | None, str | None, str | None]
 
-    primary_email: str | None = None
-    emails: tuple[str, ...] = ()
-    employee_code: str | None = None
-    given_name: str | None = None
-    family_name: str | None = None
-    display_name: str | None = None
+
+class Profile:
+    """The account fields a sync keeps equal to the directory's: primary_email, emails,
+    employee_code, given_name, family_name, display_name.
+
+    Held as one marshalled blob rather than six objects: a first run keeps 100,000 of them from
+    the read to the write (names are settled only when everyone has been read), and as separate
+    strings and tuples they took about three times the memory. Reading a field unpacks them all
+    (well under a microsecond); hot paths read `fields()` once."""
+
+    __slots__ = ("_packed",)
+
+    def __init__(
+        self,
+        primary_email: str | None = None,
+        emails: tuple[str, ...] = (),
+        employee_code: str | None = None,
+        given_name: str | None = None,
+        family_name: str | None = None,
+        display_name: str | None = None,
+    ) -> None:
+        fields = (primary_email, tuple(emails), employee_code, given_name, family_name,
+                  display_name)  # fmt: skip
+        self._packed = marshal.dumps(fields)
 
     @classmethod
     def of(cls, user: DirectoryUser) -> Profile:
@@ -46,17 +63,52 @@ class Profile:
             display_name=normalize_text(user.display_name),
         )
 
+    def fields(self) -> ProfileFields:
+        fields: ProfileFields = marshal.loads(self._packed)
+        return fields
+
+    @property
+    def primary_email(self) -> str | None:
+        return self.fields()[0]
+
+    @property
+    def emails(self) -> tuple[str, ...]:
+        return self.fields()[1]
+
+    @property
+    def employee_code(self) -> str | None:
+        return self.fields()[2]
+
+    @property
+    def given_name(self) -> str | None:
+        return self.fields()[3]
+
+    @property
+    def family_name(self) -> str | None:
+        return self.fields()[4]
+
+    @property
+    def display_name(self) -> str | None:
+        return self.fields()[5]
+
+    def __eq__(self, other: object) -> bool:
+        # not the blobs: marshal's bytes for equal values may differ (shared references)
+        return isinstance(other, Profile) and self.fields() == other.fields()
+
+    def __hash__(self) -> int:
+        return hash(self.fields())
+
+    def __repr__(self) -> str:
+        names = ("primary_email", "emails", "employee_code", "given_name", "family_name",
+                 "display_name")  # fmt: skip
+        pairs = ", ".join(f"{n}={v!r}" for n, v in zip(names, self.fields(), strict=True))
+        return f"Profile({pairs})"
+
     def digest(self) -> str:
         """A fingerprint stored with the account: comparing it tells whether anything changed
         without keeping every stored profile in memory."""
-        parts = (
-            self.primary_email,
-            "\x1e".join(self.emails),
-            self.employee_code,
-            self.given_name,
-            self.family_name,
-            self.display_name,
-        )
+        primary, emails, code, given, family, display = self.fields()
+        parts = (primary, "\x1e".join(emails), code, given, family, display)
         text = "\x1f".join("\x00" if p is None else p for p in parts)
         return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 

@@ -18,18 +18,19 @@ from sync.store.schema import accounts, released_names, reset_tokens
 BATCH = 2000
 
 
-def _emails_json(profile: Profile) -> str:
-    return json.dumps(list(profile.emails), ensure_ascii=False) if profile.emails else "[]"
+def _emails_json(emails: tuple[str, ...]) -> str:
+    return json.dumps(list(emails), ensure_ascii=False) if emails else "[]"
 
 
 def profile_values(profile: Profile) -> dict[str, Any]:
+    primary, emails, code, given, family, display = profile.fields()
     return {
-        "primary_email": profile.primary_email,
-        "emails": _emails_json(profile),
-        "employee_code": profile.employee_code,
-        "given_name": profile.given_name,
-        "family_name": profile.family_name,
-        "display_name": profile.display_name,
+        "primary_email": primary,
+        "emails": _emails_json(emails),
+        "employee_code": code,
+        "given_name": given,
+        "family_name": family,
+        "display_name": display,
         "profile_digest": profile.digest(),
     }
 
@@ -72,12 +73,12 @@ def _ids_since(
 
 def _new_row(tenant_id: str, auth_type: str, change: Change, now: datetime) -> tuple[Any, ...]:
     profile = change.profile or Profile()
+    primary, emails, code, given, family, display = profile.fields()
     name = change.name
     return (
         tenant_id, name, name_key(name), change.source_id, change.composed_name, "active",
-        auth_type, "none", False, now, now, profile.primary_email, _emails_json(profile),
-        profile.employee_code, profile.given_name, profile.family_name, profile.display_name,
-        profile.digest(),
+        auth_type, "none", False, now, now, primary, _emails_json(emails), code, given, family,
+        display, profile.digest(),
     )  # fmt: skip
 
 
