@@ -30,10 +30,15 @@ def load_states(conn: Connection, tenant_id: str) -> dict[str, AccountState]:
         accounts.c.profile_digest,
     ).where(accounts.c.tenant_id == tenant_id)
     result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(query)
-    return {
-        source_id: AccountState(id_, name, composed, status == "active", bool(locked), digest)
-        for source_id, id_, name, composed, status, locked, digest in result
-    }
+    return {source_id: _state(*rest) for source_id, *rest in result}
+
+
+def _state(
+    id_: int, name: str, composed: str | None, status: str, locked: bool, digest: str
+) -> AccountState:
+    # the composed name is nearly always the name itself: one string serves both
+    composed = name if composed == name else composed
+    return AccountState(id_, name, composed, status == "active", bool(locked), digest)
 
 
 def name_book(
@@ -46,7 +51,7 @@ def name_book(
     """Names taken: held by accounts, reserved by the tenant, or released within the quarantine."""
     by_id = {state.id: source_id for source_id, state in states.items()}
     book = NameBook(
-        held={name_key(s.name): (source_id, s.name) for source_id, s in states.items()},
+        held={_key(s.name): (source_id, s.name) for source_id, s in states.items()},
         reserved={name_key(name) for name in reserved},
     )
     query = select(released_names.c.name_key, released_names.c.account_id).where(
@@ -55,6 +60,13 @@ def name_book(
     for key, account_id in conn.execute(query):
         book.quarantined[key] = by_id.get(account_id, f"#{account_id}")
     return book
+
+
+def _key(name: str) -> str:
+    """name_key(name), sharing the name's string when it is its own key (most names are
+    lower-case already): 100,000 accounts' keys then cost no memory of their own."""
+    key = name_key(name)
+    return name if key == name else key
 
 
 def count_active(conn: Connection, tenant_id: str) -> int:
