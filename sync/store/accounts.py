@@ -51,7 +51,7 @@ def name_book(
     """Names taken: held by accounts, reserved by the tenant, or released within the quarantine."""
     by_id = {state.id: source_id for source_id, state in states.items()}
     book = NameBook(
-        held={_key(s.name): (source_id, s.name) for source_id, s in states.items()},
+        held={name_key(s.name): (source_id, s.name) for source_id, s in states.items()},
         reserved={name_key(name) for name in reserved},
     )
     query = select(released_names.c.name_key, released_names.c.account_id).where(
@@ -60,13 +60,6 @@ def name_book(
     for key, account_id in conn.execute(query):
         book.quarantined[key] = by_id.get(account_id, f"#{account_id}")
     return book
-
-
-def _key(name: str) -> str:
-    """name_key(name), sharing the name's string when it is its own key (most names are
-    lower-case already): 100,000 accounts' keys then cost no memory of their own."""
-    key = name_key(name)
-    return name if key == name else key
 
 
 def count_active(conn: Connection, tenant_id: str) -> int:
