@@ -17,9 +17,10 @@ from email.mime.text import MIMEText
 from email.utils import formataddr, formatdate, parseaddr
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
+if TYPE_CHECKING:
+    import jinja2
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_DIRS = (PACKAGE_DIR / "templates", PACKAGE_DIR.parent / "config" / "templates")
@@ -99,6 +100,10 @@ def _header_value(value: str, what: str) -> str:
 
 @lru_cache(maxsize=64)
 def _environment(templates_dir: Path | None) -> jinja2.Environment:
+    # imported here: a sync run loads the templates only after its write, so Jinja's memory
+    # is not added to the run's peak
+    import jinja2
+
     search = [str(d) for d in (templates_dir, *DEFAULT_DIRS) if d is not None]
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(search),

@@ -11,8 +11,6 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from tqdm import tqdm
-
 _state = {"enabled": False}
 
 
@@ -36,6 +34,8 @@ def bar(
     if not active():
         yield lambda _n: None
         return
+    from tqdm import tqdm  # only with a terminal to draw on: unattended runs never load it
+
     with tqdm(
         total=total, desc=description, unit=f" {unit}", file=sys.stderr, leave=False
     ) as shown:
