@@ -107,7 +107,11 @@ class Profile:
     def digest(self) -> str:
         """A fingerprint stored with the account: comparing it tells whether anything changed
         without keeping every stored profile in memory."""
-        primary, emails, code, given, family, display = self.fields()
+        return self.digest_of(self.fields())
+
+    @staticmethod
+    def digest_of(fields: ProfileFields) -> str:
+        primary, emails, code, given, family, display = fields
         parts = (primary, "\x1e".join(emails), code, given, family, display)
         text = "\x1f".join("\x00" if p is None else p for p in parts)
         return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()

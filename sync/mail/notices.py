@@ -19,26 +19,17 @@ def notices_for(
     """One at a time, in the changes' order: a run's 100,000 notices are never all in memory.
     `created_ids` holds the new accounts' ids."""
     for change in changes:
-        address = change.profile.primary_email if change.profile else None
+        fields = change.profile.fields() if change.profile else None
+        address, display = (fields[0], fields[5]) if fields else (None, None)
         if not address:
             continue  # reported as missing_email by the plan
         if "create" in change.actions:
-            yield Notice(
-                created_ids[change.source_id],
-                "account_created",
-                address,
-                _params(tenant, change),
-                with_token=True,
-            )
+            params = _params(tenant, change, display)
+            yield Notice(created_ids[change.source_id], "account_created", address, params, True)
         elif "rename" in change.actions and change.account_id is not None:
-            params = {**_params(tenant, change), "old_name": change.old_name}
+            params = {**_params(tenant, change, display), "old_name": change.old_name}
             yield Notice(change.account_id, "account_renamed", address, params, False)
 
 
-def _params(tenant: TenantSettings, change: Change) -> dict[str, str | None]:
-    profile = change.profile
-    return {
-        "tenant": tenant.id,
-        "account_name": change.name,
-        "display_name": profile.display_name if profile else None,
-    }
+def _params(tenant: TenantSettings, change: Change, display: str | None) -> dict[str, str | None]:
+    return {"tenant": tenant.id, "account_name": change.name, "display_name": display}

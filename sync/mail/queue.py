@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from sync.config import Settings, TenantSettings
 
 BATCH = 2000
+_JSON = json.JSONEncoder(ensure_ascii=False)  # json.dumps(..., ensure_ascii=False), made once
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +94,7 @@ def queue_notices(
                     notice.kind,
                     notice.to_address,
                     f"<{os.urandom(16).hex()}@{domain}>",
-                    json.dumps(notice.params, ensure_ascii=False),
+                    _JSON.encode(notice.params),
                     token,
                     "pending",
                     0,

@@ -18,8 +18,11 @@ from sync.store.schema import accounts, released_names, reset_tokens
 BATCH = 2000
 
 
+_JSON = json.JSONEncoder(ensure_ascii=False)  # json.dumps(..., ensure_ascii=False), made once
+
+
 def _emails_json(emails: tuple[str, ...]) -> str:
-    return json.dumps(list(emails), ensure_ascii=False) if emails else "[]"
+    return _JSON.encode(list(emails)) if emails else "[]"
 
 
 def profile_values(profile: Profile) -> dict[str, Any]:
@@ -72,13 +75,13 @@ def _ids_since(
 
 
 def _new_row(tenant_id: str, auth_type: str, change: Change, now: datetime) -> tuple[Any, ...]:
-    profile = change.profile or Profile()
-    primary, emails, code, given, family, display = profile.fields()
+    fields = (change.profile or Profile()).fields()
+    primary, emails, code, given, family, display = fields
     name = change.name
     return (
         tenant_id, name, name_key(name), change.source_id, change.composed_name, "active",
         auth_type, "none", False, now, now, primary, _emails_json(emails), code, given, family,
-        display, profile.digest(),
+        display, Profile.digest_of(fields),
     )  # fmt: skip
 
 

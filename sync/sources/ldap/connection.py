@@ -13,6 +13,7 @@ import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from ldap3 import ANONYMOUS, DEREF_NEVER, NONE, SIMPLE, SUBTREE, Connection, Server, Tls
@@ -209,8 +210,15 @@ def _raw_entry(payload: list[Any]) -> RawEntry:
     attributes: dict[str, list[bytes]] = {}
     for attribute in payload[1][3]:
         name, values = attribute[3]
-        attributes[name[3].decode("utf-8", "replace").lower()] = [v[3] for v in values[3]]
+        attributes[_attribute_name(name[3])] = [v[3] for v in values[3]]
     return RawEntry(dn, attributes)
+
+
+@lru_cache(maxsize=1024)
+def _attribute_name(raw: bytes) -> str:
+    """An attribute's name, lower-cased, as one shared string per name: decoded once, and a
+    pickled page (sync.sources.ldap.reader) then carries each name once, not once per entry."""
+    return raw.decode("utf-8", "replace").lower()
 
 
 def _check(result: dict[str, Any] | None, where: str) -> None:

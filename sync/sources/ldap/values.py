@@ -22,6 +22,7 @@ _GENERALIZED = re.compile(
     r"^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})?(\d{2})?(?:[.,](\d+))?(Z|[+-]\d{2}(?:\d{2})?)$"
 )
 # C0 controls other than tab, newline and carriage return: a value holding them is binary data
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 SINGLE_ATTRIBUTES = (
     "primary_email",
@@ -101,6 +102,8 @@ def decode(raw: bytes, decoder: Decoder) -> str | None:
         return str(uuid.UUID(bytes_le=raw))
     text = text_value(raw)
     if decoder == "uuid":
+        if _CANONICAL_UUID.fullmatch(text):
+            return text  # already as str(uuid.UUID(text)) would write it
         try:
             return str(uuid.UUID(text))
         except ValueError:
