@@ -51,6 +51,7 @@ class Sample:
     smtp_cpu: float = 0.0
     pg_cpu: float = 0.0
     background_cpu: float = 0.0
+    descendant_peaks_mb: list[float] = field(default_factory=list)  # the reader process's, say
     background_before: float = 0.0  # CPUs the rest of the machine used just before the run
     load_before: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -68,6 +69,7 @@ class Sample:
             "total_s": round(self.total_s, 3),
             "peak_rss_mb": round(self.peak_rss_mb, 1),
             "total_peak_rss_mb": round(self.total_peak_rss_mb, 1),
+            "descendant_peaks_mb": [round(mb, 1) for mb in self.descendant_peaks_mb],
             "cpu_s": round(self.cpu, 2),
             "slapd_cpu_s": round(self.slapd_cpu, 2),
             "smtp_server_cpu_s": round(self.smtp_cpu, 2),
@@ -158,6 +160,7 @@ def run_child(
         smtp_cpu=smtp,
         pg_cpu=pg_cpu,
         background_cpu=max(0.0, machine_busy_seconds() - busy - ours),
+        descendant_peaks_mb=[kib * KIB / MB for kib in poller.descendant_peaks.values()],
     )
 
 
