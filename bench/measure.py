@@ -201,15 +201,18 @@ class PeakPoller:
         self.thread.start()
 
     def _poll(self) -> None:
+        # The last reading of each process, not the largest: between its fork (vfork) and its
+        # exec a child shares its parent's memory, and a reading in that window shows the
+        # parent's peak; exec starts a new VmHWM, which then only grows.
         while True:
             value = vm_hwm_kib(self.pid)
             if value is None:  # exited (a zombie has no memory left to read)
                 return
-            self.peak = max(self.peak, value)
+            self.peak = value
             for child in descendants(self.pid):
                 found = vm_hwm_kib(child)
                 if found is not None:
-                    self.descendant_peaks[child] = max(self.descendant_peaks.get(child, 0), found)
+                    self.descendant_peaks[child] = found
             time.sleep(self.interval)
 
     @property
