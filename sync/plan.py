@@ -261,10 +261,11 @@ class Planner:
         outcome = resolve(
             claims, self.book, self.policy.collision, lambda n: isinstance(rule.check(n), Composed)
         )
+        del claims  # 100,000 claims at that size: gone before the changes are made
         for source_id in sorted(self._claims):
             # popped: each claim's memory goes to its change, not to both
             profile, account, base, active = self._claims.pop(source_id)
-            decision = outcome[source_id]
+            decision = outcome.pop(source_id)
             if isinstance(decision, Assigned):
                 self._record(
                     _new(source_id, profile, decision.name, base)
