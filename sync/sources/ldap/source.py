@@ -13,7 +13,6 @@ AD `whenChanged`) is at or after the watermark; only a full read can see deleted
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 from collections import Counter
@@ -31,8 +30,6 @@ from sync.sources.ldap.dialects import DIALECTS, places_for
 from sync.sources.ldap.reader import Job, PageReader
 from sync.sources.ldap.values import EntryReader, parse_generalized_time
 from sync.sources.settings import LdapSourceSettings
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)

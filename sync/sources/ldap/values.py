@@ -232,15 +232,9 @@ def _single(raw: RawAttributes, places: tuple[Place, ...], attribute: str) -> st
 
 def _text_or_none(raw: bytes, name: str, attribute: str) -> str | None:
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        text = ""  # text_value says what is wrong
-    if not text or _CONTROL.search(text):
-        try:
-            text = text_value(raw)
-        except BadValue as exc:
-            raise BadValue(f"{attribute}: {name} {exc}") from None
-    return text.strip() or None
+        return text_value(raw) or None
+    except BadValue as exc:
+        raise BadValue(f"{attribute}: {name} {exc}") from None
 
 
 def _all(raw: RawAttributes, place: Place, attribute: str) -> list[str]:
