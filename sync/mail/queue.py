@@ -5,7 +5,6 @@ The token travels in the outbox row until delivery; only its hash is kept in res
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,14 +16,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, update
 
 from sync.mail.tokens import new_token
-from sync.store.bulk import insert_rows
+from sync.store.bulk import insert_rows, to_json
 from sync.store.schema import outbox, reset_tokens
 
 if TYPE_CHECKING:
     from sync.config import Settings, TenantSettings
 
 BATCH = 2000
-_JSON = json.JSONEncoder(ensure_ascii=False)  # json.dumps(..., ensure_ascii=False), made once
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +92,7 @@ def queue_notices(
                     notice.kind,
                     notice.to_address,
                     f"<{os.urandom(16).hex()}@{domain}>",
-                    _JSON.encode(notice.params),
+                    to_json(notice.params),
                     token,
                     "pending",
                     0,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
@@ -12,21 +11,19 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from sync.compose.normalize import name_key
 from sync.ops import progress
 from sync.plan import Change, Plan, Profile
-from sync.store.bulk import insert_rows
+from sync.store.bulk import insert_rows, to_json
 from sync.store.schema import accounts, released_names, reset_tokens
 
 BATCH = 2000
 
 
-_JSON = json.JSONEncoder(ensure_ascii=False)  # json.dumps(..., ensure_ascii=False), made once
-
-
 def _emails_json(emails: tuple[str, ...]) -> str:
-    return _JSON.encode(list(emails)) if emails else "[]"
+    return to_json(list(emails)) if emails else "[]"
 
 
 def profile_values(profile: Profile) -> dict[str, Any]:
-    primary, emails, code, given, family, display = profile.fields()
+    fields = profile.fields()
+    primary, emails, code, given, family, display = fields
     return {
         "primary_email": primary,
         "emails": _emails_json(emails),
@@ -34,7 +31,7 @@ def profile_values(profile: Profile) -> dict[str, Any]:
         "given_name": given,
         "family_name": family,
         "display_name": display,
-        "profile_digest": profile.digest(),
+        "profile_digest": Profile.digest_of(fields),
     }
 
 
