@@ -5,20 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-# Attributes every source maps to (SPEC §8). `source_id` and `active` are always read.
-DIRECTORY_ATTRIBUTES: tuple[str, ...] = (
-    "source_id",
-    "primary_email",
-    "emails",
-    "employee_code",
-    "given_name",
-    "family_name",
-    "display_name",
-    "active",
-    "updated_at",
-    "google_workspace_email",
-    "salesforce_account",
-)
 # Attributes every account keeps in step with the directory: every run reads them.
 PROFILE_ATTRIBUTES: tuple[str, ...] = (
     "primary_email",
@@ -27,6 +13,15 @@ PROFILE_ATTRIBUTES: tuple[str, ...] = (
     "given_name",
     "family_name",
     "display_name",
+)
+# Attributes every source maps to (SPEC §8). `source_id` and `active` are always read.
+DIRECTORY_ATTRIBUTES: tuple[str, ...] = (
+    "source_id",
+    *PROFILE_ATTRIBUTES,
+    "active",
+    "updated_at",
+    "google_workspace_email",
+    "salesforce_account",
 )
 # Attributes whose value is a single string and may appear in a custom name template.
 TEXT_ATTRIBUTES: tuple[str, ...] = (
