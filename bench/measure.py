@@ -173,18 +173,22 @@ def _own_cpu() -> float:
 def pg_backends_cpu(url: str) -> float:
     """CPU used so far by the backends connected to `url`'s database, other than this one: the
     worker's, when called while it is frozen at its report."""
+    pids = _pg_query(
+        url,
+        "SELECT pid FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    return sum(cpu_seconds(int(pid)) for (pid,) in pids)
+
+
+def _pg_query(url: str, sql: str) -> list[tuple[Any, ...]]:
+    """The rows of one query, on a connection of its own (closed at once)."""
     from sqlalchemy import create_engine, text
 
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            pids = conn.execute(
-                text(
-                    "SELECT pid FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                )
-            ).scalars()
-            return sum(cpu_seconds(int(pid)) for pid in pids)
+            return [tuple(row) for row in conn.execute(text(sql))]
     finally:
         engine.dispose()
 
@@ -351,22 +355,14 @@ def pg_row_activity(url: str, settle: bool = False) -> dict[str, dict[str, int]]
     A backend reports its counts when it ends; `settle` waits for the worker's to have ended."""
     if not url.startswith("postgresql"):
         return None
-    from sqlalchemy import create_engine, text
-
     if settle:
         time.sleep(1.5)
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(
-                text(
-                    "SELECT relname, n_tup_ins, n_tup_upd, n_tup_del FROM pg_stat_user_tables "
-                    "WHERE relname <> 'alembic_version'"
-                )
-            )
-            return {r[0]: {"ins": r[1], "upd": r[2], "del": r[3]} for r in rows}
-    finally:
-        engine.dispose()
+    rows = _pg_query(
+        url,
+        "SELECT relname, n_tup_ins, n_tup_upd, n_tup_del FROM pg_stat_user_tables "
+        "WHERE relname <> 'alembic_version'",
+    )
+    return {r[0]: {"ins": r[1], "upd": r[2], "del": r[3]} for r in rows}
 
 
 def copy_sqlite(source: Path, target: Path) -> None:
