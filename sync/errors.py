@@ -43,16 +43,6 @@ class UsageError(SyncError):
     """The command line asked for something that cannot be done (an unknown tenant or account)."""
 
 
-ISSUE_REASONS = (
-    "missing_attribute",
-    "invalid_name",
-    "name_conflict",
-    "no_lookup_match",
-    "duplicate_source_id",
-    "missing_email",
-)
-
-
 @dataclass(frozen=True, slots=True)
 class UserIssue:
     """A user that got no account (or whose account was left alone), and why."""

@@ -19,7 +19,6 @@ from sync.compose.rules import Composed, NameRule
 from sync.errors import UserIssue
 from sync.model import DirectoryUser
 
-ACTIONS = ("create", "update", "rename", "disable", "enable")
 INACTIVE = "inactive in the source"
 GONE = "gone from the source"
 
