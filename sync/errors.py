@@ -36,7 +36,15 @@ class IncompleteRead(StopRun):
 
 
 class TransientError(SyncError):
-    """A failure that a later attempt may not meet (rate limits, 5xx, dropped connections)."""
+    """A failure that a later attempt may not meet (rate limits, 5xx, dropped connections).
+
+    `retry_after` is the server's own hint (a Retry-After header), in seconds, or 0: sync.retry
+    never waits less than it.
+    """
+
+    def __init__(self, message: str, retry_after: float = 0) -> None:
+        super().__init__(message)
+        self.retry_after = max(0.0, retry_after)
 
 
 class UsageError(SyncError):
