@@ -67,7 +67,7 @@ sync_state = Table(
     "sync_state",
     metadata,
     Column("tenant_id", String(64), primary_key=True),
-    Column("watermark", String(64), nullable=True),
+    Column("watermark", Text, nullable=True),
     Column("last_full_at", DateTime(timezone=True), nullable=True),
 )
 
