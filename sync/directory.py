@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 
 from sync.compose.normalize import normalize_email, normalize_text
 from sync.errors import UserIssue
-from sync.model import DirectoryUser
+from sync.model import DirectoryUser, IssueReason
 from sync.ops import progress
 from sync.plan import Planner
 from sync.sources import open_source
@@ -45,7 +45,9 @@ class LookupIndex:
         keys = _keys(user, self.match_on)
         match = next((found for k in keys if (found := self.index.get(k)) is not None), None)
         if match is None:
-            return UserIssue(user.source_id, "no_lookup_match", f"{self.kind} by {self.match_on}")
+            return UserIssue(
+                user.source_id, IssueReason.NO_LOOKUP_MATCH, f"{self.kind} by {self.match_on}"
+            )
         return replace(user, **{a: getattr(match, a) for a in self.provided})
 
     def _lookup_keys(self, user: DirectoryUser, lookup_field: str | None) -> list[str]:

@@ -3,12 +3,23 @@
 - `TransientError`: worth retrying with back-off (a 429, a dropped connection).
 - `StopRun`: the run cannot go on (configuration, authentication, an incomplete read); nothing is
   disabled. Its message is shown to the administrator, so it never carries a secret.
-- Per-user problems are not exceptions: they are `UserIssue`s in the report.
+- Per-user problems are not exceptions: they are `UserIssue`s (sync.model) in the report.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from sync.model.issues import UserIssue
+
+__all__ = [
+    "ConfigError",
+    "IncompleteRead",
+    "SourceUnavailable",
+    "StopRun",
+    "SyncError",
+    "TransientError",
+    "UsageError",
+    "UserIssue",
+]
 
 
 class SyncError(Exception):
@@ -49,15 +60,3 @@ class TransientError(SyncError):
 
 class UsageError(SyncError):
     """The command line asked for something that cannot be done (an unknown tenant or account)."""
-
-
-@dataclass(frozen=True, slots=True)
-class UserIssue:
-    """A user that got no account (or whose account was left alone), and why."""
-
-    source_id: str
-    reason: str
-    detail: str = ""
-
-    def as_json(self) -> dict[str, str]:
-        return {"source_id": self.source_id, "reason": self.reason, "detail": self.detail}

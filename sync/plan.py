@@ -8,162 +8,51 @@ printing it a dry run's (STYLE.md 5).
 
 from __future__ import annotations
 
-import hashlib
-import marshal
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from sync.compose.collisions import Assigned, Claim, NameBook, resolve
 from sync.compose.normalize import name_key, normalize_email, normalize_text
 from sync.compose.rules import Composed, NameRule
 from sync.errors import UserIssue
-from sync.model import DirectoryUser
-
-INACTIVE = "inactive in the source"
-GONE = "gone from the source"
-
-
-ProfileFields = tuple[str | None, tuple[str, ...], str | None, str | None, str | None, str | None]
-
-
-class Profile:
-    """The account fields a sync keeps equal to the directory's: primary_email, emails,
-    employee_code, given_name, family_name, display_name.
-
-    Held as one marshalled blob rather than six objects: a first run keeps 100,000 of them from
-    the read to the write (names are settled only when everyone has been read), and as separate
-    strings and tuples they took about three times the memory. Reading a field unpacks them all
-    (well under a microsecond); hot paths read `fields()` once."""
-
-    __slots__ = ("_packed",)
-
-    def __init__(
-        self,
-        primary_email: str | None = None,
-        emails: tuple[str, ...] = (),
-        employee_code: str | None = None,
-        given_name: str | None = None,
-        family_name: str | None = None,
-        display_name: str | None = None,
-    ) -> None:
-        fields = (primary_email, tuple(emails), employee_code, given_name, family_name,
-                  display_name)  # fmt: skip
-        self._packed = marshal.dumps(fields)
-
-    @classmethod
-    def of(cls, user: DirectoryUser) -> Profile:
-        emails = tuple(dict.fromkeys(e for e in map(normalize_email, user.all_emails()) if e))
-        return cls(
-            primary_email=normalize_email(user.primary_email),
-            emails=emails,
-            employee_code=normalize_text(user.employee_code),
-            given_name=normalize_text(user.given_name),
-            family_name=normalize_text(user.family_name),
-            display_name=normalize_text(user.display_name),
-        )
-
-    def fields(self) -> ProfileFields:
-        fields: ProfileFields = marshal.loads(self._packed)
-        return fields
-
-    @property
-    def primary_email(self) -> str | None:
-        return self.fields()[0]
-
-    @property
-    def emails(self) -> tuple[str, ...]:
-        return self.fields()[1]
-
-    @property
-    def employee_code(self) -> str | None:
-        return self.fields()[2]
-
-    @property
-    def given_name(self) -> str | None:
-        return self.fields()[3]
-
-    @property
-    def family_name(self) -> str | None:
-        return self.fields()[4]
-
-    @property
-    def display_name(self) -> str | None:
-        return self.fields()[5]
-
-    def __eq__(self, other: object) -> bool:
-        # not the blobs: marshal's bytes for equal values may differ (shared references)
-        return isinstance(other, Profile) and self.fields() == other.fields()
-
-    def __hash__(self) -> int:
-        return hash(self.fields())
-
-    def __repr__(self) -> str:
-        names = ("primary_email", "emails", "employee_code", "given_name", "family_name",
-                 "display_name")  # fmt: skip
-        pairs = ", ".join(f"{n}={v!r}" for n, v in zip(names, self.fields(), strict=True))
-        return f"Profile({pairs})"
-
-    def digest(self) -> str:
-        """A fingerprint stored with the account: comparing it tells whether anything changed
-        without keeping every stored profile in memory."""
-        return self.digest_of(self.fields())
-
-    @staticmethod
-    def digest_of(fields: ProfileFields) -> str:
-        primary, emails, code, given, family, display = fields
-        parts = (primary, "\x1e".join(emails), code, given, family, display)
-        text = "\x1f".join("\x00" if p is None else p for p in parts)
-        return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+from sync.model import (
+    GONE,
+    INACTIVE,
+    AccountState,
+    Action,
+    Change,
+    DirectoryUser,
+    IssueReason,
+    Plan,
+    Profile,
+)
 
 
-@dataclass(frozen=True, slots=True)
-class AccountState:
-    """What the plan needs to know of a stored account."""
-
-    id: int
-    name: str
-    composed_name: str | None
-    active: bool
-    name_locked: bool
-    profile_digest: str
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """What happens to one account. `actions` may hold several (renamed and updated, say);
-    an empty set with a new `composed_name` only records what the rule now yields."""
-
-    source_id: str
-    actions: frozenset[str]
-    name: str
-    account_id: int | None = None
-    old_name: str | None = None
-    composed_name: str | None = None
-    profile: Profile | None = None
-    why: str = ""
+def profile_of(user: DirectoryUser) -> Profile:
+    """The user's profile as accounts hold it: normalised, addresses without repeats."""
+    emails = tuple(dict.fromkeys(e for e in map(normalize_email, user.all_emails()) if e))
+    return Profile(
+        primary_email=normalize_email(user.primary_email),
+        emails=emails,
+        employee_code=normalize_text(user.employee_code),
+        given_name=normalize_text(user.given_name),
+        family_name=normalize_text(user.family_name),
+        display_name=normalize_text(user.display_name),
+    )
 
 
-@dataclass(slots=True)
-class Plan:
-    changes: list[Change] = field(default_factory=list)
-    issues: list[UserIssue] = field(default_factory=list)
-    unchanged: int = 0
-
-    def count(self, action: str) -> int:
-        return sum(1 for change in self.changes if action in change.actions)
-
-    def without_disables(self) -> Plan:
-        """The plan a safety threshold leaves (SPEC §5.3): everything but the disables."""
-        kept = Plan(issues=list(self.issues), unchanged=self.unchanged)
-        for change in self.changes:
-            if "disable" not in change.actions:
-                kept.changes.append(change)
-            elif change.why == INACTIVE:  # a present user: it stays unchanged
-                rest = replace(change, actions=change.actions - {"disable"}, why="")
-                if rest.actions or rest.composed_name:
-                    kept.changes.append(rest)
-                kept.unchanged += not rest.actions
-        return kept
+def without_disables(plan: Plan) -> Plan:
+    """The plan a safety threshold leaves (SPEC §5.3): everything but the disables."""
+    kept = Plan(issues=list(plan.issues), unchanged=plan.unchanged)
+    for change in plan.changes:
+        if Action.DISABLE not in change.actions:
+            kept.changes.append(change)
+        elif change.why == INACTIVE:  # a present user: it stays unchanged
+            rest = replace(change, actions=change.actions - {Action.DISABLE}, why="")
+            if rest.actions or rest.composed_name:
+                kept.changes.append(rest)
+            kept.unchanged += not rest.actions
+    return kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,10 +63,10 @@ class Policy:
 
 
 # every combination of actions, made once: 100,000 new accounts share one {"create"}
-_ACTION_SETS: dict[frozenset[str], frozenset[str]] = {}
+_ACTION_SETS: dict[frozenset[Action], frozenset[Action]] = {}
 
 
-def _actions(names: set[str] | frozenset[str]) -> frozenset[str]:
+def _actions(names: set[Action] | frozenset[Action]) -> frozenset[Action]:
     key = frozenset(names)
     return _ACTION_SETS.setdefault(key, key)
 
@@ -214,12 +103,12 @@ class Planner:
             )
         elif account is None or _wants_rename(account, composed.name):
             self._fate[source_id] = CLAIMING
-            self._claims[source_id] = (Profile.of(user), account, composed.name, user.active)
+            self._claims[source_id] = (profile_of(user), account, composed.name, user.active)
         else:
             # a locked name keeps the composed name it had, so unlocking can rename it later
             kept = account.composed_name if account.name_locked else composed.name
             self._record(
-                _existing(source_id, Profile.of(user), user.active, account, kept, account.name)
+                _existing(source_id, profile_of(user), user.active, account, kept, account.name)
             )
 
     def set_aside(self, issue: UserIssue) -> None:
@@ -272,9 +161,13 @@ class Planner:
                     else _existing(source_id, profile, active, account, base, decision.name)
                 )
                 if account is None and self.policy.needs_reset_email and not profile.primary_email:
-                    self.plan.issues.append(UserIssue(source_id, "missing_email", "primary_email"))
+                    self.plan.issues.append(
+                        UserIssue(source_id, IssueReason.MISSING_EMAIL, "primary_email")
+                    )
                 continue
-            self.plan.issues.append(UserIssue(source_id, "name_conflict", decision.holder))
+            self.plan.issues.append(
+                UserIssue(source_id, IssueReason.NAME_CONFLICT, decision.holder)
+            )
             if account is not None:  # it keeps its name; its other changes still apply
                 self._record(
                     _existing(
@@ -296,7 +189,9 @@ class Planner:
         if self._duplicates:
             self.plan.issues = [i for i in self.plan.issues if i.source_id not in self._duplicates]
             self.plan.issues += [
-                UserIssue(s, "duplicate_source_id", "the source returned this id more than once")
+                UserIssue(
+                    s, IssueReason.DUPLICATE_SOURCE_ID, "the source returned this id more than once"
+                )
                 for s in sorted(self._duplicates)
             ]
 
@@ -305,7 +200,9 @@ class Planner:
             account = self.accounts[source_id]
             if account.active:
                 self.plan.changes.append(
-                    Change(source_id, _actions({"disable"}), account.name, account.id, why=GONE)
+                    Change(
+                        source_id, _actions({Action.DISABLE}), account.name, account.id, why=GONE
+                    )
                 )
 
 
@@ -335,7 +232,9 @@ def _wants_rename(account: AccountState, composed: str) -> bool:
 
 
 def _new(source_id: str, profile: Profile, name: str, composed: str) -> Change:
-    return Change(source_id, _actions({"create"}), name, composed_name=composed, profile=profile)
+    return Change(
+        source_id, _actions({Action.CREATE}), name, composed_name=composed, profile=profile
+    )
 
 
 def _existing(
@@ -346,27 +245,29 @@ def _existing(
     composed: str | None,
     name: str,
 ) -> Change:
-    actions: set[str] = set()
+    actions: set[Action] = set()
     if profile.digest() != account.profile_digest:
-        actions.add("update")
+        actions.add(Action.UPDATE)
     if name != account.name:
-        actions.add("rename")
+        actions.add(Action.RENAME)
     if active != account.active:
-        actions.add("enable" if active else "disable")
+        actions.add(Action.ENABLE if active else Action.DISABLE)
     restate = composed if composed != account.composed_name else None
     return Change(
         source_id,
         _actions(actions),
         name,
         account.id,
-        account.name if "rename" in actions else None,
+        account.name if Action.RENAME in actions else None,
         restate,
-        profile if actions & {"update", "rename"} else None,
-        INACTIVE if "disable" in actions else "",
+        profile if actions & {Action.UPDATE, Action.RENAME} else None,
+        INACTIVE if Action.DISABLE in actions else "",
     )
 
 
-def _not_named(source_id: str, reason: str, detail: str, account: AccountState | None) -> UserIssue:
+def _not_named(
+    source_id: str, reason: IssueReason, detail: str, account: AccountState | None
+) -> UserIssue:
     if account is not None:  # SPEC §3: the account is left as it is, and the report warns
         detail = f"{detail} (account {account.name} left unchanged)"
     return UserIssue(source_id, reason, detail)

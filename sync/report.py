@@ -6,9 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sync.errors import UserIssue
+from sync.model import Action, IssueReason, RunStatus, UserIssue
 
-STATUSES = ("succeeded", "failed", "blocked", "skipped_locked", "planned")
 COUNT_KEYS = (
     "created",
     "updated",
@@ -22,13 +21,13 @@ COUNT_KEYS = (
 )
 # plan action -> report count
 ACTION_COUNTS = {
-    "create": "created",
-    "update": "updated",
-    "rename": "renamed",
-    "disable": "disabled",
-    "enable": "enabled",
+    Action.CREATE: "created",
+    Action.UPDATE: "updated",
+    Action.RENAME: "renamed",
+    Action.DISABLE: "disabled",
+    Action.ENABLE: "enabled",
 }
-NOT_SKIPPED = {"name_conflict", "missing_email"}
+NOT_SKIPPED = {IssueReason.NAME_CONFLICT, IssueReason.MISSING_EMAIL}
 
 
 @dataclass(slots=True)
@@ -37,7 +36,7 @@ class RunReport:
     run_id: str
     started_at: datetime
     source_kind: str
-    status: str = "failed"
+    status: RunStatus = RunStatus.FAILED
     dry_run: bool = False
     full: bool = True
     finished_at: datetime | None = None
@@ -48,7 +47,9 @@ class RunReport:
     plan: list[dict[str, Any]] | None = None  # only for a dry run: the changes it would make
 
     def count_issues(self) -> None:
-        self.counts["conflicts"] = sum(1 for i in self.issues if i.reason == "name_conflict")
+        self.counts["conflicts"] = sum(
+            1 for i in self.issues if i.reason == IssueReason.NAME_CONFLICT
+        )
         self.counts["skipped"] = len(
             {i.source_id for i in self.issues if i.reason not in NOT_SKIPPED}
         )

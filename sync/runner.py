@@ -15,9 +15,9 @@ from sync.directory import LOOKUP_ATTRIBUTES, ReadSummary, feed, read_lookup
 from sync.errors import StopRun
 from sync.mail.notices import notices_for
 from sync.mail.queue import message_domain, queue_notices
-from sync.model import PROFILE_ATTRIBUTES
+from sync.model import PROFILE_ATTRIBUTES, AccountState, Action, Change, Plan, RunStatus
 from sync.ops.logs import log_context
-from sync.plan import AccountState, Change, Plan, Planner, Policy
+from sync.plan import Planner, Policy, without_disables
 from sync.report import ACTION_COUNTS, RunReport
 from sync.sources.base import ReadRequest, ReadResult
 from sync.store.accounts import load_states, name_book, quarantine_start
@@ -48,7 +48,7 @@ def run_tenant(
     with log_context(tenant.id, report.run_id):
         with named_lock(engine, f"tenant:{tenant.id}", options.wait_seconds) as held:
             if not held:
-                report.status = "skipped_locked"
+                report.status = RunStatus.SKIPPED_LOCKED
                 report.error = "another worker is syncing this tenant; skipped"
             else:
                 log.info("run started%s", " (dry run)" if options.dry_run else "")
@@ -68,11 +68,14 @@ def _guarded_run(
     try:
         _run(settings, tenant, engine, options, report)
     except StopRun as exc:
-        report.status, report.error = "failed", str(exc)
+        report.status, report.error = RunStatus.FAILED, str(exc)
     except Exception as exc:  # an unknown error stops the run; it is never retried blindly
         log.exception("tenant %s: unexpected error", tenant.id)
-        report.status, report.error = "failed", f"unexpected error: {type(exc).__name__}: {exc}"
-    if report.status == "failed" and not options.dry_run:
+        report.status, report.error = (
+            RunStatus.FAILED,
+            f"unexpected error: {type(exc).__name__}: {exc}",
+        )
+    if report.status == RunStatus.FAILED and not options.dry_run:
         report.finished_at = utc_now()
         with writing(engine) as conn:
             _record(conn, report)
@@ -104,7 +107,7 @@ def _run(
     plan = _check_safety(plan, tenant, summary, states, full, options, report)
     _count(report, plan)
     if options.dry_run:
-        report.status = "planned"
+        report.status = RunStatus.PLANNED
         report.plan = [_describe(change) for change in plan.changes if change.actions]
         return
     _apply(settings, tenant, engine, plan, summary.result, report)
@@ -145,7 +148,7 @@ def _check_safety(
     report: RunReport,
 ) -> Plan:
     """SPEC §5.3: too many disables, or an empty directory, blocks the disables."""
-    disables = plan.count("disable")
+    disables = plan.count(Action.DISABLE)
     active = sum(1 for state in states.values() if state.active)
     reason = None
     if disables > tenant.max_disable:
@@ -156,9 +159,9 @@ def _check_safety(
         reason = f"the source returned no users while {active} accounts are active"
     if reason is None or options.allow_mass_disable:
         return plan
-    report.status = "blocked"
+    report.status = RunStatus.BLOCKED
     report.error = f"{reason}; nothing was disabled (rerun with --allow-mass-disable to apply)"
-    return plan.without_disables()
+    return without_disables(plan)
 
 
 def _count(report: RunReport, plan: Plan) -> None:
@@ -187,8 +190,8 @@ def _apply(
         queued += _queue(conn, settings, tenant, report, others, {})
         report.counts["emails_queued"] = queued
         _save_state(conn, tenant.id, result, report)
-        if report.status != "blocked":
-            report.status = "succeeded"
+        if report.status != RunStatus.BLOCKED:
+            report.status = RunStatus.SUCCEEDED
         report.finished_at = utc_now()
         _record(conn, report)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
@@ -42,10 +43,13 @@ def test_bulk_insert_stores_values_as_sqlalchemy_would(database_url: str) -> Non
     columns = ("tenant_id", "watermark", "last_full_at")
     with engine.begin() as conn:
         conn.execute(insert(sync_state).values(dict(zip(columns, ("a", "w", now), strict=True))))
-        insert_rows(conn, sync_state, columns, [("b", "w", now), ("c", None, now)])
+        rows = [("b", "w", now), ("c", None, now)]
+        insert_rows(conn, sync_state, [dict(zip(columns, row, strict=True)) for row in rows])
         stored = conn.execute(text("SELECT tenant_id, last_full_at FROM sync_state")).all()
         by_key = {key: value for key, value in stored}
         assert by_key["b"] == by_key["c"] == by_key["a"]
         read = conn.execute(select(sync_state.c.last_full_at)).scalars().all()
         assert {value.replace(tzinfo=UTC) for value in read} == {now}
+        with pytest.raises(ValueError, match="no column"):
+            insert_rows(conn, sync_state, [{"tenant_id": "d", "watermak": "w"}])
     engine.dispose()

@@ -20,7 +20,7 @@ from sync.compose.normalize import name_key, normalize_text
 from sync.compose.rules import NotComposed
 from sync.config import TenantSettings
 from sync.mail.queue import Notice, queue_notice
-from sync.plan import Change
+from sync.model import Action, Change
 from sync.store.accounts import quarantine_start
 from sync.store.apply import change_accounts
 from sync.store.schema import accounts, released_names
@@ -196,7 +196,9 @@ def _rename(
 ) -> bool:
     """The rename as a sync applies it (the old name into quarantine), and the notice to a
     password account's primary address; True when that was queued."""
-    change = Change(account.source_id, frozenset({"rename"}), new_name, account.id, account.name)
+    change = Change(
+        account.source_id, frozenset({Action.RENAME}), new_name, account.id, account.name
+    )
     change_accounts(conn, tenant.id, [change], now)
     if account.auth_type != "password" or account.status != "active":
         return False

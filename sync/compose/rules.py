@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from sync.compose.normalize import normalize_email, normalize_text
-from sync.model import DirectoryUser
+from sync.model import DirectoryUser, IssueReason
 
 EMAIL_SOURCES = {
     "email": "primary_email",
@@ -28,7 +28,7 @@ class Composed:
 
 @dataclass(frozen=True, slots=True)
 class NotComposed:
-    reason: str  # "missing_attribute" or "invalid_name"
+    reason: IssueReason  # MISSING_ATTRIBUTE or INVALID_NAME
     detail: str
 
 
@@ -71,9 +71,11 @@ class NameRule:
     def check(self, name: str) -> Composed | NotComposed:
         """The name if the tenant's pattern allows it; control characters never pass."""
         if not self.pattern.fullmatch(name):
-            return NotComposed("invalid_name", f"{name!r} is not allowed by the name pattern")
+            return NotComposed(
+                IssueReason.INVALID_NAME, f"{name!r} is not allowed by the name pattern"
+            )
         if _has_control(name):  # a tenant's wider pattern must not let these through either
-            return NotComposed("invalid_name", f"{name!r} contains a control character")
+            return NotComposed(IssueReason.INVALID_NAME, f"{name!r} contains a control character")
         return Composed(name)
 
     def _raw_name(self, user: DirectoryUser) -> str | NotComposed:
@@ -81,20 +83,24 @@ class NameRule:
             return self._from_template(user)
         if self.source == "employee_code":
             return normalize_text(user.employee_code) or NotComposed(
-                "missing_attribute", "employee_code"
+                IssueReason.MISSING_ATTRIBUTE, "employee_code"
             )
         attribute = (
             "primary_email" if self.source == "email_local_part" else EMAIL_SOURCES[self.source]
         )
         address = normalize_email(user.attribute(attribute))
         if address is None:
-            return NotComposed("missing_attribute", attribute)
+            return NotComposed(IssueReason.MISSING_ATTRIBUTE, attribute)
         if self.lowercase_email:
             address = address.lower()
         if self.source != "email_local_part":
             return address
         local = _local_part(address)
-        return local if local else NotComposed("invalid_name", f"{address!r} has no local part")
+        return (
+            local
+            if local
+            else NotComposed(IssueReason.INVALID_NAME, f"{address!r} has no local part")
+        )
 
     def _from_template(self, user: DirectoryUser) -> str | NotComposed:
         pieces: list[str] = []
@@ -104,9 +110,11 @@ class NameRule:
                 continue
             value = self._template_value(user, field)
             if value is None:
-                return NotComposed("missing_attribute", field)
+                return NotComposed(IssueReason.MISSING_ATTRIBUTE, field)
             pieces.append(value)
-        return normalize_text("".join(pieces)) or NotComposed("invalid_name", "empty name")
+        return normalize_text("".join(pieces)) or NotComposed(
+            IssueReason.INVALID_NAME, "empty name"
+        )
 
     def _template_value(self, user: DirectoryUser, field: str) -> str | None:
         if field == "email_local_part":

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from sync.mail.queue import Notice
-from sync.plan import Change
+from sync.model import Action, Change
 
 if TYPE_CHECKING:
     from sync.config import TenantSettings
@@ -19,14 +19,15 @@ def notices_for(
     """One at a time, in the changes' order: a run's 100,000 notices are never all in memory.
     `created_ids` holds the new accounts' ids."""
     for change in changes:
-        fields = change.profile.fields() if change.profile else None
-        address, display = (fields[0], fields[5]) if fields else (None, None)
+        profile = change.profile.values() if change.profile else None
+        address = profile.primary_email if profile else None
+        display = profile.display_name if profile else None
         if not address:
             continue  # reported as missing_email by the plan
-        if "create" in change.actions:
+        if Action.CREATE in change.actions:
             params = _params(tenant, change, display)
             yield Notice(created_ids[change.source_id], "account_created", address, params, True)
-        elif "rename" in change.actions and change.account_id is not None:
+        elif Action.RENAME in change.actions and change.account_id is not None:
             params = {**_params(tenant, change, display), "old_name": change.old_name}
             yield Notice(change.account_id, "account_renamed", address, params, False)
 

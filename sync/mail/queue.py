@@ -54,13 +54,6 @@ def queue_notice(
     queue_notices(conn, tenant.id, [notice], now=now, token_ttl=ttl, domain=domain)
 
 
-TOKEN_COLUMNS = ("tenant_id", "account_id", "token_hash", "created_at", "expires_at")
-OUTBOX_COLUMNS = (
-    "tenant_id", "account_id", "run_id", "kind", "to_address", "message_id", "params", "token",
-    "status", "attempts", "next_attempt_at", "created_at",
-)  # fmt: skip
-
-
 def queue_notices(
     conn: Connection,
     tenant_id: str,
@@ -78,30 +71,39 @@ def queue_notices(
     iterator = iter(notices)
     while batch := list(islice(iterator, BATCH)):
         _supersede_tokens(conn, batch, now)
-        token_rows, outbox_rows = [], []
+        token_rows: list[dict[str, Any]] = []
+        outbox_rows: list[dict[str, Any]] = []
         for notice in batch:
             token = None
             if notice.with_token:
                 token, digest = new_token()
-                token_rows.append((tenant_id, notice.account_id, digest, now, expires))
-            outbox_rows.append(
-                (
-                    tenant_id,
-                    notice.account_id,
-                    run_id,
-                    notice.kind,
-                    notice.to_address,
-                    f"<{os.urandom(16).hex()}@{domain}>",
-                    to_json(notice.params),
-                    token,
-                    "pending",
-                    0,
-                    now,
-                    now,
+                token_rows.append(
+                    {
+                        "tenant_id": tenant_id,
+                        "account_id": notice.account_id,
+                        "token_hash": digest,
+                        "created_at": now,
+                        "expires_at": expires,
+                    }
                 )
+            outbox_rows.append(
+                {
+                    "tenant_id": tenant_id,
+                    "account_id": notice.account_id,
+                    "run_id": run_id,
+                    "kind": notice.kind,
+                    "to_address": notice.to_address,
+                    "message_id": f"<{os.urandom(16).hex()}@{domain}>",
+                    "params": to_json(notice.params),
+                    "token": token,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
             )
-        insert_rows(conn, reset_tokens, TOKEN_COLUMNS, token_rows)
-        insert_rows(conn, outbox, OUTBOX_COLUMNS, outbox_rows)
+        insert_rows(conn, reset_tokens, token_rows)
+        insert_rows(conn, outbox, outbox_rows)
         queued += len(batch)
     return queued
 

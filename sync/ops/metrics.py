@@ -19,11 +19,12 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Row, func, select
 
 from sync.config import Settings
-from sync.report import COUNT_KEYS, STATUSES
+from sync.model import RunStatus
+from sync.report import COUNT_KEYS
 from sync.store.schema import outbox, runs
 from sync.timeutil import as_utc, utc_now
 
-RECORDED_STATUSES = tuple(s for s in STATUSES if s not in ("skipped_locked", "planned"))
+RECORDED_STATUSES = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.BLOCKED)
 OUTCOMES = tuple(k for k in COUNT_KEYS if k != "emails_queued")
 HISTORY = 100  # runs looked at to count consecutive failures
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from sync.errors import IncompleteRead, SourceUnavailable, UserIssue
-from sync.model import DirectoryUser, user_from
+from sync.model import DirectoryUser, IssueReason, user_from
 from sync.sources.base import Page, ReadRequest, ReadResult, SourceRead
 from sync.sources.settings import CsvSourceSettings
 
@@ -111,14 +111,18 @@ def _to_user(
     source_id = row.get(columns["source_id"], "").strip()
     where = f"line {line}"
     if COUNT_PROBLEM in row:
-        return UserIssue(source_id or where, "missing_attribute", f"{where}: {row[COUNT_PROBLEM]}")
+        return UserIssue(
+            source_id or where, IssueReason.MISSING_ATTRIBUTE, f"{where}: {row[COUNT_PROBLEM]}"
+        )
     if not source_id:
-        return UserIssue(where, "missing_attribute", f"source_id (column {columns['source_id']!r})")
+        return UserIssue(
+            where, IssueReason.MISSING_ATTRIBUTE, f"source_id (column {columns['source_id']!r})"
+        )
     active_text = row.get(columns.get("active", "active"), "").strip().lower()
     if active_text and active_text not in TRUE_WORDS | FALSE_WORDS:
         return UserIssue(
             source_id,
-            "missing_attribute",
+            IssueReason.MISSING_ATTRIBUTE,
             f"active: {active_text!r} at {where} is not true/false, 1/0 or yes/no",
         )
 

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, func, select
 
 from sync.compose.collisions import NameBook
 from sync.compose.normalize import name_key
-from sync.plan import AccountState
+from sync.model import AccountState, AccountStatus
 from sync.store.schema import accounts, released_names
 from sync.timeutil import as_utc
 
@@ -38,7 +38,7 @@ def _state(
 ) -> AccountState:
     # the composed name is nearly always the name itself: one string serves both
     composed = name if composed == name else composed
-    return AccountState(id_, name, composed, status == "active", bool(locked), digest)
+    return AccountState(id_, name, composed, status == AccountStatus.ACTIVE, bool(locked), digest)
 
 
 def name_book(
@@ -64,7 +64,7 @@ def name_book(
 
 def count_active(conn: Connection, tenant_id: str) -> int:
     query = select(func.count()).where(
-        accounts.c.tenant_id == tenant_id, accounts.c.status == "active"
+        accounts.c.tenant_id == tenant_id, accounts.c.status == AccountStatus.ACTIVE
     )
     return int(conn.execute(query).scalar_one())
 

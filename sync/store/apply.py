@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from sync.compose.normalize import name_key
+from sync.model import AccountStatus, Action, Change, Plan, Profile, Role, digest_of
 from sync.ops import progress
-from sync.plan import Change, Plan, Profile
 from sync.store.bulk import insert_rows, to_json
 from sync.store.schema import accounts, released_names, reset_tokens
 
@@ -22,24 +22,13 @@ def _emails_json(emails: tuple[str, ...]) -> str:
 
 
 def profile_values(profile: Profile) -> dict[str, Any]:
-    fields = profile.fields()
-    primary, emails, code, given, family, display = fields
+    """The account columns a profile fills, by name."""
+    values = profile.values()
     return {
-        "primary_email": primary,
-        "emails": _emails_json(emails),
-        "employee_code": code,
-        "given_name": given,
-        "family_name": family,
-        "display_name": display,
-        "profile_digest": Profile.digest_of(fields),
+        **values._asdict(),
+        "emails": _emails_json(values.emails),
+        "profile_digest": digest_of(values),
     }
-
-
-ACCOUNT_COLUMNS = (
-    "tenant_id", "name", "name_key", "source_id", "composed_name", "status", "auth_type", "role",
-    "name_locked", "created_at", "updated_at", "primary_email", "emails", "employee_code",
-    "given_name", "family_name", "display_name", "profile_digest",
-)  # fmt: skip
 
 
 def create_accounts(
@@ -53,7 +42,7 @@ def create_accounts(
             batch = changes[start : start + BATCH]
             rows = [_new_row(tenant_id, auth_type, c, now) for c in batch]
             before = conn.execute(select(func.coalesce(func.max(accounts.c.id), 0))).scalar_one()
-            insert_rows(conn, accounts, ACCOUNT_COLUMNS, rows)
+            insert_rows(conn, accounts, rows)
             yield batch, _ids_since(conn, tenant_id, before, {c.source_id for c in batch})
             advance(len(batch))
 
@@ -71,15 +60,25 @@ def _ids_since(
     return {sid: account_id for sid, account_id in conn.execute(newer) if sid in source_ids}
 
 
-def _new_row(tenant_id: str, auth_type: str, change: Change, now: datetime) -> tuple[Any, ...]:
-    fields = (change.profile or Profile()).fields()
-    primary, emails, code, given, family, display = fields
+def _new_row(tenant_id: str, auth_type: str, change: Change, now: datetime) -> dict[str, Any]:
     name = change.name
-    return (
-        tenant_id, name, name_key(name), change.source_id, change.composed_name, "active",
-        auth_type, "none", False, now, now, primary, _emails_json(emails), code, given, family,
-        display, Profile.digest_of(fields),
-    )  # fmt: skip
+    return {
+        "tenant_id": tenant_id,
+        "name": name,
+        "name_key": name_key(name),
+        "source_id": change.source_id,
+        "composed_name": change.composed_name,
+        "status": AccountStatus.ACTIVE,
+        "auth_type": auth_type,
+        "role": Role.NONE,
+        "name_locked": False,
+        "created_at": now,
+        "updated_at": now,
+        **profile_values(change.profile or EMPTY_PROFILE),
+    }
+
+
+EMPTY_PROFILE = Profile()
 
 
 def change_accounts(
@@ -88,18 +87,18 @@ def change_accounts(
     """Updates, renames, disables and enables of existing accounts, one statement per kind."""
     for change in changes:
         values: dict[str, Any] = {"updated_at": now}
-        if "update" in change.actions and change.profile is not None:
+        if Action.UPDATE in change.actions and change.profile is not None:
             values.update(profile_values(change.profile))
-        if "rename" in change.actions:
+        if Action.RENAME in change.actions:
             values.update(name=change.name, name_key=name_key(change.name))
             _release(conn, tenant_id, change, now)
         if change.composed_name is not None:
             values["composed_name"] = change.composed_name
-        if "disable" in change.actions:
-            values["status"] = "disabled"
+        if Action.DISABLE in change.actions:
+            values["status"] = AccountStatus.DISABLED
             _revoke_tokens(conn, change, now)
-        elif "enable" in change.actions:
-            values["status"] = "active"
+        elif Action.ENABLE in change.actions:
+            values["status"] = AccountStatus.ACTIVE
         if not change.actions:
             values.pop("updated_at")  # only the composed name was restated
         conn.execute(update(accounts).where(accounts.c.id == change.account_id).values(**values))

@@ -3,7 +3,8 @@
 A run that creates 100,000 accounts writes 300,000 rows (accounts, reset tokens, outbox). Through
 SQLAlchemy's Core `insert()` every row's parameters are rebuilt and each value passed through its
 type's processor, which cost more than the database's own work. Here the statement is built once
-and rows go to the driver as tuples: PostgreSQL (psycopg) takes them through COPY, which adapts
+and rows go to the driver as tuples (made here from the caller's rows, which name their columns):
+PostgreSQL (psycopg) takes them through COPY, which adapts
 the values itself; other databases through executemany, with the columns' bind processors
 (SQLite's datetimes, say) applied once per distinct value object, since a run stamps every row
 with the same `now`.
@@ -12,7 +13,8 @@ with the same `now`.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Table
@@ -26,12 +28,23 @@ _NOTHING = object()
 to_json = json.JSONEncoder(ensure_ascii=False).encode
 
 
-def insert_rows(
-    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Row]
-) -> None:
-    """INSERTs `rows`, each a tuple of values in `columns`' order, in one statement's run."""
+def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """INSERTs `rows`, each a mapping of column name to value (every row naming the same
+    columns), in one statement's run."""
     if not rows:
         return
+    columns = tuple(rows[0])
+    unknown = set(columns) - set(table.c.keys())
+    if unknown:
+        raise ValueError(f"{table.name} has no column(s) {sorted(unknown)}")
+    pick = itemgetter(*columns)
+    tuples = [pick(row) for row in rows] if len(columns) > 1 else [(pick(row),) for row in rows]
+    _insert_tuples(conn, table, columns, tuples)
+
+
+def _insert_tuples(
+    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Row]
+) -> None:
     dialect = conn.dialect
     quote = dialect.identifier_preparer.quote
     target = f"{quote(table.name)} ({', '.join(quote(name) for name in columns)})"

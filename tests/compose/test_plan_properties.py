@@ -11,8 +11,8 @@ from sync.compose.collisions import NameBook
 from sync.compose.normalize import name_key
 from sync.compose.rules import NameRule
 from sync.config import DEFAULT_NAME_PATTERN
-from sync.model import DirectoryUser
-from sync.plan import AccountState, Plan, Policy, make_plan
+from sync.model import AccountState, DirectoryUser, Plan
+from sync.plan import Policy, make_plan
 
 POLICY = Policy(NameRule.parse("email_local_part", None, DEFAULT_NAME_PATTERN))
 emails = st.sampled_from(

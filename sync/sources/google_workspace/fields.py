@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sync.errors import UserIssue
-from sync.model import DirectoryUser, user_from
+from sync.model import DirectoryUser, IssueReason, user_from
 from sync.sources.base import ReadRequest
 
 # Directory attribute -> Google field path. `active` is not a path: a user is inactive when
@@ -186,7 +186,9 @@ def to_user(resource: dict[str, Any], plan: FieldPlan, where: str) -> DirectoryU
     source_id = value("source_id")
     if source_id is None:
         label = texts(resource.get("primaryEmail"))
-        return UserIssue(label[0] if label else where, "missing_attribute", "source_id (no id)")
+        return UserIssue(
+            label[0] if label else where, IssueReason.MISSING_ATTRIBUTE, "source_id (no id)"
+        )
     emails_steps = plan.paths.get("emails")
     emails = texts(resolve(resource, emails_steps)) if emails_steps else []
     extra = {name: texts(resolve(resource, steps)) for name, steps in plan.extra.items()}

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sync.errors import UserIssue
-from sync.model import DirectoryUser
+from sync.model import DirectoryUser, IssueReason
 from sync.sources.ldap.dialects import Decoder, Dialect
 
 # RFC 4517 §3.3.13 GeneralizedTime: YYYYMMDDHH[MM[SS]][(.|,)fraction](Z|+HHMM|-HHMM)
@@ -156,14 +156,18 @@ class EntryReader:
         try:
             source_id = _single(raw, self.id_places, "source_id")
         except BadValue as exc:
-            return Converted(None, UserIssue(dn, "missing_attribute", str(exc)), changed, False)
+            return Converted(
+                None, UserIssue(dn, IssueReason.MISSING_ATTRIBUTE, str(exc)), changed, False
+            )
         if source_id is None:
             detail = f"source_id: {self.id_names} is missing at {dn}"
-            return Converted(None, UserIssue(dn, "missing_attribute", detail), changed, False)
+            return Converted(
+                None, UserIssue(dn, IssueReason.MISSING_ATTRIBUTE, detail), changed, False
+            )
         try:
             user = self._user(source_id, raw, active and not self._disabled(raw))
         except BadValue as exc:
-            issue = UserIssue(source_id, "missing_attribute", f"{exc} (at {dn})")
+            issue = UserIssue(source_id, IssueReason.MISSING_ATTRIBUTE, f"{exc} (at {dn})")
             return Converted(None, issue, changed, True)
         return Converted(user, None, changed, True)
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sync.errors import StopRun, UserIssue
-from sync.model import DirectoryUser, user_from
+from sync.model import DirectoryUser, IssueReason, user_from
 from sync.sources.base import ReadRequest
 from sync.sources.settings import SALESFORCE_FIELD, SalesforceSourceSettings
 
@@ -90,12 +90,16 @@ class UserQuery:
         source_id = text("source_id")
         if not source_id:
             return UserIssue(
-                "(unknown)", "missing_attribute", f"source_id ({self.fields['source_id']})"
+                "(unknown)",
+                IssueReason.MISSING_ATTRIBUTE,
+                f"source_id ({self.fields['source_id']})",
             )
         active = _flag(values.get(self.fields["active"].lower()))
         if active is None:
             return UserIssue(
-                source_id, "missing_attribute", f"active ({self.fields['active']} is not a boolean)"
+                source_id,
+                IssueReason.MISSING_ATTRIBUTE,
+                f"active ({self.fields['active']} is not a boolean)",
             )
         extra = tuple(
             (name, value)

@@ -5,15 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from sync.model.profile import PROFILE_FIELDS
+
 # Attributes every account keeps in step with the directory: every run reads them.
-PROFILE_ATTRIBUTES: tuple[str, ...] = (
-    "primary_email",
-    "emails",
-    "employee_code",
-    "given_name",
-    "family_name",
-    "display_name",
-)
+PROFILE_ATTRIBUTES: tuple[str, ...] = PROFILE_FIELDS
 # Attributes every source maps to (SPEC §8). `source_id` and `active` are always read.
 DIRECTORY_ATTRIBUTES: tuple[str, ...] = (
     "source_id",

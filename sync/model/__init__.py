@@ -1,0 +1,39 @@
+"""The domain's ground floor (ARCHITECTURE.md): typed, named objects and closed vocabularies that
+every layer above shares and none of which knows a database, a network or a clock."""
+
+from sync.model.changes import GONE, INACTIVE, AccountState, Change, Plan
+from sync.model.directory import (
+    DIRECTORY_ATTRIBUTES,
+    PROFILE_ATTRIBUTES,
+    SINGLE_ATTRIBUTES,
+    TEXT_ATTRIBUTES,
+    DirectoryUser,
+    user_from,
+)
+from sync.model.enums import AccountStatus, Action, IssueReason, Role, RunStatus
+from sync.model.issues import UserIssue
+from sync.model.profile import PROFILE_FIELDS, Profile, ProfileValues, digest_of
+
+__all__ = [
+    "DIRECTORY_ATTRIBUTES",
+    "GONE",
+    "INACTIVE",
+    "PROFILE_ATTRIBUTES",
+    "PROFILE_FIELDS",
+    "SINGLE_ATTRIBUTES",
+    "TEXT_ATTRIBUTES",
+    "AccountState",
+    "AccountStatus",
+    "Action",
+    "Change",
+    "DirectoryUser",
+    "IssueReason",
+    "Plan",
+    "Profile",
+    "ProfileValues",
+    "Role",
+    "RunStatus",
+    "UserIssue",
+    "digest_of",
+    "user_from",
+]

@@ -1,0 +1,51 @@
+"""What a run plans for the accounts it finds: the store's view of an account, one account's
+change, and the plan of a whole run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sync.model.enums import Action
+from sync.model.issues import UserIssue
+from sync.model.profile import Profile
+
+# why an account is disabled
+INACTIVE = "inactive in the source"
+GONE = "gone from the source"
+
+
+@dataclass(frozen=True, slots=True)
+class AccountState:
+    """What the plan needs to know of a stored account."""
+
+    id: int
+    name: str
+    composed_name: str | None
+    active: bool
+    name_locked: bool
+    profile_digest: str
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What happens to one account. `actions` may hold several (renamed and updated, say);
+    an empty set with a new `composed_name` only records what the rule now yields."""
+
+    source_id: str
+    actions: frozenset[Action]
+    name: str
+    account_id: int | None = None
+    old_name: str | None = None
+    composed_name: str | None = None
+    profile: Profile | None = None
+    why: str = ""
+
+
+@dataclass(slots=True)
+class Plan:
+    changes: list[Change] = field(default_factory=list)
+    issues: list[UserIssue] = field(default_factory=list)
+    unchanged: int = 0
+
+    def count(self, action: Action) -> int:
+        return sum(1 for change in self.changes if action in change.actions)
