@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine
 
 from sync.config import Settings, TenantSettings
 from sync.directory import LOOKUP_ATTRIBUTES, ReadSummary, feed, read_lookup
@@ -16,6 +15,7 @@ from sync.errors import StopRun
 from sync.mail.notices import notices_for
 from sync.mail.queue import message_domain, queue_notices
 from sync.model import PROFILE_ATTRIBUTES, AccountState, Action, Change, Plan, RunStatus
+from sync.ops import progress
 from sync.ops.logs import log_context
 from sync.plan import Planner, Policy, without_disables
 from sync.report import ACTION_COUNTS, RunReport
@@ -24,7 +24,7 @@ from sync.store.accounts import load_states, name_book, quarantine_start
 from sync.store.apply import change_accounts, create_accounts, split_plan
 from sync.store.engine import writing
 from sync.store.locks import named_lock
-from sync.store.schema import runs, sync_state
+from sync.store.runs import read_state, record_run, save_read_state
 from sync.timeutil import as_utc, utc_now
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ def _guarded_run(
     if report.status == RunStatus.FAILED and not options.dry_run:
         report.finished_at = utc_now()
         with writing(engine) as conn:
-            _record(conn, report)
+            record_run(conn, report)
 
 
 def _run(
@@ -117,12 +117,14 @@ def _read_mode(
     conn: Connection, tenant: TenantSettings, options: RunOptions
 ) -> tuple[str | None, bool]:
     """(the delta watermark, whether this run reads everything)."""
-    row = conn.execute(select(sync_state).where(sync_state.c.tenant_id == tenant.id)).first()
+    state = read_state(conn, tenant.id)
     interval = getattr(tenant.source, "full_sync_interval_hours", None)
-    if options.full or interval is None or row is None or not row.watermark or not row.last_full_at:
+    if options.full or interval is None or state is None:
         return None, True
-    due = as_utc(row.last_full_at) + timedelta(hours=interval) <= utc_now()
-    return (None if due else row.watermark), due
+    if not state.watermark or not state.last_full_at:
+        return None, True
+    due = as_utc(state.last_full_at) + timedelta(hours=interval) <= utc_now()
+    return (None if due else state.watermark), due
 
 
 def _read(
@@ -184,16 +186,19 @@ def _apply(
     creates, others = split_plan(plan)
     queued = 0
     with writing(engine) as conn:
-        for batch, created_ids in create_accounts(conn, tenant.id, tenant.auth_type, creates, now):
-            queued += _queue(conn, settings, tenant, report, batch, created_ids)
+        with progress.bar("writing accounts", total=len(creates), unit="accounts") as advance:
+            for batch, ids in create_accounts(conn, tenant.id, tenant.auth_type, creates, now):
+                queued += _queue(conn, settings, tenant, report, batch, ids)
+                advance(len(batch))
         change_accounts(conn, tenant.id, others, now)
         queued += _queue(conn, settings, tenant, report, others, {})
         report.counts["emails_queued"] = queued
-        _save_state(conn, tenant.id, result, report)
+        full_read_at = report.started_at if report.full and result.full else None
+        save_read_state(conn, tenant.id, result.watermark, full_read_at)
         if report.status != RunStatus.BLOCKED:
             report.status = RunStatus.SUCCEEDED
         report.finished_at = utc_now()
-        _record(conn, report)
+        record_run(conn, report)
 
 
 def _queue(
@@ -215,34 +220,6 @@ def _queue(
         token_ttl=timedelta(hours=tenant.token_ttl_hours),
         domain=message_domain(settings, tenant),
         run_id=report.run_id,
-    )
-
-
-def _save_state(conn: Connection, tenant_id: str, result: ReadResult, report: RunReport) -> None:
-    row = conn.execute(select(sync_state).where(sync_state.c.tenant_id == tenant_id)).first()
-    values = {"watermark": result.watermark or (row.watermark if row else None)}
-    if report.full and result.full:
-        values["last_full_at"] = report.started_at
-    if row is None:
-        conn.execute(insert(sync_state).values(tenant_id=tenant_id, **values))
-    else:
-        conn.execute(
-            sync_state.update().where(sync_state.c.tenant_id == tenant_id).values(**values)
-        )
-
-
-def _record(conn: Connection, report: RunReport) -> None:
-    conn.execute(
-        insert(runs).values(
-            id=report.run_id,
-            tenant_id=report.tenant,
-            status=report.status,
-            dry_run=report.dry_run,
-            full=report.full,
-            started_at=report.started_at,
-            finished_at=report.finished_at,
-            report=json.dumps(report.as_json(), ensure_ascii=False),
-        )
     )
 
 

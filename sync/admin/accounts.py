@@ -7,12 +7,11 @@ set by hand is locked so no later sync renames the account.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection
 
 from sync.admin.policy import Refused, checked_role, clean_memo
 from sync.compose.collisions import NameBook
@@ -20,33 +19,10 @@ from sync.compose.normalize import name_key, normalize_text
 from sync.compose.rules import NotComposed
 from sync.config import TenantSettings
 from sync.mail.queue import Notice, queue_notice
-from sync.model import Action, Change
-from sync.store.accounts import quarantine_start
+from sync.model import Account, Action, Change
+from sync.store.accounts import load_account as stored_account
+from sync.store.accounts import name_holder, quarantine_start, quarantined_for, update_account
 from sync.store.apply import change_accounts
-from sync.store.schema import accounts, released_names
-
-
-@dataclass(frozen=True, slots=True)
-class Account:
-    """What administration needs of a stored account (never its password hash)."""
-
-    id: int
-    tenant_id: str
-    name: str
-    source_id: str
-    status: str
-    auth_type: str
-    role: str
-    role_scheme: str | None
-    primary_email: str | None
-    emails: tuple[str, ...]
-    display_name: str | None
-
-    @property
-    def addresses(self) -> tuple[str, ...]:
-        """Every address of the account, the primary one first."""
-        first = (self.primary_email,) if self.primary_email else ()
-        return tuple(dict.fromkeys((*first, *self.emails)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,26 +49,10 @@ class Edited:
 
 def load_account(conn: Connection, tenant_id: str, name: str) -> Account:
     """The tenant's account of that name (case-insensitive); Refused when there is none."""
-    row = conn.execute(
-        select(accounts).where(
-            accounts.c.tenant_id == tenant_id, accounts.c.name_key == name_key(name)
-        )
-    ).first()
-    if row is None:
+    account = stored_account(conn, tenant_id, name)
+    if account is None:
         raise Refused(f"tenant {tenant_id!r} has no account named {name!r}")
-    return Account(
-        row.id,
-        row.tenant_id,
-        row.name,
-        row.source_id,
-        row.status,
-        row.auth_type,
-        row.role,
-        row.role_scheme,
-        row.primary_email,
-        tuple(json.loads(row.emails)),
-        row.display_name,
-    )
+    return account
 
 
 def edit_account(
@@ -118,7 +78,7 @@ def edit_account(
         said.insert(0, f"renamed {account.name} to {new_name} (name locked)")
         queued = _rename(conn, tenant, account, new_name, now=now, domain=domain, said=said)
     values["updated_at"] = now
-    conn.execute(update(accounts).where(accounts.c.id == account.id).values(**values))
+    update_account(conn, account.id, values)
     return Edited(new_name or account.name, said, queued)
 
 
@@ -163,24 +123,13 @@ def _book_for(conn: Connection, tenant: TenantSettings, name: str, now: datetime
     """A NameBook holding only what concerns `name`: one query each instead of every account."""
     key = name_key(name)
     book = NameBook(reserved={name_key(r) for r in tenant.reserved_names})
-    held = conn.execute(
-        select(accounts.c.source_id, accounts.c.name).where(
-            accounts.c.tenant_id == tenant.id, accounts.c.name_key == key
-        )
-    ).first()
+    held = name_holder(conn, tenant.id, name)
     if held is not None:
-        book.held[key] = (held.source_id, held.name)
-    released = conn.execute(
-        select(accounts.c.source_id)
-        .join(released_names, released_names.c.account_id == accounts.c.id)
-        .where(
-            released_names.c.tenant_id == tenant.id,
-            released_names.c.name_key == key,
-            released_names.c.released_at >= quarantine_start(now, tenant.name_quarantine_days),
-        )
-    ).first()
+        book.held[key] = held
+    since = quarantine_start(now, tenant.name_quarantine_days)
+    released = quarantined_for(conn, tenant.id, name, since)
     if released is not None:
-        book.quarantined[key] = released.source_id
+        book.quarantined[key] = released
     return book
 
 

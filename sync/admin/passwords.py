@@ -9,11 +9,13 @@ from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection
 
-from sync.admin.accounts import Account, load_account
+from sync.admin.accounts import load_account
 from sync.admin.policy import Refused, password_problems
-from sync.store.schema import accounts, reset_tokens
+from sync.model import Account
+from sync.store.accounts import set_password_hash
+from sync.store.tokens import revoke_tokens
 
 # argon2-cffi's defaults are argon2id with RFC 9106's low-memory profile (t=3, m=64 MiB, p=4)
 _HASHER = PasswordHasher()
@@ -51,22 +53,6 @@ def set_password(conn: Connection, tenant_id: str, name: str, password: str, now
     require_password_account(account)
     check_password(account.name, account.role, password)
     digest = hash_password(password)
-    conn.execute(
-        update(accounts)
-        .where(accounts.c.id == account.id)
-        .values(password_hash=digest, updated_at=now)
-    )
-    revoke_tokens(conn, account.id, now)
+    set_password_hash(conn, account.id, digest, now)
+    revoke_tokens(conn, [account.id], now)
     return account.name
-
-
-def revoke_tokens(conn: Connection, account_id: int, now: datetime) -> None:
-    conn.execute(
-        update(reset_tokens)
-        .where(
-            reset_tokens.c.account_id == account_id,
-            reset_tokens.c.used_at.is_(None),
-            reset_tokens.c.revoked_at.is_(None),
-        )
-        .values(revoked_at=now)
-    )

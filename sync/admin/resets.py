@@ -10,15 +10,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection
 
-from sync.admin.accounts import Account, load_account
+from sync.admin.accounts import load_account
 from sync.admin.passwords import check_password, hash_password, require_password_account
 from sync.admin.policy import Refused
 from sync.config import TenantSettings
 from sync.mail.queue import Notice, queue_notice
 from sync.mail.tokens import hash_token
-from sync.store.schema import accounts, outbox, reset_tokens
+from sync.model import Account
+from sync.store.accounts import set_password_hash
+from sync.store.tokens import claim_token, token_and_account
 from sync.timeutil import as_utc
 
 MAX_TOKEN_LENGTH = 128  # ours are 43 characters; anything much longer is not one of them
@@ -71,13 +73,7 @@ def request_reset(
         "display_name": account.display_name,
     }
     notice = Notice(account.id, "password_reset", to_address, params, with_token=True)
-    queue_notice(conn, tenant, notice, now=now, domain=domain)
-    outbox_id = conn.execute(
-        select(outbox.c.id)
-        .where(outbox.c.account_id == account.id, outbox.c.kind == "password_reset")
-        .order_by(outbox.c.id.desc())
-        .limit(1)
-    ).scalar_one()
+    outbox_id = queue_notice(conn, tenant, notice, now=now, domain=domain)
     return ResetQueued(account.name, to_address, outbox_id)
 
 
@@ -100,24 +96,10 @@ def check_token(conn: Connection, token: str, now: datetime) -> TokenHolder | To
     """Whether the token from a link may set a password now, and for which account."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return TokenRefused("unknown")
-    row = conn.execute(
-        select(
-            reset_tokens.c.id,
-            reset_tokens.c.tenant_id,
-            reset_tokens.c.account_id,
-            reset_tokens.c.expires_at,
-            reset_tokens.c.used_at,
-            reset_tokens.c.revoked_at,
-            accounts.c.name,
-            accounts.c.role,
-            accounts.c.status,
-        )
-        .join(accounts, accounts.c.id == reset_tokens.c.account_id)
-        .where(reset_tokens.c.token_hash == hash_token(token))
-    ).first()
+    row = token_and_account(conn, hash_token(token))
     if row is None:
         return TokenRefused("unknown")
-    return token_verdict(row._mapping, now)
+    return token_verdict(row, now)
 
 
 def token_verdict(row: Any, now: datetime) -> TokenHolder | TokenRefused:
@@ -148,27 +130,7 @@ def redeem_token(
     digest = hash_password(new_password)  # slow: done before the row locks are taken
     if not claim_token(conn, verdict.token_id, now):
         return TokenRefused("used")
-    changed = conn.execute(
-        update(accounts)
-        .where(accounts.c.id == verdict.account_id, accounts.c.status == "active")
-        .values(password_hash=digest, updated_at=now)
-    )
-    if changed.rowcount != 1:  # disabled since the check: the token is spent, nothing else
+    # disabled since the check: the token is spent, nothing else
+    if not set_password_hash(conn, verdict.account_id, digest, now, only_if_active=True):
         return TokenRefused("disabled")
     return verdict
-
-
-def claim_token(conn: Connection, token_id: int, now: datetime) -> bool:
-    """Marks the token used if it still may be used. The condition is evaluated again under
-    the row lock (PostgreSQL) or the write lock (SQLite), so only one claimant gets rowcount 1."""
-    result = conn.execute(
-        update(reset_tokens)
-        .where(
-            reset_tokens.c.id == token_id,
-            reset_tokens.c.used_at.is_(None),
-            reset_tokens.c.revoked_at.is_(None),
-            reset_tokens.c.expires_at > now,
-        )
-        .values(used_at=now)
-    )
-    return result.rowcount == 1

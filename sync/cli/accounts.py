@@ -10,7 +10,6 @@ import sys
 from typing import Any
 
 import click
-from sqlalchemy import select
 
 from sync.admin.accounts import Edit, edit_account, load_account
 from sync.admin.passwords import require_password_account, set_password
@@ -23,7 +22,7 @@ from sync.mail.queue import message_domain
 from sync.store.accounts import account_rows
 from sync.store.engine import writing
 from sync.store.locks import named_lock
-from sync.store.schema import outbox
+from sync.store.outbox import message as outbox_message
 from sync.timeutil import utc_now
 
 DELIVER_WAIT_SECONDS = 10  # how long a reset waits for another worker's delivery to finish
@@ -155,15 +154,15 @@ def reset_password_command(app: App, tenant_id: str, name: str, address: str | N
         )
     deliver_due(app.engine, app.settings, wait_seconds=DELIVER_WAIT_SECONDS)
     with app.engine.connect() as conn:
-        row = conn.execute(select(outbox).where(outbox.c.id == queued.outbox_id)).one()
+        row = outbox_message(conn, queued.outbox_id)
     what = f"{tenant_id}: reset link for {queued.account_name} to {queued.to_address}"
-    if row.status == "sent":
+    if row["status"] == "sent":
         click.echo(f"{what}: sent")
-    elif row.status == "pending":
-        why = row.last_error or "another worker is delivering"
+    elif row["status"] == "pending":
+        why = row["last_error"] or "another worker is delivering"
         click.echo(f"{what}: queued, not sent yet ({why}); `deliver` retries it")
     else:
-        click.echo(f"{what}: failed: {row.last_error}", err=True)
+        click.echo(f"{what}: failed: {row['last_error']}", err=True)
         raise SystemExit(EXIT_FAILED)
 
 

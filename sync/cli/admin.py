@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import click
-from sqlalchemy import select
 
 from sync.cli import App
 from sync.config import load_settings
@@ -13,7 +12,7 @@ from sync.errors import ConfigError, StopRun
 from sync.mail.deliver import failed_counts
 from sync.secrets import read_secret
 from sync.store.engine import make_engine, upgrade
-from sync.store.schema import runs as runs_table
+from sync.store.runs import recent_reports
 
 
 @click.group("runs")
@@ -28,11 +27,8 @@ def runs() -> None:
 @click.pass_obj
 def list_runs(app: App, tenant_id: str | None, limit: int, as_json: bool) -> None:
     """List past runs, newest first."""
-    query = select(runs_table.c.report).order_by(runs_table.c.started_at.desc()).limit(limit)
-    if tenant_id is not None:
-        query = query.where(runs_table.c.tenant_id == tenant_id)
     with app.engine.connect() as conn:
-        reports = [json.loads(text) for (text,) in conn.execute(query)]
+        reports = recent_reports(conn, tenant_id, limit)
     failed = failed_counts(app.engine, tenant_id)
     for r in reports:  # emails a run queued that were given up on since
         r["emails_failed"] = failed.get(r["tenant"], {}).get(r["run_id"], 0)

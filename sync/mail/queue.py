@@ -13,11 +13,12 @@ from email.utils import parseaddr
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection
 
 from sync.mail.tokens import new_token
-from sync.store.bulk import insert_rows, to_json
-from sync.store.schema import outbox, reset_tokens
+from sync.store.bulk import to_json
+from sync.store.outbox import insert_message, insert_messages
+from sync.store.tokens import revoke_tokens
 
 if TYPE_CHECKING:
     from sync.config import Settings, TenantSettings
@@ -48,10 +49,12 @@ def message_domain(settings: Settings, tenant: TenantSettings) -> str:
 
 def queue_notice(
     conn: Connection, tenant: TenantSettings, notice: Notice, *, now: datetime, domain: str
-) -> None:
-    """Queues one email of an administrator's action (a rename, a reset link)."""
-    ttl = timedelta(hours=tenant.token_ttl_hours)
-    queue_notices(conn, tenant.id, [notice], now=now, token_ttl=ttl, domain=domain)
+) -> int:
+    """Queues one email of an administrator's action (a rename, a reset link); its outbox id."""
+    revoke_tokens(conn, [notice.account_id] if notice.with_token else [], now)
+    expires = now + timedelta(hours=tenant.token_ttl_hours)
+    token, message = _rows(tenant.id, notice, now, expires, domain, run_id=None)
+    return insert_message(conn, token, message)
 
 
 def queue_notices(
@@ -70,54 +73,52 @@ def queue_notices(
     expires = now + token_ttl
     iterator = iter(notices)
     while batch := list(islice(iterator, BATCH)):
-        _supersede_tokens(conn, batch, now)
+        # a just-created account has no older token to supersede: a shorter IN list
+        superseded = [n.account_id for n in batch if n.with_token and n.kind != "account_created"]
+        revoke_tokens(conn, superseded, now)
         token_rows: list[dict[str, Any]] = []
         outbox_rows: list[dict[str, Any]] = []
         for notice in batch:
-            token = None
-            if notice.with_token:
-                token, digest = new_token()
-                token_rows.append(
-                    {
-                        "tenant_id": tenant_id,
-                        "account_id": notice.account_id,
-                        "token_hash": digest,
-                        "created_at": now,
-                        "expires_at": expires,
-                    }
-                )
-            outbox_rows.append(
-                {
-                    "tenant_id": tenant_id,
-                    "account_id": notice.account_id,
-                    "run_id": run_id,
-                    "kind": notice.kind,
-                    "to_address": notice.to_address,
-                    "message_id": f"<{os.urandom(16).hex()}@{domain}>",
-                    "params": to_json(notice.params),
-                    "token": token,
-                    "status": "pending",
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "created_at": now,
-                }
-            )
-        insert_rows(conn, reset_tokens, token_rows)
-        insert_rows(conn, outbox, outbox_rows)
+            token, message = _rows(tenant_id, notice, now, expires, domain, run_id)
+            if token is not None:
+                token_rows.append(token)
+            outbox_rows.append(message)
+        insert_messages(conn, token_rows, outbox_rows)
         queued += len(batch)
     return queued
 
 
-def _supersede_tokens(conn: Connection, batch: list[Notice], now: datetime) -> None:
-    # a just-created account has no older token to supersede; skipping it keeps the IN list small
-    tokened = [n.account_id for n in batch if n.with_token and n.kind != "account_created"]
-    if tokened:
-        conn.execute(
-            update(reset_tokens)
-            .where(
-                reset_tokens.c.account_id.in_(tokened),
-                reset_tokens.c.used_at.is_(None),
-                reset_tokens.c.revoked_at.is_(None),
-            )
-            .values(revoked_at=now)
-        )
+def _rows(
+    tenant_id: str,
+    notice: Notice,
+    now: datetime,
+    expires: datetime,
+    domain: str,
+    run_id: str | None,
+) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """The notice's token row (when it carries a link) and outbox row."""
+    token = token_row = None
+    if notice.with_token:
+        token, digest = new_token()
+        token_row = {
+            "tenant_id": tenant_id,
+            "account_id": notice.account_id,
+            "token_hash": digest,
+            "created_at": now,
+            "expires_at": expires,
+        }
+    message = {
+        "tenant_id": tenant_id,
+        "account_id": notice.account_id,
+        "run_id": run_id,
+        "kind": notice.kind,
+        "to_address": notice.to_address,
+        "message_id": f"<{os.urandom(16).hex()}@{domain}>",
+        "params": to_json(notice.params),
+        "token": token,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+    return token_row, message

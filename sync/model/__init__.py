@@ -1,6 +1,7 @@
 """The domain's ground floor (ARCHITECTURE.md): typed, named objects and closed vocabularies that
 every layer above shares and none of which knows a database, a network or a clock."""
 
+from sync.model.account import Account
 from sync.model.changes import GONE, INACTIVE, AccountState, Change, Plan
 from sync.model.directory import (
     DIRECTORY_ATTRIBUTES,
@@ -22,6 +23,7 @@ __all__ = [
     "PROFILE_FIELDS",
     "SINGLE_ATTRIBUTES",
     "TEXT_ATTRIBUTES",
+    "Account",
     "AccountState",
     "AccountStatus",
     "Action",

@@ -6,11 +6,11 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select, update
 
 from sync.compose.collisions import NameBook
 from sync.compose.normalize import name_key
-from sync.model import AccountState, AccountStatus
+from sync.model import Account, AccountState, AccountStatus
 from sync.store.schema import accounts, released_names
 from sync.timeutil import as_utc
 
@@ -62,11 +62,67 @@ def name_book(
     return book
 
 
-def count_active(conn: Connection, tenant_id: str) -> int:
-    query = select(func.count()).where(
-        accounts.c.tenant_id == tenant_id, accounts.c.status == AccountStatus.ACTIVE
+def load_account(conn: Connection, tenant_id: str, name: str) -> Account | None:
+    """The tenant's account of that name (case-insensitive), or None."""
+    row = conn.execute(
+        select(accounts).where(
+            accounts.c.tenant_id == tenant_id, accounts.c.name_key == name_key(name)
+        )
+    ).first()
+    if row is None:
+        return None
+    return Account(
+        row.id,
+        row.tenant_id,
+        row.name,
+        row.source_id,
+        row.status,
+        row.auth_type,
+        row.role,
+        row.role_scheme,
+        row.primary_email,
+        tuple(json.loads(row.emails)),
+        row.display_name,
     )
-    return int(conn.execute(query).scalar_one())
+
+
+def update_account(conn: Connection, account_id: int, values: dict[str, Any]) -> None:
+    """Sets the given columns of one account (an administrator's edit)."""
+    conn.execute(update(accounts).where(accounts.c.id == account_id).values(**values))
+
+
+def set_password_hash(
+    conn: Connection, account_id: int, digest: str, now: datetime, *, only_if_active: bool = False
+) -> bool:
+    """Stores a new password hash; False when the account is gone (or disabled, if asked)."""
+    query = update(accounts).where(accounts.c.id == account_id)
+    if only_if_active:
+        query = query.where(accounts.c.status == AccountStatus.ACTIVE)
+    return conn.execute(query.values(password_hash=digest, updated_at=now)).rowcount == 1
+
+
+def name_holder(conn: Connection, tenant_id: str, name: str) -> tuple[str, str] | None:
+    """(source id, name) of the account holding `name` (case-insensitive), or None."""
+    held = conn.execute(
+        select(accounts.c.source_id, accounts.c.name).where(
+            accounts.c.tenant_id == tenant_id, accounts.c.name_key == name_key(name)
+        )
+    ).first()
+    return None if held is None else (held.source_id, held.name)
+
+
+def quarantined_for(conn: Connection, tenant_id: str, name: str, since: datetime) -> str | None:
+    """The source id of the account that released `name` at or after `since`, or None."""
+    released = conn.execute(
+        select(accounts.c.source_id)
+        .join(released_names, released_names.c.account_id == accounts.c.id)
+        .where(
+            released_names.c.tenant_id == tenant_id,
+            released_names.c.name_key == name_key(name),
+            released_names.c.released_at >= since,
+        )
+    ).first()
+    return None if released is None else str(released.source_id)
 
 
 def account_rows(conn: Connection, tenant_id: str, name: str | None = None) -> list[dict[str, Any]]:

@@ -10,9 +10,9 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 
 from sync.compose.normalize import name_key
 from sync.model import AccountStatus, Action, Change, Plan, Profile, Role, digest_of
-from sync.ops import progress
 from sync.store.bulk import insert_rows, to_json
-from sync.store.schema import accounts, released_names, reset_tokens
+from sync.store.schema import accounts, released_names
+from sync.store.tokens import revoke_tokens
 
 BATCH = 2000
 
@@ -37,14 +37,12 @@ def create_accounts(
     """Inserts the new accounts in batches, yielding each batch with its new ids by source id,
     so the caller can queue their emails before the next batch: memory stays bounded by a
     batch."""
-    with progress.bar("writing accounts", total=len(changes), unit="accounts") as advance:
-        for start in range(0, len(changes), BATCH):
-            batch = changes[start : start + BATCH]
-            rows = [_new_row(tenant_id, auth_type, c, now) for c in batch]
-            before = conn.execute(select(func.coalesce(func.max(accounts.c.id), 0))).scalar_one()
-            insert_rows(conn, accounts, rows)
-            yield batch, _ids_since(conn, tenant_id, before, {c.source_id for c in batch})
-            advance(len(batch))
+    for start in range(0, len(changes), BATCH):
+        batch = changes[start : start + BATCH]
+        rows = [_new_row(tenant_id, auth_type, c, now) for c in batch]
+        before = conn.execute(select(func.coalesce(func.max(accounts.c.id), 0))).scalar_one()
+        insert_rows(conn, accounts, rows)
+        yield batch, _ids_since(conn, tenant_id, before, {c.source_id for c in batch})
 
 
 def _ids_since(
@@ -86,6 +84,7 @@ def change_accounts(
 ) -> None:
     """Updates, renames, disables and enables of existing accounts, one statement per kind."""
     for change in changes:
+        assert change.account_id is not None, "a change of an existing account"
         values: dict[str, Any] = {"updated_at": now}
         if Action.UPDATE in change.actions and change.profile is not None:
             values.update(profile_values(change.profile))
@@ -96,7 +95,7 @@ def change_accounts(
             values["composed_name"] = change.composed_name
         if Action.DISABLE in change.actions:
             values["status"] = AccountStatus.DISABLED
-            _revoke_tokens(conn, change, now)
+            revoke_tokens(conn, [change.account_id], now)
         elif Action.ENABLE in change.actions:
             values["status"] = AccountStatus.ACTIVE
         if not change.actions:
@@ -121,19 +120,6 @@ def _release(conn: Connection, tenant_id: str, change: Change, now: datetime) ->
             account_id=change.account_id,
             released_at=now,
         )
-    )
-
-
-def _revoke_tokens(conn: Connection, change: Change, now: datetime) -> None:
-    """A disabled account's tokens stop working (SPEC §6)."""
-    conn.execute(
-        update(reset_tokens)
-        .where(
-            reset_tokens.c.account_id == change.account_id,
-            reset_tokens.c.used_at.is_(None),
-            reset_tokens.c.revoked_at.is_(None),
-        )
-        .values(revoked_at=now)
     )
 
 

@@ -11,18 +11,18 @@ import logging
 from dataclasses import dataclass
 
 from itsdangerous import BadData
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from sync.admin.accounts import Account, load_account
+from sync.admin.accounts import load_account
 from sync.admin.policy import Refused
 from sync.admin.resets import request_reset
 from sync.config import TenantSettings
 from sync.mail.deliver import deliver_due
 from sync.mail.queue import message_domain
-from sync.store.schema import outbox
+from sync.model import Account
+from sync.store.outbox import message as outbox_message
 from sync.web.forms import FormRefused, posted_form
 from sync.web.paths import SEND
 from sync.web.render import form_page, mask, page
@@ -142,7 +142,5 @@ def send_link(site: Site, found: Found, address: str) -> str | None:
         wait_seconds=settings.web.deliver_wait_seconds,
     )
     with site.engine.connect() as conn:
-        status: str = conn.execute(
-            select(outbox.c.status).where(outbox.c.id == queued.outbox_id)
-        ).scalar_one()
+        status: str = outbox_message(conn, queued.outbox_id)["status"]
     return status

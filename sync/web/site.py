@@ -62,7 +62,3 @@ def signing_secret(settings: Settings) -> str:
 def site_of(request: Request) -> Site:
     site: Site = request.app.state.site
     return site
-
-
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"

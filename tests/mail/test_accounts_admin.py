@@ -12,10 +12,11 @@ import pytest
 from sqlalchemy import select
 
 from sync.admin.passwords import verify_password
-from sync.admin.resets import TokenHolder, TokenRefused, check_token, claim_token, redeem_token
+from sync.admin.resets import TokenHolder, TokenRefused, check_token, redeem_token
 from sync.store.engine import writing
 from sync.store.locks import named_lock
 from sync.store.schema import accounts, released_names
+from sync.store.tokens import claim_token
 from sync.timeutil import utc_now
 from tests.mail.conftest import MailWorkspace, token_in
 from tests.mail.smtp_server import SmtpServer

@@ -25,7 +25,7 @@ from sync.errors import StopRun, UserIssue
 from sync.model import DirectoryUser
 from sync.secrets import read_secret
 from sync.sources.base import Page, ReadRequest, ReadResult, SourceRead
-from sync.sources.ldap.connection import Endpoint, RawEntry, ldap_errors
+from sync.sources.ldap.connection import Endpoint, RawEntry
 from sync.sources.ldap.dialects import DIALECTS, places_for
 from sync.sources.ldap.reader import Job, PageReader
 from sync.sources.ldap.values import EntryReader, parse_generalized_time
@@ -184,6 +184,3 @@ class _Tally:
 def _parenthesised(search_filter: str) -> str:
     text = search_filter.strip()
     return text if text.startswith("(") else f"({text})"
-
-
-__all__ = ["LdapSource", "ldap_errors"]

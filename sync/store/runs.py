@@ -1,0 +1,63 @@
+"""Runs and each tenant's read state (the delta watermark, the last full read)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from sync.report import RunReport
+from sync.store.schema import runs, sync_state
+
+
+@dataclass(frozen=True, slots=True)
+class ReadState:
+    watermark: str | None
+    last_full_at: datetime | None
+
+
+def read_state(conn: Connection, tenant_id: str) -> ReadState | None:
+    row = conn.execute(select(sync_state).where(sync_state.c.tenant_id == tenant_id)).first()
+    return None if row is None else ReadState(row.watermark, row.last_full_at)
+
+
+def save_read_state(
+    conn: Connection, tenant_id: str, watermark: str | None, full_read_at: datetime | None
+) -> None:
+    """Stores a new watermark (None keeps the old one) and, after a full read, its time."""
+    known = read_state(conn, tenant_id)
+    values: dict[str, Any] = {"watermark": watermark or (known.watermark if known else None)}
+    if full_read_at is not None:
+        values["last_full_at"] = full_read_at
+    if known is None:
+        conn.execute(insert(sync_state).values(tenant_id=tenant_id, **values))
+    else:
+        conn.execute(
+            sync_state.update().where(sync_state.c.tenant_id == tenant_id).values(**values)
+        )
+
+
+def record_run(conn: Connection, report: RunReport) -> None:
+    conn.execute(
+        insert(runs).values(
+            id=report.run_id,
+            tenant_id=report.tenant,
+            status=report.status,
+            dry_run=report.dry_run,
+            full=report.full,
+            started_at=report.started_at,
+            finished_at=report.finished_at,
+            report=json.dumps(report.as_json(), ensure_ascii=False),
+        )
+    )
+
+
+def recent_reports(conn: Connection, tenant_id: str | None, limit: int) -> list[dict[str, Any]]:
+    """The newest runs' reports (SPEC §7's JSON), newest first."""
+    query = select(runs.c.report).order_by(runs.c.started_at.desc()).limit(limit)
+    if tenant_id is not None:
+        query = query.where(runs.c.tenant_id == tenant_id)
+    return [json.loads(text) for (text,) in conn.execute(query)]
