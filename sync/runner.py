@@ -41,18 +41,23 @@ class RunOptions:
 def run_tenant(
     settings: Settings, tenant: TenantSettings, engine: Engine, options: RunOptions = RunOptions()
 ) -> RunReport:
-    """Runs the tenant unless another worker is; never raises for a failed run."""
+    """Runs the tenant unless another worker is; never raises for a failed run. A dry run
+    needs only a reader (sync.store.engine.open_reader) and writes nothing."""
     report = RunReport(
         tenant.id, str(uuid.uuid4()), utc_now(), tenant.source.kind, dry_run=options.dry_run
     )
     with log_context(tenant.id, report.run_id):
-        with named_lock(engine, f"tenant:{tenant.id}", options.wait_seconds) as held:
-            if not held:
-                report.status = RunStatus.SKIPPED_LOCKED
-                report.error = "another worker is syncing this tenant; skipped"
-            else:
-                log.info("run started%s", " (dry run)" if options.dry_run else "")
-                _guarded_run(settings, tenant, engine, options, report)
+        if options.dry_run:  # reads a snapshot and writes nothing, not even a lock
+            log.info("run started (dry run)")
+            _guarded_run(settings, tenant, engine, options, report)
+        else:
+            with named_lock(engine, f"tenant:{tenant.id}", options.wait_seconds) as held:
+                if not held:
+                    report.status = RunStatus.SKIPPED_LOCKED
+                    report.error = "another worker is syncing this tenant; skipped"
+                else:
+                    log.info("run started")
+                    _guarded_run(settings, tenant, engine, options, report)
         report.finished_at = report.finished_at or utc_now()
         log.info("run ended: %s", report.status)
     return report

@@ -14,6 +14,7 @@ from sync.mail.tokens import hash_token
 from sync.store.schema import outbox, reset_tokens
 from tests.conftest import Workspace
 from tests.support.configs import person
+from tests.support.snapshot import store_rows, table_names
 
 REPORT_KEYS = [
     "tenant",
@@ -202,6 +203,26 @@ def test_dry_run_prints_the_plan_and_writes_nothing(workspace: Workspace) -> Non
     assert [c["actions"] for c in report["plan"]] == [["create"]] * 5
     assert workspace.accounts() == {} and workspace.emails() == []
     assert workspace.cli("runs", "list", "--json").out.strip() == "[]"
+
+
+def test_dry_run_creates_no_store(workspace: Workspace) -> None:
+    report = workspace.sync("--dry-run")
+    assert report["status"] == "planned" and report["counts"]["created"] == 5
+    if workspace.database_url.startswith("sqlite"):
+        assert not Path(workspace.database_url.removeprefix("sqlite:///")).exists()
+        assert not list(workspace.root.glob("*.locks"))
+    else:
+        assert table_names(workspace.database_url) == set()
+
+
+def test_dry_run_changes_no_row_of_an_existing_store(workspace: Workspace) -> None:
+    workspace.sync()
+    workspace.users([person(n) for n in range(2, 8)])  # one gone, two new
+    before = store_rows(workspace.database_url)
+    report = workspace.sync("--dry-run")
+    assert report["counts"]["created"] == 2 and report["counts"]["disabled"] == 1
+    assert store_rows(workspace.database_url) == before
+    assert len(workspace.emails()) == 5
 
 
 def test_failed_read_is_recorded_and_exits_1(workspace: Workspace) -> None:

@@ -18,7 +18,7 @@ from sync.config import Settings, config_path, load_settings
 from sync.errors import ConfigError, StopRun, UsageError
 from sync.ops import progress
 from sync.ops.logs import configure_logging, redact_settings
-from sync.store.engine import open_store
+from sync.store.engine import open_reader, open_store
 
 EXIT_FAILED, EXIT_USAGE, EXIT_BLOCKED = 1, 2, 3
 
@@ -43,6 +43,13 @@ class App:
     def engine(self) -> Engine:
         if self._engine is None:
             self._engine = open_store(self.settings.database.url)
+        return self._engine
+
+    @property
+    def reader(self) -> Engine:
+        """The store for reading only (a dry run): nothing is created, migrated or written."""
+        if self._engine is None:
+            self._engine = open_reader(self.settings.database.url)
         return self._engine
 
     def write_metrics(self) -> None:

@@ -47,7 +47,8 @@ def sync_command(
     if as_json:
         progress.enable(False)
     options = RunOptions(full, dry_run, allow_mass_disable, wait_seconds)
-    reports = [run_tenant(app.settings, tenant, app.engine, options) for tenant in tenants]
+    store = app.reader if dry_run else app.engine
+    reports = [run_tenant(app.settings, tenant, store, options) for tenant in tenants]
     for report in reports:
         click.echo(json.dumps(report.as_json(), ensure_ascii=False) if as_json else _text(report))
     if not dry_run:

@@ -94,6 +94,72 @@ def upgrade(engine: Engine) -> None:
             command.upgrade(config, "head")
 
 
+def open_reader(url: str) -> Engine:
+    """An engine that reads the store and cannot change it (a dry run, SPEC §10): nothing is
+    created, migrated or written. A store that does not exist yet, or has no tables yet, is read
+    as an empty one (an in-memory database with the current schema)."""
+    engine = _existing_store(url)
+    if engine is None:
+        return _empty_store()
+    try:
+        with engine.connect() as conn:
+            if not inspect(conn).has_table("alembic_version"):
+                engine.dispose()
+                return _empty_store()
+        if not schema_is_current(engine):
+            raise StopRun(
+                f"the store at {engine.url!r} has an older schema than this version reads; "
+                "run `clomo-sync db upgrade` before a dry run"
+            )
+    except OperationalError as exc:
+        raise StopRun(f"cannot open the store at {engine.url!r}: {exc.orig}") from None
+    return engine
+
+
+def _existing_store(url: str) -> Engine | None:
+    """A read-only engine over the configured store, or None when it does not exist."""
+    try:
+        engine = create_engine(url, pool_pre_ping=True, future=True)
+    except (ArgumentError, NoSuchModuleError) as exc:
+        raise StopRun(f"database.url is not a usable database URL: {exc}") from None
+    if engine.dialect.name != "sqlite":
+        event.listen(engine, "connect", _read_only_session)
+        return engine
+    database = engine.url.database
+    engine.dispose()
+    if not database or database == ":memory:" or not Path(database).is_file():
+        return None
+    # mode=ro: SQLite itself refuses every write on this connection
+    reader = create_engine(
+        f"sqlite:///file:{Path(database).resolve()}?mode=ro&uri=true", future=True
+    )
+    event.listen(reader, "connect", _sqlite_reader)
+    event.listen(reader, "begin", _sqlite_begin)  # one snapshot for the whole read
+    return reader
+
+
+def _sqlite_reader(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN (_sqlite_begin)
+    dbapi_connection.execute("PRAGMA busy_timeout=30000")
+
+
+def _read_only_session(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+    cursor.close()
+    dbapi_connection.commit()
+
+
+def _empty_store() -> Engine:
+    from sqlalchemy.pool import StaticPool
+
+    from sync.store.schema import metadata
+
+    engine = create_engine("sqlite://", poolclass=StaticPool, future=True)
+    metadata.create_all(engine)
+    return engine
+
+
 def open_store(url: str) -> Engine:
     """The engine, with the schema brought up to date on first use."""
     engine = make_engine(url)
