@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from sync.compose.rules import NameRule
 from sync.errors import ConfigError
+from sync.guards import Bound, GuardKind, Limits
 from sync.model import TEXT_ATTRIBUTES
 from sync.schedule import schedule_trigger
 from sync.sources.settings import AnySourceSettings
@@ -117,7 +118,15 @@ class TenantSettings(_Strict):
     custom_template: str | None = None
     auth_type: Literal["password", "google", "saml"] = "password"
     collision: Literal["suffix", "reject"] = "suffix"
+    # SPEC §10's guards: a count bound (0: none) and a percent of the active accounts (0: none)
     max_disable: int = Field(default=500, ge=0)
+    max_disable_percent: float = Field(default=20, ge=0, le=100)
+    max_rename: int = Field(default=100, ge=0)
+    max_rename_percent: float = Field(default=10, ge=0, le=100)
+    max_clear: int = Field(default=50, ge=0)
+    max_clear_percent: float = Field(default=5, ge=0, le=100)
+    alert_emails: tuple[str, ...] = ()
+    audit_retention_days: int = Field(default=400, ge=1)
     reserved_names: tuple[str, ...] = ()
     name_pattern: str = DEFAULT_NAME_PATTERN
     lowercase_email_names: bool = True
@@ -164,6 +173,22 @@ class TenantSettings(_Strict):
         if value is not None:
             template_fields(value)
         return value
+
+    @field_validator("alert_emails")
+    @classmethod
+    def _alert_addresses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for address in value:
+            checked_recipient(address)
+        return value
+
+    def limits(self) -> Limits:
+        return Limits(
+            {
+                GuardKind.DISABLE: Bound("max_disable", self.max_disable, self.max_disable_percent),
+                GuardKind.RENAME: Bound("max_rename", self.max_rename, self.max_rename_percent),
+                GuardKind.CLEAR: Bound("max_clear", self.max_clear, self.max_clear_percent),
+            }
+        )
 
     def name_rule(self) -> NameRule:
         return NameRule.parse(
@@ -221,6 +246,14 @@ def checked_sender(value: str) -> str:
     _name, address = parseaddr(value)
     if any(ch in value for ch in "\r\n\0") or "@" not in address or " " in address:
         raise ValueError(f"{value!r} is not a sender address like 'CLOMO <noreply@example.com>'")
+    return value
+
+
+def checked_recipient(value: str) -> str:
+    """An alert recipient: a plain address on one line."""
+    _name, address = parseaddr(value)
+    if address != value.strip() or "@" not in address or any(ch in value for ch in "\r\n\0 "):
+        raise ValueError(f"{value!r} is not a plain email address like 'it-admins@example.com'")
     return value
 
 

@@ -108,7 +108,9 @@ class Planner:
             # a locked name keeps the composed name it had, so unlocking can rename it later
             kept = account.composed_name if account.name_locked else composed.name
             self._record(
-                _existing(source_id, profile_of(user), user.active, account, kept, account.name)
+                self._existing(
+                    source_id, profile_of(user), user.active, account, kept, account.name
+                )
             )
 
     def set_aside(self, issue: UserIssue) -> None:
@@ -135,8 +137,34 @@ class Planner:
             self.plan.changes = [c for i, c in kept if i not in self._dropped]
         return self.plan
 
+    def _existing(
+        self,
+        source_id: str,
+        profile: Profile,
+        active: bool,
+        account: AccountState,
+        composed: str | None,
+        name: str,
+    ) -> Change:
+        """The change of an existing account, with the invitation it is owed (SPEC §10: a
+        password account that never had a password set is sent account_created as soon as it
+        has an address, and again when it is re-enabled)."""
+        change = _existing(source_id, profile, active, account, composed, name)
+        if not self.policy.needs_reset_email or account.password_set or not active:
+            return change
+        if account.invited and Action.ENABLE not in change.actions:
+            return change
+        address = profile.primary_email
+        if address and (address != account.invite_failed_to or Action.ENABLE in change.actions):
+            return replace(change, invite=True, profile=profile)
+        detail = "primary_email"
+        if address:
+            detail = f"primary_email: the invitation to {address} could not be delivered"
+        self.plan.issues.append(UserIssue(source_id, IssueReason.MISSING_EMAIL, detail))
+        return change
+
     def _record(self, change: Change) -> None:
-        if change.actions or (change.composed_name and change.account_id is not None):
+        if change.invite or change.actions or (change.composed_name and change.account_id):
             self._fate[change.source_id] = len(self.plan.changes)
             self.plan.changes.append(change)
         else:
@@ -158,7 +186,7 @@ class Planner:
                 self._record(
                     _new(source_id, profile, decision.name, base)
                     if account is None
-                    else _existing(source_id, profile, active, account, base, decision.name)
+                    else self._existing(source_id, profile, active, account, base, decision.name)
                 )
                 if account is None and self.policy.needs_reset_email and not profile.primary_email:
                     self.plan.issues.append(
@@ -170,7 +198,7 @@ class Planner:
             )
             if account is not None:  # it keeps its name; its other changes still apply
                 self._record(
-                    _existing(
+                    self._existing(
                         source_id, profile, active, account, account.composed_name, account.name
                     )
                 )

@@ -45,6 +45,8 @@ class RunReport:
     issues: list[UserIssue] = field(default_factory=list)
     error: str | None = None
     plan: list[dict[str, Any]] | None = None  # only for a dry run: the changes it would make
+    # what the guards held back: {kind, count, reason, change_set} each (SPEC §10)
+    held: list[dict[str, Any]] = field(default_factory=list)
 
     def count_issues(self) -> None:
         self.counts["conflicts"] = sum(
@@ -68,6 +70,8 @@ class RunReport:
             "issues": [issue.as_json() for issue in self.issues],
             "error": self.error,
         }
+        if self.held:
+            data["held"] = self.held
         if self.plan is not None:
             data["plan"] = self.plan
         return data

@@ -1,4 +1,5 @@
-"""One sync run of one tenant (SPEC §5): read, plan, check safety, apply in one transaction."""
+"""One sync run of one tenant (SPEC §5, §10): read, plan, guard, then commit in one transaction
+(sync.commit); a dry run stops after the guards and writes nothing."""
 
 from __future__ import annotations
 
@@ -9,22 +10,22 @@ from datetime import timedelta
 
 from sqlalchemy import Connection, Engine
 
+from sync.commit import Outcome, commit, finish
 from sync.config import Settings, TenantSettings
+from sync.describe import plan_line
 from sync.directory import LOOKUP_ATTRIBUTES, ReadSummary, feed, read_lookup
 from sync.errors import StopRun
-from sync.mail.notices import notices_for
-from sync.mail.queue import message_domain, queue_notices
-from sync.model import PROFILE_ATTRIBUTES, AccountState, Action, Change, Plan, RunStatus
-from sync.ops import progress
+from sync.guards import Allowance, GuardKind, Held, guard
+from sync.mail.notices import count_notices
+from sync.model import PROFILE_ATTRIBUTES, AccountState, Action, Plan, RunStatus
 from sync.ops.logs import log_context
-from sync.plan import Planner, Policy, without_disables
+from sync.plan import Planner, Policy
 from sync.report import ACTION_COUNTS, RunReport
-from sync.sources.base import ReadRequest, ReadResult
-from sync.store.accounts import load_states, name_book, quarantine_start
-from sync.store.apply import change_accounts, create_accounts, split_plan
+from sync.sources.base import ReadRequest
+from sync.store.accounts import load_states, name_book, quarantine_start, stored_profiles
 from sync.store.engine import writing
 from sync.store.locks import named_lock
-from sync.store.runs import read_state, record_run, save_read_state
+from sync.store.runs import read_state
 from sync.timeutil import as_utc, utc_now
 
 log = logging.getLogger(__name__)
@@ -34,8 +35,10 @@ log = logging.getLogger(__name__)
 class RunOptions:
     full: bool = False
     dry_run: bool = False
-    allow_mass_disable: bool = False
+    # what may pass the guards: --allow-mass-disable, or an approved change set
+    allowance: Allowance | None = None
     wait_seconds: float = 0
+    run_id: str | None = None  # an approval names its run before starting it
 
 
 def run_tenant(
@@ -43,9 +46,8 @@ def run_tenant(
 ) -> RunReport:
     """Runs the tenant unless another worker is; never raises for a failed run. A dry run
     needs only a reader (sync.store.engine.open_reader) and writes nothing."""
-    report = RunReport(
-        tenant.id, str(uuid.uuid4()), utc_now(), tenant.source.kind, dry_run=options.dry_run
-    )
+    run_id = options.run_id or str(uuid.uuid4())
+    report = RunReport(tenant.id, run_id, utc_now(), tenant.source.kind, dry_run=options.dry_run)
     with log_context(tenant.id, report.run_id):
         if options.dry_run:  # reads a snapshot and writes nothing, not even a lock
             log.info("run started (dry run)")
@@ -81,9 +83,8 @@ def _guarded_run(
             f"unexpected error: {type(exc).__name__}: {exc}",
         )
     if report.status == RunStatus.FAILED and not options.dry_run:
-        report.finished_at = utc_now()
         with writing(engine) as conn:
-            record_run(conn, report)
+            finish(conn, settings, tenant, report)
 
 
 def _run(
@@ -109,13 +110,20 @@ def _run(
     summary = _read(tenant, planner, rule.attributes, None if full else watermark)
     report.users_read = summary.users_read
     plan = planner.finish(full_read=full and summary.result.full)
-    plan = _check_safety(plan, tenant, summary, states, full, options, report)
-    _count(report, plan)
+    outcome = _guarded(engine, tenant, plan, states, summary, full, options, report)
+    _count(report, outcome.plan)
     if options.dry_run:
         report.status = RunStatus.PLANNED
-        report.plan = [_describe(change) for change in plan.changes if change.actions]
+        report.counts["emails_queued"] = (
+            count_notices(outcome.plan.changes) if tenant.auth_type == "password" else 0
+        )
+        report.plan = [
+            plan_line(change, outcome.before.get(change.account_id or 0))
+            for change in outcome.plan.changes
+            if change.actions or change.invite
+        ]
         return
-    _apply(settings, tenant, engine, plan, summary.result, report)
+    commit(settings, tenant, engine, outcome, report)
 
 
 def _read_mode(
@@ -145,30 +153,43 @@ def _read(
     return feed(tenant.source, request, planner, lookups)
 
 
-def _check_safety(
-    plan: Plan,
+def _guarded(
+    engine: Engine,
     tenant: TenantSettings,
-    summary: ReadSummary,
+    plan: Plan,
     states: dict[str, AccountState],
+    summary: ReadSummary,
     full: bool,
     options: RunOptions,
     report: RunReport,
-) -> Plan:
-    """SPEC §5.3: too many disables, or an empty directory, blocks the disables."""
-    disables = plan.count(Action.DISABLE)
+) -> Outcome:
+    """SPEC §10: each kind of change the plan has too many of is held back; so are the
+    disables of a full read that returned nobody while accounts are active."""
+    updated = [c.account_id for c in plan.changes if Action.UPDATE in c.actions and c.account_id]
+    with engine.connect() as conn:
+        before = stored_profiles(conn, updated)
     active = sum(1 for state in states.values() if state.active)
-    reason = None
-    if disables > tenant.max_disable:
-        reason = (
-            f"the plan disables {disables} accounts, more than max_disable = {tenant.max_disable}"
+    forced = {}
+    if full and summary.users_read == 0 and active:
+        forced[GuardKind.DISABLE] = (
+            f"the source returned no users while {active} accounts are active"
         )
-    elif full and summary.users_read == 0 and active:
-        reason = f"the source returned no users while {active} accounts are active"
-    if reason is None or options.allow_mass_disable:
-        return plan
-    report.status = RunStatus.BLOCKED
-    report.error = f"{reason}; nothing was disabled (rerun with --allow-mass-disable to apply)"
-    return without_disables(plan)
+    guarded = guard(plan, before, active, tenant.limits(), options.allowance, forced)
+    if guarded.held:
+        report.status = RunStatus.BLOCKED
+        report.held = [
+            {"kind": h.kind.value, "count": h.count, "reason": h.reason} for h in guarded.held
+        ]
+        report.error = "; ".join(_held_text(h) for h in guarded.held)
+    return Outcome(guarded.plan, guarded.held, before, summary.result)
+
+
+def _held_text(held: Held) -> str:
+    what = {"disable": "disables", "rename": "renames", "clear": "cleared fields"}[held.kind]
+    return (
+        f"held back {held.count} {what}: {held.reason}; everything else was applied "
+        "(review with `clomo-sync changes list`)"
+    )
 
 
 def _count(report: RunReport, plan: Plan) -> None:
@@ -177,65 +198,3 @@ def _count(report: RunReport, plan: Plan) -> None:
     report.counts["unchanged"] = plan.unchanged
     report.issues = plan.issues
     report.count_issues()
-
-
-def _apply(
-    settings: Settings,
-    tenant: TenantSettings,
-    engine: Engine,
-    plan: Plan,
-    result: ReadResult,
-    report: RunReport,
-) -> None:
-    now = report.started_at
-    creates, others = split_plan(plan)
-    queued = 0
-    with writing(engine) as conn:
-        with progress.bar("writing accounts", total=len(creates), unit="accounts") as advance:
-            for batch, ids in create_accounts(conn, tenant.id, tenant.auth_type, creates, now):
-                queued += _queue(conn, settings, tenant, report, batch, ids)
-                advance(len(batch))
-        change_accounts(conn, tenant.id, others, now)
-        queued += _queue(conn, settings, tenant, report, others, {})
-        report.counts["emails_queued"] = queued
-        full_read_at = report.started_at if report.full and result.full else None
-        save_read_state(conn, tenant.id, result.watermark, full_read_at)
-        if report.status != RunStatus.BLOCKED:
-            report.status = RunStatus.SUCCEEDED
-        report.finished_at = utc_now()
-        record_run(conn, report)
-
-
-def _queue(
-    conn: Connection,
-    settings: Settings,
-    tenant: TenantSettings,
-    report: RunReport,
-    changes: list[Change],
-    created_ids: dict[str, int],
-) -> int:
-    """Queues the emails `changes` cause (none for tenants that sign in by SSO)."""
-    if tenant.auth_type != "password":
-        return 0
-    return queue_notices(
-        conn,
-        tenant.id,
-        notices_for(tenant, changes, created_ids),
-        now=report.started_at,
-        token_ttl=timedelta(hours=tenant.token_ttl_hours),
-        domain=message_domain(settings, tenant),
-        run_id=report.run_id,
-    )
-
-
-def _describe(change: Change) -> dict[str, object]:
-    data: dict[str, object] = {
-        "source_id": change.source_id,
-        "actions": sorted(change.actions),
-        "name": change.name,
-    }
-    if change.old_name:
-        data["old_name"] = change.old_name
-    if change.why:
-        data["why"] = change.why
-    return data

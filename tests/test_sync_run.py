@@ -150,7 +150,9 @@ def test_inactive_disables_and_returning_enables(workspace: Workspace) -> None:
     assert workspace.accounts()["user1"]["status"] == "disabled"
     workspace.users([person(n) for n in range(1, 6)])
     report = workspace.sync()
-    assert report["counts"]["enabled"] == 1 and report["counts"]["emails_queued"] == 0
+    # SPEC §10: re-enabled without ever having set a password, it is invited again
+    assert report["counts"]["enabled"] == 1 and report["counts"]["emails_queued"] == 1
+    assert len(workspace.emails()) == 6
 
 
 def test_profile_change_is_an_update(workspace: Workspace) -> None:

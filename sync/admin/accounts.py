@@ -20,9 +20,11 @@ from sync.compose.rules import NotComposed
 from sync.config import TenantSettings
 from sync.mail.queue import Notice, queue_notice
 from sync.model import Account, Action, Change
+from sync.store import audit
 from sync.store.accounts import load_account as stored_account
 from sync.store.accounts import name_holder, quarantine_start, quarantined_for, update_account
 from sync.store.apply import change_accounts
+from sync.store.audit import Actor, Event
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +65,7 @@ def edit_account(
     *,
     now: datetime,
     domain: str,
+    actor: Actor,
 ) -> Edited:
     """Applies the edit in the caller's transaction; every check comes before the first write."""
     if edit.is_empty():
@@ -76,10 +79,20 @@ def edit_account(
     if new_name is not None:
         values["name_locked"] = True
         said.insert(0, f"renamed {account.name} to {new_name} (name locked)")
-        queued = _rename(conn, tenant, account, new_name, now=now, domain=domain, said=said)
+        queued = _rename(conn, tenant, account, new_name, now, domain, actor, said)
+    fields = {k: (old, v) for k, v in values.items() if (old := _before(account, k)) != v}
     values["updated_at"] = now
     update_account(conn, account.id, values)
+    if fields:
+        event = Event(account.id, new_name or account.name, "edited", fields)
+        audit.record(conn, tenant.id, actor, [event], now)
     return Edited(new_name or account.name, said, queued)
+
+
+def _before(account: Account, column: str) -> Any:
+    """The stored value of an editable column, for the audit."""
+    return {"role": account.role, "role_scheme": account.role_scheme, "memo": account.memo,
+            "name_locked": account.name_locked}[column]  # fmt: skip
 
 
 def _field_values(account: Account, edit: Edit) -> tuple[dict[str, Any], list[str]]:
@@ -138,9 +151,9 @@ def _rename(
     tenant: TenantSettings,
     account: Account,
     new_name: str,
-    *,
     now: datetime,
     domain: str,
+    actor: Actor,
     said: list[str],
 ) -> bool:
     """The rename as a sync applies it (the old name into quarantine), and the notice to a
@@ -148,7 +161,7 @@ def _rename(
     change = Change(
         account.source_id, frozenset({Action.RENAME}), new_name, account.id, account.name
     )
-    change_accounts(conn, tenant.id, [change], now)
+    change_accounts(conn, tenant.id, [change], now, actor, before={})
     if account.auth_type != "password" or account.status != "active":
         return False
     if not account.primary_email:

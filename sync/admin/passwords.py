@@ -14,7 +14,9 @@ from sqlalchemy import Connection
 from sync.admin.accounts import load_account
 from sync.admin.policy import Refused, password_problems
 from sync.model import Account
+from sync.store import audit
 from sync.store.accounts import set_password_hash
+from sync.store.audit import Actor, Event
 from sync.store.tokens import revoke_tokens
 
 # argon2-cffi's defaults are argon2id with RFC 9106's low-memory profile (t=3, m=64 MiB, p=4)
@@ -39,6 +41,11 @@ def check_password(account_name: str, role: str, password: str) -> None:
         raise Refused(f"password for {account_name!r} refused: " + "; ".join(problems))
 
 
+def password_event(account_id: int, name: str) -> Event:
+    """The audit's record of a new password: that it was set, never what it is."""
+    return Event(account_id, name, "password_set", {"password_set": (None, True)})
+
+
 def require_password_account(account: Account) -> None:
     if account.auth_type != "password":
         raise Refused(
@@ -46,7 +53,9 @@ def require_password_account(account: Account) -> None:
         )
 
 
-def set_password(conn: Connection, tenant_id: str, name: str, password: str, now: datetime) -> str:
+def set_password(
+    conn: Connection, tenant_id: str, name: str, password: str, now: datetime, actor: Actor
+) -> str:
     """Sets the account's password in the caller's transaction; returns the account's name.
     Outstanding reset links stop working: the administrator has just chosen the password."""
     account = load_account(conn, tenant_id, name)
@@ -55,4 +64,5 @@ def set_password(conn: Connection, tenant_id: str, name: str, password: str, now
     digest = hash_password(password)
     set_password_hash(conn, account.id, digest, now)
     revoke_tokens(conn, [account.id], now)
+    audit.record(conn, tenant_id, actor, [password_event(account.id, account.name)], now)
     return account.name

@@ -13,16 +13,24 @@ from typing import Any
 from sqlalchemy import Connection
 
 from sync.admin.accounts import load_account
-from sync.admin.passwords import check_password, hash_password, require_password_account
+from sync.admin.passwords import (
+    check_password,
+    hash_password,
+    password_event,
+    require_password_account,
+)
 from sync.admin.policy import Refused
 from sync.config import TenantSettings
 from sync.mail.queue import Notice, queue_notice
 from sync.mail.tokens import hash_token
 from sync.model import Account
+from sync.store import audit
 from sync.store.accounts import set_password_hash
+from sync.store.audit import Actor, Event
 from sync.store.tokens import claim_token, token_and_account
 from sync.timeutil import as_utc
 
+SELF = Actor("self")  # the account's own person, through a reset link
 MAX_TOKEN_LENGTH = 128  # ours are 43 characters; anything much longer is not one of them
 
 
@@ -57,6 +65,7 @@ def request_reset(
     *,
     now: datetime,
     domain: str,
+    actor: Actor,
 ) -> ResetQueued:
     """Queues a password_reset email with a new token (which supersedes older ones) to the
     account's primary address or to `address`, which must be one of the account's own."""
@@ -74,6 +83,10 @@ def request_reset(
     }
     notice = Notice(account.id, "password_reset", to_address, params, with_token=True)
     outbox_id = queue_notice(conn, tenant, notice, now=now, domain=domain)
+    event = Event(
+        account.id, account.name, "reset_requested", {"reset_link_to": (None, to_address)}
+    )
+    audit.record(conn, tenant.id, actor, [event], now)
     return ResetQueued(account.name, to_address, outbox_id)
 
 
@@ -133,4 +146,6 @@ def redeem_token(
     # disabled since the check: the token is spent, nothing else
     if not set_password_hash(conn, verdict.account_id, digest, now, only_if_active=True):
         return TokenRefused("disabled")
+    event = password_event(verdict.account_id, verdict.account_name)
+    audit.record(conn, verdict.tenant_id, SELF, [event], now)
     return verdict

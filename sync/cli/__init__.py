@@ -7,6 +7,7 @@ blocked by a safety threshold.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ from sync.config import Settings, config_path, load_settings
 from sync.errors import ConfigError, StopRun, UsageError
 from sync.ops import progress
 from sync.ops.logs import configure_logging, redact_settings
+from sync.store.audit import Actor
 from sync.store.engine import open_reader, open_store
 
 EXIT_FAILED, EXIT_USAGE, EXIT_BLOCKED = 1, 2, 3
@@ -51,6 +53,19 @@ class App:
         if self._engine is None:
             self._engine = open_reader(self.settings.database.url)
         return self._engine
+
+    @property
+    def operator(self) -> Actor:
+        """Who runs this command, for the audit: $USER (SPEC §10), else the login name."""
+        import getpass
+
+        name = os.environ.get("USER")
+        if not name:
+            try:
+                name = getpass.getuser()
+            except (OSError, KeyError):  # no login name on this machine
+                name = "unknown"
+        return Actor.admin(name)
 
     def write_metrics(self) -> None:
         """`--metrics-file`: the Prometheus textfile, rewritten after runs."""

@@ -116,7 +116,13 @@ def edit_command(
             raise UsageError(f"tenant {tenant_id!r} is being synced; try again after the run")
         with writing(app.engine) as conn:
             edited = edit_account(
-                conn, tenant, name, edit, now=utc_now(), domain=message_domain(app.settings, tenant)
+                conn,
+                tenant,
+                name,
+                edit,
+                now=utc_now(),
+                domain=message_domain(app.settings, tenant),
+                actor=app.operator,
             )
     click.echo(f"{tenant_id}: {edited.name}: " + "; ".join(edited.said))
     if edited.queued:
@@ -136,7 +142,7 @@ def set_password_command(app: App, tenant_id: str, name: str, password_stdin: bo
         require_password_account(account)
     password = _read_password(password_stdin)
     with writing(app.engine) as conn:
-        set_password(conn, tenant_id, account.name, password, utc_now())
+        set_password(conn, tenant_id, account.name, password, utc_now(), app.operator)
     click.echo(f"{tenant_id}: password of {account.name} set")
 
 
@@ -150,7 +156,13 @@ def reset_password_command(app: App, tenant_id: str, name: str, address: str | N
     tenant = app.settings.tenant(tenant_id)
     with writing(app.engine) as conn:
         queued = request_reset(
-            conn, tenant, name, address, now=utc_now(), domain=message_domain(app.settings, tenant)
+            conn,
+            tenant,
+            name,
+            address,
+            now=utc_now(),
+            domain=message_domain(app.settings, tenant),
+            actor=app.operator,
         )
     deliver_due(app.engine, app.settings, wait_seconds=DELIVER_WAIT_SECONDS)
     with app.engine.connect() as conn:

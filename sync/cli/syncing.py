@@ -9,6 +9,7 @@ import click
 from sync.cli import EXIT_BLOCKED, EXIT_FAILED, App
 from sync.config import TenantSettings
 from sync.errors import UsageError
+from sync.guards import Allowance, GuardKind
 from sync.mail.deliver import DeliveryReport
 from sync.ops import progress
 from sync.ops.delivery import deliver_shown
@@ -46,7 +47,8 @@ def sync_command(
     tenants = _chosen(app, tenant_ids, all_tenants)
     if as_json:
         progress.enable(False)
-    options = RunOptions(full, dry_run, allow_mass_disable, wait_seconds)
+    allowance = Allowance(frozenset({GuardKind.DISABLE}) if allow_mass_disable else frozenset())
+    options = RunOptions(full, dry_run, allowance, wait_seconds)
     store = app.reader if dry_run else app.engine
     reports = [run_tenant(app.settings, tenant, store, options) for tenant in tenants]
     for report in reports:
@@ -59,7 +61,7 @@ def sync_command(
     statuses = {report.status for report in reports}
     if "failed" in statuses:
         raise SystemExit(EXIT_FAILED)
-    if "blocked" in statuses:
+    if "blocked" in statuses or any(report.held for report in reports):  # a dry run's too
         raise SystemExit(EXIT_BLOCKED)
 
 

@@ -1,5 +1,5 @@
-"""Which emails a run's changes cause (SPEC §6): a set-password link for each new password
-account, a notice for each renamed one."""
+"""Which emails a run's changes cause (SPEC §6, §10): a set-password link for each new password
+account and each one still owed its invitation, a notice for each renamed one."""
 
 from __future__ import annotations
 
@@ -12,6 +12,24 @@ from sync.model import Action, Change
 if TYPE_CHECKING:
     from sync.config import TenantSettings
 
+CREATED, RENAMED = "account_created", "account_renamed"
+
+
+def notice_kind(change: Change) -> str | None:
+    """The email this change causes, or None (no address: reported as missing_email)."""
+    if change.profile is None or not change.profile.primary_email:
+        return None
+    if Action.CREATE in change.actions or change.invite:
+        return CREATED
+    if Action.RENAME in change.actions:
+        return RENAMED
+    return None
+
+
+def count_notices(changes: Iterable[Change]) -> int:
+    """How many emails these changes would queue (a dry run's count)."""
+    return sum(1 for change in changes if notice_kind(change) is not None)
+
 
 def notices_for(
     tenant: TenantSettings, changes: Iterable[Change], created_ids: Mapping[str, int]
@@ -19,18 +37,14 @@ def notices_for(
     """One at a time, in the changes' order: a run's 100,000 notices are never all in memory.
     `created_ids` holds the new accounts' ids."""
     for change in changes:
-        profile = change.profile.values() if change.profile else None
-        address = profile.primary_email if profile else None
-        display = profile.display_name if profile else None
-        if not address:
-            continue  # reported as missing_email by the plan
-        if Action.CREATE in change.actions:
-            params = _params(tenant, change, display)
-            yield Notice(created_ids[change.source_id], "account_created", address, params, True)
-        elif Action.RENAME in change.actions and change.account_id is not None:
-            params = {**_params(tenant, change, display), "old_name": change.old_name}
-            yield Notice(change.account_id, "account_renamed", address, params, False)
-
-
-def _params(tenant: TenantSettings, change: Change, display: str | None) -> dict[str, str | None]:
-    return {"tenant": tenant.id, "account_name": change.name, "display_name": display}
+        kind = notice_kind(change)
+        if kind is None or change.profile is None:
+            continue
+        profile = change.profile.values()
+        assert profile.primary_email is not None
+        account_id = change.account_id or created_ids[change.source_id]
+        params = {"tenant": tenant.id, "account_name": change.name,
+                  "display_name": profile.display_name}  # fmt: skip
+        if kind == RENAMED:
+            params["old_name"] = change.old_name
+        yield Notice(account_id, kind, profile.primary_email, params, kind == CREATED)

@@ -30,7 +30,7 @@ BATCH = 2000
 class Notice:
     """One email to queue for one account."""
 
-    account_id: int
+    account_id: int | None  # None: a message to the tenant's administrators (an alert)
     kind: str  # account_created | password_reset | account_renamed
     to_address: str
     params: dict[str, Any]
@@ -51,7 +51,8 @@ def queue_notice(
     conn: Connection, tenant: TenantSettings, notice: Notice, *, now: datetime, domain: str
 ) -> int:
     """Queues one email of an administrator's action (a rename, a reset link); its outbox id."""
-    revoke_tokens(conn, [notice.account_id] if notice.with_token else [], now)
+    if notice.with_token and notice.account_id is not None:
+        revoke_tokens(conn, [notice.account_id], now)
     expires = now + timedelta(hours=tenant.token_ttl_hours)
     token, message = _rows(tenant.id, notice, now, expires, domain, run_id=None)
     return insert_message(conn, token, message)
@@ -74,7 +75,11 @@ def queue_notices(
     iterator = iter(notices)
     while batch := list(islice(iterator, BATCH)):
         # a just-created account has no older token to supersede: a shorter IN list
-        superseded = [n.account_id for n in batch if n.with_token and n.kind != "account_created"]
+        superseded = [
+            n.account_id
+            for n in batch
+            if n.with_token and n.account_id is not None and n.kind != "account_created"
+        ]
         revoke_tokens(conn, superseded, now)
         token_rows: list[dict[str, Any]] = []
         outbox_rows: list[dict[str, Any]] = []

@@ -18,6 +18,8 @@ class Account:
     primary_email: str | None
     emails: tuple[str, ...]
     display_name: str | None
+    memo: str | None = None
+    name_locked: bool = False
 
     @property
     def addresses(self) -> tuple[str, ...]:

@@ -24,6 +24,11 @@ class AccountState:
     active: bool
     name_locked: bool
     profile_digest: str
+    # SPEC §10 "everyone gets a way in": whether a password was ever set, whether an invitation
+    # (account_created) is on its way or was delivered, and where the last one failed
+    password_set: bool = False
+    invited: bool = False
+    invite_failed_to: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +44,7 @@ class Change:
     composed_name: str | None = None
     profile: Profile | None = None
     why: str = ""
+    invite: bool = False  # send account_created to an existing account (SPEC §10)
 
 
 @dataclass(slots=True)

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, case, func, select, update
 
 from sync.compose.collisions import NameBook
 from sync.compose.normalize import name_key
-from sync.model import Account, AccountState, AccountStatus
-from sync.store.schema import accounts, released_names
+from sync.model import PROFILE_FIELDS, Account, AccountState, AccountStatus, ProfileValues
+from sync.store.schema import accounts, outbox, released_names
 from sync.timeutil import as_utc
 
 BATCH = 5000
@@ -19,26 +20,69 @@ BATCH = 5000
 
 def load_states(conn: Connection, tenant_id: str) -> dict[str, AccountState]:
     """Every account of the tenant by source id, as the plan sees it: a few short fields each,
-    fetched in batches (a server-side cursor on PostgreSQL), so 100,000 accounts stay small."""
-    query = select(
-        accounts.c.source_id,
-        accounts.c.id,
-        accounts.c.name,
-        accounts.c.composed_name,
-        accounts.c.status,
-        accounts.c.name_locked,
-        accounts.c.profile_digest,
-    ).where(accounts.c.tenant_id == tenant_id)
+    fetched in batches (a server-side cursor on PostgreSQL), so 100,000 accounts stay small.
+    Each account's invitations are summed up by one grouped join, not a query per account."""
+    sent = outbox.c.status.in_(("pending", "sent"))
+    invitations = (
+        select(
+            outbox.c.account_id,
+            func.max(case((sent, 1), else_=0)).label("live"),
+            func.max(case((outbox.c.status == "failed", outbox.c.to_address))).label("failed"),
+        )
+        .where(outbox.c.tenant_id == tenant_id, outbox.c.kind == "account_created")
+        .group_by(outbox.c.account_id)
+        .subquery()
+    )
+    query = (
+        select(
+            accounts.c.source_id,
+            accounts.c.id,
+            accounts.c.name,
+            accounts.c.composed_name,
+            accounts.c.status,
+            accounts.c.name_locked,
+            accounts.c.profile_digest,
+            accounts.c.password_hash.is_not(None),
+            invitations.c.live,
+            invitations.c.failed,
+        )
+        .select_from(accounts.outerjoin(invitations, invitations.c.account_id == accounts.c.id))
+        .where(accounts.c.tenant_id == tenant_id)
+    )
     result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(query)
     return {source_id: _state(*rest) for source_id, *rest in result}
 
 
 def _state(
-    id_: int, name: str, composed: str | None, status: str, locked: bool, digest: str
+    id_: int,
+    name: str,
+    composed: str | None,
+    status: str,
+    locked: bool,
+    digest: str,
+    password_set: bool,
+    live: int | None,
+    failed: str | None,
 ) -> AccountState:
     # the composed name is nearly always the name itself: one string serves both
     composed = name if composed == name else composed
-    return AccountState(id_, name, composed, status == AccountStatus.ACTIVE, bool(locked), digest)
+    invited = bool(live)
+    return AccountState(id_, name, composed, status == AccountStatus.ACTIVE, bool(locked), digest,
+                        bool(password_set), invited, None if invited else failed)  # fmt: skip
+
+
+def stored_profiles(conn: Connection, account_ids: Collection[int]) -> dict[int, ProfileValues]:
+    """The stored profile of each of these accounts (what an update would overwrite)."""
+    found: dict[int, ProfileValues] = {}
+    ids = sorted(account_ids)
+    columns = [accounts.c[name] for name in PROFILE_FIELDS]
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start : start + BATCH]
+        query = select(accounts.c.id, *columns).where(accounts.c.id.in_(chunk))
+        for account_id, *values in conn.execute(query):
+            emails = tuple(json.loads(values[1])) if values[1] else ()
+            found[account_id] = ProfileValues(values[0], emails, *values[2:])
+    return found
 
 
 def name_book(
@@ -83,6 +127,8 @@ def load_account(conn: Connection, tenant_id: str, name: str) -> Account | None:
         row.primary_email,
         tuple(json.loads(row.emails)),
         row.display_name,
+        row.memo,
+        bool(row.name_locked),
     )
 
 

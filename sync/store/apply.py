@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from sync.compose.normalize import name_key
-from sync.model import AccountStatus, Action, Change, Plan, Profile, Role, digest_of
+from sync.model import (
+    PROFILE_FIELDS,
+    AccountStatus,
+    Action,
+    Change,
+    Plan,
+    Profile,
+    ProfileValues,
+    Role,
+    digest_of,
+)
+from sync.store import audit
+from sync.store.audit import Actor, Event
 from sync.store.bulk import insert_rows, to_json
 from sync.store.schema import accounts, released_names
 from sync.store.tokens import revoke_tokens
@@ -32,7 +44,12 @@ def profile_values(profile: Profile) -> dict[str, Any]:
 
 
 def create_accounts(
-    conn: Connection, tenant_id: str, auth_type: str, changes: list[Change], now: datetime
+    conn: Connection,
+    tenant_id: str,
+    auth_type: str,
+    changes: list[Change],
+    now: datetime,
+    actor: Actor,
 ) -> Iterator[tuple[list[Change], dict[str, int]]]:
     """Inserts the new accounts in batches, yielding each batch with its new ids by source id,
     so the caller can queue their emails before the next batch: memory stays bounded by a
@@ -42,7 +59,9 @@ def create_accounts(
         rows = [_new_row(tenant_id, auth_type, c, now) for c in batch]
         before = conn.execute(select(func.coalesce(func.max(accounts.c.id), 0))).scalar_one()
         insert_rows(conn, accounts, rows)
-        yield batch, _ids_since(conn, tenant_id, before, {c.source_id for c in batch})
+        ids = _ids_since(conn, tenant_id, before, {c.source_id for c in batch})
+        audit.record(conn, tenant_id, actor, [_created(c, ids[c.source_id]) for c in batch], now)
+        yield batch, ids
 
 
 def _ids_since(
@@ -79,10 +98,56 @@ def _new_row(tenant_id: str, auth_type: str, change: Change, now: datetime) -> d
 EMPTY_PROFILE = Profile()
 
 
+def _created(change: Change, account_id: int) -> Event:
+    values = (change.profile or EMPTY_PROFILE).values()
+    fields = {"name": (None, change.name)}
+    if values.primary_email:
+        fields["primary_email"] = (None, values.primary_email)
+    return Event(account_id, change.name, "created", fields)
+
+
+def change_events(change: Change, before: ProfileValues | None) -> list[Event]:
+    """One event per action of a change to an existing account, each with its fields."""
+    assert change.account_id is not None
+    account_id, name, events = change.account_id, change.name, []
+    if Action.RENAME in change.actions:
+        events.append(Event(account_id, name, "renamed", {"name": (change.old_name, name)}))
+    if Action.UPDATE in change.actions and change.profile is not None:
+        fields = profile_changes(before, change.profile.values())
+        events.append(Event(account_id, name, "updated", fields))
+    active, disabled = AccountStatus.ACTIVE.value, AccountStatus.DISABLED.value
+    if Action.DISABLE in change.actions:
+        events.append(Event(account_id, name, "disabled", {"status": (active, disabled)}))
+    if Action.ENABLE in change.actions:
+        events.append(Event(account_id, name, "enabled", {"status": (disabled, active)}))
+    return events
+
+
+def profile_changes(before: ProfileValues | None, after: ProfileValues) -> dict[str, Any]:
+    """{field: (before, after)} for each profile field that differs (emails as lists)."""
+    old = before or ProfileValues()
+    return {
+        field: _plain(getattr(old, field), getattr(after, field))
+        for field in PROFILE_FIELDS
+        if getattr(old, field) != getattr(after, field)
+    }
+
+
+def _plain(old: Any, new: Any) -> tuple[Any, Any]:
+    return (list(old), list(new)) if isinstance(new, tuple) else (old, new)
+
+
 def change_accounts(
-    conn: Connection, tenant_id: str, changes: Iterable[Change], now: datetime
+    conn: Connection,
+    tenant_id: str,
+    changes: Iterable[Change],
+    now: datetime,
+    actor: Actor,
+    before: Mapping[int, ProfileValues],
 ) -> None:
-    """Updates, renames, disables and enables of existing accounts, one statement per kind."""
+    """Updates, renames, disables and enables of existing accounts, each with its audit events;
+    `before` holds the stored profile of every account the changes update."""
+    events: list[Event] = []
     for change in changes:
         assert change.account_id is not None, "a change of an existing account"
         values: dict[str, Any] = {"updated_at": now}
@@ -101,6 +166,11 @@ def change_accounts(
         if not change.actions:
             values.pop("updated_at")  # only the composed name was restated
         conn.execute(update(accounts).where(accounts.c.id == change.account_id).values(**values))
+        events += change_events(change, before.get(change.account_id))
+        if len(events) >= BATCH:
+            audit.record(conn, tenant_id, actor, events, now)
+            events = []
+    audit.record(conn, tenant_id, actor, events, now)
 
 
 def _release(conn: Connection, tenant_id: str, change: Change, now: datetime) -> None:

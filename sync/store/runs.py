@@ -55,6 +55,18 @@ def record_run(conn: Connection, report: RunReport) -> None:
     )
 
 
+def last_status(conn: Connection, tenant_id: str) -> str | None:
+    """The status of the tenant's latest recorded run, or None before its first."""
+    query = (
+        select(runs.c.status)
+        .where(runs.c.tenant_id == tenant_id)
+        .order_by(runs.c.started_at.desc(), runs.c.finished_at.desc())
+        .limit(1)
+    )
+    status: str | None = conn.execute(query).scalar()
+    return status
+
+
 def recent_reports(conn: Connection, tenant_id: str | None, limit: int) -> list[dict[str, Any]]:
     """The newest runs' reports (SPEC §7's JSON), newest first."""
     query = select(runs.c.report).order_by(runs.c.started_at.desc()).limit(limit)

@@ -105,7 +105,8 @@ outbox = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("tenant_id", String(64), nullable=False),
-    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    # None for a message to the tenant's administrators (an alert, SPEC §10)
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=True),
     Column("run_id", String(36), nullable=True),
     Column("kind", String(32), nullable=False),
     Column("to_address", String(320), nullable=False),
@@ -120,6 +121,44 @@ outbox = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("sent_at", DateTime(timezone=True), nullable=True),
     Index("ix_outbox_due", "status", "next_attempt_at"),
+    Index("ix_outbox_account", "account_id", "kind"),
+)
+
+# SPEC §10's audit: every change to an account, by a run or an administrator
+account_events = Table(
+    "account_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("account_name", String(256), nullable=False),  # the name when it happened
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(320), nullable=False),  # "run" or "admin:NAME"
+    Column("run_id", String(36), nullable=True),
+    Column("action", String(32), nullable=False),
+    Column("fields", Text, nullable=False),  # JSON: {field: [before, after]}, never a secret
+    Index("ix_account_events_account", "tenant_id", "account_id", "id"),
+    Index("ix_account_events_run", "run_id"),
+    Index("ix_account_events_at", "tenant_id", "at"),
+)
+
+# SPEC §10's change sets: the changes of one kind a blocked run held back
+change_sets = Table(
+    "change_sets",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("run_id", String(36), nullable=False),
+    Column("kind", String(16), nullable=False),  # disable | rename | clear
+    Column("count", Integer, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(16), nullable=False),  # pending | approved | rejected | superseded
+    Column("decided_at", DateTime(timezone=True), nullable=True),
+    Column("decided_by", String(320), nullable=True),
+    Column("decided_run_id", String(36), nullable=True),  # the run an approval started
+    Column("changes", Text, nullable=False),  # JSON: [{account, source_id, action, fields}]
+    Index("ix_change_sets_tenant", "tenant_id", "status", "kind"),
 )
 
 # One row per running scheduler process, refreshed every few seconds: `health` reads it.

@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from sync.admin.accounts import load_account
 from sync.admin.policy import Refused
-from sync.admin.resets import request_reset
+from sync.admin.resets import SELF, request_reset
 from sync.config import TenantSettings
 from sync.mail.deliver import deliver_due
 from sync.mail.queue import message_domain
@@ -131,6 +131,7 @@ def send_link(site: Site, found: Found, address: str) -> str | None:
                 address,
                 now=site.clock(),
                 domain=message_domain(settings, tenant),
+                actor=SELF,
             )
     except Refused:
         return None

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from sync.admin.resets import request_reset
 from sync.mail.queue import message_domain
+from sync.store.audit import Actor
 from sync.store.schema import outbox
 from sync.timeutil import utc_now
 from tests.support.configs import person
@@ -29,7 +30,13 @@ def test_the_chosen_address_gets_a_link_at_once(pages: Pages) -> None:
     tenant = settings.tenant("acme")
     with pages.engine.begin() as conn:
         request_reset(
-            conn, tenant, "user3", None, now=utc_now(), domain=message_domain(settings, tenant)
+            conn,
+            tenant,
+            "user3",
+            None,
+            now=utc_now(),
+            domain=message_domain(settings, tenant),
+            actor=Actor.admin("tester"),
         )
     client = pages.client()
 

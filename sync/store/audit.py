@@ -1,0 +1,106 @@
+"""The audit (SPEC §10): one event per change to an account, written in the transaction of the
+change it describes. Fields are {name: [before, after]}; never a password, hash or token."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, delete, select
+
+from sync.store.bulk import insert_rows, to_json
+from sync.store.schema import account_events
+from sync.timeutil import as_utc
+
+RUN_ACTOR = "run"
+
+FieldChanges = Mapping[str, tuple[Any, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """What happened to one account, as the store records it."""
+
+    account_id: int
+    account_name: str
+    action: str
+    fields: FieldChanges
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who changed it: a run (by id) or an administrator (by name)."""
+
+    name: str
+    run_id: str | None = None
+
+    @classmethod
+    def run(cls, run_id: str) -> Actor:
+        return cls(RUN_ACTOR, run_id)
+
+    @classmethod
+    def admin(cls, name: str) -> Actor:
+        return cls(f"admin:{name}")
+
+
+def record(
+    conn: Connection, tenant_id: str, actor: Actor, events: Sequence[Event], now: datetime
+) -> None:
+    """Writes the events in the caller's transaction, by the store's fastest path."""
+    insert_rows(
+        conn,
+        account_events,
+        [
+            {
+                "tenant_id": tenant_id,
+                "account_id": e.account_id,
+                "account_name": e.account_name,
+                "at": now,
+                "actor": actor.name,
+                "run_id": actor.run_id,
+                "action": e.action,
+                "fields": to_json({k: list(v) for k, v in e.fields.items()}),
+            }
+            for e in events
+        ],
+    )
+
+
+def account_history(conn: Connection, tenant_id: str, account_id: int) -> list[dict[str, Any]]:
+    """The account's events, oldest first."""
+    query = (
+        select(account_events)
+        .where(account_events.c.tenant_id == tenant_id, account_events.c.account_id == account_id)
+        .order_by(account_events.c.id)
+    )
+    return [_public(row._mapping) for row in conn.execute(query)]
+
+
+def run_events(conn: Connection, run_id: str) -> list[dict[str, Any]]:
+    """Every event a run wrote, in order."""
+    query = select(account_events).where(account_events.c.run_id == run_id)
+    return [_public(row._mapping) for row in conn.execute(query.order_by(account_events.c.id))]
+
+
+def purge(conn: Connection, tenant_id: str, older_than: datetime) -> int:
+    """Drops the tenant's events older than its retention; how many."""
+    result = conn.execute(
+        delete(account_events).where(
+            account_events.c.tenant_id == tenant_id, account_events.c.at < older_than
+        )
+    )
+    return int(result.rowcount or 0)
+
+
+def _public(row: RowMapping) -> dict[str, Any]:
+    return {
+        "at": as_utc(row["at"]).isoformat(),
+        "account": row["account_name"],
+        "actor": row["actor"],
+        "run_id": row["run_id"],
+        "action": row["action"],
+        "fields": json.loads(row["fields"]),
+    }
