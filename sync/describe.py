@@ -24,7 +24,8 @@ def change_fields(change: Change, before: ProfileValues | None) -> dict[str, lis
             if getattr(old, field) != getattr(new, field):
                 fields[field] = [_plain(getattr(old, field)), _plain(getattr(new, field))]
     if Action.CREATE in change.actions and change.profile is not None:
-        fields["primary_email"] = [None, change.profile.primary_email]
+        if change.profile.primary_email:
+            fields["primary_email"] = [None, change.profile.primary_email]
     if Action.DISABLE in change.actions:
         fields["status"] = [AccountStatus.ACTIVE.value, AccountStatus.DISABLED.value]
     if Action.ENABLE in change.actions:
@@ -56,9 +57,9 @@ def held_change(kind: GuardKind, change: Change, before: Mapping[int, ProfileVal
         status = [AccountStatus.ACTIVE.value, AccountStatus.DISABLED.value]
         return HeldChange(change.name, change.source_id, "disable", {"status": status})
     if kind is GuardKind.RENAME:
-        return HeldChange(
-            change.name, change.source_id, "rename", {"name": [change.old_name, change.name]}
-        )
+        assert change.old_name is not None
+        name = {"name": [change.old_name, change.name]}
+        return HeldChange(change.old_name, change.source_id, "rename", name)
     assert stored is not None
     cleared = {f: [getattr(stored, f), None] for f in cleared_fields(change, stored)}
     return HeldChange(change.old_name or change.name, change.source_id, "clear", cleared)

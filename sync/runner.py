@@ -180,12 +180,15 @@ def _guarded(
         report.held = [
             {"kind": h.kind.value, "count": h.count, "reason": h.reason} for h in guarded.held
         ]
-        report.error = "; ".join(_held_text(h) for h in guarded.held)
+        report.error = "; ".join(_held_text(h, options.dry_run) for h in guarded.held)
     return Outcome(guarded.plan, guarded.held, before, summary.result)
 
 
-def _held_text(held: Held) -> str:
-    what = {"disable": "disables", "rename": "renames", "clear": "cleared fields"}[held.kind]
+def _held_text(held: Held, dry_run: bool) -> str:
+    what = {"disable": "disable", "rename": "rename", "clear": "cleared field"}[held.kind]
+    what += "s" if held.count != 1 else ""
+    if dry_run:
+        return f"the run would hold back {held.count} {what}: {held.reason}"
     return (
         f"held back {held.count} {what}: {held.reason}; everything else was applied "
         "(review with `clomo-sync changes list`)"

@@ -145,12 +145,13 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def _register() -> None:
-    from sync.cli import accounts, admin, ops, syncing, web
+    from sync.cli import accounts, admin, changes, ops, syncing, web
 
     cli.add_command(syncing.sync_command)
     cli.add_command(syncing.deliver_command)
     cli.add_command(accounts.accounts)
     cli.add_command(admin.runs)
+    cli.add_command(changes.changes)
     cli.add_command(admin.config_group)
     cli.add_command(admin.db)
     cli.add_command(ops.scheduler_command)

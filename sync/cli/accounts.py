@@ -129,6 +129,28 @@ def edit_command(
         deliver_due(app.engine, app.settings, wait_seconds=DELIVER_WAIT_SECONDS)
 
 
+@accounts.command("history")
+@tenant_option
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def history_command(app: App, tenant_id: str, name: str, as_json: bool) -> None:
+    """Every recorded change to an account, oldest first (SPEC §10's audit)."""
+    from sync.cli.admin import event_text
+    from sync.store.audit import account_history
+
+    app.settings.tenant(tenant_id)
+    with app.engine.connect() as conn:
+        account = load_account(conn, tenant_id, name)
+        events = account_history(conn, tenant_id, account.id)
+    if as_json:
+        click.echo(json.dumps(events, ensure_ascii=False, indent=1))
+        return
+    for event in events:
+        by = event["actor"] + (f" {event['run_id']}" if event["run_id"] else "")
+        click.echo(f"{event_text(event)}  ({by})")
+
+
 @accounts.command("set-password")
 @tenant_option
 @click.argument("name")

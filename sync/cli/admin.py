@@ -8,7 +8,7 @@ import click
 
 from sync.cli import App
 from sync.config import load_settings
-from sync.errors import ConfigError, StopRun
+from sync.errors import ConfigError, StopRun, UsageError
 from sync.mail.deliver import failed_counts
 from sync.secrets import read_secret
 from sync.store.engine import make_engine, upgrade
@@ -18,6 +18,38 @@ from sync.store.runs import recent_reports
 @click.group("runs")
 def runs() -> None:
     """Past runs and their reports."""
+
+
+@runs.command("show")
+@click.argument("run_id", metavar="RUN_ID")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def show_run(app: App, run_id: str, as_json: bool) -> None:
+    """A run's report and every account change it made (the audit)."""
+    from sync.store.audit import run_events
+    from sync.store.runs import run_report
+
+    with app.engine.connect() as conn:
+        report = run_report(conn, run_id)
+        if report is None:
+            raise UsageError(f"no run {run_id!r} (see `clomo-sync runs list`)")
+        events = run_events(conn, run_id)
+    if as_json:
+        click.echo(json.dumps({**report, "events": events}, ensure_ascii=False, indent=1))
+        return
+    counts = " ".join(f"{k}={v}" for k, v in report["counts"].items() if v)
+    click.echo(f"run {run_id}: {report['tenant']} {report['status']} {report['started_at']}")
+    click.echo(f"  {counts}" + (f"\n  {report['error']}" if report["error"] else ""))
+    for event in events:
+        click.echo("  " + event_text(event))
+
+
+def event_text(event: dict[str, object]) -> str:
+    """One audit event on one line; values in repr form, so none can forge a line."""
+    fields = event["fields"]
+    assert isinstance(fields, dict)
+    said = "; ".join(f"{k}: {v[0]!r} -> {v[1]!r}" for k, v in fields.items())
+    return f"{event['at']}  {event['account']!s:<32} {event['action']!s:<16} {said}"
 
 
 @runs.command("list")

@@ -52,7 +52,9 @@ def sync_command(
     store = app.reader if dry_run else app.engine
     reports = [run_tenant(app.settings, tenant, store, options) for tenant in tenants]
     for report in reports:
-        click.echo(json.dumps(report.as_json(), ensure_ascii=False) if as_json else _text(report))
+        click.echo(
+            json.dumps(report.as_json(), ensure_ascii=False) if as_json else report_text(report)
+        )
     if not dry_run:
         delivery = deliver_shown(app.engine, app.settings)
         if delivery.sent or delivery.failures:
@@ -88,7 +90,7 @@ def _chosen(app: App, tenant_ids: tuple[str, ...], all_tenants: bool) -> list[Te
     return [app.settings.tenant(tenant_id) for tenant_id in tenant_ids]
 
 
-def _text(report: RunReport) -> str:
+def report_text(report: RunReport) -> str:
     mode = "dry run, " if report.dry_run else ""
     read = "full read" if report.full else "delta read"
     lines = [
@@ -100,10 +102,17 @@ def _text(report: RunReport) -> str:
     lines.append(
         "  " + ", ".join(f"{key.replace('_', ' ')} {report.counts[key]}" for key in COUNT_KEYS)
     )
+    for held in report.held:
+        where = f": clomo-sync changes show {held['change_set']}" if "change_set" in held else ""
+        lines.append(f"  held {held['count']} {held['kind']}{where}")
     for change in report.plan or []:
         extra = f" (was {change['old_name']})" if "old_name" in change else ""
         why = f": {change['why']}" if "why" in change else ""
-        lines.append(f"  {'+'.join(change['actions']):<14} {change['name']}{extra}{why}")
+        actions = "+".join([*change["actions"], *(["invite"] if change.get("invite") else [])])
+        lines.append(f"  {actions:<14} {change['name']}{extra}{why}")
+        for field, (old, new) in change.get("fields", {}).items():
+            if field != "name":
+                lines.append(f"  {'':<14}   {field}: {old!r} -> {new!r}")
     for issue in report.issues:
         lines.append(f"  ! {issue.source_id}: {issue.reason}: {issue.detail}")
     return "\n".join(lines)

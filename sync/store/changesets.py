@@ -96,6 +96,15 @@ def decide(
     return result.rowcount == 1
 
 
+def reopen(conn: Connection, set_id: str, run_id: str) -> None:
+    """An approval whose run could not apply it goes back to pending."""
+    conn.execute(
+        update(change_sets)
+        .where(change_sets.c.id == set_id, change_sets.c.decided_run_id == run_id)
+        .values(status=PENDING, decided_at=None, decided_by=None, decided_run_id=None)
+    )
+
+
 def _change_set(row: RowMapping) -> ChangeSet:
     decided: Any = row["decided_at"]
     return ChangeSet(

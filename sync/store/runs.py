@@ -67,6 +67,12 @@ def last_status(conn: Connection, tenant_id: str) -> str | None:
     return status
 
 
+def run_report(conn: Connection, run_id: str) -> dict[str, Any] | None:
+    """One run's report (SPEC §7's JSON), or None."""
+    text = conn.execute(select(runs.c.report).where(runs.c.id == run_id)).scalar()
+    return None if text is None else dict(json.loads(text))
+
+
 def recent_reports(conn: Connection, tenant_id: str | None, limit: int) -> list[dict[str, Any]]:
     """The newest runs' reports (SPEC §7's JSON), newest first."""
     query = select(runs.c.report).order_by(runs.c.started_at.desc()).limit(limit)
