@@ -107,11 +107,9 @@ class Planner:
         else:
             # a locked name keeps the composed name it had, so unlocking can rename it later
             kept = account.composed_name if account.name_locked else composed.name
-            self._record(
-                self._existing(
-                    source_id, profile_of(user), user.active, account, kept, account.name
-                )
-            )
+            profile = profile_of(user)
+            change = _existing(source_id, profile, user.active, account, kept, account.name)
+            self._record(self._invited(change, account, profile))
 
     def set_aside(self, issue: UserIssue) -> None:
         """A user the source returned but could not use: reported, and not "gone"."""
@@ -137,19 +135,14 @@ class Planner:
             self.plan.changes = [c for i, c in kept if i not in self._dropped]
         return self.plan
 
-    def _existing(
-        self,
-        source_id: str,
-        profile: Profile,
-        active: bool,
-        account: AccountState,
-        composed: str | None,
-        name: str,
-    ) -> Change:
-        """The change of an existing account, with the invitation it is owed (SPEC §10: a
-        password account that never had a password set is sent account_created as soon as it
-        has an address, and again when it is re-enabled)."""
-        change = _existing(source_id, profile, active, account, composed, name)
+    def _invited(self, change: Change, account: AccountState, profile: Profile) -> Change:
+        """The change with the invitation the account is owed (SPEC §10: a password account that
+        never had a password set is sent account_created as soon as it has an address, and
+        again when it is re-enabled), or its missing_email issue."""
+        active = (account.active and Action.DISABLE not in change.actions) or (
+            Action.ENABLE in change.actions
+        )
+        source_id = change.source_id
         if not self.policy.needs_reset_email or account.password_set or not active:
             return change
         if account.invited and Action.ENABLE not in change.actions:
@@ -183,11 +176,11 @@ class Planner:
             profile, account, base, active = self._claims.pop(source_id)
             decision = outcome.pop(source_id)
             if isinstance(decision, Assigned):
-                self._record(
-                    _new(source_id, profile, decision.name, base)
-                    if account is None
-                    else self._existing(source_id, profile, active, account, base, decision.name)
-                )
+                if account is None:
+                    self._record(_new(source_id, profile, decision.name, base))
+                else:
+                    change = _existing(source_id, profile, active, account, base, decision.name)
+                    self._record(self._invited(change, account, profile))
                 if account is None and self.policy.needs_reset_email and not profile.primary_email:
                     self.plan.issues.append(
                         UserIssue(source_id, IssueReason.MISSING_EMAIL, "primary_email")
@@ -197,11 +190,9 @@ class Planner:
                 UserIssue(source_id, IssueReason.NAME_CONFLICT, decision.holder)
             )
             if account is not None:  # it keeps its name; its other changes still apply
-                self._record(
-                    self._existing(
-                        source_id, profile, active, account, account.composed_name, account.name
-                    )
-                )
+                kept = account.composed_name
+                change = _existing(source_id, profile, active, account, kept, account.name)
+                self._record(self._invited(change, account, profile))
 
     def _drop_duplicates(self) -> None:
         """Every row of an id the source returned twice is set aside; its account stays."""
