@@ -25,10 +25,10 @@ from sync.errors import StopRun, UserIssue
 from sync.model import DirectoryUser
 from sync.secrets import read_secret
 from sync.sources.base import Page, ReadRequest, ReadResult, SourceRead
-from sync.sources.ldap.connection import Endpoint, RawEntry, ldap_errors
+from sync.sources.ldap.connection import Endpoint, ldap_errors
 from sync.sources.ldap.dialects import DIALECTS, places_for
 from sync.sources.ldap.reader import Job, PageReader
-from sync.sources.ldap.values import EntryReader, parse_generalized_time
+from sync.sources.ldap.values import EntryReader, RawEntry, parse_generalized_time
 from sync.sources.settings import LdapSourceSettings
 
 
@@ -44,8 +44,11 @@ class LdapSource:
     kind = "ldap"
     supports_delta = True
 
-    def __init__(self, settings: LdapSourceSettings) -> None:
+    def __init__(self, settings: LdapSourceSettings, *, lean_entries: bool = True) -> None:
         self.settings = settings
+        # False: entries from ldap3's public response, for measuring the lean path against
+        # (bench/ldap_read.py --entries ldap3); see sync.sources.ldap.lean
+        self.lean_entries = lean_entries
         self.dialect = DIALECTS[settings.dialect]
         self.places = places_for(self.dialect, settings.attributes)
 
@@ -56,7 +59,8 @@ class LdapSource:
         passes = self._passes(request.since)
         filters = tuple(one_pass.search_filter for one_pass in passes)
         attributes = tuple(self._attributes(request))
-        job = Job(Endpoint.of(self.settings), self._password(), filters, attributes)
+        endpoint = Endpoint.of(self.settings, lean_entries=self.lean_entries)
+        job = Job(endpoint, self._password(), filters, attributes)
         tally = _Tally()
         pages = PageReader(job)
         try:

@@ -38,6 +38,14 @@ SINGLE_ATTRIBUTES = (
 RawAttributes = Mapping[str, Sequence[bytes]]  # keys in lower case
 
 
+@dataclass(frozen=True, slots=True)
+class RawEntry:
+    """One search entry as received: its DN and its attributes' raw values, in server order."""
+
+    dn: str
+    attributes: RawAttributes
+
+
 class BadValue(ValueError):
     """A value that cannot be read as its attribute's kind; the message says why."""
 
