@@ -80,7 +80,7 @@ def test_a_wait_that_would_end_past_the_budget_is_not_started() -> None:
 
 
 def test_each_retry_is_logged_in_words(caplog: pytest.LogCaptureFixture) -> None:
-    calls, call = flaky([TransientError("cannot reach x: connection refused")])
+    _, call = flaky([TransientError("cannot reach x: connection refused")])
     retrying(budget_seconds=5, initial_seconds=0.01, what="LDAP")(call)  # type: ignore[arg-type]
     assert re.fullmatch(
         r"LDAP: cannot reach x: connection refused; trying again in 0\.0 s \(attempt 2\)",

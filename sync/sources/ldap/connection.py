@@ -16,9 +16,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from ldap3 import ANONYMOUS, DEREF_NEVER, NONE, SIMPLE, SUBTREE, Connection, Server, Tls
 from ldap3.core import exceptions as ldap_exc
+from ldap3.utils.dn import parse_dn
 
 from sync.errors import IncompleteRead, SourceUnavailable, StopRun, TransientError
 from sync.sources.ldap import lean
@@ -66,9 +68,13 @@ class Endpoint:
     ignore_referrals: tuple[str, ...]
     # search entries straight from ldap3's BER decoding (sync.sources.ldap.lean)
     lean_entries: bool = True
+    # the dialect's own partitions (lower-case first RDNs): references to them are no loss
+    own_partitions: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, settings: Any, *, lean_entries: bool = True) -> Endpoint:
+    def of(
+        cls, settings: Any, *, lean_entries: bool = True, own_partitions: tuple[str, ...] = ()
+    ) -> Endpoint:
         """From an `LdapSourceSettings` (duck-typed: importing it would import pydantic)."""
         return cls(
             url=settings.url,
@@ -81,6 +87,7 @@ class Endpoint:
             retry_seconds=settings.retry_seconds,
             ignore_referrals=tuple(settings.ignore_referrals),
             lean_entries=lean_entries,
+            own_partitions=own_partitions,
         )
 
 
@@ -280,12 +287,38 @@ class PagedSearch:
 
     def _referral(self, uris: list[str]) -> None:
         """A continuation reference is part of the tree we cannot read: incomplete, unless the
-        tenant lists it as holding no people (AD's DomainDnsZones/ForestDnsZones, say)."""
+        tenant lists it as holding no people, or it names one of the directory's own partitions
+        that hold none (AD: DC=DomainDnsZones, DC=ForestDnsZones, CN=Configuration of this
+        domain or its forest)."""
         ignored = tuple(prefix.lower() for prefix in self.settings.ignore_referrals)
-        if uris and all(uri.lower().startswith(ignored) for uri in uris) and ignored:
+        if uris and all(
+            (ignored and uri.lower().startswith(ignored)) or self._own_partition(uri)
+            for uri in uris
+        ):
             return
         raise IncompleteRead(
             f"{self.where}: the server returned a referral to {', '.join(uris)}, which is not "
             "followed; nobody is disabled (set base_dn below it, or list it in ignore_referrals "
             "if it holds no people)"
         )
+
+    def _own_partition(self, uri: str) -> bool:
+        """Whether `uri` (ldap://host/DN) names one of the dialect's own partitions directly
+        above the base's domain: `<partition RDN>,DC=…`, where those DC components end the
+        base DN (the domain itself, or its forest root for a child domain)."""
+        if not self.settings.own_partitions:
+            return False
+        rdns = _dn_parts(unquote(urlsplit(uri).path.lstrip("/")))
+        if len(rdns) < 2 or rdns[0] not in self.settings.own_partitions:
+            return False
+        domain = rdns[1:]
+        base = _dn_parts(self.settings.base_dn)
+        return all(r.startswith("dc=") for r in domain) and base[-len(domain) :] == domain
+
+
+def _dn_parts(dn: str) -> list[str]:
+    """A DN's RDNs as lower-case `attribute=value` strings; [] for what is not a DN."""
+    try:
+        return [f"{name.lower()}={value.lower()}" for name, value, _ in parse_dn(dn)]
+    except ldap_exc.LDAPInvalidDnError:
+        return []
