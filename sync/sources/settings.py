@@ -74,8 +74,8 @@ class LdapSourceSettings(SourceSettings):
     # the whole time connecting, binding and the first page are tried, retries included
     # (exponential back-off); a down server fails within it plus one attempt (docs/ldap.md)
     retry_seconds: float = Field(default=30, ge=0)
-    # referral URL prefixes known to hold no people (AD: ldap://DomainDnsZones.corp.example.com/);
-    # any other referral makes the read incomplete
+    # referral URL prefixes known to hold no people; any other referral makes the read incomplete
+    # (the active_directory dialect ignores the domain's own DNS-zone and configuration ones)
     ignore_referrals: tuple[str, ...] = ()
 
     @field_validator("attributes")

@@ -174,6 +174,6 @@ def test_two_mail_values_make_the_first_the_primary_address(
     users = read.by_id()
     assert read.issues == []
     assert users[_id(1)].primary_email == "zeta@example.com"
-    assert users[_id(1)].emails == ("alpha@example.com",)
+    assert users[_id(1)].emails == ("zeta@example.com", "alpha@example.com")
     assert users[_id(1)].all_emails() == ("zeta@example.com", "alpha@example.com")
     assert users[_id(2)].primary_email == "u000002@example.com"

@@ -215,16 +215,17 @@ class EntryReader:
 
     def _user(self, source_id: str, raw: RawAttributes, active: bool) -> DirectoryUser:
         values: dict[str, str | None] = {}
-        more: list[str] = []  # a multi-valued mail's other addresses
+        addresses: list[str] = []  # a multi-valued mail's values, every one an address
         for attribute, where in self.singles:
             if attribute == "primary_email":
-                values[attribute], more = _first_and_rest(raw, where, attribute)
+                addresses = _all_of_first(raw, where, attribute)
+                values[attribute] = addresses[0] if addresses else None
             else:
                 values[attribute] = _single(raw, where, attribute)
         primary = (values.get("primary_email") or "").lower()
         emails: dict[str, str] = {}
-        for value in more:
-            if value.lower() != primary:
+        if len(addresses) > 1:  # SPEC §13: the first is the primary, every value is in emails
+            for value in addresses:
                 emails.setdefault(value.lower(), value)
         for place in self.emails:
             for value in _all(raw, place, "emails"):
@@ -298,16 +299,14 @@ def _single(raw: RawAttributes, places: tuple[Place, ...], attribute: str) -> st
     return None
 
 
-def _first_and_rest(
-    raw: RawAttributes, places: tuple[Place, ...], attribute: str
-) -> tuple[str | None, list[str]]:
-    """The first value of the first of `places` the entry has, and its other values: a person
-    with two `mail` values has the first (in the server's order) as the primary address."""
+def _all_of_first(raw: RawAttributes, places: tuple[Place, ...], attribute: str) -> list[str]:
+    """The values, in the server's order, of the first of `places` the entry has: a person
+    with two `mail` values has the first as the primary address."""
     for place in places:
         values = _all(raw, place, attribute)
         if values:
-            return values[0], values[1:]
-    return None, []
+            return values
+    return []
 
 
 def _text_or_none(raw: bytes, name: str, attribute: str) -> str | None:
