@@ -303,6 +303,14 @@ def _all_of_first(raw: RawAttributes, places: tuple[Place, ...], attribute: str)
     """The values, in the server's order, of the first of `places` the entry has: a person
     with two `mail` values has the first as the primary address."""
     for place in places:
+        found = raw.get(place[0])
+        if not found:
+            continue
+        if len(found) == 1 and place[2] == "text":  # the common case, as in _single
+            value = _text_or_none(found[0], place[1], attribute)
+            if value:
+                return [value]
+            continue
         values = _all(raw, place, attribute)
         if values:
             return values
