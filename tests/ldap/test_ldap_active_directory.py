@@ -116,37 +116,3 @@ def test_sam_account_name_as_an_extra_field_for_lookups(
     read = collect(source.read(request("primary_email", extra=("sAMAccountName",))))
 
     assert read.users[0].extra == (("sAMAccountName", "user000001"),)
-
-
-def test_entries_hold_what_ldap3_itself_decodes(make_slapd: MakeSlapd, make_source: MakeSource):
-    """The read takes entries straight from ldap3's BER decoding (connection._raw_entry); they
-    must hold exactly ldap3's own raw values, binary GUIDs and multi-valued attributes included."""
-    from ldap3 import NONE, SUBTREE, Connection, Server
-
-    from sync.sources.ldap.connection import Endpoint, PagedSearch, open_connection
-
-    server = make_slapd(
-        [
-            *S.people(4, "active_directory"),
-            _with_guid(S.ad_person(5), bytes(range(250, 256)) + bytes(10)),
-        ]
-    )
-    source = make_source(server, dialect="active_directory", page_size=2)
-    names = ["objectGUID", "mail", "proxyAddresses", "userPrincipalName", "displayName", "cn"]
-    endpoint = Endpoint.of(source.settings)
-    search = PagedSearch(
-        open_connection(endpoint, S.SYNC_PW), endpoint, "(objectClass=user)", names
-    )
-    lean = {}
-    while not search.done:
-        lean.update({entry.dn: entry.attributes for entry in search.next_page()})
-    plain = Connection(Server(server.url, get_info=NONE), S.SYNC_DN, S.SYNC_PW, auto_bind=True)
-    plain.search(S.PEOPLE, "(objectClass=user)", SUBTREE, attributes=names)
-    expected = {
-        item["dn"]: {name.lower(): values for name, values in item["raw_attributes"].items()}
-        for item in plain.response
-        if item["type"] == "searchResEntry"
-    }
-    assert len(expected) == 5
-    assert lean == expected
-    assert any(len(values) > 1 for attributes in lean.values() for values in attributes.values())
