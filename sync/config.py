@@ -15,15 +15,20 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sync.compose.rules import NameRule
+from sync.config_env import DEFAULT_CONFIG, ENV_PREFIX, apply_env_overrides, config_path
+from sync.config_errors import describe, place
+from sync.config_paths import database_url_problem, resolve_paths
+from sync.config_schema import Shape, shape_of, walk_values
 from sync.errors import ConfigError
 from sync.model import TEXT_ATTRIBUTES
 from sync.schedule import schedule_trigger
+from sync.secrets import secret_readable_problem, variable_name_problem
 from sync.sources.settings import AnySourceSettings
 
-ENV_PREFIX = "CLOMO_SYNC_"
-DEFAULT_CONFIG = Path("config/clomo-sync.toml")
+__all__ = ["DEFAULT_CONFIG", "ENV_PREFIX", "config_path", "load_settings"]
+
+Loc = tuple[str | int, ...]
 DEFAULT_NAME_PATTERN = r"[A-Za-z0-9._@+\-]{1,128}"
-SOURCE_KINDS = ("csv", "ldap", "google_workspace", "salesforce")
 # Fields a custom template may use: every text attribute, plus the derived local part.
 TEMPLATE_FIELDS = (*TEXT_ATTRIBUTES, "email_local_part")
 
@@ -34,6 +39,14 @@ class _Strict(BaseModel):
 
 class DatabaseSettings(_Strict):
     url: str = "sqlite:///var/clomo-sync.db"
+
+    @field_validator("url")
+    @classmethod
+    def _usable(cls, value: str) -> str:
+        problem = database_url_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
 
 class MailSettings(_Strict):
@@ -245,97 +258,100 @@ def template_fields(template: str) -> tuple[str, ...]:
     return tuple(names)
 
 
-def config_path(explicit: str | Path | None, environ: Mapping[str, str] = os.environ) -> Path:
-    if explicit:
-        return Path(explicit)
-    if environ.get(ENV_PREFIX + "CONFIG"):
-        return Path(environ[ENV_PREFIX + "CONFIG"])
-    return DEFAULT_CONFIG
-
-
 def load_settings(path: Path, environ: Mapping[str, str] = os.environ) -> Settings:
     """Reads, overrides and validates; raises ConfigError listing every problem."""
+    settings, problems = read_settings(path, environ)
+    if problems or settings is None:
+        raise ConfigError(problems)
+    return settings
+
+
+def check_settings(
+    path: Path, environ: Mapping[str, str] = os.environ
+) -> tuple[Settings | None, list[str]]:
+    """`config check`: every problem of the file and the environment at once, including each
+    secret variable or file (and CA file) that cannot be read; never a value."""
+    return read_settings(path, environ, check_secrets=True)
+
+
+def read_settings(
+    path: Path, environ: Mapping[str, str] = os.environ, check_secrets: bool = False
+) -> tuple[Settings | None, list[str]]:
+    """The settings (None when invalid) and every problem, each blamed on its file key or on
+    the environment variable that set it."""
+    data = _read_toml(path)
+    root = shape_of(Settings)
+    problems, origins = apply_env_overrides(data, environ, root)
+    refused: set[Loc] = set()
+    problems += _variable_names(path, data, root, origins, refused)
+    resolve_paths(data, root, path.parent.absolute(), origins)
+    settings: Settings | None = None
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        settings = Settings.model_validate(data).model_copy(update={"path": path})
+    except ValidationError as exc:
+        for error in exc.errors():
+            loc, key, message = describe(error, root, data)
+            problems.append(_blame(path, origins, loc, key, message))
+    if check_secrets:
+        problems += _unreadable(path, data, root, origins, refused, environ)
+    return (None if problems else settings), problems
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError([f"{path}: configuration file not found"]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{path}: cannot read: {exc}"]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{path}: not valid TOML: {exc}"]) from None
-    problems = apply_env_overrides(data, environ)
-    try:
-        settings = Settings.model_validate(data)
-    except ValidationError as exc:
-        problems += [
-            f"{path}: {_key(error['loc'], data)}: {error['msg']}" for error in exc.errors()
-        ]
-    if problems:
-        raise ConfigError(problems)
-    return settings.model_copy(update={"path": path})
 
 
-def _key(loc: tuple[int | str, ...], data: dict[str, Any]) -> str:
-    """A validation error's location as the key an administrator writes, tenants named by id."""
-    parts: list[str] = []
-    node: Any = data
-    for step in loc:
-        if isinstance(step, int):
-            item = node[step] if isinstance(node, list) and step < len(node) else None
-            label = item.get("id") if isinstance(item, dict) else None
-            parts[-1] += f"[{label}]" if label else f"[{step}]"
-            node = item
-        elif step in SOURCE_KINDS and parts and _is_source_key(parts[-1]):
-            continue  # pydantic names the union branch; it is not a key of the file
-        else:
-            parts.append(str(step))
-            node = node.get(step) if isinstance(node, dict) else None
-    return ".".join(parts) or "(top level)"
+def _blame(path: Path, origins: dict[Loc, str], loc: Loc, key: str, message: str) -> str:
+    """`FILE: key: message`, or `environment VARIABLE: message` when an override set the key
+    (or a table holding it)."""
+    for length in range(len(loc), 0, -1):
+        name = origins.get(loc[:length])
+        if name is not None:
+            where = "" if length == len(loc) else f"{key}: "
+            return f"environment {name}: {where}{message}"
+    return f"{path}: {key}: {message}"
 
 
-def _is_source_key(part: str) -> bool:
-    return part == "source" or part.startswith("lookups[")
+def _labelled(data: dict[str, Any], root: Shape, loc: Loc) -> str:
+    return place(loc, root, data)[1]
 
 
-def apply_env_overrides(data: dict[str, Any], environ: Mapping[str, str]) -> list[str]:
-    """`CLOMO_SYNC_MAIL__SMTP_PORT=2525` sets mail.smtp_port; tenants are addressed by id
-    (`CLOMO_SYNC_TENANTS__ACME__SOURCE__URL`) or index. Values are read as TOML when they parse
-    (numbers, booleans, arrays), else as plain strings."""
-    problems: list[str] = []
-    for name in sorted(environ):
-        if not name.startswith(ENV_PREFIX) or name == ENV_PREFIX + "CONFIG":
-            continue
-        steps = name[len(ENV_PREFIX) :].lower().split("__")
-        try:
-            _set_path(data, steps, _env_value(environ[name]))
-        except KeyError as exc:
-            problems.append(f"environment {name}: {exc.args[0]}")
+def _variable_names(
+    path: Path, data: dict[str, Any], root: Shape, origins: dict[Loc, str], refused: set[Loc]
+) -> list[str]:
+    """A `*_env` key must name a variable; a secret put there by mistake is refused unseen."""
+    problems = []
+    for loc, _shape, parent, key in walk_values(root, data):
+        if key.endswith("_env"):
+            problem = variable_name_problem(key, parent[key])
+            if problem:
+                refused.add(loc)
+                problems.append(_blame(path, origins, loc, _labelled(data, root, loc), problem))
     return problems
 
 
-def _env_value(raw: str) -> Any:
-    try:
-        return tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
-        return raw
-
-
-def _set_path(node: Any, steps: list[str], value: Any) -> None:
-    for position, step in enumerate(steps):
-        last = position == len(steps) - 1
-        if isinstance(node, list):
-            node = _list_item(node, step)
+def _unreadable(
+    path: Path,
+    data: dict[str, Any],
+    root: Shape,
+    origins: dict[Loc, str],
+    refused: set[Loc],
+    environ: Mapping[str, str],
+) -> list[str]:
+    """Every named secret variable and every `*_file` that cannot be read."""
+    problems = []
+    for loc, shape, parent, key in walk_values(root, data):
+        readable = key.endswith("_env") or (key.endswith("_file") and shape.is_path)
+        if loc in refused or not readable:
             continue
-        if last:
-            node[step] = value
-            return
-        node = node.setdefault(step, {})
-
-
-def _list_item(items: list[Any], step: str) -> Any:
-    for item in items:
-        if isinstance(item, dict) and str(item.get("id", "")).lower() == step:
-            return item
-    if step.isdigit() and int(step) < len(items):
-        return items[int(step)]
-    raise KeyError(f"no tenant {step!r} to override")
+        problem = secret_readable_problem(key, parent[key], environ)
+        if problem:
+            problems.append(_blame(path, origins, loc, _labelled(data, root, loc), problem))
+    return problems

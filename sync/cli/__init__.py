@@ -2,6 +2,10 @@
 
 Exit status: 0 success, 1 a tenant's run failed, 2 usage or configuration error, 3 a run was
 blocked by a safety threshold.
+
+Command modules import only click and light modules at the top: pydantic, SQLAlchemy and the
+rest are imported inside the commands, so `--help` answers at once
+(tests/cli/test_cli_help.py checks it).
 """
 
 from __future__ import annotations
@@ -10,15 +14,18 @@ import logging
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from sqlalchemy import Engine
 
-from sync.config import Settings, config_path, load_settings
+from sync.config_env import config_path
 from sync.errors import ConfigError, StopRun, UsageError
 from sync.ops import progress
-from sync.ops.logs import configure_logging, redact_settings
-from sync.store.engine import open_store
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from sync.config import Settings, TenantSettings
 
 EXIT_FAILED, EXIT_USAGE, EXIT_BLOCKED = 1, 2, 3
 
@@ -35,6 +42,9 @@ class App:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
+            from sync.config import load_settings
+            from sync.ops.logs import redact_settings
+
             self._settings = load_settings(self.config)
             redact_settings(self._settings)
         return self._settings
@@ -42,8 +52,18 @@ class App:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
+            from sync.store.engine import open_store
+
             self._engine = open_store(self.settings.database.url)
         return self._engine
+
+    def tenant(self, tenant_id: str) -> TenantSettings:
+        """The configured tenant; an unknown id is a usage error (exit 2) naming the known ones."""
+        for tenant in self.settings.tenants:
+            if tenant.id == tenant_id:
+                return tenant
+        known = ", ".join(t.id for t in self.settings.tenants) or "none"
+        raise UsageError(f"unknown tenant {tenant_id!r}; configured: {known}")
 
     def write_metrics(self) -> None:
         """`--metrics-file`: the Prometheus textfile, rewritten after runs."""
@@ -86,9 +106,16 @@ def cli(
     metrics_file: Path | None,
 ) -> None:
     """Keeps each tenant's CLOMO accounts in step with its user directory."""
+    from sync.ops.logs import configure_logging
+
     configure_logging(log_format, logging.INFO if verbose else logging.WARNING)
     progress.enable(log_format == "text")
     ctx.obj = App(config_path(config), metrics_file)
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """`1 tenant`, `2 tenants`, `0 emails` (`many` for words not made plural by an s)."""
+    return f"{count} {word if count == 1 else many or word + 's'}"
 
 
 def main() -> None:
