@@ -19,7 +19,7 @@ from sync.config_env import DEFAULT_CONFIG, ENV_PREFIX, apply_env_overrides, con
 from sync.config_errors import describe, place
 from sync.config_paths import database_url_problem, resolve_paths
 from sync.config_schema import Shape, shape_of, walk_values
-from sync.errors import ConfigError
+from sync.errors import ConfigError, UsageError
 from sync.model import TEXT_ATTRIBUTES
 from sync.schedule import schedule_trigger
 from sync.secrets import secret_readable_problem, variable_name_problem
@@ -222,11 +222,12 @@ class Settings(_Strict):
         return self
 
     def tenant(self, tenant_id: str) -> TenantSettings:
+        """The configured tenant; an unknown id is a usage error naming the configured ones."""
         for tenant in self.tenants:
             if tenant.id == tenant_id:
                 return tenant
         known = ", ".join(t.id for t in self.tenants) or "none"
-        raise ConfigError([f"{self.path}: no tenant {tenant_id!r} (tenants: {known})"])
+        raise UsageError(f"unknown tenant {tenant_id!r}; configured: {known}")
 
 
 def checked_sender(value: str) -> str:
