@@ -38,7 +38,11 @@ class _Strict(BaseModel):
 
 
 class DatabaseSettings(_Strict):
-    url: str = "sqlite:///var/clomo-sync.db"
+    url: str = Field(
+        default="sqlite:///var/clomo-sync.db",
+        description="the store: sqlite:///FILE (relative to this file's folder), "
+        "sqlite:////ABSOLUTE/FILE or postgresql+psycopg://user@host/db",
+    )
 
     @field_validator("url")
     @classmethod
@@ -50,20 +54,34 @@ class DatabaseSettings(_Strict):
 
 
 class MailSettings(_Strict):
-    delivery: Literal["file", "smtp"] = "file"
-    outbox_dir: Path = Path("var/outbox")
-    smtp_host: str = "127.0.0.1"
-    smtp_port: int = Field(default=25, ge=1, le=65535)
-    security: Literal["none", "starttls", "tls"] = "none"
-    username: str | None = None
+    delivery: Literal["file", "smtp"] = Field(
+        default="file", description='"file" writes .eml files into outbox_dir; "smtp" sends'
+    )
+    outbox_dir: Path = Field(
+        default=Path("var/outbox"), description='where delivery = "file" writes messages'
+    )
+    smtp_host: str = Field(default="127.0.0.1", description="the SMTP server")
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="the SMTP server's port")
+    security: Literal["none", "starttls", "tls"] = Field(
+        default="none", description="plain SMTP, STARTTLS, or TLS from the first byte (465)"
+    )
+    username: str | None = Field(
+        default=None, description="SMTP login (with password_env or password_file)"
+    )
     password_env: str | None = None
     password_file: Path | None = None
     ca_file: Path | None = None
-    timeout_seconds: float = Field(default=30, gt=0)
-    from_address: str = "CLOMO <noreply@example.com>"
-    max_attempts: int = Field(default=8, ge=1, le=100)
-    retry_base_seconds: float = Field(default=60, gt=0)
-    batch_size: int = Field(default=500, ge=1)
+    timeout_seconds: float = Field(default=30, gt=0, description="SMTP connection timeout")
+    from_address: str = Field(
+        default="CLOMO <noreply@example.com>", description="the From header of every message"
+    )
+    max_attempts: int = Field(
+        default=8, ge=1, le=100, description="deliveries tried before a message is failed"
+    )
+    retry_base_seconds: float = Field(
+        default=60, gt=0, description="the first back-off step after a failed delivery"
+    )
+    batch_size: int = Field(default=500, ge=1, description="messages sent per connection")
 
     @field_validator("from_address")
     @classmethod
@@ -82,26 +100,34 @@ class SchedulerSettings(_Strict):
     """The `scheduler` command's timing (docs/operations.md)."""
 
     jitter_seconds: float = Field(default=10, ge=0)  # random delay after each tick
-    misfire_grace_seconds: float = Field(default=300, gt=0)
+    misfire_grace_seconds: float = Field(
+        default=300, gt=0, description="a tick missed by up to this long still runs"
+    )
     max_workers: int = Field(default=4, ge=1)  # tenants run at once by one scheduler
-    delivery_interval_seconds: float = Field(default=60, gt=0)
+    delivery_interval_seconds: float = Field(
+        default=60, gt=0, description="how often queued email is delivered"
+    )
     stop_timeout_seconds: float = Field(default=30, ge=0)  # wait for runs on SIGTERM
-    heartbeat_seconds: float = Field(default=15, gt=0)
+    heartbeat_seconds: float = Field(
+        default=15, gt=0, description="how often the scheduler records that it is alive"
+    )
 
 
 class WebSettings(_Strict):
     """`clomo-sync web`, the self-service password pages (docs/web.md)."""
 
-    host: str = "127.0.0.1"
-    port: int = Field(default=8080, ge=0, le=65535)
+    host: str = Field(default="127.0.0.1", description="the address `web` listens on")
+    port: int = Field(default=8080, ge=0, le=65535, description="the port `web` listens on")
     # signs the forms' CSRF tokens; unset: a random secret per process (forms die on restart)
     secret_env: str | None = None
-    secret_file: Path | None = None
+    secret_file: Path | None = Field(default=None, description="a file holding that secret")
     address_limit: str = "60/minute"  # page requests per client address
     account_limit: str = "5/hour"  # reset emails per account
     # proxies whose X-Forwarded-For / -Proto give the client's address and scheme
     trusted_proxies: tuple[str, ...] = ("127.0.0.1",)
-    deliver_wait_seconds: float = Field(default=5, ge=0)
+    deliver_wait_seconds: float = Field(
+        default=5, ge=0, description="how long a page waits for its email to be sent"
+    )
 
     @field_validator("address_limit", "account_limit")
     @classmethod
@@ -116,9 +142,11 @@ class WebSettings(_Strict):
 
 
 class TenantSettings(_Strict):
-    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,62}$")
-    schedule: str = "0 * * * *"
-    timezone: str = "UTC"
+    id: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,62}$", description="the tenant's id, unique"
+    )
+    schedule: str = Field(default="0 * * * *", description="crontab line of the scheduler's runs")
+    timezone: str = Field(default="UTC", description="the time zone of schedule")
     account_name_source: Literal[
         "custom",
         "email",
@@ -126,18 +154,34 @@ class TenantSettings(_Strict):
         "employee_code",
         "google_workspace_email",
         "salesforce_account",
-    ] = "email"
-    custom_template: str | None = None
-    auth_type: Literal["password", "google", "saml"] = "password"
-    collision: Literal["suffix", "reject"] = "suffix"
-    max_disable: int = Field(default=500, ge=0)
-    reserved_names: tuple[str, ...] = ()
-    name_pattern: str = DEFAULT_NAME_PATTERN
-    lowercase_email_names: bool = True
-    name_quarantine_days: int = Field(default=30, ge=0)
-    reset_url: str | None = None
-    token_ttl_hours: float = Field(default=72, gt=0)
-    templates_dir: Path | None = None
+    ] = Field(default="email", description="what the account name is built from")
+    custom_template: str | None = Field(
+        default=None, description='for "custom": a template like "{family_name}.{given_name}"'
+    )
+    auth_type: Literal["password", "google", "saml"] = Field(
+        default="password", description="password accounts get a reset email; federated none"
+    )
+    collision: Literal["suffix", "reject"] = Field(
+        default="suffix", description="a later claimant of a name gets name-2, or no account"
+    )
+    max_disable: int = Field(
+        default=500, ge=0, description="a run disabling more is blocked (exit 3)"
+    )
+    reserved_names: tuple[str, ...] = Field(default=(), description="names never given out")
+    name_pattern: str = Field(
+        default=DEFAULT_NAME_PATTERN, description="a regular expression a whole name must match"
+    )
+    lowercase_email_names: bool = Field(default=True, description="email-based names in lower case")
+    name_quarantine_days: int = Field(
+        default=30, ge=0, description="a name released by a rename is not reused for this long"
+    )
+    reset_url: str | None = Field(
+        default=None, description="the password page's URL with {token}; needed for password"
+    )
+    token_ttl_hours: float = Field(default=72, gt=0, description="a reset link's lifetime")
+    templates_dir: Path | None = Field(
+        default=None, description="the tenant's email templates, overriding the defaults by name"
+    )
     from_address: str | None = None  # this tenant's sender; mail.from_address when unset
     source: AnySourceSettings
     lookups: tuple[AnySourceSettings, ...] = ()

@@ -23,7 +23,9 @@ def accounts() -> None:
     """View and edit CLOMO accounts."""
 
 
-tenant_option = click.option("--tenant", "tenant_id", required=True, metavar="ID")
+tenant_option = click.option(
+    "--tenant", "tenant_id", required=True, metavar="ID", help="The tenant of the account(s)."
+)
 
 
 @accounts.command("list")
