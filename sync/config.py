@@ -16,9 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from sync.compose.rules import NameRule
 from sync.config_env import DEFAULT_CONFIG, ENV_PREFIX, apply_env_overrides, config_path
-from sync.config_errors import describe, place
+from sync.config_errors import describe, place, unknown_key
 from sync.config_paths import database_url_problem, resolve_paths
-from sync.config_schema import Shape, shape_of, walk_values
+from sync.config_schema import Shape, keys_of, shape_of, walk_values
 from sync.errors import ConfigError, UsageError
 from sync.model import TEXT_ATTRIBUTES
 from sync.schedule import schedule_trigger
@@ -327,6 +327,9 @@ def read_settings(
     data = _read_toml(path)
     root = shape_of(Settings)
     problems, origins = apply_env_overrides(data, environ, root)
+    if "path" in data:  # Settings.path records where the file is; it is not a key of it
+        del data["path"]
+        problems.append(f"{path}: path: {unknown_key('path', list(keys_of(Settings)))}")
     refused: set[Loc] = set()
     problems += _variable_names(path, data, root, origins, refused)
     resolve_paths(data, root, path.parent.absolute(), origins)
