@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from sync.compose.rules import NameRule
 from sync.config_env import DEFAULT_CONFIG, ENV_PREFIX, apply_env_overrides, config_path
-from sync.config_errors import describe, place, unknown_key
+from sync.config_errors import describe, hidden_errors, place, unknown_key
 from sync.config_paths import database_url_problem, resolve_paths
 from sync.config_schema import Shape, keys_of, shape_of, walk_values
 from sync.errors import ConfigError, UsageError
@@ -337,7 +337,8 @@ def read_settings(
     try:
         settings = Settings.model_validate(data).model_copy(update={"path": path})
     except ValidationError as exc:
-        for error in exc.errors():
+        errors = exc.errors()
+        for error in [*errors, *hidden_errors(Settings, data, errors, root)]:
             loc, key, message = describe(error, root, data)
             problems.append(_blame(path, origins, loc, key, message))
     if check_secrets:

@@ -7,6 +7,8 @@ value given, except a mistyped choice (a word from a fixed list, never a secret)
 
 from __future__ import annotations
 
+import copy
+import re
 from typing import Any
 
 from sync.config_schema import Shape, child, keys_of, pick, suggestion
@@ -127,3 +129,44 @@ def _step(node: Any, step: str | int) -> Any:
     if isinstance(step, int):
         return node[step] if isinstance(node, list) and step < len(node) else None
     return node.get(step) if isinstance(node, dict) else None
+
+
+def hidden_errors(model: Any, data: Any, errors: list[Any], root: Shape) -> list[Any]:
+    """Errors of whole-table checks (`auth_type = "password" needs a reset_url`) that pydantic
+    skips while a key of the table is invalid: validated again with the invalid keys left out
+    (their defaults apply), so they are said in the same round. A check that names a key left
+    out is not repeated: it would blame a key that is there but wrong."""
+    from pydantic import ValidationError
+
+    pruned = copy.deepcopy(data)
+    dropped: list[Loc] = []
+    for error in errors:
+        loc = place(error["loc"], root, data)[0]
+        parent = _at(pruned, loc[:-1])
+        if loc and isinstance(parent, dict) and loc[-1] in parent:
+            del parent[loc[-1]]
+            dropped.append(loc)
+    if not dropped:
+        return []
+    try:
+        model.model_validate(pruned)
+    except ValidationError as exc:
+        names = {str(loc[-1]) for loc in dropped}
+        return [
+            e
+            for e in exc.errors()
+            if e["type"] == "value_error"
+            and not any(re.search(rf"\b{re.escape(n)}\b", e["msg"]) for n in names)
+            and not any(_under(place(e["loc"], root, pruned)[0], loc) for loc in dropped)
+        ]
+    return []
+
+
+def _at(node: Any, loc: Loc) -> Any:
+    for step in loc:
+        node = _step(node, step)
+    return node
+
+
+def _under(loc: Loc, dropped: Loc) -> bool:
+    return loc[: len(dropped)] == dropped

@@ -222,3 +222,17 @@ def test_an_override_of_a_key_inside_a_source_is_checked_against_its_kind(tmp_pa
         "environment CLOMO_SYNC_TENANTS__ACME__SOURCE__PAGESIZE: "
         "unknown key PAGESIZE; did you mean PAGE_SIZE?"
     ]
+
+
+def test_whole_tenant_checks_are_said_with_the_key_errors_in_one_round(tmp_path: Path) -> None:
+    """pydantic skips a table's own checks while one of its keys is invalid; they still show."""
+    path = write(
+        tmp_path,
+        GOOD.replace("?token={{token}}", "").replace(
+            'account_name_source = "email"', 'account_name_source = "email"\ntimezone = "Mars/X"'
+        ),
+    )
+    assert problems(path) == [
+        f"{path}: tenants[acme].timezone: unknown time zone 'Mars/X'",
+        f'{path}: tenants[acme]: auth_type = "password" needs a reset_url containing {{token}}',
+    ]
