@@ -277,8 +277,9 @@ def _command(command: click.Command, path: str) -> str:
     lines = [f"{level} `{path}`", "", f"```\n{usage}\n```", ""]
     if command.help:
         lines += [inspect.cleandoc(command.help), ""]
+    help_option = command.get_help_option(ctx)
     options = [p for p in command.get_params(ctx) if isinstance(p, click.Option)]
-    records = [p.get_help_record(ctx) for p in options if p.name != "help"]
+    records = [p.get_help_record(ctx) for p in options if p is not help_option]
     rows = [r for r in records if r is not None]
     if rows:
         lines += ["| option | what |", "| --- | --- |"]
