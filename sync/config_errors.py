@@ -35,8 +35,8 @@ _PLAIN = {
     "greater_than": "must be more than {gt}",
     "less_than_equal": "must be at most {le}",
     "less_than": "must be less than {lt}",
-    "string_too_short": "must be at least {min_length} character(s) long",
-    "string_too_long": "must be at most {max_length} character(s) long",
+    "string_too_short": "must be at least {min_length} {characters} long",
+    "string_too_long": "must be at most {max_length} {characters} long",
 }
 
 # Patterns of the settings models, said in words.
@@ -93,7 +93,9 @@ def describe(error: Any, root: Shape, data: Any) -> tuple[Loc, str, str]:
         pattern = str(ctx.get("pattern", ""))
         return loc, key, _PATTERNS.get(pattern, f"must match the pattern {pattern}")
     if kind in _PLAIN:
-        return loc, key, _PLAIN[kind].format(**ctx)
+        bound = ctx.get("min_length", ctx.get("max_length"))
+        characters = "character" if bound == 1 else "characters"
+        return loc, key, _PLAIN[kind].format(characters=characters, **ctx)
     message = str(error["msg"])
     return loc, key, message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
 

@@ -251,6 +251,25 @@ COMMANDS_HEAD = """# Command reference
 Exit status of every command: `0` success, `1` a tenant's run failed, `2` a usage or
 configuration error (the message names the file, the key or the variable, and what is wrong; an
 unknown tenant is named with the configured ones), `3` a run was blocked by a safety threshold.
+
+`sync --json` prints one JSON object per tenant and line:
+
+```json
+{"tenant": "acme", "run_id": "…", "status": "succeeded", "dry_run": false, "full": true,
+ "started_at": "2026-11-23T09:00:00+00:00", "finished_at": "…",
+ "source": {"kind": "ldap", "users_read": 1234},
+ "counts": {"created": 10, "updated": 2, "renamed": 1, "disabled": 0, "enabled": 0,
+            "unchanged": 1200, "skipped": 5, "conflicts": 3, "emails_queued": 11},
+ "issues": [{"source_id": "…", "reason": "missing_attribute", "detail": "employee_code"}],
+ "error": null}
+```
+
+`status` is `succeeded`, `failed`, `blocked`, `skipped_locked` (another worker was syncing the
+tenant) or `planned` (a dry run, which also lists its changes under `plan`). An issue's `reason`
+is `missing_attribute`, `invalid_name`, `name_conflict`, `no_lookup_match`,
+`duplicate_source_id` or `missing_email`. `accounts list --json` prints an array of accounts
+(`name`, `status`, `source_id`, `primary_email`, `emails`, `employee_code`, `display_name`,
+`auth_type`, `role`, `memo`, `name_locked`, `password_set`, `created_at`, `updated_at`, …).
 """
 
 
