@@ -70,6 +70,11 @@ def _apply(data: dict[str, Any], root: Shape, steps: list[str], raw: str) -> Loc
         last = position == len(steps) - 1
         resolved = pick(shape, node) if shape is not None else None
         if resolved is not None and resolved.kind == "list":
+            if resolved.item is None or resolved.item.kind not in ("model", "union"):
+                from sync.config_errors import place
+
+                where = place(tuple(loc), root, data)[1]
+                raise OverrideError(f'{where} is a list: set it whole, like ["a", "b"]')
             index = _list_index(node if isinstance(node, list) else [], step)
             loc.append(index)
             shape, node = resolved.item, node[index]

@@ -236,3 +236,11 @@ def test_whole_tenant_checks_are_said_with_the_key_errors_in_one_round(tmp_path:
         f"{path}: tenants[acme].timezone: unknown time zone 'Mars/X'",
         f'{path}: tenants[acme]: auth_type = "password" needs a reset_url containing {{token}}',
     ]
+
+
+def test_an_override_cannot_reach_into_a_list_of_values(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD)
+    assert problems(path, {"CLOMO_SYNC_TENANTS__ACME__RESERVED_NAMES__0": "x"}) == [
+        "environment CLOMO_SYNC_TENANTS__ACME__RESERVED_NAMES__0: "
+        'tenants[acme].reserved_names is a list: set it whole, like ["a", "b"]'
+    ]
