@@ -168,7 +168,7 @@ def edit_command(
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def history_command(app: App, tenant_id: str, name: str, as_json: bool) -> None:
-    """Every recorded change to an account, oldest first (SPEC §10's audit)."""
+    """Every recorded change to an account, oldest first (the audit)."""
     from sync.admin.accounts import load_account
     from sync.cli.admin import event_text
     from sync.store.audit import account_history
