@@ -27,7 +27,9 @@ def test_generated_references_are_current() -> None:
         assert (ROOT / target).read_text(encoding="utf-8") == text, f"{target} is stale"
 
 
-def test_the_check_mode_says_which_file_is_stale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_the_check_mode_says_which_file_is_stale(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(docs, "ROOT", tmp_path)
     (tmp_path / "docs").mkdir()
     assert docs.main(["--check"]) == 1

@@ -58,7 +58,9 @@ def test_accounts_list_has_a_header_and_a_count(config: Path) -> None:
         (["--search", "nobody"], [], "0 accounts (of 4)"),
     ],
 )
-def test_accounts_list_filters(config: Path, options: list[str], names: list[str], count: str):
+def test_accounts_list_filters(
+    config: Path, options: list[str], names: list[str], count: str
+) -> None:
     args = ("--config", str(config), "accounts", "list", "--tenant", "acme", *options)
     text = lines(clomo(*args))
     assert [line.split()[0] for line in text[1:-1]] == names and text[-1] == count
@@ -87,7 +89,9 @@ def test_runs_list_has_a_header(config: Path) -> None:
         ["runs", "list", "--tenant", "nosuch"],
     ],
 )
-def test_an_unknown_tenant_exits_2_naming_the_configured_ones(config: Path, args: list[str]):
+def test_an_unknown_tenant_exits_2_naming_the_configured_ones(
+    config: Path, args: list[str]
+) -> None:
     done = clomo("--config", str(config), *args)
     assert done.returncode == 2, done
     assert done.stderr.strip() == "error: unknown tenant 'nosuch'; configured: acme"

@@ -9,7 +9,9 @@ from pathlib import Path
 from tests.cli.helpers import ROOT, clomo
 
 
-def test_the_demo_from_three_working_directories_is_one_store_and_one_outbox(tmp_path: Path):
+def test_the_demo_from_three_working_directories_is_one_store_and_one_outbox(
+    tmp_path: Path,
+) -> None:
     repo = tmp_path / "repo"
     shutil.copytree(ROOT / "config", repo / "config", ignore=shutil.ignore_patterns("templates"))
     elsewhere = tmp_path / "elsewhere"

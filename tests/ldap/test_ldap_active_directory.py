@@ -26,7 +26,7 @@ def _control(index: int, value: int) -> str:
 
 def test_reads_guids_addresses_and_the_disabled_flag(
     make_slapd: MakeSlapd, make_source: MakeSource
-):
+) -> None:
     server = make_slapd(
         [
             *S.people(3, "active_directory"),
@@ -63,7 +63,7 @@ def test_reads_guids_addresses_and_the_disabled_flag(
     assert read.result is not None and read.result.full and read.issues == []
 
 
-def test_guid_is_read_as_ad_writes_it(make_slapd: MakeSlapd, make_source: MakeSource):
+def test_guid_is_read_as_ad_writes_it(make_slapd: MakeSlapd, make_source: MakeSource) -> None:
     """objectGUID's first three fields are little-endian: the bytes on the wire are not the
     string's order (what ADUC and PowerShell show is uuid.UUID(bytes_le=...))."""
     known = uuid.UUID("01020304-0506-0708-090a-0b0c0d0e0f10")
@@ -75,7 +75,9 @@ def test_guid_is_read_as_ad_writes_it(make_slapd: MakeSlapd, make_source: MakeSo
     assert [u.source_id for u in read.users] == ["01020304-0506-0708-090a-0b0c0d0e0f10"]
 
 
-def test_a_guid_of_the_wrong_length_is_an_issue(make_slapd: MakeSlapd, make_source: MakeSource):
+def test_a_guid_of_the_wrong_length_is_an_issue(
+    make_slapd: MakeSlapd, make_source: MakeSource
+) -> None:
     server = make_slapd([_with_guid(S.ad_person(1), b"\x00\x01\x02"), S.ad_person(2)])
     read = collect(make_source(server, dialect="active_directory").read(request("primary_email")))
 
@@ -90,7 +92,7 @@ def test_a_guid_of_the_wrong_length_is_an_issue(make_slapd: MakeSlapd, make_sour
 
 def test_inactive_filter_with_the_ad_bit_matching_rule(
     make_slapd: MakeSlapd, make_source: MakeSource
-):
+) -> None:
     """The usual AD way to ask for disabled accounts works as an inactive_filter too."""
     server = make_slapd([*S.people(2, "active_directory"), S.ad_person(3, disabled=True)])
     source = make_source(
@@ -110,7 +112,7 @@ def test_inactive_filter_with_the_ad_bit_matching_rule(
 
 def test_sam_account_name_as_an_extra_field_for_lookups(
     make_slapd: MakeSlapd, make_source: MakeSource
-):
+) -> None:
     server = make_slapd(S.people(1, "active_directory"))
     source = make_source(server, dialect="active_directory")
     read = collect(source.read(request("primary_email", extra=("sAMAccountName",))))

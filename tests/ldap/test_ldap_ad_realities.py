@@ -29,7 +29,7 @@ def _id(index: int) -> str:
 
 def test_an_account_past_its_expiry_time_is_inactive(
     make_slapd: MakeSlapd, make_source: MakeSource
-):
+) -> None:
     server = make_slapd(
         [
             _expiring(1, 0),  # never (set back to "never" after having had a date)
@@ -63,7 +63,7 @@ def test_an_account_past_its_expiry_time_is_inactive(
 
 def test_a_delta_read_sees_an_account_that_expired_since_the_last_read(
     make_slapd: MakeSlapd, make_source: MakeSource
-):
+) -> None:
     """Expiry changes nothing on the entry (whenChanged stays): the delta asks for it too."""
     watermark = S.OLD_TIME + timedelta(days=1)
     server = make_slapd(
@@ -103,7 +103,7 @@ DOMAIN_PARTITIONS = [
 
 def test_a_base_dn_at_the_domain_root_ignores_the_domains_own_partitions(
     make_slapd: MakeSlapd, make_source: MakeSource
-):
+) -> None:
     server = make_slapd([*S.people(3, "active_directory"), *DOMAIN_PARTITIONS])
     source = make_source(server, dialect="active_directory", base_dn=S.SUFFIX, page_size=2)
     read = collect(source.read(request("primary_email")))
@@ -123,7 +123,7 @@ def test_a_base_dn_at_the_domain_root_ignores_the_domains_own_partitions(
 )
 def test_other_references_still_make_the_read_incomplete(
     make_slapd: MakeSlapd, make_source: MakeSource, reference: str
-):
+) -> None:
     server = make_slapd([*S.people(2, "active_directory"), *DOMAIN_PARTITIONS[:2], reference])
     source = make_source(server, dialect="active_directory", base_dn=S.SUFFIX)
 
@@ -133,7 +133,7 @@ def test_other_references_still_make_the_read_incomplete(
 
 def test_openldap_does_not_ignore_what_looks_like_ad_partitions(
     make_slapd: MakeSlapd, make_source: MakeSource
-):
+) -> None:
     server = make_slapd([*S.people(2), DOMAIN_PARTITIONS[0]])
     source = make_source(server, base_dn=S.SUFFIX)
 
@@ -143,7 +143,7 @@ def test_openldap_does_not_ignore_what_looks_like_ad_partitions(
 
 def test_a_per_person_issue_names_the_dn_and_the_account_name(
     make_slapd: MakeSlapd, make_source: MakeSource
-):
+) -> None:
     twice = S.ad_person(1).replace("givenName: Given1", "givenName: Given1\ngivenName: Taro")
     server = make_slapd([twice, S.ad_person(2)])
     source = make_source(server, dialect="active_directory")
@@ -161,7 +161,7 @@ def test_a_per_person_issue_names_the_dn_and_the_account_name(
 
 def test_two_mail_values_make_the_first_the_primary_address(
     make_slapd: MakeSlapd, make_source: MakeSource
-):
+) -> None:
     """On OpenLDAP `mail` is multi-valued: slapd keeps the values in the order they were
     written (not sorted), and the first is the person's primary address."""
     person = S.openldap_person(1).replace(

@@ -29,7 +29,7 @@ def silent_url() -> Iterator[str]:
 
 def test_a_refused_connection_fails_within_the_retry_budget(
     make_source: MakeSource, caplog: pytest.LogCaptureFixture
-):
+) -> None:
     url = f"ldap://127.0.0.1:{S.free_port()}"
     source = make_source(url, timeout_seconds=1, retry_seconds=3)
     started = time.monotonic()
@@ -57,7 +57,7 @@ def test_a_refused_connection_fails_within_the_retry_budget(
 
 def test_a_silent_server_fails_within_the_budget_and_one_attempt(
     make_source: MakeSource, silent_url: str, caplog: pytest.LogCaptureFixture
-):
+) -> None:
     source = make_source(silent_url, timeout_seconds=1, retry_seconds=3)
     started = time.monotonic()
 
@@ -75,7 +75,7 @@ def test_a_silent_server_fails_within_the_budget_and_one_attempt(
     assert "trying again in" in caplog.text
 
 
-def test_no_retry_budget_means_one_attempt(make_source: MakeSource, silent_url: str):
+def test_no_retry_budget_means_one_attempt(make_source: MakeSource, silent_url: str) -> None:
     source = make_source(silent_url, timeout_seconds=1, retry_seconds=0)
     started = time.monotonic()
 

@@ -87,7 +87,7 @@ def endpoint(make_slapd: MakeSlapd, make_source: MakeSource) -> Endpoint:
     return Endpoint.of(source.settings)
 
 
-def test_lean_entries_are_ldap3_public_entries(endpoint: Endpoint):
+def test_lean_entries_are_ldap3_public_entries(endpoint: Endpoint) -> None:
     conn = open_connection(endpoint, S.SYNC_PW)
     assert lean.install(conn, verified=frozenset({ldap3.__version__}))
     conn.unbind()
@@ -101,7 +101,7 @@ def test_lean_entries_are_ldap3_public_entries(endpoint: Endpoint):
     assert odd["objectguid"] == [bytes(range(250, 256)) + bytes(10)]
 
 
-def test_the_installed_ldap3_is_verified():
+def test_the_installed_ldap3_is_verified() -> None:
     """A new ldap3: run the test above on it, then add it to lean.VERIFIED (docs/ldap.md)."""
     assert ldap3.__version__ in lean.VERIFIED, (
         f"ldap3 {ldap3.__version__} is not in sync.sources.ldap.lean.VERIFIED: the read uses "
@@ -109,7 +109,7 @@ def test_the_installed_ldap3_is_verified():
     )
 
 
-def test_without_the_lean_path_the_read_takes_ldap3_public_entries(endpoint: Endpoint):
+def test_without_the_lean_path_the_read_takes_ldap3_public_entries(endpoint: Endpoint) -> None:
     from dataclasses import replace
 
     assert _read(replace(endpoint, lean_entries=False)) == _response(endpoint.url)

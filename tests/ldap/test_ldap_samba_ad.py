@@ -73,7 +73,7 @@ def _load(dc: SambaDc) -> None:
 
 def test_a_real_domain_controller(
     samba_dc: SambaDc, make_source: MakeSource, monkeypatch: pytest.MonkeyPatch
-):
+) -> None:
     monkeypatch.setenv(PASSWORD_ENV, ADMIN_PW)
     settings = {"dialect": "active_directory", "bind_dn": ADMIN, "base_dn": DOMAIN_DN}
     attributes = {"employee_code": "otherMailbox"}  # multi-valued in AD: an issue when two
