@@ -136,6 +136,26 @@ class WebSettings(_Strict):
         return value
 
 
+class ScopeSettings(_Strict):
+    groups: tuple[str, ...] = Field(
+        min_length=1, description="only members of these groups (nested included) get accounts"
+    )
+
+
+class RoleRule(_Strict):
+    group: str = Field(min_length=1, description="members of this group (nested included) …")
+    role: Literal["none", "system_admin", "department_admin", "operator", "custom_admin"] = Field(
+        description="… get this administrator privilege (the first matching rule wins)"
+    )
+    permission_scheme: str | None = Field(default=None, description="for custom_admin")
+
+    @model_validator(mode="after")
+    def _scheme(self) -> RoleRule:
+        if (self.role == "custom_admin") != (self.permission_scheme is not None):
+            raise ValueError('permission_scheme goes with role = "custom_admin", and only with it')
+        return self
+
+
 class TenantSettings(_Strict):
     id: str = Field(
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,62}$", description="the tenant's id, unique"
@@ -201,6 +221,8 @@ class TenantSettings(_Strict):
     from_address: str | None = None  # this tenant's sender; mail.from_address when unset
     source: AnySourceSettings
     lookups: tuple[AnySourceSettings, ...] = ()
+    scope: ScopeSettings | None = None
+    roles: tuple[RoleRule, ...] = ()
 
     @field_validator("schedule")
     @classmethod
@@ -253,6 +275,11 @@ class TenantSettings(_Strict):
                 GuardKind.CLEAR: Bound("max_clear", self.max_clear, self.max_clear_percent),
             }
         )
+
+    def groups(self) -> frozenset[str]:
+        """Every group the scope and the roles name: what the source must read memberships of."""
+        scoped = self.scope.groups if self.scope else ()
+        return frozenset((*scoped, *(rule.group for rule in self.roles)))
 
     def name_rule(self) -> NameRule:
         return NameRule.parse(

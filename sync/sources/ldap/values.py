@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sync.errors import UserIssue
 from sync.model import DirectoryUser, IssueReason
@@ -218,7 +219,7 @@ class EntryReader:
         return f"{dn}; {name} {account}" if account else dn
 
     def _user(self, source_id: str, raw: RawAttributes, active: bool) -> DirectoryUser:
-        values: dict[str, str | None] = {}
+        values: dict[str, Any] = {}  # single-valued attributes: str | None each
         addresses: list[str] = []  # a multi-valued mail's values, every one an address
         for attribute, where in self.singles:
             if attribute == "primary_email":
