@@ -233,6 +233,22 @@ class Planner:
             self._duplicates.add(source_id)
         self._fate.setdefault(source_id, SKIPPED)
 
+    def remove(self, source_id: str) -> None:
+        """A user the directory says was deleted (a delta read's removal): its active account is
+        disabled as gone; a disabled one stays as it is; an id without an account is ignored."""
+        if source_id in self._fate:
+            self._duplicates.add(source_id)
+            return
+        account = self.accounts.get(source_id)
+        if account is None:
+            self._fate[source_id] = SKIPPED
+        elif account.active:
+            self._record(
+                Change(source_id, _actions({"disable"}), account.name, account.id, why=GONE)
+            )
+        else:
+            self._record(Change(source_id, frozenset(), account.name, account.id))
+
     def finish(self, *, full_read: bool) -> Plan:
         """Resolves the claims; on a full read, disables active accounts whose user is absent."""
         self._drop_duplicates()

@@ -96,12 +96,13 @@ def _run(
             tenant.reserved_names,
             quarantine_start(report.started_at, tenant.name_quarantine_days),
         )
-    report.full = full
     planner = Planner(states, book, Policy(rule, tenant.collision, tenant.auth_type == "password"))
     summary = _read(tenant, planner, rule.attributes, None if full else watermark)
     report.users_read = summary.users_read
-    plan = planner.finish(full_read=full and summary.result.full)
-    plan = _check_safety(plan, tenant, summary, states, full, options, report)
+    # the source says whether its read was complete (ReadResult.full), whatever was asked
+    report.full = summary.result.full
+    plan = planner.finish(full_read=report.full)
+    plan = _check_safety(plan, tenant, summary, states, options, report)
     _count(report, plan)
     if options.dry_run:
         report.status = "planned"
@@ -115,7 +116,7 @@ def _read_mode(
 ) -> tuple[str | None, bool]:
     """(the delta watermark, whether this run reads everything)."""
     row = conn.execute(select(sync_state).where(sync_state.c.tenant_id == tenant.id)).first()
-    interval = getattr(tenant.source, "full_sync_interval_hours", None)
+    interval = tenant.source.full_sync_interval_hours
     if options.full or interval is None or row is None or not row.watermark or not row.last_full_at:
         return None, True
     due = as_utc(row.last_full_at) + timedelta(hours=interval) <= utc_now()
@@ -140,7 +141,6 @@ def _check_safety(
     tenant: TenantSettings,
     summary: ReadSummary,
     states: dict[str, AccountState],
-    full: bool,
     options: RunOptions,
     report: RunReport,
 ) -> Plan:
@@ -152,7 +152,7 @@ def _check_safety(
         reason = (
             f"the plan disables {disables} accounts, more than max_disable = {tenant.max_disable}"
         )
-    elif full and summary.users_read == 0 and active:
+    elif summary.result.full and summary.users_read == 0 and active:
         reason = f"the source returned no users while {active} accounts are active"
     if reason is None or options.allow_mass_disable:
         return plan
@@ -218,7 +218,7 @@ def _queue(
 def _save_state(conn: Connection, tenant_id: str, result: ReadResult, report: RunReport) -> None:
     row = conn.execute(select(sync_state).where(sync_state.c.tenant_id == tenant_id)).first()
     values = {"watermark": result.watermark or (row.watermark if row else None)}
-    if report.full and result.full:
+    if result.full:
         values["last_full_at"] = report.started_at
     if row is None:
         conn.execute(insert(sync_state).values(tenant_id=tenant_id, **values))

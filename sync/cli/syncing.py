@@ -87,7 +87,7 @@ def _chosen(app: App, tenant_ids: tuple[str, ...], all_tenants: bool) -> list[Te
 
 def _text(report: RunReport) -> str:
     mode = "dry run, " if report.dry_run else ""
-    read = "full read" if report.full else "delta read"
+    read = "full read" if report.full else "delta or incomplete read"
     lines = [
         f"{report.tenant}: {report.status} ({mode}{read} of {report.source_kind}, "
         f"{report.users_read} users read)"

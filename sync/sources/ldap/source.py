@@ -42,7 +42,6 @@ class Pass:
 
 class LdapSource:
     kind = "ldap"
-    supports_delta = True
 
     def __init__(self, settings: LdapSourceSettings) -> None:
         self.settings = settings

@@ -30,7 +30,6 @@ Call = Callable[[Salesforce], Any]
 
 class SalesforceSource:
     kind = "salesforce"
-    supports_delta = True
 
     def __init__(self, settings: SalesforceSourceSettings) -> None:
         self.settings = settings
