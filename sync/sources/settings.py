@@ -210,6 +210,15 @@ class EntraIdSourceSettings(SourceSettings):
     retry_initial_seconds: float = Field(default=1, gt=0)
     retry_max_seconds: float = Field(default=300, ge=0)
 
+    @field_validator("attributes")
+    @classmethod
+    def _graph_properties(cls, value: dict[str, str]) -> dict[str, str]:
+        from sync.sources.entra_id.fields import parse_properties
+
+        for attribute, properties in value.items():
+            parse_properties(properties, f"attributes.{attribute}")
+        return value
+
     @field_validator("authority", "graph_endpoint")
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:

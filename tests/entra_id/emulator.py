@@ -103,6 +103,7 @@ class EntraEmulator:
     token_requests: int = 0
     graph_requests: int = 0
     tokens: set[str] = field(default_factory=set)
+    assertion_headers: list[dict[str, Any]] = field(default_factory=list)
     # change tracking: every change bumps `version`; `changed[id]` is the version of its last one
     version: int = 0
     changed: dict[str, int] = field(default_factory=dict)
@@ -233,7 +234,9 @@ class EntraEmulator:
             header = jwt.get_unverified_header(assertion)
         except jwt.PyJWTError:
             raise invalid from None
-        if header.get("x5t#S256") != self.certificate.thumbprint_s256:
+        self.assertion_headers.append(header)
+        # MSAL keeps base64's padding on the thumbprint; Entra takes it with or without
+        if str(header.get("x5t#S256", "")).rstrip("=") != self.certificate.thumbprint_s256:
             raise token_error(
                 "invalid_client",
                 700027,

@@ -133,7 +133,9 @@ class TokenSource:
                 timeout=settings.timeout_seconds,
             )
         except ValueError as exc:
-            raise SourceUnavailable(_discovery_failure(settings, str(exc))) from None
+            # MSAL rewords the discovery failure; the answer's status is in the original error
+            cause = f"{exc}\n{exc.__context__ or ''}"
+            raise SourceUnavailable(_discovery_failure(settings, cause)) from None
         except requests.RequestException as exc:
             raise TransientError(
                 f"entra_id: cannot reach the authority {authority} ({type(exc).__name__})"
@@ -181,5 +183,5 @@ def _discovery_failure(settings: EntraIdSourceSettings, message: str) -> str:
             f"entra_id: tenant_id {settings.tenant_id} does not exist at {settings.authority} "
             "(give the directory (tenant) ID or a verified domain of the tenant)"
         )
-    first = message.splitlines()[0] if message else "no metadata"
+    first = message.splitlines()[0].split(" Authority would")[0] if message else "no metadata"
     return f"entra_id: authority {settings.authority}/{settings.tenant_id}: {first}"
