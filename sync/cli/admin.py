@@ -82,7 +82,15 @@ def check_config(app: App) -> None:
 def _secret_problems(where: str, section: object) -> list[str]:
     """Every secret a section names must be readable (its value is never shown)."""
     problems = []
-    for prefix in ("password", "credentials", "private_key", "security_token", "secret"):
+    for prefix in (
+        "password",
+        "credentials",
+        "private_key",
+        "security_token",
+        "secret",
+        "client_secret",
+        "certificate",
+    ):
         env_name = getattr(section, f"{prefix}_env", None)
         file_path = getattr(section, f"{prefix}_file", None)
         try:

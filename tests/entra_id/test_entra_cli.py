@@ -200,3 +200,24 @@ def test_a_wrong_secret_fails_the_run_naming_the_variable_not_the_value(
     assert "AADSTS7000215" in history.out  # the stored run keeps the reason
     for text in (result.out, result.err, history.out, history.err):
         assert "wrong-secret-value-123" not in text
+
+
+def test_config_check_names_an_unset_secret_variable_and_an_absent_certificate(
+    workspace: Workspace, emulator: EntraEmulator, monkeypatch: Any
+) -> None:
+    entra_tenant(workspace, emulator)
+    workspace.tenant["lookups"] = [
+        {**entra_keys(emulator, certificate_file="/nonexistent/app.pem"), "match_on": "email"}
+    ]
+    del workspace.tenant["lookups"][0]["client_secret_env"]
+    workspace.configure()
+    monkeypatch.delenv("CLOMO_TEST_ENTRA_SECRET")
+
+    result = workspace.cli("config", "check")
+
+    assert result.code != 0
+    assert "tenants[acme].source.client_secret" in result.err
+    assert "CLOMO_TEST_ENTRA_SECRET is not set" in result.err
+    assert "tenants[acme].lookups[0].certificate: cannot read secret file /nonexistent/app.pem" in (
+        result.err
+    )
