@@ -299,3 +299,16 @@ def test_settings_are_checked(keys: dict[str, Any], problem: str) -> None:
     base = {"kind": "entra_id", "tenant_id": "contoso.example", "client_id": "c"}
     with pytest.raises(ValueError, match=problem.replace("(", r"\(")):
         EntraIdSourceSettings.model_validate({**base, **keys})
+
+
+def test_no_secret_or_token_is_logged_even_at_debug(
+    settings: EntraIdSourceSettings, emulator: EntraEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    emulator.script = {2: "429"}
+
+    read_all(settings)
+
+    [token] = emulator.tokens
+    assert caplog.records  # the retry was logged
+    assert SECRET not in caplog.text and token not in caplog.text

@@ -8,8 +8,8 @@ configuration key to fix. Nothing here logs or repeats a secret.
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import msal
@@ -20,8 +20,6 @@ from cryptography.hazmat.primitives import serialization
 from sync.errors import SourceUnavailable, StopRun, TransientError
 from sync.secrets import read_secret
 from sync.sources.settings import EntraIdSourceSettings
-
-log = logging.getLogger(__name__)
 
 GRAPH_SCOPE_PATH = "/.default"  # the application permissions admin-consented for the app
 # MSAL error codes worth another attempt (RFC 6749 §5.2 plus Entra's own)
@@ -40,7 +38,7 @@ def client_credential(settings: EntraIdSourceSettings) -> str | dict[str, str]:
     return secret
 
 
-def _certificate(path: Any) -> dict[str, str]:
+def _certificate(path: Path) -> dict[str, str]:
     """A PEM with the private key and its certificate (Microsoft's recommended credential):
     MSAL signs the assertion PS256 and names the certificate by its SHA-256 thumbprint."""
     where = f"entra_id certificate_file {path}"

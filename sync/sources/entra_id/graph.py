@@ -9,7 +9,6 @@ https://learn.microsoft.com/graph/throttling https://learn.microsoft.com/graph/e
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,8 +18,6 @@ from sync.errors import SourceUnavailable, StopRun, TransientError
 from sync.retry import retrying
 from sync.sources.entra_id.credentials import TokenSource
 from sync.sources.settings import EntraIdSourceSettings
-
-log = logging.getLogger(__name__)
 
 RETRIED_STATUSES = frozenset({429, 503, 504})
 
