@@ -97,6 +97,7 @@ class EntraEmulator:
     permissions: set[str] = field(default_factory=lambda: {"User.Read.All"})
     script: dict[int, str] = field(default_factory=dict)
     retry_after: str = "0"  # the Retry-After header of a scripted 429/503
+    resources: set[str] = field(default_factory=set)  # besides its own URL, as Graph
     # what happened
     unknown: list[str] = field(default_factory=list)
     requests: list[tuple[str, str, dict[str, list[str]]]] = field(default_factory=list)
@@ -194,7 +195,7 @@ class EntraEmulator:
                 f"Application with identifier '{form.get('client_id')}' was not found in the "
                 f"directory '{TENANT}'.",
             )
-        if form.get("scope") != f"{self.url}/.default":
+        if form.get("scope") not in {f"{r}/.default" for r in {self.url, *self.resources}}:
             raise token_error(
                 "invalid_scope", 1002012, f"The scope {form.get('scope')} is invalid."
             )

@@ -312,3 +312,35 @@ def test_no_secret_or_token_is_logged_even_at_debug(
     [token] = emulator.tokens
     assert caplog.records  # the retry was logged
     assert SECRET not in caplog.text and token not in caplog.text
+
+
+def test_an_untrusted_certificate_stops_at_once_with_the_remedy(
+    emulator: EntraEmulator, settings: EntraIdSourceSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+
+    with pytest.raises(SourceUnavailable) as caught:
+        read_all(settings)
+
+    assert f"TLS with the authority {emulator.url}/" in str(caught.value)
+    assert "REQUESTS_CA_BUNDLE" in str(caught.value)
+
+
+def test_a_graph_endpoint_nobody_answers_is_retried_then_unavailable(
+    emulator: EntraEmulator,
+) -> None:
+    import socket
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    keys = entra_keys(emulator, graph_endpoint=f"https://127.0.0.1:{port}")
+    settings = EntraIdSourceSettings.model_validate(keys)
+    emulator.resources.add(settings.graph_endpoint)  # tokens for it, as for another cloud's
+    started = time.monotonic()
+
+    with pytest.raises(SourceUnavailable) as caught:
+        read_all(settings)
+
+    assert "cannot reach Graph /v1.0/users/delta (ConnectionError)" in str(caught.value)
+    assert time.monotonic() - started < settings.retry_max_seconds + 2

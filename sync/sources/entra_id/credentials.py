@@ -103,8 +103,11 @@ class TokenSource:
         try:
             result = app.acquire_token_for_client(scopes=[self.scope])
         except requests.RequestException as exc:
-            raise TransientError(
-                f"entra_id: cannot reach the token endpoint ({type(exc).__name__})"
+            raise network_failure(exc, "the token endpoint") from None
+        except ValueError:  # a proxy's HTML page where JSON was due, say
+            raise SourceUnavailable(
+                f"entra_id: the token endpoint of {settings_authority(self.settings)} gave an "
+                "answer that is not OAuth JSON"
             ) from None
         if not isinstance(result, dict):
             raise SourceUnavailable("entra_id: MSAL returned no token and no error")
@@ -135,9 +138,7 @@ class TokenSource:
             cause = f"{exc}\n{exc.__context__ or ''}"
             raise SourceUnavailable(_discovery_failure(settings, cause)) from None
         except requests.RequestException as exc:
-            raise TransientError(
-                f"entra_id: cannot reach the authority {authority} ({type(exc).__name__})"
-            ) from None
+            raise network_failure(exc, f"the authority {authority}") from None
         return self._app
 
     def _refusal(self, result: dict[str, Any]) -> Exception:
@@ -171,6 +172,21 @@ class TokenSource:
         return SourceUnavailable(
             f"entra_id: no token for client_id {settings.client_id} ({detail})"
         )
+
+
+def settings_authority(settings: EntraIdSourceSettings) -> str:
+    return f"{settings.authority}/{settings.tenant_id}"
+
+
+def network_failure(exc: requests.RequestException, where: str) -> Exception:
+    """A TLS failure will not pass by itself (a proxy's CA, a wrong host): it stops the run at
+    once; other connection failures are worth retrying."""
+    if isinstance(exc, requests.exceptions.SSLError):
+        return SourceUnavailable(
+            f"entra_id: TLS with {where} failed; if a proxy inspects TLS, give its CA in "
+            "REQUESTS_CA_BUNDLE"
+        )
+    return TransientError(f"entra_id: cannot reach {where} ({type(exc).__name__})")
 
 
 def _discovery_failure(settings: EntraIdSourceSettings, message: str) -> str:

@@ -16,7 +16,7 @@ import requests
 
 from sync.errors import SourceUnavailable, StopRun, TransientError
 from sync.retry import retrying
-from sync.sources.entra_id.credentials import TokenSource
+from sync.sources.entra_id.credentials import TokenSource, network_failure
 from sync.sources.settings import EntraIdSourceSettings
 
 RETRIED_STATUSES = frozenset({429, 503, 504})
@@ -64,7 +64,7 @@ class Graph:
                 url, params=params, headers=headers, timeout=self.settings.timeout_seconds
             )
         except requests.RequestException as exc:
-            raise TransientError(f"Graph: {type(exc).__name__} for {_path(url)}") from None
+            raise network_failure(exc, f"Graph {_path(url)}") from None
         if response.status_code == 200:
             try:
                 body = response.json()
