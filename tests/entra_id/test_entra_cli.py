@@ -221,3 +221,31 @@ def test_config_check_names_an_unset_secret_variable_and_an_absent_certificate(
     assert "tenants[acme].lookups[0].certificate: cannot read secret file /nonexistent/app.pem" in (
         result.err
     )
+
+
+def test_removals_beyond_max_disable_are_withheld_until_allowed(
+    workspace: Workspace, emulator: EntraEmulator
+) -> None:
+    workspace.tenant["max_disable"] = 1
+    entra_tenant(workspace, emulator)
+    assert workspace.sync()["status"] == "succeeded"
+    emulator.delete(uid(1))
+    emulator.delete(uid(2))
+    emulator.update(uid(4), surname="Renamed")
+
+    blocked = workspace.sync()
+
+    assert (blocked["status"], blocked["full"]) == ("blocked", False)
+    assert "more than max_disable = 1" in blocked["error"]
+    assert set(statuses(workspace).values()) == {"active"}
+    assert blocked["counts"]["updated"] == 1  # the rest of the plan is applied
+
+    # the delta link moved on: a full read finds both absent, and the operator allows it
+    allowed = workspace.sync("--full", "--allow-mass-disable")
+
+    assert (allowed["status"], allowed["full"], allowed["counts"]["disabled"]) == (
+        "succeeded",
+        True,
+        2,
+    )
+    assert statuses(workspace)["user1"] == statuses(workspace)["user2"] == "disabled"
