@@ -100,7 +100,7 @@ def report_text(report: RunReport) -> str:
     from sync.report import COUNT_KEYS
 
     mode = "dry run, " if report.dry_run else ""
-    read = "full read" if report.full else "delta read"
+    read = "full read" if report.full else "delta or incomplete read"
     lines = [
         f"{report.tenant}: {report.status} ({mode}{read} of {report.source_kind}, "
         f"{plural(report.users_read, 'user')} read)"

@@ -25,7 +25,6 @@ FALSE_WORDS = {"false", "0", "no", "n", "f"}
 
 class CsvSource:
     kind = "csv"
-    supports_delta = False
 
     def __init__(self, settings: CsvSourceSettings) -> None:
         self.settings = settings
