@@ -281,3 +281,17 @@ def test_malformed_rows_up_to_the_bound_are_issues(tmp_path: Path) -> None:
 
 def test_a_file_of_only_malformed_rows_fails(tmp_path: Path) -> None:
     assert "3 of 3 rows (100 %) are malformed" in fails(write(tmp_path, bad_rows(0, 3)))
+
+
+def test_active_may_be_absent_but_not_spelled_otherwise(tmp_path: Path) -> None:
+    pages, _ = read(write(tmp_path, f"{HEADER}\n{ROWS}"))
+    assert all(u.active for u in users(pages).values())  # type: ignore[attr-defined]
+    path = write(tmp_path, f"{HEADER},Active\n{ROWS.replace(chr(10), ',no' + chr(10))}")
+    assert fails(path) == (
+        f"CSV file {path}, line 1: the header has no column 'active': did you mean 'Active'? "
+        'If so, set [tenants.source.attributes] active = "Active"'
+    )
+    pages, _ = read(path, attributes={"active": "Active"})
+    assert not any(u.active for u in users(pages).values())  # type: ignore[attr-defined]
+    pages, _ = read(path, attributes={"active": ""})  # the administrator says: ignore it
+    assert all(u.active for u in users(pages).values())  # type: ignore[attr-defined]

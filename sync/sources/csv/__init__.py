@@ -13,7 +13,7 @@ from __future__ import annotations
 from sync.errors import IncompleteRead
 from sync.model import DirectoryUser
 from sync.sources.base import Page, ReadRequest, ReadResult, SourceRead
-from sync.sources.csv.header import check_header
+from sync.sources.csv.header import check_header, spelled_otherwise
 from sync.sources.csv.lines import CsvFile
 from sync.sources.csv.rows import Malformed, to_user
 from sync.sources.settings import CsvSourceSettings
@@ -38,6 +38,8 @@ class CsvSource:
         try:
             header, header_ended = file.header()
             wanted = self._wanted(columns, request)
+            if "active" not in self.settings.attributes and spelled_otherwise("active", header):
+                wanted["active"] = "active"  # optional, but `Active` is no column to ignore
             fields = request.extra_fields
             check_header(header, wanted, fields, self.settings.delimiter, file.name, header_ended)
             tally = _Tally()

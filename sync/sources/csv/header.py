@@ -95,6 +95,11 @@ def near_names(column: str, candidates: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(same + within + close))
 
 
+def spelled_otherwise(column: str, header: list[str]) -> bool:
+    """Whether the header has `column` only under another case or spacing (`Active`)."""
+    return column not in header and any(_key(h) == _key(column) for h in header)
+
+
 def _check_unique(header: list[str], columns: Iterable[str], where: str) -> None:
     counts = Counter(header)
     twice = sorted({c for c in columns if counts[c] > 1})
