@@ -221,7 +221,8 @@ def test_a_mapped_column_that_is_gone_fails(tmp_path: Path) -> None:
 def test_a_delimiter_mistake_says_which_delimiter(
     tmp_path: Path, actual: str, configured: str
 ) -> None:
-    path = write(tmp_path, f"{HEADER.replace(',', actual)}\n{ROWS.replace(',', actual)}")
+    header = HEADER.replace(",", actual).replace("display_name", "display|name")
+    path = write(tmp_path, f"{header}\n{ROWS.replace(',', actual)}")
     expected = {";": '";"', "\t": '"\\t"', ",": '","'}[actual]
     assert f"did you mean delimiter = {expected}?" in fails(path, delimiter=configured)
 

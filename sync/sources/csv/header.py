@@ -43,13 +43,13 @@ def check_header(
     if not missing and not absent_fields:
         _check_unique(header, [*wanted.values(), *fields], where)
         return
-    if len(header) == 1:
-        for other in OTHER_DELIMITERS:
-            if other != delimiter and other in header[0]:
-                raise IncompleteRead(
-                    f"{where}: the header reads as one column {header[0]!r} with delimiter = "
-                    f"{_toml(delimiter)}: did you mean delimiter = {_toml(other)}?"
-                )
+    others = [d for d in OTHER_DELIMITERS if d != delimiter and len(header) == 1]
+    likeliest = max(others, key=header[0].count, default=None)
+    if likeliest is not None and likeliest in header[0]:
+        raise IncompleteRead(
+            f"{where}: the header reads as one column {header[0]!r} with delimiter = "
+            f"{_toml(delimiter)}: did you mean delimiter = {_toml(likeliest)}?"
+        )
     used = {c for c in [*wanted.values(), *fields] if c in header}
     spare = [h for h in header if h and h not in used]
     # the near names first: a renamed column is the likelier mistake
