@@ -15,7 +15,7 @@ from sync.model import DirectoryUser
 from sync.sources.base import Page, ReadRequest, ReadResult, SourceRead
 from sync.sources.csv.header import check_header, spelled_otherwise
 from sync.sources.csv.lines import CsvFile
-from sync.sources.csv.rows import Malformed, to_user
+from sync.sources.csv.rows import Malformed, RowLayout
 from sync.sources.settings import CsvSourceSettings
 
 __all__ = ["CsvSource"]
@@ -42,11 +42,12 @@ class CsvSource:
                 wanted["active"] = "active"  # optional, but `Active` is no column to ignore
             fields = request.extra_fields
             check_header(header, wanted, fields, self.settings.delimiter, file.name, header_ended)
+            layout = RowLayout(header, columns, request.extra_fields)
             tally = _Tally()
             page: list[DirectoryUser] = []
             issues = []
             for line, values in file.rows(len(header)):
-                outcome = to_user(header, values, line, columns, request.extra_fields)
+                outcome = layout.to_user(values, line)
                 tally.count(outcome)
                 if isinstance(outcome, Malformed):
                     issues.append(outcome.issue())

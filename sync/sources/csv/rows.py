@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sync.errors import UserIssue
-from sync.model import DirectoryUser, IssueReason, user_from
+from sync.model import SINGLE_ATTRIBUTES, DirectoryUser, IssueReason, user_from
 
 TRUE_WORDS = {"true", "1", "yes", "y", "t"}
 FALSE_WORDS = {"false", "0", "no", "n", "f"}
@@ -29,33 +29,44 @@ class Malformed:
         )
 
 
-def to_user(
-    header: list[str],
-    values: list[str],
-    line: int,
-    columns: Mapping[str, str],
-    extra_fields: frozenset[str],
-) -> DirectoryUser | Malformed:
-    """`columns` maps attributes to header names; an empty name is a column the file lacks."""
-    row = dict(zip(header, values, strict=False))
+class RowLayout:
+    """Where each attribute sits in a row, worked out once from the header.
 
-    def text(attribute: str) -> str | None:
-        column = columns.get(attribute, attribute)
-        value = row.get(column, "").strip() if column else ""
-        return value or None
+    `columns` maps attributes to header names; an empty name is a column the file lacks.
+    """
 
-    source_id = text("source_id") or ""
-    if len(values) != len(header):
-        return Malformed(
-            line, source_id, f"{len(values)} fields where the header has {len(header)}"
-        )
-    if not source_id:
-        return Malformed(line, "", f"no source_id (column {columns['source_id']!r} is empty)")
-    active_text = (text("active") or "").lower()
-    if active_text and active_text not in TRUE_WORDS | FALSE_WORDS:
-        return Malformed(
-            line, source_id, f"active {active_text!r} is not true/false, 1/0 or yes/no"
-        )
-    emails = tuple(e.strip() for e in (text("emails") or "").split(";") if e.strip())
-    extra = tuple(sorted((f, row[f].strip()) for f in extra_fields if row.get(f, "").strip()))
-    return user_from(source_id, active_text not in FALSE_WORDS, text, emails, extra)
+    def __init__(
+        self, header: list[str], columns: Mapping[str, str], extra_fields: frozenset[str]
+    ) -> None:
+        first = {name: i for i, name in reversed(list(enumerate(header)))}
+        self.width = len(header)
+        self.id_column = columns["source_id"]
+        self.at: dict[str, int] = {}
+        for attribute in (*SINGLE_ATTRIBUTES, "source_id", "active", "emails"):
+            column = columns.get(attribute, attribute)
+            if column in first:
+                self.at[attribute] = first[column]
+        self.extra = tuple((f, first[f]) for f in sorted(extra_fields) if f in first)
+
+    def to_user(self, values: list[str], line: int) -> DirectoryUser | Malformed:
+        at = self.at
+        if len(values) != self.width:
+            where = at["source_id"]
+            known = values[where].strip() if where < len(values) else ""
+            return Malformed(line, known, f"{len(values)} fields where the header has {self.width}")
+
+        def text(attribute: str) -> str | None:
+            index = at.get(attribute)
+            return None if index is None else values[index].strip() or None
+
+        source_id = text("source_id")
+        if not source_id:
+            return Malformed(line, "", f"no source_id (column {self.id_column!r} is empty)")
+        active_text = (text("active") or "").lower()
+        if active_text and active_text not in TRUE_WORDS | FALSE_WORDS:
+            return Malformed(
+                line, source_id, f"active {active_text!r} is not true/false, 1/0 or yes/no"
+            )
+        emails = tuple(e.strip() for e in (text("emails") or "").split(";") if e.strip())
+        extra = tuple((f, values[i].strip()) for f, i in self.extra if values[i].strip())
+        return user_from(source_id, active_text not in FALSE_WORDS, text, emails, extra)
