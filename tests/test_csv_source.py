@@ -296,3 +296,10 @@ def test_active_may_be_absent_but_not_spelled_otherwise(tmp_path: Path) -> None:
     assert not any(u.active for u in users(pages).values())  # type: ignore[attr-defined]
     pages, _ = read(path, attributes={"active": ""})  # the administrator says: ignore it
     assert all(u.active for u in users(pages).values())  # type: ignore[attr-defined]
+
+
+def test_a_file_cut_inside_its_header_says_so(tmp_path: Path) -> None:
+    path = write(tmp_path, HEADER[:-9])  # "…,emails,display_" and no newline
+    message = fails(path)
+    assert message.startswith(f"CSV file {path}, line 1: the header has no column 'display_name'")
+    assert message.endswith("(the header line has no end: the file may be cut off)")

@@ -43,14 +43,31 @@ def check_header(
     if not missing and not absent_fields:
         _check_unique(header, [*wanted.values(), *fields], where)
         return
-    others = [d for d in OTHER_DELIMITERS if d != delimiter and len(header) == 1]
-    likeliest = max(others, key=header[0].count, default=None)
-    if likeliest is not None and likeliest in header[0]:
+    _check_delimiter(header, delimiter, where)
+    used = {c for c in [*wanted.values(), *fields] if c in header}
+    text = _missing_columns(header, missing, used, absent_fields)
+    cut = " (the header line has no end: the file may be cut off)" if not header_ended else ""
+    raise IncompleteRead(f"{where}: {text}{cut}")
+
+
+def _check_delimiter(header: list[str], delimiter: str, where: str) -> None:
+    """A header read as one column holding another delimiter is a delimiter mistake."""
+    if len(header) != 1:
+        return
+    others = [d for d in OTHER_DELIMITERS if d != delimiter]
+    likeliest = max(others, key=header[0].count)
+    if likeliest in header[0]:
         raise IncompleteRead(
             f"{where}: the header reads as one column {header[0]!r} with delimiter = "
             f"{_toml(delimiter)}: did you mean delimiter = {_toml(likeliest)}?"
         )
-    used = {c for c in [*wanted.values(), *fields] if c in header}
+
+
+def _missing_columns(
+    header: list[str], missing: dict[str, str], used: set[str], absent_fields: list[str]
+) -> str:
+    """What the header lacks, with near names (among the columns no other attribute reads),
+    and how to say a column is really absent."""
     spare = [h for h in header if h and h not in used]
     # the near names first: a renamed column is the likelier mistake
     order = sorted(missing, key=lambda a: (not near_names(missing[a], spare), a != "source_id", a))
@@ -68,8 +85,7 @@ def check_header(
             + (" (and so on)" if len(unmatched) > 1 else "")
             + ": that field is then emptied on every account"
         )
-    cut = " (the header line has no end: the file may be cut off)" if not header_ended else ""
-    raise IncompleteRead(f"{where}: {text}{cut}")
+    return text
 
 
 def _named(attribute: str, column: str, spare: list[str], alone: bool) -> str:
