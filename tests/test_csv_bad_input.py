@@ -5,6 +5,10 @@ byte-order-mark mistake, mostly malformed rows. Through the CLI, on SQLite and P
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -171,3 +175,61 @@ def test_malformed_rows_within_the_bound_are_issues(workspace: Workspace) -> Non
         (f"u-{100 + n:05d}", f"line {4 + n}: 9 fields where the header has 8") for n in range(3)
     ]
     assert report["counts"]["unchanged"] == 5
+
+
+WORKER = (sys.executable, "-m", "sync", "--config")
+EXPORTER = """
+import sys, time
+data = sys.stdin.buffer.read()
+with open(sys.argv[1], "wb") as out:
+    for start in range(0, 3 * 4096, 4096):  # three blocks of the export, then a hang
+        out.write(data[start : start + 4096])
+        out.flush()
+    print("written", flush=True)
+    time.sleep(600)
+"""
+
+
+def test_an_export_killed_while_writing_fails_the_run_in_a_real_process(
+    workspace: Workspace,
+) -> None:
+    """The exporter is killed with SIGKILL after three blocks; the worker, its own process,
+    reads what it left and disables none of the people after the cut."""
+    people = [person(n) for n in range(1, 501)]
+    workspace.configure(max_disable=1000)
+    workspace.users(people)
+    assert workspace.sync()["counts"]["created"] == 500
+    before = store_rows(workspace.database_url)
+    exporter = subprocess.Popen(
+        [sys.executable, "-c", EXPORTER, str(workspace.csv)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert exporter.stdin is not None and exporter.stdout is not None
+    exporter.stdin.write(csv_text(people).encode())
+    exporter.stdin.close()
+    assert exporter.stdout.readline() == b"written\n"
+    exporter.send_signal(signal.SIGKILL)
+    exporter.wait()
+    assert workspace.csv.stat().st_size == 3 * 4096 and not workspace.csv.read_bytes().endswith(
+        b"\n"
+    )
+
+    worker = subprocess.run(
+        [*WORKER, str(workspace.config), "sync", "--tenant", "acme", "--json"],
+        cwd=Path(__file__).parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert worker.returncode == 1, worker.stderr
+    report = json.loads(worker.stdout)
+    last_line = workspace.csv.read_text(encoding="utf-8").count("\n") + 1
+    assert report["error"].startswith(f"CSV file {workspace.csv}, line {last_line}: the file ")
+    assert "the export looks cut off" in report["error"]
+    after = store_rows(workspace.database_url)
+    assert {k: v for k, v in after.items() if k != "runs"} == {
+        k: v for k, v in before.items() if k != "runs"
+    }
+    assert len(after["runs"]) == len(before["runs"]) + 1
+    assert {a["status"] for a in workspace.accounts().values()} == {"active"}
