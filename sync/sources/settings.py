@@ -49,6 +49,16 @@ class CsvSourceSettings(SourceSettings):
     path: Path
     encoding: str = "utf-8-sig"
     delimiter: str = Field(default=",", min_length=1, max_length=1)
+    # SPEC §10: a read with more than this percent of its rows malformed fails the run
+    max_bad_rows_percent: float = Field(default=10, ge=0, le=100)
+
+    @field_validator("attributes")
+    @classmethod
+    def _source_id_column(cls, value: dict[str, str]) -> dict[str, str]:
+        # an attribute mapped to "" is one the export lacks; every row needs an id
+        if value.get("source_id") == "":
+            raise ValueError("source_id must name a column: every row needs its id")
+        return value
 
     @field_validator("encoding")
     @classmethod
