@@ -252,7 +252,8 @@ def test_scope_and_role_rules_are_checked(tmp_path: Path) -> None:
         GOOD.replace(
             'account_name_source = "email"',
             'account_name_source = "email"\nscope = "Staff"\n'
-            'roles = [{{ group = "Admins", role = "custom_admin" }}, {{ group = "X", role = "boss" }}]',
+            'roles = [{{ group = "Admins", role = "custom_admin" }},'
+            ' {{ group = "X", role = "boss" }}]',
         ),
     )
     found = "\n".join(problems(path))
