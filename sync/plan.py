@@ -15,7 +15,7 @@ from sync.compose.collisions import Assigned, Claim, NameBook, resolve
 from sync.compose.normalize import name_key, normalize_email, normalize_text
 from sync.compose.rules import Composed, NameRule
 from sync.errors import UserIssue
-from sync.groups import NO_GRANT_KEY, GroupRules, RoleChange
+from sync.groups import GroupRules
 from sync.model import (
     GONE,
     INACTIVE,
@@ -28,6 +28,7 @@ from sync.model import (
     Plan,
     Profile,
 )
+from sync.model.grants import NO_GRANT_KEY, RoleChange
 
 
 def profile_of(user: DirectoryUser) -> Profile:
