@@ -9,9 +9,8 @@ import click
 from sync.cli import EXIT_BLOCKED, EXIT_FAILED, App
 from sync.config import TenantSettings
 from sync.errors import UsageError
-from sync.mail.deliver import DeliveryReport
 from sync.ops import progress
-from sync.ops.delivery import deliver_shown
+from sync.ops.delivery import deliver_shown, delivery_exit, delivery_text, worth_saying
 from sync.report import COUNT_KEYS, RunReport
 from sync.runner import RunOptions, run_tenant
 
@@ -52,8 +51,8 @@ def sync_command(
         click.echo(json.dumps(report.as_json(), ensure_ascii=False) if as_json else _text(report))
     if not dry_run:
         delivery = deliver_shown(app.engine, app.settings)
-        if delivery.sent or delivery.failures:
-            click.echo(_delivery_text(delivery), err=as_json)
+        if worth_saying(delivery):  # mail still pending leaves sync's exit status alone
+            click.echo(delivery_text(delivery), err=as_json)
         app.write_metrics()
     statuses = {report.status for report in reports}
     if "failed" in statuses:
@@ -72,9 +71,11 @@ def deliver_command(app: App, as_json: bool, flush: bool) -> None:
         progress.enable(False)
     delivery = deliver_shown(app.engine, app.settings, flush=flush)
     click.echo(
-        json.dumps(delivery.as_json(), ensure_ascii=False) if as_json else _delivery_text(delivery)
+        json.dumps(delivery.as_json(), ensure_ascii=False) if as_json else delivery_text(delivery)
     )
     app.write_metrics()
+    if status := delivery_exit(delivery):
+        raise SystemExit(status)
 
 
 def _chosen(app: App, tenant_ids: tuple[str, ...], all_tenants: bool) -> list[TenantSettings]:
@@ -103,21 +104,4 @@ def _text(report: RunReport) -> str:
         lines.append(f"  {'+'.join(change['actions']):<14} {change['name']}{extra}{why}")
     for issue in report.issues:
         lines.append(f"  ! {issue.source_id}: {issue.reason}: {issue.detail}")
-    return "\n".join(lines)
-
-
-def _delivery_text(delivery: DeliveryReport) -> str:
-    lines = [
-        f"email: {delivery.sent} delivered, {delivery.retrying} to retry, {delivery.failed} failed"
-    ]
-    lines += [
-        f"  ! {f['to']} ({f['kind']}, attempt {f['attempts']}): {f['error']}"
-        for f in delivery.failures
-    ]
-    if delivery.skipped_locked:
-        lines.append("  another worker is delivering; nothing sent by this one")
-    if delivery.failed_total:
-        lines.append(
-            f"  {delivery.failed_total} emails failed for good (`deliver --json` lists them)"
-        )
     return "\n".join(lines)

@@ -1,14 +1,16 @@
 """Turning an outbox row into a MIME message: Japanese and English, plain text and HTML.
 
 Templates are looked up in the tenant's `templates_dir`, then the defaults (config/templates in a
-checkout, sync/templates in an installed wheel). User-supplied values are escaped in HTML, and no
-header is ever built from a value holding a line break.
+checkout, sync/templates in an installed wheel). User-supplied values are cleaned once, in
+`clean` (every value of the message's context goes through it before any template sees it), and
+escaped in HTML; no header is ever built from a value holding a line break.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from email.header import Header
 from email.message import Message
@@ -19,17 +21,20 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sync.errors import RenderError
+
 if TYPE_CHECKING:
     import jinja2
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_DIRS = (PACKAGE_DIR / "templates", PACKAGE_DIR.parent / "config" / "templates")
 ADDR_SPEC = re.compile(r"^[^\s@<>()\[\],;:\"\\]+@[^\s@<>()\[\],;:\"\\]+$")
-CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+# C0 and C1 controls (U+0085 NEXT LINE among them) and the line and paragraph separators
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# format characters that are kept: the zero-width (non-)joiners belong in some scripts and emoji
+KEPT_FORMAT = frozenset("\u200c\u200d")
 
-
-class RenderError(ValueError):
-    """The message cannot be built safely (a bad address, a header with a line break)."""
+__all__ = ["Letter", "RenderError", "clean", "render"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,16 +73,24 @@ def render(letter: Letter, from_address: str) -> Message:
 
 def _context(letter: Letter) -> dict[str, Any]:
     params = json.loads(letter.params_json)
-    # user-supplied text: no control characters (a display name cannot break a line of the body)
-    context = {k: CONTROL.sub(" ", v) if isinstance(v, str) else v for k, v in params.items()}
+    context = {k: clean(v) if isinstance(v, str) else v for k, v in params.items()}
     context["expires_hours"] = f"{letter.token_ttl_hours:g}"
     if letter.token is not None and letter.reset_url:
         context["link"] = letter.reset_url.replace("{token}", letter.token)
     return context
 
 
+def clean(value: str) -> str:
+    """A user-supplied value as a message may show it: a control character (C0, C1, U+2028/2029)
+    becomes a space, so a display name cannot break a line of the subject or body; a format
+    character (bidi controls such as U+202E, zero-width spaces) is removed, so it cannot make
+    text read in another order than it is."""
+    spaced = CONTROL.sub(" ", value)
+    return "".join(ch for ch in spaced if ch in KEPT_FORMAT or unicodedata.category(ch) != "Cf")
+
+
 def _address(value: str) -> str:
-    if not ADDR_SPEC.match(value) or CONTROL.search(value):
+    if not ADDR_SPEC.match(value) or clean(value) != value:
         raise RenderError(f"{value!r} is not a plain email address")
     return value
 
@@ -93,7 +106,7 @@ def _sender(from_address: str) -> str:
 
 
 def _header_value(value: str, what: str) -> str:
-    if CONTROL.search(value):
+    if clean(value) != value:
         raise RenderError(f"the {what} contains a line break or control character")
     return value
 
