@@ -1,6 +1,6 @@
 """Reset links (SPEC §6): issuing one to an address of the account, and redeeming it.
 
-`check_token` and `redeem_token` are what the password page calls. A token works once: redeeming
+`check_token` and `redeem_link` are what the password page calls. A token works once: redeeming
 marks it used with a conditional UPDATE, so of two concurrent redemptions exactly one succeeds.
 """
 
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, Engine, select, update
 
 from sync.admin.accounts import Account, load_account
 from sync.admin.passwords import check_password, hash_password, require_password_account
@@ -18,7 +18,9 @@ from sync.admin.policy import Refused
 from sync.config import TenantSettings
 from sync.mail.queue import Notice, queue_notice
 from sync.mail.tokens import hash_token
+from sync.store.engine import writing
 from sync.store.schema import accounts, outbox, reset_tokens
+from sync.store.tokens import claim_reset_token
 from sync.timeutil import as_utc
 
 MAX_TOKEN_LENGTH = 128  # ours are 43 characters; anything much longer is not one of them
@@ -145,9 +147,33 @@ def redeem_token(
     if isinstance(verdict, TokenRefused):
         return verdict
     check_password(verdict.account_name, verdict.role, new_password)
-    digest = hash_password(new_password)  # slow: done before the row locks are taken
+    return _claim_and_set(conn, verdict, hash_password(new_password), now, token)
+
+
+def redeem_link(
+    engine: Engine, token: str, new_password: str, now: datetime
+) -> TokenHolder | TokenRefused:
+    """`redeem_token` in a transaction of its own, as the password page wants it: the check and
+    the slow hash come first, outside any lock; the transaction then starts with the claim, so a
+    second tab redeeming the same link at the same moment is told "used" (never a locked
+    database)."""
+    with engine.connect() as conn:
+        verdict = check_token(conn, token, now)
+    if isinstance(verdict, TokenRefused):
+        return verdict
+    check_password(verdict.account_name, verdict.role, new_password)
+    digest = hash_password(new_password)
+    with writing(engine) as conn:
+        return _claim_and_set(conn, verdict, digest, now, token)
+
+
+def _claim_and_set(
+    conn: Connection, verdict: TokenHolder, digest: str, now: datetime, token: str
+) -> TokenHolder | TokenRefused:
     if not claim_token(conn, verdict.token_id, now):
-        return TokenRefused("used")
+        # someone else redeemed it (or it was revoked or expired) since the check: say which
+        again = check_token(conn, token, now)
+        return again if isinstance(again, TokenRefused) else TokenRefused("used")
     changed = conn.execute(
         update(accounts)
         .where(accounts.c.id == verdict.account_id, accounts.c.status == "active")
@@ -159,16 +185,6 @@ def redeem_token(
 
 
 def claim_token(conn: Connection, token_id: int, now: datetime) -> bool:
-    """Marks the token used if it still may be used. The condition is evaluated again under
-    the row lock (PostgreSQL) or the write lock (SQLite), so only one claimant gets rowcount 1."""
-    result = conn.execute(
-        update(reset_tokens)
-        .where(
-            reset_tokens.c.id == token_id,
-            reset_tokens.c.used_at.is_(None),
-            reset_tokens.c.revoked_at.is_(None),
-            reset_tokens.c.expires_at > now,
-        )
-        .values(used_at=now)
-    )
-    return result.rowcount == 1
+    """Marks the token used if it still may be used: one conditional UPDATE (sync.store.tokens),
+    so of two claimants only one gets True."""
+    return claim_reset_token(conn, token_id, now)
