@@ -54,11 +54,10 @@ class Letter:
 def render(letter: Letter, from_address: str) -> Message:
     """The message, built with the classic MIME classes: the header registry of
     `EmailMessage` costs ten times as much per message, which matters at 100,000 new accounts."""
-    env = _environment(letter.templates_dir)
     context = _context(letter)
-    subject = env.get_template(f"{letter.kind}.subject.j2").render(context).strip()
-    text = env.get_template(f"{letter.kind}.txt.j2").render(context)
-    html = env.get_template(f"{letter.kind}.html.j2").render(context)
+    subject = _filled(letter, "subject", context).strip()
+    text = _filled(letter, "txt", context)
+    html = _filled(letter, "html", context)
     message = MIMEMultipart("alternative")
     message["Subject"] = _encoded(_header_value(subject, "subject"), "Subject")
     message["From"] = _sender(from_address)
@@ -69,6 +68,18 @@ def render(letter: Letter, from_address: str) -> Message:
     message.attach(MIMEText(text, "plain", "utf-8"))
     message.attach(MIMEText(html, "html", "utf-8"))
     return message
+
+
+def _filled(letter: Letter, part: str, context: dict[str, Any]) -> str:
+    """One template filled in; a template that cannot be (missing, broken, or needing a value
+    this message lacks) fails this message alone instead of every delivery."""
+    import jinja2
+
+    name = f"{letter.kind}.{part}.j2"
+    try:
+        return _environment(letter.templates_dir).get_template(name).render(context)
+    except jinja2.TemplateError as exc:
+        raise RenderError(f"template {name}: {type(exc).__name__}: {exc}") from None
 
 
 def _context(letter: Letter) -> dict[str, Any]:
