@@ -65,5 +65,5 @@ def flatten(message: Message, linesep: str) -> bytes:
     with the SMTPUTF8 policy."""
     policy = SMTPUTF8 if needs_utf8(message) else message.policy
     buffer = io.BytesIO()
-    BytesGenerator(buffer, policy=policy.clone(linesep=linesep)).flatten(message)
+    BytesGenerator(buffer, False, policy=policy.clone(linesep=linesep)).flatten(message)
     return buffer.getvalue()
