@@ -148,8 +148,9 @@ def _send_international(
 ) -> None:
     """RFC 6531: the envelope and the headers carry the address raw, in UTF-8."""
     if not client.has_extn("smtputf8"):
+        needing = " and ".join(repr(a) for a in (sender, recipient) if not a.isascii())
         raise DeliveryFailed(
-            f"{recipient!r} is an internationalised address and the server does not offer "
+            f"{needing} is an internationalised address and the server does not offer "
             "SMTPUTF8, which it needs",
             permanent=True,
         )
