@@ -198,3 +198,20 @@ def test_a_server_stopped_mid_delivery_leaves_honest_counts(
     counts = server.sink.per_message_id() + back.sink.per_message_id()
     assert sorted(counts[r.message_id] for r in rows).count(1) >= 11  # at most one twice
     assert {r.status for r in mail_ws.outbox_rows()} == {"sent"}
+
+
+def test_a_reset_link_to_a_down_server_says_why_it_waits(
+    mail_ws: MailWorkspace, smtp: StartServer
+) -> None:
+    server = smtp()
+    mail_ws.use(server)
+    mail_ws.sync()
+    server.stop()
+    result = mail_ws.admin("reset-password", "user1")
+    assert result.code == 0
+    assert result.out.strip() == (
+        "acme: reset link for user1 to user1@example.com: queued, not sent yet (cannot reach "
+        f"SMTP server 127.0.0.1:{server.mail['smtp_port']}: [Errno 111] Connection refused); "
+        "`deliver` retries it"
+    )
+    assert [(r.status, r.attempts) for r in mail_ws.outbox_rows()][-1] == ("pending", 0)
