@@ -226,14 +226,15 @@ def _record_failure(
     (never shorter than the retry base, nor than a hint the server gave)."""
     error = str(exc)
     attempts = row.attempts + 1
-    permanent = isinstance(exc, RenderError) or getattr(exc, "permanent", False)
+    permanent = isinstance(exc, RenderError) or (isinstance(exc, DeliveryFailed) and exc.permanent)
     final = permanent or attempts >= mail.max_attempts
     values: dict[str, Any] = {"attempts": attempts, "last_error": error[:2000]}
     if final:
         values.update(status="failed", token=None)
         report.failed += 1
     else:
-        hint = max(mail.retry_base_seconds, getattr(exc, "retry_after", 0.0))
+        asked = exc.retry_after if isinstance(exc, DeliveryStopped) else 0.0
+        hint = max(mail.retry_base_seconds, asked)
         wait = backoff(attempts, mail.retry_base_seconds, MAX_BACKOFF_SECONDS, hint)
         values["next_attempt_at"] = utc_now() + wait
         report.retrying += 1
