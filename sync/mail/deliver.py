@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine
 
 from sync.config import MailSettings, Settings
 from sync.errors import (
@@ -37,9 +37,9 @@ from sync.errors import (
 from sync.mail.render import Letter, render
 from sync.mail.transport import FileTransport, Transport
 from sync.retry import backoff
+from sync.store import outbox as store_outbox
 from sync.store.engine import writing
 from sync.store.locks import named_lock
-from sync.store.schema import outbox
 from sync.timeutil import as_utc, utc_now
 
 MAX_BACKOFF_SECONDS = 6 * 3600.0
@@ -135,18 +135,8 @@ def _deliver_batches(
 def _due(
     engine: Engine, now: datetime | None, after: int, limit: int, only: Collection[int] | None
 ) -> list[Any]:
-    query = (
-        select(outbox)
-        .where(outbox.c.status == "pending", outbox.c.id > after)
-        .order_by(outbox.c.id)
-        .limit(limit)
-    )
-    if now is not None:
-        query = query.where(outbox.c.next_attempt_at <= now)
-    if only is not None:
-        query = query.where(outbox.c.id.in_(list(only)))
     with engine.connect() as conn:
-        return list(conn.execute(query))
+        return store_outbox.due(conn, now, after, limit, only)
 
 
 def _deliver_batch(
@@ -183,17 +173,7 @@ def _deliver_one(
         return
     # accepted: commit at once, the crash window is this one statement
     with writing(engine) as conn:
-        conn.execute(
-            update(outbox)
-            .where(outbox.c.id == row.id)
-            .values(
-                status="sent",
-                sent_at=utc_now(),
-                attempts=row.attempts + 1,
-                token=None,
-                last_error=None,
-            )
-        )
+        store_outbox.mark_sent(conn, row.id, row.attempts + 1, utc_now())
     report.sent += 1
 
 
@@ -228,19 +208,19 @@ def _record_failure(
     attempts = row.attempts + 1
     permanent = isinstance(exc, RenderError) or (isinstance(exc, DeliveryFailed) and exc.permanent)
     final = permanent or attempts >= mail.max_attempts
-    values: dict[str, Any] = {"attempts": attempts, "last_error": error[:2000]}
+    next_attempt_at = None
     if final:
-        values.update(status="failed", token=None)
         report.failed += 1
     else:
         asked = exc.retry_after if isinstance(exc, DeliveryStopped) else 0.0
         hint = max(mail.retry_base_seconds, asked)
         wait = backoff(attempts, mail.retry_base_seconds, MAX_BACKOFF_SECONDS, hint)
-        values["next_attempt_at"] = utc_now() + wait
+        next_attempt_at = utc_now() + wait
         report.retrying += 1
     report.failures.append(_describe(row, attempts, error, final))
     with writing(engine) as conn:
-        conn.execute(update(outbox).where(outbox.c.id == row.id).values(**values))
+        store_outbox.mark_refused(conn, row.id, attempts, error, final=final,
+                                  next_attempt_at=next_attempt_at)  # fmt: skip
 
 
 def _describe(row: Any, attempts: int, error: str | None, final: bool) -> dict[str, Any]:
@@ -260,14 +240,8 @@ def failed_messages(
     engine: Engine, tenant_id: str | None = None, limit: int = FAILED_SHOWN
 ) -> tuple[int, list[dict[str, Any]]]:
     """(how many messages are marked failed, the newest `limit` of them)."""
-    where = [outbox.c.status == "failed"]
-    if tenant_id is not None:
-        where.append(outbox.c.tenant_id == tenant_id)
     with engine.connect() as conn:
-        total = int(conn.execute(select(func.count()).where(*where)).scalar_one())
-        rows = list(
-            conn.execute(select(outbox).where(*where).order_by(outbox.c.id.desc()).limit(limit))
-        )
+        total, rows = store_outbox.failed(conn, tenant_id, limit)
     shown = [
         {
             **_describe(row, row.attempts, row.last_error, True),
@@ -281,28 +255,16 @@ def failed_messages(
 def failed_counts(engine: Engine, tenant_id: str | None = None) -> dict[str, dict[str, int]]:
     """Failed messages by tenant, then by run id ("" for those no run queued: reset links and
     renames by an administrator)."""
-    query = (
-        select(outbox.c.tenant_id, outbox.c.run_id, func.count())
-        .where(outbox.c.status == "failed")
-        .group_by(outbox.c.tenant_id, outbox.c.run_id)
-    )
-    if tenant_id is not None:
-        query = query.where(outbox.c.tenant_id == tenant_id)
-    counts: dict[str, dict[str, int]] = {}
     with engine.connect() as conn:
-        for tenant, run_id, n in conn.execute(query):
-            counts.setdefault(tenant, {})[run_id or ""] = int(n)
-    return counts
+        return store_outbox.failed_by_run(conn, tenant_id)
 
 
 def pending_total(engine: Engine) -> int:
     """Every message still pending, due or waiting (an index range: cheap after each delivery)."""
-    query = select(func.count()).select_from(outbox).where(outbox.c.status == "pending")
     with engine.connect() as conn:
-        return int(conn.execute(query).scalar_one())
+        return store_outbox.pending_total(conn)
 
 
 def pending_counts(engine: Engine) -> dict[str, int]:
-    query = select(outbox.c.status, func.count()).group_by(outbox.c.status)
     with engine.connect() as conn:
-        return {status: int(n) for status, n in conn.execute(query)}
+        return store_outbox.status_counts(conn)
