@@ -32,17 +32,30 @@ class App:
     _settings: Settings | None = None
     _engine: Engine | None = field(default=None, repr=False)
 
+    _file_settings: Settings | None = None
+
+    @property
+    def file_settings(self) -> Settings:
+        """The configuration file as written (its tenants not yet read from the store)."""
+        if self._file_settings is None:
+            self._file_settings = load_settings(self.config)
+            redact_settings(self._file_settings)
+        return self._file_settings
+
     @property
     def settings(self) -> Settings:
+        """The configuration with the store's tenants (SPEC §11: every command reads them)."""
         if self._settings is None:
-            self._settings = load_settings(self.config)
+            from sync.tenants import with_store_tenants
+
+            self._settings = with_store_tenants(self.file_settings, self.engine)
             redact_settings(self._settings)
         return self._settings
 
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = open_store(self.settings.database.url)
+            self._engine = open_store(self.file_settings.database.url)
         return self._engine
 
     def write_metrics(self) -> None:
@@ -123,7 +136,7 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def _register() -> None:
-    from sync.cli import accounts, admin, ops, syncing, web
+    from sync.cli import accounts, admin, fleet, ops, syncing, tenants, web
 
     cli.add_command(syncing.sync_command)
     cli.add_command(syncing.deliver_command)
@@ -134,6 +147,8 @@ def _register() -> None:
     cli.add_command(ops.scheduler_command)
     cli.add_command(ops.health_command)
     cli.add_command(web.web_command)
+    cli.add_command(tenants.tenants_group)
+    cli.add_command(fleet.worker_command)
 
 
 _register()

@@ -31,6 +31,7 @@ from sync.runner import RunOptions, run_tenant
     metavar="SECONDS",
     help="Wait this long for a tenant another worker is syncing.",
 )
+@click.option("--enqueue", is_flag=True, help="Ask the fleet's workers for the run (PostgreSQL).")
 @click.pass_obj
 def sync_command(
     app: App,
@@ -41,8 +42,16 @@ def sync_command(
     as_json: bool,
     allow_mass_disable: bool,
     wait_seconds: float,
+    enqueue: bool,
 ) -> None:
     """Run tenants now, then deliver queued email."""
+    if enqueue:
+        from sync.cli.fleet import enqueue as ask_fleet
+
+        if not tenant_ids or all_tenants or full or dry_run or allow_mass_disable:
+            raise UsageError("--enqueue takes --tenant ID (one or more) and no other option")
+        click.echo("\n".join(ask_fleet(app, list(tenant_ids))))
+        return
     tenants = _chosen(app, tenant_ids, all_tenants)
     if as_json:
         progress.enable(False)

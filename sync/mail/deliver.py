@@ -14,6 +14,7 @@ pass, instead of costing one connection timeout per message.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -29,6 +30,8 @@ from sync.store.engine import writing
 from sync.store.locks import named_lock
 from sync.store.schema import outbox
 from sync.timeutil import as_utc, utc_now
+
+log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(hours=6)
 FAILED_SHOWN = 100  # the newest failed messages `deliver --json` lists
@@ -150,6 +153,10 @@ def _deliver_one(
 ) -> str | None:
     """Sends one message and records the outcome; returns the error when the server cannot be
     reached at all (then nothing is recorded: the caller defers the rest of the batch)."""
+    if not any(t.id == row.tenant_id for t in settings.tenants):
+        # a worker that does not know the tenant (yet) leaves its mail pending, tokens intact
+        log.warning("email %s: tenant %r is unknown here; left pending", row.id, row.tenant_id)
+        return None
     try:
         letter, sender = _letter(settings, row)
         transport.send(render(letter, sender))

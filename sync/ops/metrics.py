@@ -82,6 +82,11 @@ def collect(engine: Engine, settings: Settings) -> list[Family]:
         "queued": Family(
             "clomo_sync_last_run_emails_queued", "gauge", "Emails the last run queued."
         ),
+        "age": Family(
+            "clomo_sync_last_success_age_seconds",
+            "gauge",
+            "Seconds since the tenant's last succeeded run finished.",
+        ),
         "runs": Family("clomo_sync_runs_total", "counter", "Recorded runs by final status."),
         "failing": Family(
             "clomo_sync_consecutive_failures", "gauge", "Failed runs since the last that was not."
@@ -96,9 +101,31 @@ def collect(engine: Engine, settings: Settings) -> list[Family]:
             _tenant_metrics(conn, tenant.id, f)
             for status in ("pending", "failed"):
                 f["emails"].add(emails.get((tenant.id, status), 0), tenant=tenant.id, status=status)
+        fleet = queue_families(conn, settings)
     stamp = Family("clomo_sync_metrics_timestamp_seconds", "gauge", "When this file was written.")
     stamp.add(utc_now().timestamp())
-    return [*f.values(), stamp]
+    return [*f.values(), *fleet, stamp]
+
+
+def queue_families(conn: Connection, settings: Settings) -> list[Family]:
+    """The fleet's queue (PostgreSQL with the worker's job schema): workers, depth, lag."""
+    from datetime import timedelta
+
+    from sync.fleet.stats import has_queue, queue_stats
+
+    if not has_queue(conn):
+        return []
+    stats = queue_stats(conn, timedelta(seconds=settings.fleet.stalled_after_seconds))
+    workers = Family("clomo_sync_workers", "gauge", "Fleet workers with a fresh heartbeat.")
+    workers.add(stats.workers)
+    depth = Family("clomo_sync_queue_runs", "gauge", "Tenant runs in the queue by state.")
+    depth.add(stats.queued, state="queued")
+    depth.add(stats.running, state="running")
+    lag = Family(
+        "clomo_sync_queue_lag_seconds", "gauge", "How late the oldest due tenant's run is."
+    )
+    lag.add(stats.lag_seconds)
+    return [workers, depth, lag]
 
 
 def _tenant_metrics(conn: Connection, tenant_id: str, f: dict[str, Family]) -> None:
@@ -129,6 +156,8 @@ def _tenant_metrics(conn: Connection, tenant_id: str, f: dict[str, Family]) -> N
         ).first()
     if success is not None:
         f["success"].add(as_utc(success.finished_at).timestamp(), tenant=tenant_id)
+        age = (utc_now() - as_utc(success.finished_at)).total_seconds()
+        f["age"].add(max(0.0, age), tenant=tenant_id)
     if recent:
         _last_run(recent[0], tenant_id, f)
 
