@@ -20,7 +20,6 @@ from sync.store.engine import PG_KEEPALIVE
 log = logging.getLogger(__name__)
 RUNS_QUEUE, MAIL_QUEUE = "runs", "mail"
 SCHEDULED, REQUESTED = 0, 10  # priorities: a run asked for now goes ahead of scheduled ones
-STALLED_CHECK_CRON = "* * * * *"
 
 
 class TenantBusy(Exception):
@@ -87,7 +86,7 @@ def _register(fleet: Fleet) -> None:
     def deliver_due(timestamp: int) -> dict[str, Any]:
         return tasks.deliver(fleet, None)
 
-    @app.periodic(cron=STALLED_CHECK_CRON, periodic_id="retry_stalled")
+    @app.periodic(cron=timing.dispatch_cron, periodic_id="retry_stalled")
     @app.task(name="retry_stalled", queue=RUNS_QUEUE, queueing_lock="retry_stalled")
     async def retry_stalled(timestamp: int) -> int:
         stalled = await app.job_manager.get_stalled_jobs(

@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -56,7 +58,8 @@ async def _work(fleet: Fleet, concurrency: int) -> int:
     name = f"{socket.gethostname()}:{os.getpid()}"
     log.info("worker %s started: concurrency %d", name, concurrency)
     async with fleet.app.open_async():
-        await fleet.app.run_worker_async(
+        fleet.app.perform_import_paths()
+        worker = fleet.app._worker(
             name=name,
             concurrency=concurrency,
             shutdown_graceful_timeout=timing.stop_timeout_seconds,
@@ -64,18 +67,34 @@ async def _work(fleet: Fleet, concurrency: int) -> int:
             stalled_worker_timeout=timing.stalled_after_seconds,
             delete_jobs="successful",
             fetch_job_polling_interval=5,
+            install_signal_handlers=False,
         )
+        loop = asyncio.get_running_loop()
+        for number in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(number, _stop, worker, timing.stop_timeout_seconds)
+        await worker.run()
+    log.info("worker %s stopped", name)
+    return 0
+
+
+def _stop(worker: Any, timeout: float) -> None:
+    """No new job starts; runs get `timeout` seconds, then the process returns them."""
+    log.info("stopping: no new run starts; %d in progress (waiting up to %gs)", BUSY.count, timeout)
+    worker.stop()
+    threading.Thread(target=_return_after, args=(timeout,), daemon=True).start()
+
+
+def _return_after(timeout: float) -> None:
+    time.sleep(timeout + 1)
     if BUSY.count:
         log.error(
             "%d run(s) still in progress after %gs: returning them (their transactions roll "
             "back; another worker retries them)",
             BUSY.count,
-            timing.stop_timeout_seconds,
+            timeout,
         )
         logging.shutdown()
         os._exit(EXIT_RETURNED)
-    log.info("worker %s stopped", name)
-    return 0
 
 
 def start_metrics_server(fleet: Fleet, host: str, port: int) -> ThreadingHTTPServer:
