@@ -58,7 +58,6 @@ async def _work(fleet: Fleet, concurrency: int) -> int:
     name = f"{socket.gethostname()}:{os.getpid()}"
     log.info("worker %s started: concurrency %d", name, concurrency)
     async with fleet.app.open_async():
-        fleet.app.perform_import_paths()
         worker = fleet.app._worker(
             name=name,
             concurrency=concurrency,
@@ -72,7 +71,7 @@ async def _work(fleet: Fleet, concurrency: int) -> int:
         loop = asyncio.get_running_loop()
         for number in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(number, _stop, worker, timing.stop_timeout_seconds)
-        await worker.run()
+        await worker.run()  # type: ignore[no-untyped-call]
     log.info("worker %s stopped", name)
     return 0
 

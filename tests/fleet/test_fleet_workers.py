@@ -7,6 +7,8 @@ its run blocks reading it until the test writes, which is how a run is caught in
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 import signal
 import threading
@@ -67,7 +69,7 @@ def never_overlapping(rows: list[Any]) -> None:
     for row in rows:
         by_tenant[row.tenant_id].append((as_utc(row.started_at), as_utc(row.finished_at)))
     for tenant_id, spans in by_tenant.items():
-        for (_s1, end), (start, _e2) in zip(spans, spans[1:], strict=False):
+        for (_s1, end), (start, _e2) in itertools.pairwise(spans):
             assert start >= end, f"two runs of {tenant_id} at once: {spans}"
 
 
@@ -92,7 +94,6 @@ def test_three_workers_share_every_tick_survive_a_kill_and_dropped_connections(
         wait_for(lambda: bool(readers_of(pipe, pids)), 60, "a worker running the slow tenant")
         victim = readers_of(pipe, pids)[0]
         os.kill(victim, signal.SIGKILL)
-        survivors = [p for p in pids if p != victim]
         # the stalled run is retried by another worker (heartbeat older than 4 s): _feed
         # answers it, then puts a plain file in the pipe's place for the later runs
         feed = threading.Thread(target=_feed, args=(pipe, tmp_path), daemon=True)
@@ -150,10 +151,8 @@ def test_three_workers_share_every_tick_survive_a_kill_and_dropped_connections(
 def _hold(pipe: Path) -> None:
     handle = pipe.open("w", encoding="utf-8")  # returns once a run opened the pipe
     time.sleep(30)  # the run's worker is killed meanwhile
-    try:
+    with contextlib.suppress(BrokenPipeError):
         handle.close()
-    except BrokenPipeError:
-        pass
 
 
 def _feed(pipe: Path, root: Path) -> None:
