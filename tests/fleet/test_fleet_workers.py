@@ -185,6 +185,10 @@ def test_enqueue_runs_ahead_of_the_scheduled_queue(tmp_path: Path, pg_store: str
     assert asked.code == 0 and "q3: run queued" in asked.out, asked
     again = run(config, "sync", "--tenant", "q0", "--enqueue")
     assert "already queued; it now goes first" in again.out, again
+    # q1's settings change while its run waits: the run uses the settings of its start
+    tenants[1]["account_name_source"] = "email_local_part"
+    config = fleet_config(tmp_path, pg_store, tenants)
+    assert run(config, "tenants", "list").code == 0  # provisions the file's new settings
     worker = Watched(config, "worker", "--concurrency", "1")
     try:
         wait_for(lambda: len(run_rows(engine)) == 4, 60, "four runs")
@@ -194,6 +198,10 @@ def test_enqueue_runs_ahead_of_the_scheduled_queue(tmp_path: Path, pg_store: str
     order = [row.tenant_id for row in run_rows(engine)]
     assert order[:2] == ["q0", "q3"] or order[:2] == ["q3", "q0"], order
     assert sorted(order[2:]) == ["q1", "q2"]
+    with engine.connect() as conn:
+        names = conn.execute(select(accounts.c.tenant_id, accounts.c.name)).all()
+    assert sorted(n for t, n in names if t == "q1") == ["user0", "user1", "user2"]
+    assert all(not n.startswith("user") for t, n in names if t == "q2"), names
 
 
 def _defer_scheduled(config: Path, tenant_id: str) -> None:
