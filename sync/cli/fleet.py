@@ -8,6 +8,7 @@ import click
 
 from sync.cli import App
 from sync.ops import progress
+from sync.store.engine import make_engine
 
 
 @click.command("worker")
@@ -29,7 +30,9 @@ def worker_command(app: App, concurrency: int) -> None:
         root.setLevel(logging.INFO)
     logging.getLogger("procrastinate").setLevel(logging.WARNING)
     progress.enable(False)
-    raise SystemExit(serve(app.settings, app.engine, concurrency))
+    app.engine.dispose()  # migrated and provisioned; the worker's own pool fits its concurrency
+    engine = make_engine(app.settings.database.url, pool_size=2 * concurrency + 2)
+    raise SystemExit(serve(app.settings, engine, concurrency))
 
 
 def enqueue(app: App, tenant_ids: list[str]) -> list[str]:

@@ -23,11 +23,13 @@ MIGRATIONS = str(Path(__file__).parent / "migrations")
 SCHEMA_HEAD = "0004_tenants_fleet"
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for the configured URL; a SQLite file's folder is created on first use."""
+def make_engine(url: str, pool_size: int | None = None) -> Engine:
+    """An engine for the configured URL; a SQLite file's folder is created on first use.
+    `pool_size`: connections kept for a process that runs that many things at once (a worker)."""
+    pooling = {} if pool_size is None else {"pool_size": pool_size, "max_overflow": pool_size}
     try:
         engine = create_engine(
-            url, pool_pre_ping=True, future=True, connect_args=_connect_args(url)
+            url, pool_pre_ping=True, future=True, connect_args=_connect_args(url), **pooling
         )
     except (ArgumentError, NoSuchModuleError) as exc:
         raise StopRun(f"database.url is not a usable database URL: {exc}") from None
