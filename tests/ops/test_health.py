@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import signal
 import socket
+import urllib.request
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import delete, insert
 
 from sync.cli import run as run_cli
@@ -16,6 +18,7 @@ from sync.store.schema import tenant_dispatch
 from sync.timeutil import utc_now
 from tests.ops.conftest import Watched, configure, small_directory, tenant, upgraded, wait_for
 from tests.support.configs import table
+from tests.support.slapd import free_port
 
 FAST = {"heartbeat_seconds": 1, "stalled_after_seconds": 5}
 
@@ -45,8 +48,10 @@ def test_health_of_the_fleet_queue(
     config = configure(
         tmp_path, pg_store, [tenant("acme", small_directory(tmp_path / "u.csv"), schedule=yearly)]
     )
+    port = free_port()
+    fleet = {**FAST, "metrics_port": port, "metrics_host": "127.0.0.1"}
     with config.open("a", encoding="utf-8") as handle:
-        handle.write("\n" + table("[fleet]", FAST))
+        handle.write("\n" + table("[fleet]", fleet))
     engine = upgraded(pg_store)
     code, out = health(config, capsys, "--json")
     assert code == 0, out
@@ -63,6 +68,15 @@ def test_health_of_the_fleet_queue(
     try:
         worker.wait_for("started")
         wait_for(lambda: health(config, capsys, "--min-workers", "1")[0] == 0, 30, "a worker")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+            scraped = {
+                sample.name: sample.value
+                for family in text_string_to_metric_families(answer.read().decode())
+                for sample in family.samples
+            }
+        assert scraped["clomo_sync_workers"] == 1
+        assert scraped["clomo_sync_queue_lag_seconds"] == 0
+        assert "clomo_sync_queue_runs" in scraped
         worker.process.send_signal(signal.SIGTERM)
         assert worker.finish(30).code == 0
     finally:
