@@ -101,6 +101,6 @@ def db() -> None:
 @click.pass_obj
 def upgrade_db(app: App) -> None:
     """Migrate the store's schema to the newest revision."""
-    engine = make_engine(app.settings.database.url)
+    engine = make_engine(app.file_settings.database.url)
     upgrade(engine)
     click.echo("the store's schema is up to date")
