@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import procrastinate
-from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.exceptions import AlreadyEnqueued, UniqueViolation
+from procrastinate.jobs import Status
 from sqlalchemy import Engine, make_url
 
 from sync.config import Settings
@@ -94,10 +95,16 @@ def _register(fleet: Fleet) -> None:
         )
         count = 0
         for job in stalled:
-            log.warning(
-                "job %s (%s) stalled: its worker died; retrying it", job.id, job.call_string
-            )
-            await app.job_manager.retry_job(job)
+            try:
+                await app.job_manager.retry_job(job)
+                log.warning(
+                    "job %s (%s) stalled: its worker died; retrying", job.id, job.call_string
+                )
+            except UniqueViolation:
+                # a newer run of the tenant already waits (its queueing lock): it does this
+                # run's work; closing this one frees the tenant's lock for it
+                await app.job_manager.finish_job(job, status=Status.FAILED, delete_job=False)
+                log.warning("job %s stalled: its worker died; merged into the run waiting", job.id)
             count += 1
         return count
 

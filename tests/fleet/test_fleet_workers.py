@@ -216,3 +216,31 @@ def _defer_scheduled(config: Path, tenant_id: str) -> None:
     with fleet.app.open():
         assert run_job(fleet, tenant_id, utc_now(), SCHEDULED)
     engine.dispose()
+
+
+def test_sigterm_returns_a_run_that_does_not_finish_and_another_worker_runs_it(
+    tmp_path: Path, pg_store: str
+) -> None:
+    pipe = tmp_path / "slow.csv"
+    os.mkfifo(pipe)
+    config = fleet_config(tmp_path, pg_store, [tenant("slow", pipe, schedule=EVERY_5S)])
+    engine = upgraded(pg_store)
+    holder = threading.Thread(target=_hold, args=(pipe,), daemon=True)
+    holder.start()
+    first = Watched(config, "worker", "--concurrency", "1")
+    wait_for(lambda: bool(readers_of(pipe, [first.process.pid])), 60, "the run started")
+    first.process.send_signal(signal.SIGTERM)
+    stopped = first.finish(30)
+    assert stopped.code == 1, stopped.err[-2000:]  # stop_timeout_seconds = 2: returned
+    assert "returning them" in stopped.err
+    assert _accounts(engine, "slow") == 0  # rolled back
+    second = Watched(config, "worker", "--concurrency", "1")
+    try:
+        feed = threading.Thread(target=_feed, args=(pipe, tmp_path), daemon=True)
+        feed.start()
+        feed.join(60)
+        assert not feed.is_alive(), "the returned run was not retried"
+        wait_for(lambda: _accounts(engine, "slow") == 5, 60, "the retried run applied")
+    finally:
+        second.process.send_signal(signal.SIGTERM)
+        assert second.finish(60).code == 0
