@@ -21,10 +21,7 @@ from sync.store.engine import PG_KEEPALIVE
 log = logging.getLogger(__name__)
 RUNS_QUEUE, MAIL_QUEUE = "runs", "mail"
 SCHEDULED, REQUESTED = 0, 10  # priorities: a run asked for now goes ahead of scheduled ones
-
-
-class TenantBusy(Exception):
-    """Another process (a manual `sync`) holds the tenant: the run is retried shortly."""
+BUSY_RETRY = 15  # seconds: a tenant a manual `sync` holds is tried again this much later
 
 
 @dataclass
@@ -70,11 +67,7 @@ def _register(fleet: Fleet) -> None:
     def dispatch(timestamp: int) -> int:
         return tasks.dispatch(fleet, timestamp)
 
-    @app.task(
-        name="sync_tenant",
-        queue=RUNS_QUEUE,
-        retry=procrastinate.RetryStrategy(max_attempts=20, wait=15, retry_exceptions={TenantBusy}),
-    )
+    @app.task(name="sync_tenant", queue=RUNS_QUEUE)
     def sync_tenant(tenant_id: str, due_at: str | None = None) -> dict[str, Any]:
         return tasks.sync_tenant(fleet, tenant_id, due_at)
 
@@ -109,9 +102,11 @@ def _register(fleet: Fleet) -> None:
         return count
 
 
-def run_job(fleet: Fleet, tenant_id: str, due_at: datetime | None, priority: int) -> bool:
-    """Queues a run of the tenant; False when one is already queued (then this request merges
-    into it, and a requested run raises the queued one's priority)."""
+def run_job(
+    fleet: Fleet, tenant_id: str, due_at: datetime | None, priority: int, later: float = 0
+) -> bool:
+    """Queues a run of the tenant (`later` seconds from now); False when one is already queued
+    (then this request merges into it, and a requested run raises the queued one's priority)."""
     from sync.fleet.stats import raise_priority
 
     try:
@@ -120,6 +115,7 @@ def run_job(fleet: Fleet, tenant_id: str, due_at: datetime | None, priority: int
             lock=f"tenant:{tenant_id}",
             queueing_lock=f"tenant:{tenant_id}",
             priority=priority,
+            schedule_in={"seconds": later} if later else None,
         ).defer(tenant_id=tenant_id, due_at=due_at.isoformat() if due_at else None)
     except AlreadyEnqueued:
         if priority > SCHEDULED:

@@ -10,7 +10,13 @@ from sync.mail.deliver import deliver_due
 from sync.ops.logs import log_context
 from sync.runner import RunOptions, run_tenant
 from sync.schedule import schedule_trigger
-from sync.store.dispatch import due_outbox_ids, next_due, record_dispatch, schedule_first
+from sync.store.dispatch import (
+    due_outbox_ids,
+    forget_dispatch,
+    next_due,
+    record_dispatch,
+    schedule_first,
+)
 from sync.store.engine import writing
 from sync.store.tenants import stored_tenant
 from sync.tenants import load_tenants, tenant_settings
@@ -32,7 +38,9 @@ def dispatch(fleet: Fleet, timestamp: int) -> int:
     queued = 0
     with writing(fleet.engine) as conn:
         due = next_due(conn)
-        for tenant in load_tenants(conn):
+        tenants = load_tenants(conn)
+        forget_dispatch(conn, set(due) - {tenant.id for tenant in tenants})
+        for tenant in tenants:
             trigger = schedule_trigger(tenant.schedule, tenant.timezone)
             due_at = due.get(tenant.id)
             if due_at is None:  # new tenant: its first run is its next tick
@@ -53,7 +61,7 @@ def dispatch(fleet: Fleet, timestamp: int) -> int:
 
 def sync_tenant(fleet: Fleet, tenant_id: str, due_at: str | None) -> dict[str, Any]:
     """One run with the tenant's settings as they are now (not as they were when queued)."""
-    from sync.fleet.app import TenantBusy, deliver_soon, lag
+    from sync.fleet.app import BUSY_RETRY, SCHEDULED, deliver_soon, lag, run_job
 
     with fleet.engine.connect() as conn:
         stored = stored_tenant(conn, tenant_id)
@@ -66,8 +74,9 @@ def sync_tenant(fleet: Fleet, tenant_id: str, due_at: str | None) -> dict[str, A
     late = lag(due_at, utc_now())
     with BUSY:
         report = run_tenant(fleet.settings, tenant, fleet.engine, RunOptions())
-    if report.status == "skipped_locked":
-        raise TenantBusy(f"tenant {tenant_id} is being synced elsewhere")
+    if report.status == "skipped_locked":  # a manual `sync` has the tenant: run again later
+        log.info("tenant %s is being synced elsewhere: run again in %ds", tenant_id, BUSY_RETRY)
+        run_job(fleet, tenant_id, None, SCHEDULED, later=BUSY_RETRY)
     if report.counts["emails_queued"]:
         deliver_soon(fleet, tenant_id)
     with log_context(tenant=tenant_id, run_id=report.run_id):

@@ -18,6 +18,14 @@ def next_due(conn: Connection) -> dict[str, datetime]:
     return {tenant_id: as_utc(due) for tenant_id, due in rows}
 
 
+def forget_dispatch(conn: Connection, tenant_ids: set[str]) -> None:
+    """Tenants no longer run (disabled, gone): no next tick, so no lag is reported for them."""
+    from sqlalchemy import delete
+
+    if tenant_ids:
+        conn.execute(delete(tenant_dispatch).where(tenant_dispatch.c.tenant_id.in_(tenant_ids)))
+
+
 def schedule_first(conn: Connection, tenant_id: str, due_at: datetime) -> None:
     conn.execute(insert(tenant_dispatch).values(tenant_id=tenant_id, next_due_at=due_at))
 
