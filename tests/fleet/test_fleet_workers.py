@@ -244,3 +244,24 @@ def test_sigterm_returns_a_run_that_does_not_finish_and_another_worker_runs_it(
     finally:
         second.process.send_signal(signal.SIGTERM)
         assert second.finish(60).code == 0
+
+
+def test_a_tenant_a_manual_sync_holds_is_run_again_later(tmp_path: Path, pg_store: str) -> None:
+    from sync.store.locks import named_lock
+
+    config = fleet_config(
+        tmp_path,
+        pg_store,
+        [tenant("busy", small_directory(tmp_path / "u.csv", 3), schedule=EVERY_5S)],
+    )
+    engine = upgraded(pg_store)
+    worker = Watched(config, "worker", "--concurrency", "1")
+    try:
+        with named_lock(engine, "tenant:busy") as held:  # what a manual `sync` holds
+            assert held
+            worker.wait_for("being synced elsewhere: run again in 15s", 60)
+            assert run_rows(engine) == []
+        wait_for(lambda: _accounts(engine, "busy") == 3, 60, "the run after the manual one")
+    finally:
+        worker.process.send_signal(signal.SIGTERM)
+        assert worker.finish(60).code == 0
