@@ -24,11 +24,12 @@ VOLUME ["/var/lib/clomo-sync"]
 ENV PATH=/opt/clomo-sync/.venv/bin:$PATH \
     CLOMO_SYNC_CONFIG=/etc/clomo-sync/clomo-sync.toml
 
-# The store answers and this container's scheduler wrote its heartbeat recently.
+# The store answers with the current schema (on a fleet: and its queue can be read).
 HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
-    CMD ["clomo-sync", "health", "--scheduler"]
+    CMD ["clomo-sync", "health"]
 
-# SIGTERM (docker stop) lets a run in progress finish within scheduler.stop_timeout_seconds;
+# SIGTERM (docker stop) lets a run in progress finish within scheduler.stop_timeout_seconds
+# (fleet.stop_timeout_seconds for `worker`);
 # give `docker stop -t` a little more than that.
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["clomo-sync"]

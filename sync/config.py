@@ -108,6 +108,19 @@ class SchedulerSettings(_Strict):
     )
 
 
+class FleetSettings(_Strict):
+    """`clomo-sync worker` on PostgreSQL (docs/operations.md)."""
+
+    # how often the dispatcher queues due tenants; six fields (croniter: seconds last) for tests
+    dispatch_cron: str = "* * * * *"
+    stop_timeout_seconds: float = Field(default=60, ge=0)  # SIGTERM: wait for runs, then return
+    heartbeat_seconds: float = Field(default=10, gt=0)
+    # a worker silent this long is dead: its runs are retried by another worker
+    stalled_after_seconds: float = Field(default=60, gt=0)
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)  # serve /metrics here
+    metrics_host: str = "0.0.0.0"
+
+
 class WebSettings(_Strict):
     """`clomo-sync web`, the self-service password pages (docs/web.md)."""
 
@@ -312,6 +325,7 @@ class Settings(_Strict):
     mail: MailSettings = MailSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     web: WebSettings = WebSettings()
+    fleet: FleetSettings = FleetSettings()
     tenants: tuple[TenantSettings, ...] = ()
     # where the file was read from, for messages; not a key of the file
     path: Path = Field(default=DEFAULT_CONFIG, exclude=True)

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from sync.config import Settings
+from sync.config import Settings, TenantSettings
 from sync.config_env import apply_env_overrides
 from sync.config_errors import describe, hidden_errors, place, unknown_key
 from sync.config_paths import resolve_paths
@@ -27,7 +27,7 @@ def read_settings(
 ) -> tuple[Settings | None, list[str]]:
     """The settings (None when invalid) and every problem, each blamed on its file key or on
     the environment variable that set it."""
-    data = _read_toml(path)
+    data = read_toml(path)
     root = shape_of(Settings)
     problems, origins = apply_env_overrides(data, environ, root)
     if "path" in data:  # Settings.path records where the file is; it is not a key of it
@@ -49,7 +49,7 @@ def read_settings(
     return (None if problems else settings), problems
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -58,6 +58,32 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError([f"{path}: cannot read: {exc}"]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{path}: not valid TOML: {exc}"]) from None
+
+
+def tenant_file(path: Path) -> tuple[list[TenantSettings], list[str]]:
+    """A tenants file's [[tenants]] (`tenants apply`), validated and explained as the
+    configuration's are, relative paths from the file's folder: (the tenants, every problem)."""
+    data = read_toml(path)
+    entries = data.get("tenants")
+    problems = [
+        f"{path}: {key}: {unknown_key(key, ['tenants'])}" for key in data if key != "tenants"
+    ]
+    if not isinstance(entries, list) or not entries:
+        return [], [*problems, f"{path}: no [[tenants]] tables"]
+    wrapper: dict[str, Any] = {"tenants": entries}
+    root = shape_of(Settings)
+    resolve_paths(wrapper, root, path.parent.absolute(), {})
+    found: list[TenantSettings] = []
+    for index, entry in enumerate(wrapper["tenants"]):
+        try:
+            found.append(TenantSettings.model_validate(entry))
+        except ValidationError as exc:
+            own = shape_of(TenantSettings)
+            for error in [*exc.errors(), *hidden_errors(TenantSettings, entry, exc.errors(), own)]:
+                located = {**error, "loc": ("tenants", index, *error["loc"])}
+                _loc, key, message = describe(located, root, wrapper)
+                problems.append(f"{path}: {key}: {message}")
+    return found, problems
 
 
 def _blame(path: Path, origins: dict[Loc, str], loc: Loc, key: str, message: str) -> str:

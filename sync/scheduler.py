@@ -4,8 +4,10 @@ APScheduler's BackgroundScheduler fires the jobs on worker threads; the main thr
 signals and writes the heartbeat. Each tenant is one job (at most one instance, missed firings
 coalesced into one, a random delay after each tick so replicas and tenants do not stampede).
 
-Several schedulers may share a store: the first to claim a tenant's tick runs it (sync.ops.ticks)
-and the tenant's lock (sync.store.locks) keeps any two runs of a tenant apart.
+This is the single-host way (SQLite or PostgreSQL, one process); several hosts share the work
+with `clomo-sync worker` (sync.fleet). Tenants come from the store and are read again every
+minute, so `tenants apply` reaches a running scheduler; each run uses the tenant's settings as
+they are when it starts. The tenant's lock (sync.store.locks) keeps a manual `sync` apart.
 
 Signals: SIGTERM and SIGINT stop it (no new run starts; runs in progress get
 `stop_timeout_seconds` to finish, then the process exits and their uncommitted transactions are
@@ -17,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import threading
 from collections.abc import Callable
 from datetime import UTC, timedelta
@@ -34,18 +37,18 @@ from sync.config import Settings, TenantSettings, load_settings
 from sync.errors import ConfigError
 from sync.mail.deliver import deliver_due
 from sync.ops.delivery import summary_line, worth_saying
-from sync.ops.heartbeat import beat, forget, worker_id
 from sync.ops.logs import log_context, redact_settings
 from sync.ops.metrics import write_metrics
-from sync.ops.ticks import claim_tick, prune_ticks, record_tick
 from sync.report import RunReport
 from sync.runner import RunOptions, run_tenant
 from sync.schedule import latest_tick, schedule_trigger
+from sync.store.tenants import stored_tenant
+from sync.tenants import tenant_settings, with_store_tenants
 from sync.timeutil import utc_now
 
 log = logging.getLogger(__name__)
 DELIVERY_JOB = "deliver"
-PRUNE_EVERY = timedelta(hours=1)
+REFRESH_EVERY = timedelta(minutes=1)  # the store's tenants read again
 EXIT_FORCED = 1
 OUTCOME_LEVELS = {"failed": logging.ERROR, "blocked": logging.WARNING}
 
@@ -56,7 +59,7 @@ class Scheduler:
     ) -> None:
         self.config, self.settings, self.engine = config, settings, engine
         self.metrics_file = metrics_file
-        self.worker = worker_id()
+        self.worker = f"{socket.gethostname()}:{os.getpid()}"
         self.started_at = utc_now()
         self._wake = threading.Event()
         self._signals: list[int] = []
@@ -98,12 +101,11 @@ class Scheduler:
             len(self.settings.tenants),
             self.config,
         )
-        last_prune = utc_now() - PRUNE_EVERY
+        last_refresh = utc_now()
         while True:
-            self._beat()
-            if utc_now() - last_prune >= PRUNE_EVERY:
-                last_prune = utc_now()
-                self._quietly(prune_ticks, self.engine)
+            if utc_now() - last_refresh >= REFRESH_EVERY:
+                last_refresh = utc_now()
+                self._quietly(self._refresh_tenants)
             self._wake.wait(self.settings.scheduler.heartbeat_seconds)
             self._wake.clear()
             received, self._signals = self._signals, []
@@ -132,7 +134,6 @@ class Scheduler:
         with self._idle:
             finished = self._idle.wait_for(lambda: self._busy == 0, timeout)
             busy = self._busy
-        self._quietly(forget, self.engine, self.worker)
         if not finished:
             log.error(
                 "%d run(s) still in progress after %gs: exiting; the database rolls back "
@@ -158,6 +159,7 @@ class Scheduler:
             log.warning("reload: database.url changed; restart the scheduler to use the new store")
         if settings.scheduler.max_workers != self.settings.scheduler.max_workers:
             log.warning("reload: scheduler.max_workers changes on restart only")
+        settings = with_store_tenants(settings, self.engine)
         redact_settings(settings)
         self.settings = settings
         self._schedule_tenants()
@@ -172,7 +174,7 @@ class Scheduler:
         for job in self._aps.get_jobs():
             if job.id.startswith("tenant:") and job.id.removeprefix("tenant:") not in wanted:
                 job.remove()
-                log.info("tenant %s is no longer configured: unscheduled", job.id[7:])
+                log.info("tenant %s is no longer in the store: unscheduled", job.id[7:])
         for tenant in self.settings.tenants:
             self._schedule(tenant)
 
@@ -191,8 +193,15 @@ class Scheduler:
         with log_context(tenant=tenant.id):
             log.info("schedule %r (%s): next run %s", tenant.schedule, tenant.timezone, upcoming)
 
-    def _beat(self) -> None:
-        self._quietly(beat, self.engine, self.worker, self.started_at)
+    def _refresh_tenants(self) -> None:
+        """Tenants added, changed or removed in the store (`tenants apply`) are rescheduled."""
+        settings = with_store_tenants(self.settings, self.engine)
+        timing = {(t.id, t.schedule, t.timezone) for t in settings.tenants}
+        changed = timing != {(t.id, t.schedule, t.timezone) for t in self.settings.tenants}
+        redact_settings(settings)
+        self.settings = settings
+        if changed:
+            self._schedule_tenants()
 
     def _quietly(self, action: Callable[..., object], *args: object) -> None:
         """Housekeeping must not stop the scheduler: a store outage is logged and retried."""
@@ -228,21 +237,19 @@ class Scheduler:
 
     def _run_tick(self, tenant_id: str) -> None:
         settings = self.settings
-        tenant = next((t for t in settings.tenants if t.id == tenant_id), None)
+        with self.engine.connect() as conn:  # the settings as they are now, not as scheduled
+            stored = stored_tenant(conn, tenant_id)
+        tenant = tenant_settings(stored) if stored is not None and stored.enabled else None
         if tenant is None:
+            log.warning("tenant %s is no longer in the store: run skipped", tenant_id)
             return
         timing = settings.scheduler
         lookback = timedelta(seconds=timing.misfire_grace_seconds + timing.jitter_seconds + 60)
         tick = latest_tick(self._ticks[tenant_id], utc_now(), lookback)
-        if not claim_tick(self.engine, tenant_id, tick, self.worker):
-            log.info("tick %s is being run by another scheduler", tick.isoformat())
-            return
         report = run_tenant(settings, tenant, self.engine, RunOptions())
-        record_tick(self.engine, tenant_id, tick, report)
         _log_outcome(report, tick.isoformat())
         if report.counts["emails_queued"]:
             self._deliver_soon()
-        self._write_metrics()
 
     def _deliver_soon(self) -> None:
         if self._delivering:  # the running delivery goes round once more instead
@@ -275,7 +282,7 @@ class Scheduler:
             log.debug("another worker is delivering email")
         elif worth_saying(delivery):
             log.log(logging.WARNING if delivery.stopped else logging.INFO, summary_line(delivery))
-            self._write_metrics()
+        self._write_metrics()  # on the delivery timer: never recomputed after every run
 
     def _write_metrics(self) -> None:
         if self.metrics_file is not None:

@@ -41,31 +41,42 @@ class App:
     _settings: Settings | None = None
     _engine: Engine | None = field(default=None, repr=False)
 
+    _file_settings: Settings | None = None
+    # a dry run's: the store is only read (sync.store.engine.open_reader), nothing provisioned
+    read_only: bool = False
+
     @property
-    def settings(self) -> Settings:
-        if self._settings is None:
+    def file_settings(self) -> Settings:
+        """The configuration file as written (its tenants not yet read from the store)."""
+        if self._file_settings is None:
             from sync.config import load_settings
             from sync.ops.logs import redact_settings
 
-            self._settings = load_settings(self.config)
+            self._file_settings = load_settings(self.config)
+            redact_settings(self._file_settings)
+        return self._file_settings
+
+    @property
+    def settings(self) -> Settings:
+        """The configuration with the store's tenants (SPEC §11: every command reads them)."""
+        if self._settings is None:
+            from sync.ops.logs import redact_settings
+            from sync.tenants import as_provisioned, with_store_tenants
+
+            if self.read_only:  # a dry run: the store's tenants as provisioning would leave them
+                self._settings = as_provisioned(self.file_settings, self.engine)
+            else:
+                self._settings = with_store_tenants(self.file_settings, self.engine)
             redact_settings(self._settings)
         return self._settings
 
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            from sync.store.engine import open_store
+            from sync.store.engine import open_reader, open_store
 
-            self._engine = open_store(self.settings.database.url)
-        return self._engine
-
-    @property
-    def reader(self) -> Engine:
-        """The store for reading only (a dry run): nothing is created, migrated or written."""
-        if self._engine is None:
-            from sync.store.engine import open_reader
-
-            self._engine = open_reader(self.settings.database.url)
+            url = self.file_settings.database.url
+            self._engine = open_reader(url) if self.read_only else open_store(url)
         return self._engine
 
     @property
@@ -173,7 +184,7 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def _register() -> None:
-    from sync.cli import accounts, admin, changes, ops, syncing, web
+    from sync.cli import accounts, admin, changes, fleet, ops, syncing, tenants, web
 
     cli.add_command(syncing.sync_command)
     cli.add_command(syncing.deliver_command)
@@ -185,6 +196,8 @@ def _register() -> None:
     cli.add_command(ops.scheduler_command)
     cli.add_command(ops.health_command)
     cli.add_command(web.web_command)
+    cli.add_command(tenants.tenants_group)
+    cli.add_command(fleet.worker_command)
 
 
 _register()

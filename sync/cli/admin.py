@@ -119,6 +119,6 @@ def upgrade_db(app: App) -> None:
     """Migrate the store's schema to the newest revision."""
     from sync.store.engine import make_engine, upgrade
 
-    engine = make_engine(app.settings.database.url)
+    engine = make_engine(app.file_settings.database.url)
     upgrade(engine)
     click.echo("the store's schema is up to date")

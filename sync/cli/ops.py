@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 from datetime import timedelta
 
 import click
@@ -16,9 +15,8 @@ from sync.ops import progress
 @click.command("scheduler")
 @click.pass_obj
 def scheduler_command(app: App) -> None:
-    """Run each tenant on its schedule and deliver email, until SIGTERM or SIGINT.
-
-    SIGHUP reloads the configuration. Logs at INFO level (each tenant's next run at start)."""
+    """Run each tenant on its schedule and deliver email, until SIGTERM or SIGINT (one process;
+    SQLite or PostgreSQL). SIGHUP reloads the configuration and the store's tenants."""
     from sync.scheduler import Scheduler
 
     root = logging.getLogger()
@@ -32,39 +30,32 @@ def scheduler_command(app: App) -> None:
 
 @click.command("health")
 @click.option(
-    "--scheduler",
-    "expect_scheduler",
-    is_flag=True,
-    help="Also require a fresh heartbeat from a scheduler on this host.",
+    "--min-workers",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Fleet: require at least this many workers with a fresh heartbeat.",
 )
 @click.option(
-    "--any-host",
-    is_flag=True,
-    help="With --scheduler: a scheduler on any host will do (a cluster-wide check).",
-)
-@click.option(
-    "--max-age",
+    "--max-lag",
     type=float,
     default=None,
     metavar="SECONDS",
-    help="Oldest acceptable heartbeat [default: 4 heartbeats, at least 60 s].",
+    help="Fleet: fail when the oldest due tenant's run is later than this.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
 @click.pass_obj
-def health_command(
-    app: App, expect_scheduler: bool, any_host: bool, max_age: float | None, as_json: bool
-) -> None:
-    """Exit 0 when the store answers (and, with --scheduler, the scheduler is alive); else 1."""
-    from sync.ops.heartbeat import check_health
+def health_command(app: App, min_workers: int, max_lag: float | None, as_json: bool) -> None:
+    """Exit 0 when the store answers (and the fleet's checks pass); else 1. On PostgreSQL with
+    workers: also the workers seen, the queue depth and the oldest due tenant's lag."""
+    from sync.ops.health import check_health
     from sync.store.engine import make_engine
 
-    settings = app.settings
-    if max_age is None:
-        max_age = max(60.0, 4 * settings.scheduler.heartbeat_seconds)
-    host = ("*" if any_host else socket.gethostname()) if expect_scheduler else None
+    settings = app.file_settings
+    stalled = timedelta(seconds=settings.fleet.stalled_after_seconds)
     engine = make_engine(settings.database.url)  # no migration: a health check only looks
     try:
-        health = check_health(engine, host, timedelta(seconds=max_age))
+        health = check_health(engine, stalled, min_workers, max_lag)
     finally:
         engine.dispose()
     if as_json:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     metavar="SECONDS",
     help="Wait this long for a tenant another worker is syncing.",
 )
+@click.option("--enqueue", is_flag=True, help="Ask the fleet's workers for the run (PostgreSQL).")
 @click.pass_obj
 def sync_command(
     app: App,
@@ -41,19 +42,28 @@ def sync_command(
     as_json: bool,
     allow_mass_disable: bool,
     wait_seconds: float,
+    enqueue: bool,
 ) -> None:
     """Run tenants now, then deliver queued email."""
+    if enqueue:
+        from sync.cli.fleet import enqueue as ask_fleet
+
+        if not tenant_ids or all_tenants or full or dry_run or allow_mass_disable:
+            raise UsageError("--enqueue takes --tenant ID (one or more) and no other option")
+        click.echo("\n".join(ask_fleet(app, list(tenant_ids))))
+        return
+
     from sync.guards import Allowance, GuardKind
     from sync.ops.delivery import deliver_shown, delivery_text, worth_saying
     from sync.runner import RunOptions, run_tenant
 
+    app.read_only = dry_run  # before the first look at the store or the tenants
     tenants = _chosen(app, tenant_ids, all_tenants)
     if as_json:
         progress.enable(False)
     allowance = Allowance(frozenset({GuardKind.DISABLE}) if allow_mass_disable else frozenset())
     options = RunOptions(full, dry_run, allowance, wait_seconds)
-    store = app.reader if dry_run else app.engine
-    reports = [run_tenant(app.settings, tenant, store, options) for tenant in tenants]
+    reports = [run_tenant(app.settings, tenant, app.engine, options) for tenant in tenants]
     for report in reports:
         click.echo(
             json.dumps(report.as_json(), ensure_ascii=False) if as_json else report_text(report)

@@ -18,6 +18,7 @@ decides what happens (sync.errors):
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -41,6 +42,8 @@ from sync.store import outbox as store_outbox
 from sync.store.engine import writing
 from sync.store.locks import named_lock
 from sync.timeutil import as_utc, utc_now
+
+log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 6 * 3600.0
 FAILED_SHOWN = 100  # the newest failed messages `deliver --json` lists
@@ -165,6 +168,10 @@ def _deliver_one(
     engine: Engine, settings: Settings, transport: Transport, row: Any, report: DeliveryReport
 ) -> None:
     """Sends one message and records the outcome (DeliveryStopped goes to the caller)."""
+    if not any(t.id == row.tenant_id for t in settings.tenants):
+        # a worker that does not know the tenant (yet) leaves its mail pending, tokens intact
+        log.warning("email %s: tenant %r is unknown here; left pending", row.id, row.tenant_id)
+        return
     try:
         letter, sender = _letter(settings, row)
         transport.send(render(letter, sender))

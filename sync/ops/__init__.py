@@ -1,1 +1,1 @@
-"""Running the worker in production: logs, progress, metrics, health, heartbeats and tick claims."""
+"""Running the worker in production: logs, progress, metrics and health."""

@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, func, select
+from sqlalchemy import Connection, Engine, Row
 
 from sync.config import Settings
 from sync.model import RunStatus
 from sync.report import COUNT_KEYS
-from sync.store.schema import outbox, runs
+from sync.store import outbox as store_outbox
+from sync.store import runs as store_runs
 from sync.timeutil import as_utc, utc_now
 
 RECORDED_STATUSES = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.BLOCKED)
@@ -83,6 +84,11 @@ def collect(engine: Engine, settings: Settings) -> list[Family]:
         "queued": Family(
             "clomo_sync_last_run_emails_queued", "gauge", "Emails the last run queued."
         ),
+        "age": Family(
+            "clomo_sync_last_success_age_seconds",
+            "gauge",
+            "Seconds since the tenant's last succeeded run finished.",
+        ),
         "runs": Family("clomo_sync_runs_total", "counter", "Recorded runs by final status."),
         "failing": Family(
             "clomo_sync_consecutive_failures", "gauge", "Failed runs since the last that was not."
@@ -97,44 +103,51 @@ def collect(engine: Engine, settings: Settings) -> list[Family]:
             _tenant_metrics(conn, tenant.id, f)
             for status in ("pending", "failed"):
                 f["emails"].add(emails.get((tenant.id, status), 0), tenant=tenant.id, status=status)
+        fleet = queue_families(conn, settings)
     stamp = Family("clomo_sync_metrics_timestamp_seconds", "gauge", "When this file was written.")
     stamp.add(utc_now().timestamp())
-    return [*f.values(), stamp]
+    return [*f.values(), *fleet, stamp]
+
+
+def queue_families(conn: Connection, settings: Settings) -> list[Family]:
+    """The fleet's queue (PostgreSQL with the worker's job schema): workers, depth, lag."""
+    from datetime import timedelta
+
+    from sync.store.queue_stats import has_queue, queue_stats
+
+    if not has_queue(conn):
+        return []
+    stats = queue_stats(conn, timedelta(seconds=settings.fleet.stalled_after_seconds))
+    workers = Family("clomo_sync_workers", "gauge", "Fleet workers with a fresh heartbeat.")
+    workers.add(stats.workers)
+    depth = Family("clomo_sync_queue_runs", "gauge", "Tenant runs in the queue by state.")
+    depth.add(stats.queued, state="queued")
+    depth.add(stats.running, state="running")
+    lag = Family(
+        "clomo_sync_queue_lag_seconds", "gauge", "How late the oldest due tenant's run is."
+    )
+    lag.add(stats.lag_seconds)
+    return [workers, depth, lag]
 
 
 def _tenant_metrics(conn: Connection, tenant_id: str, f: dict[str, Family]) -> None:
-    counts: dict[str, int] = dict(
-        conn.execute(
-            select(runs.c.status, func.count())
-            .where(runs.c.tenant_id == tenant_id, runs.c.dry_run.is_(False))
-            .group_by(runs.c.status)
-        ).all()
-    )
+    counts = store_runs.status_counts(conn, tenant_id)
     for status in RECORDED_STATUSES:
         f["runs"].add(int(counts.get(status, 0)), tenant=tenant_id, status=status)
-    recent = conn.execute(
-        select(runs.c.status, runs.c.started_at, runs.c.finished_at, runs.c.report)
-        .where(runs.c.tenant_id == tenant_id, runs.c.dry_run.is_(False))
-        .order_by(runs.c.started_at.desc())
-        .limit(HISTORY)
-    ).all()
+    recent = store_runs.recent_runs(conn, tenant_id, HISTORY)
     failing = next((i for i, row in enumerate(recent) if row.status != "failed"), len(recent))
     f["failing"].add(failing, tenant=tenant_id)
-    success = next((row for row in recent if row.status == "succeeded"), None)
-    if success is None:
-        success = conn.execute(
-            select(runs.c.finished_at)
-            .where(runs.c.tenant_id == tenant_id, runs.c.status == "succeeded")
-            .order_by(runs.c.started_at.desc())
-            .limit(1)
-        ).first()
-    if success is not None:
-        f["success"].add(as_utc(success.finished_at).timestamp(), tenant=tenant_id)
+    succeeded = next((row for row in recent if row.status == "succeeded"), None)
+    finished = succeeded.finished_at if succeeded else store_runs.last_success(conn, tenant_id)
+    if finished is not None:
+        f["success"].add(as_utc(finished).timestamp(), tenant=tenant_id)
+        age = (utc_now() - as_utc(finished)).total_seconds()
+        f["age"].add(max(0.0, age), tenant=tenant_id)
     if recent:
         _last_run(recent[0], tenant_id, f)
 
 
-def _last_run(row: Row[Any, Any, Any, Any], tenant_id: str, f: dict[str, Family]) -> None:
+def _last_run(row: Row[Any], tenant_id: str, f: dict[str, Family]) -> None:
     started, finished = as_utc(row.started_at), as_utc(row.finished_at)
     f["last"].add(finished.timestamp(), tenant=tenant_id)
     f["duration"].add((finished - started).total_seconds(), tenant=tenant_id)
@@ -148,12 +161,7 @@ def _last_run(row: Row[Any, Any, Any, Any], tenant_id: str, f: dict[str, Family]
 
 
 def _email_counts(conn: Connection) -> dict[tuple[str, str], int]:
-    rows = conn.execute(
-        select(outbox.c.tenant_id, outbox.c.status, func.count())
-        .where(outbox.c.status.in_(("pending", "failed")))
-        .group_by(outbox.c.tenant_id, outbox.c.status)
-    )
-    return {(tenant, status): int(n) for tenant, status, n in rows}
+    return store_outbox.tenant_status_counts(conn)
 
 
 def write_metrics(path: Path, engine: Engine, settings: Settings) -> None:

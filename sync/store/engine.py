@@ -12,6 +12,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from sync.errors import StopRun
 from sync.store.locks import named_lock
+from sync.store.queue import ensure_queue_schema
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -19,13 +20,17 @@ if TYPE_CHECKING:
 MIGRATIONS = str(Path(__file__).parent / "migrations")
 # The newest migration. Knowing it here spares every command importing Alembic (a fifth of a
 # second) just to learn that the schema is current; tests/test_store.py checks it is the head.
-SCHEMA_HEAD = "0004_trust"
+SCHEMA_HEAD = "0005_tenants_fleet"
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for the configured URL; a SQLite file's folder is created on first use."""
+def make_engine(url: str, pool_size: int | None = None) -> Engine:
+    """An engine for the configured URL; a SQLite file's folder is created on first use.
+    `pool_size`: connections kept for a process that runs that many things at once (a worker)."""
+    pooling = {} if pool_size is None else {"pool_size": pool_size, "max_overflow": pool_size}
     try:
-        engine = create_engine(url, pool_pre_ping=True, future=True)
+        engine = create_engine(
+            url, pool_pre_ping=True, future=True, connect_args=_connect_args(url), **pooling
+        )
     except (ArgumentError, NoSuchModuleError) as exc:
         raise StopRun(f"database.url is not a usable database URL: {exc}") from None
     if engine.dialect.name == "sqlite":
@@ -35,6 +40,17 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+def _connect_args(url: str) -> dict[str, Any]:
+    """PostgreSQL: the server drops a dead worker's session (and its locks) within about a
+    minute instead of the kernel's two hours of keepalive (docs/operations.md)."""
+    if not url.startswith("postgresql"):
+        return {}
+    return {"options": PG_KEEPALIVE}
+
+
+PG_KEEPALIVE = "-c tcp_keepalives_idle=30 -c tcp_keepalives_interval=10 -c tcp_keepalives_count=3"
 
 
 @contextmanager
@@ -73,6 +89,11 @@ def _alembic_config() -> Config:
     return config
 
 
+def ping(conn: Connection) -> None:
+    """One round trip: raises when the store does not answer."""
+    conn.execute(text("SELECT 1"))
+
+
 def schema_is_current(engine: Engine) -> bool:
     with engine.connect() as conn:
         if not inspect(conn).has_table("alembic_version"):
@@ -92,6 +113,7 @@ def upgrade(engine: Engine) -> None:
         with writing(engine) as conn:
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
+            ensure_queue_schema(conn)
 
 
 def open_reader(url: str) -> Engine:

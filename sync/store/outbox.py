@@ -114,3 +114,13 @@ def pending_total(conn: Connection) -> int:
 def status_counts(conn: Connection) -> dict[str, int]:
     query = select(outbox.c.status, func.count()).group_by(outbox.c.status)
     return {status: int(n) for status, n in conn.execute(query)}
+
+
+def tenant_status_counts(conn: Connection) -> dict[tuple[str, str], int]:
+    """Pending and failed messages by (tenant, status)."""
+    rows = conn.execute(
+        select(outbox.c.tenant_id, outbox.c.status, func.count())
+        .where(outbox.c.status.in_(("pending", "failed")))
+        .group_by(outbox.c.tenant_id, outbox.c.status)
+    )
+    return {(tenant, status): int(n) for tenant, status, n in rows}

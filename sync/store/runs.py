@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, Row, func, insert, select
 
 from sync.report import RunReport
 from sync.store.schema import runs, sync_state
@@ -79,3 +79,36 @@ def recent_reports(conn: Connection, tenant_id: str | None, limit: int) -> list[
     if tenant_id is not None:
         query = query.where(runs.c.tenant_id == tenant_id)
     return [json.loads(text) for (text,) in conn.execute(query)]
+
+
+def status_counts(conn: Connection, tenant_id: str) -> dict[str, int]:
+    """The tenant's recorded runs by status."""
+    query = (
+        select(runs.c.status, func.count())
+        .where(runs.c.tenant_id == tenant_id, runs.c.dry_run.is_(False))
+        .group_by(runs.c.status)
+    )
+    return {status: int(n) for status, n in conn.execute(query)}
+
+
+def recent_runs(conn: Connection, tenant_id: str, limit: int) -> list[Row[Any]]:
+    """The tenant's newest runs (status, started_at, finished_at, report), newest first."""
+    query = (
+        select(runs.c.status, runs.c.started_at, runs.c.finished_at, runs.c.report)
+        .where(runs.c.tenant_id == tenant_id, runs.c.dry_run.is_(False))
+        .order_by(runs.c.started_at.desc())
+        .limit(limit)
+    )
+    return list(conn.execute(query))
+
+
+def last_success(conn: Connection, tenant_id: str) -> datetime | None:
+    """When the tenant's newest succeeded run finished, or None."""
+    query = (
+        select(runs.c.finished_at)
+        .where(runs.c.tenant_id == tenant_id, runs.c.status == "succeeded")
+        .order_by(runs.c.started_at.desc())
+        .limit(1)
+    )
+    finished: datetime | None = conn.execute(query).scalar()
+    return finished

@@ -165,27 +165,40 @@ change_sets = Table(
     Index("ix_change_sets_tenant", "tenant_id", "status", "kind"),
 )
 
-# One row per running scheduler process, refreshed every few seconds: `health` reads it.
-scheduler_heartbeats = Table(
-    "scheduler_heartbeats",
+# Tenants as data (SPEC §11): the current settings, and every saved version of them.
+tenants = Table(
+    "tenants",
     metadata,
-    Column("worker", String(255), primary_key=True),  # host:pid
-    Column("host", String(255), nullable=False),
-    Column("pid", Integer, nullable=False),
-    Column("started_at", DateTime(timezone=True), nullable=False),
-    Column("beat_at", DateTime(timezone=True), nullable=False),
-    Index("ix_scheduler_heartbeats_host", "host"),
+    Column("id", String(64), primary_key=True),
+    Column("origin", String(16), nullable=False),  # file | store
+    Column("origin_file", Text, nullable=True),  # the configuration file of a `file` tenant
+    Column("enabled", Boolean, nullable=False),  # False: gone from its configuration file
+    Column("version", Integer, nullable=False),
+    Column("settings", Text, nullable=False),  # JSON: the keys as given (secrets only by name)
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
-# A tenant's scheduled tick is run by the first scheduler that claims it; the others skip it.
-schedule_ticks = Table(
-    "schedule_ticks",
+tenant_versions = Table(
+    "tenant_versions",
     metadata,
     Column("tenant_id", String(64), primary_key=True),
-    Column("tick_at", DateTime(timezone=True), primary_key=True),
-    Column("worker", String(255), nullable=False),
-    Column("claimed_at", DateTime(timezone=True), nullable=False),
-    Column("run_id", String(36), nullable=True),
-    Column("status", String(16), nullable=True),
-    Index("ix_schedule_ticks_claimed", "claimed_at"),
+    Column("version", Integer, primary_key=True),
+    Column("settings", Text, nullable=False),
+    Column("changed", Text, nullable=False),  # JSON array of the dotted keys that changed
+    Column("author", String(255), nullable=False),
+    Column("origin", String(16), nullable=False),
+    Column("saved_at", DateTime(timezone=True), nullable=False),
+)
+
+# The fleet's dispatcher (sync.fleet): each tenant's next scheduled tick and its queued run.
+tenant_dispatch = Table(
+    "tenant_dispatch",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("next_due_at", DateTime(timezone=True), nullable=False),
+    Column("queued_at", DateTime(timezone=True), nullable=True),
+    Column("queued_due_at", DateTime(timezone=True), nullable=True),
+    # ticks that came due while a run was still queued: merged into it, counted here
+    Column("merged_ticks", Integer, nullable=False, default=0),
 )

@@ -130,8 +130,13 @@ def test_kubernetes_manifests(capsys: pytest.CaptureFixture[str]) -> None:
     assert settings.database.url.startswith("postgresql+psycopg://"), config
     deployment = kinds["Deployment"]
     pod = deployment["spec"]["template"]["spec"]
-    assert pod["terminationGracePeriodSeconds"] > settings.scheduler.stop_timeout_seconds
+    assert pod["terminationGracePeriodSeconds"] > settings.fleet.stop_timeout_seconds
     assert deployment["spec"]["replicas"] >= 2
+    budget = kinds["PodDisruptionBudget"]["spec"]
+    assert budget["selector"] == deployment["spec"]["selector"]
+    assert budget["maxUnavailable"] < deployment["spec"]["replicas"]
+    ports = [p["containerPort"] for c in containers(deployment) for p in c.get("ports", [])]
+    assert settings.fleet.metrics_port in ports
     reached = []
     for document in documents:
         if document["kind"] not in ("CronJob", "Deployment"):
@@ -145,7 +150,7 @@ def test_kubernetes_manifests(capsys: pytest.CaptureFixture[str]) -> None:
                     argv = container[probe]["exec"]["command"]
                     assert argv[0] == "clomo-sync"
                     reached.append(accepted(argv[1:], capsys))
-    assert any(r.startswith("Usage: clomo-sync scheduler") for r in reached)
+    assert any(r.startswith("Usage: clomo-sync worker") for r in reached)
     assert any(r.startswith("Usage: clomo-sync sync") for r in reached)
     assert any(r.startswith("Usage: clomo-sync health") for r in reached)
     names = {d["metadata"]["name"] for d in documents if d["kind"] == "Service"}
@@ -160,10 +165,11 @@ def test_compose_file(capsys: pytest.CaptureFixture[str]) -> None:
     compose = yaml.safe_load((JOBS / "compose.yaml").read_text(encoding="utf-8"))
     services = compose["services"]
     assert services["postgres"]["image"].startswith("postgres:")
-    scheduler = services["scheduler"]
+    scheduler = services["worker"]  # the fleet: two workers
     assert (JOBS / scheduler["build"]["context"] / scheduler["build"]["dockerfile"]).is_file()
     assert scheduler["depends_on"]["postgres"]["condition"] == "service_healthy"
-    assert accepted(scheduler["command"], capsys).startswith("Usage: clomo-sync scheduler")
+    assert accepted(scheduler["command"], capsys).startswith("Usage: clomo-sync worker")
+    assert scheduler["deploy"]["replicas"] == 2
     assert accepted(services["sync"]["command"], capsys).startswith("Usage: clomo-sync sync")
     check = scheduler["healthcheck"]["test"]
     assert check[:2] == ["CMD", "clomo-sync"]

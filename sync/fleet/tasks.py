@@ -1,0 +1,108 @@
+"""What the fleet's jobs do: thin wrappers over the dispatcher, the runner and delivery."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sync.mail.deliver import deliver_due
+from sync.ops.logs import log_context
+from sync.runner import RunOptions, run_tenant
+from sync.schedule import schedule_trigger
+from sync.store.dispatch import (
+    due_outbox_ids,
+    forget_dispatch,
+    next_due,
+    record_dispatch,
+    schedule_first,
+)
+from sync.store.engine import writing
+from sync.store.tenants import stored_tenant
+from sync.tenants import load_tenants, tenant_settings
+from sync.timeutil import utc_now
+
+if TYPE_CHECKING:
+    from sync.fleet.app import Fleet
+
+log = logging.getLogger(__name__)
+TICK = timedelta(microseconds=1)
+
+
+def dispatch(fleet: Fleet, timestamp: int) -> int:
+    """One dispatcher pass: queues a run for every tenant whose tick has come. A tick that
+    comes while the tenant's previous run is still queued merges into it (counted)."""
+    from sync.fleet.app import SCHEDULED, run_job
+
+    now = max(utc_now(), datetime.fromtimestamp(timestamp, UTC))
+    queued = 0
+    with writing(fleet.engine) as conn:
+        due = next_due(conn)
+        tenants = load_tenants(conn)
+        forget_dispatch(conn, set(due) - {tenant.id for tenant in tenants})
+        for tenant in tenants:
+            trigger = schedule_trigger(tenant.schedule, tenant.timezone)
+            due_at = due.get(tenant.id)
+            if due_at is None:  # new tenant: its first run is its next tick
+                schedule_first(conn, tenant.id, trigger.get_next_fire_time(None, now))
+                continue
+            if due_at > now:
+                continue
+            merged = not run_job(fleet, tenant.id, due_at, SCHEDULED)
+            following = trigger.get_next_fire_time(None, now + TICK)
+            record_dispatch(conn, tenant.id, following, due_at, now, merged)
+            if merged:
+                with log_context(tenant=tenant.id):
+                    log.warning("tick %s merged into the run already queued", due_at.isoformat())
+            else:
+                queued += 1
+    return queued
+
+
+def sync_tenant(fleet: Fleet, tenant_id: str, due_at: str | None) -> dict[str, Any]:
+    """One run with the tenant's settings as they are now (not as they were when queued)."""
+    from sync.fleet.app import BUSY_RETRY, SCHEDULED, deliver_soon, lag, run_job
+
+    with fleet.engine.connect() as conn:
+        stored = stored_tenant(conn, tenant_id)
+    tenant = tenant_settings(stored) if stored is not None and stored.enabled else None
+    if tenant is None:
+        log.warning("tenant %s is not in the store (or disabled): run dropped", tenant_id)
+        return {"tenant": tenant_id, "status": "unknown_tenant"}
+    from sync.fleet.worker import BUSY
+
+    late = lag(due_at, utc_now())
+    with BUSY:
+        report = run_tenant(fleet.settings, tenant, fleet.engine, RunOptions())
+    if report.status == "skipped_locked":  # a manual `sync` has the tenant: run again later
+        log.info("tenant %s is being synced elsewhere: run again in %ds", tenant_id, BUSY_RETRY)
+        run_job(fleet, tenant_id, None, SCHEDULED, later=BUSY_RETRY)
+    if report.counts["emails_queued"]:
+        deliver_soon(fleet, tenant_id)
+    with log_context(tenant=tenant_id, run_id=report.run_id):
+        log.info(
+            "run %s%s",
+            report.status,
+            f" ({late.total_seconds():.1f}s after its tick)" if late else "",
+        )
+    return {"tenant": tenant_id, "run_id": report.run_id, "status": report.status}
+
+
+def deliver(fleet: Fleet, tenant_id: str | None) -> dict[str, Any]:
+    """Delivers the tenant's due email (every tenant's when None)."""
+    only = None
+    if tenant_id is not None:
+        with fleet.engine.connect() as conn:
+            only = due_outbox_ids(conn, tenant_id, utc_now())
+        if not only:
+            return {"sent": 0}
+    settings = _current(fleet)
+    report = deliver_due(fleet.engine, settings, only=only, wait_seconds=60)
+    return {"sent": report.sent, "retrying": report.retrying, "failed": report.failed}
+
+
+def _current(fleet: Fleet) -> Any:
+    """The settings with the store's tenants as they are now (a delivery renders with them)."""
+    with fleet.engine.connect() as conn:
+        tenants = tuple(load_tenants(conn))
+    return fleet.settings.model_copy(update={"tenants": tenants})
