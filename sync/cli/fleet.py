@@ -8,7 +8,6 @@ import click
 
 from sync.cli import App
 from sync.ops import progress
-from sync.store.engine import make_engine
 
 
 @click.command("worker")
@@ -31,6 +30,8 @@ def worker_command(app: App, concurrency: int) -> None:
     logging.getLogger("procrastinate").setLevel(logging.WARNING)
     progress.enable(False)
     app.engine.dispose()  # migrated and provisioned; the worker's own pool fits its concurrency
+    from sync.store.engine import make_engine
+
     engine = make_engine(app.settings.database.url, pool_size=2 * concurrency + 2)
     raise SystemExit(serve(app.settings, engine, concurrency))
 

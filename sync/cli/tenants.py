@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from sync.cli import App
 from sync.errors import UsageError
-from sync.store.tenants import StoredTenant, stored_tenant, stored_tenants, tenant_history
-from sync.tenants import apply_tenant_file
+
+if TYPE_CHECKING:
+    from sync.store.tenants import StoredTenant
 
 
 @click.group("tenants")
@@ -26,6 +27,8 @@ def tenants_group() -> None:
 def apply_command(app: App, file: Path, dry_run: bool) -> None:
     """Create or update the tenants of FILE's [[tenants]] (others are left alone)."""
     app.settings  # noqa: B018 -- the configuration's own tenants are in the store first
+    from sync.tenants import apply_tenant_file
+
     changes = apply_tenant_file(app.engine, file, dry_run)
     verb = "would " if dry_run else ""
     for change in changes:
@@ -45,6 +48,8 @@ def list_command(app: App, as_json: bool) -> None:
     """Every tenant in the store, with where its settings come from."""
     app.settings  # noqa: B018
     with app.engine.connect() as conn:
+        from sync.store.tenants import stored_tenants
+
         found = stored_tenants(conn)
     if as_json:
         click.echo(json.dumps([_summary(t) for t in found], ensure_ascii=False, indent=1))
@@ -86,6 +91,8 @@ def history_command(app: App, tenant_id: str, as_json: bool) -> None:
     app.settings  # noqa: B018
     _found(app, tenant_id)
     with app.engine.connect() as conn:
+        from sync.store.tenants import tenant_history
+
         versions = tenant_history(conn, tenant_id)
     if as_json:
         rows = [
@@ -107,6 +114,8 @@ def history_command(app: App, tenant_id: str, as_json: bool) -> None:
 
 def _found(app: App, tenant_id: str) -> StoredTenant:
     with app.engine.connect() as conn:
+        from sync.store.tenants import stored_tenant
+
         tenant = stored_tenant(conn, tenant_id)
     if tenant is None:
         raise UsageError(f"no tenant {tenant_id!r} in the store (`tenants list` shows them)")
