@@ -90,10 +90,7 @@ class SalesforceSource:
             url = answer.get("nextRecordsUrl")
             if not isinstance(url, str) or not url.startswith("/"):
                 raise IncompleteRead("Salesforce stopped a group query without a next page")
-            answer = self._call(
-                lambda sf, url=url: sf.query_more(url, identifier_is_url=True, timeout=timeout),
-                "group query's next page",
-            )
+            answer = self._call(self._more(url), "group query's next page")
             records += answer.get("records", [])
         if len(records) < int(answer.get("totalSize", 0)):
             raise IncompleteRead("Salesforce returned fewer group members than it counted")
@@ -112,6 +109,10 @@ class SalesforceSource:
             raise IncompleteRead(
                 f"Salesforce read stopped after {read} of {total} users: {exc}"
             ) from exc
+
+    def _more(self, url: str) -> Call:
+        timeout = self.settings.timeout_seconds
+        return lambda sf: sf.query_more(url, identifier_is_url=True, timeout=timeout)
 
     def _call(self, call: Call, what: str) -> Any:
         """One request: retried while transient, signed in again once if the session expired."""
