@@ -108,3 +108,23 @@ def test_a_delta_read_with_groups_reads_everyone(
     # without groups the same watermark reads only entries changed since (person 4's did not)
     plain = collect(source.read(request("primary_email", since=since)))
     assert 4 not in groups_by_person(plain.users) and len(plain.users) < 6
+
+
+def test_groups_read_from_an_attribute_of_the_person(
+    make_slapd: MakeSlapd, make_source: MakeSource
+) -> None:
+    """`[tenants.source.attributes] groups = "…"`: the person's own attribute holds group DNs
+    (memberOf with slapd's memberof overlay, say; seeAlso here), no nesting is resolved, and each
+    requested group must still exist."""
+    server = make_slapd(directory())
+    conn = server.admin()
+    conn.modify(S.person_dn(5), {"seeAlso": [("MODIFY_ADD", [STAFF.upper(), SALES])]})
+    conn.unbind()
+    source = make_source(server, attributes={"groups": "seeAlso"})
+    asked = replace(request("primary_email"), groups=frozenset({STAFF_ASKED, OTHER_ASKED}))
+    users = groups_by_person(collect(source.read(asked)).users)
+    assert users == {1: set(), 2: set(), 3: set(), 4: set(), 5: {STAFF_ASKED}, 6: set()}
+
+    missing = f"cn=Nobody,{S.GROUPS}"
+    with pytest.raises(StopRun, match=f"group {missing} does not exist"):
+        collect(source.read(replace(asked, groups=frozenset({missing}))))
