@@ -51,7 +51,7 @@ PROPERTIES = (
     "onPremisesExtensionAttributes",
 )
 FILTER = re.compile(r"(\w+) eq ('(?:[^']|'')*'|true|false)")
-GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
 
 
 def make_user(n: int, **properties: Any) -> dict[str, Any]:
@@ -324,6 +324,7 @@ class EntraEmulator:
             )
         if not GUID.fullmatch(group_id):
             raise graph_error(400, "Request_BadRequest", f"Invalid object identifier '{group_id}'.")
+        group_id = group_id.lower()  # Graph takes an id in either case
         if group_id not in self.groups:
             raise graph_error(
                 404,

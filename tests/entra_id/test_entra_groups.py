@@ -12,8 +12,8 @@ from sync.sources.settings import EntraIdSourceSettings
 from tests.entra_id.emulator import EntraEmulator
 from tests.entra_id.test_entra_source import read_all, uid, users
 
-STAFF = "11111111-1111-4111-8111-111111111111"
-SALES = "22222222-2222-4222-8222-222222222222"
+STAFF = "1111aaaa-1111-4111-8111-111111111111"
+SALES = "2222bbbb-2222-4222-8222-222222222222"
 TEAM = "33333333-3333-4333-8333-333333333333"
 MISSING = "99999999-9999-4999-8999-999999999999"
 

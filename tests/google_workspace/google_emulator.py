@@ -79,7 +79,8 @@ class GoogleEmulator:
         self.customer_id = customer_id
         self.domains = domains
         self.users: list[dict[str, Any]] = []
-        # group email -> its direct members: a user's or another group's email
+        # group email -> its direct members: a user's or another group's email, or "customer"
+        # for the whole organisation
         self.groups: dict[str, list[str]] = {}
         self.member_requests: list[tuple[str, dict[str, str]]] = []  # groupKey, parameters
         self._member_tokens: dict[str, tuple[str, int]] = {}  # token -> (group, offset)
@@ -295,6 +296,9 @@ class GoogleEmulator:
                 if derived and key not in seen:
                     seen.add(key)
                     found.extend(self._members(key, derived, seen))
+            elif key == "customer":  # "all users in the organisation"
+                customer = {"id": self.customer_id, "role": "MEMBER", "type": "CUSTOMER"}
+                found.append({"kind": "admin#directory#member", **customer, "status": "ACTIVE"})
             elif key in by_email:
                 user = by_email[key]
                 found.append({"kind": "admin#directory#member", "id": user["id"], "email": email,

@@ -75,3 +75,13 @@ def test_a_service_account_without_the_group_scope_is_told_which(
     emulator.group_scope_granted = False
     with pytest.raises(SourceUnavailable, match=f"domain-wide delegation for {GROUP_SCOPE}"):
         groups_of(settings, STAFF)
+
+
+def test_a_group_holding_the_whole_organisation_holds_everyone(
+    emulator: GoogleEmulator, settings: GoogleWorkspaceSourceSettings
+) -> None:
+    directory(emulator)
+    emulator.groups["all@example.com"] = ["customer"]
+    by_user = groups_of(settings, "all@example.com", "other@example.com")
+    assert by_user[1] == by_user[250] == {"all@example.com"}
+    assert by_user[249] == {"all@example.com", "other@example.com"}

@@ -75,6 +75,10 @@ def test_a_group_that_does_not_exist_fails_the_run(
     asked = replace(request("primary_email"), groups=frozenset({STAFF, missing}))
     with pytest.raises(StopRun, match=f"group {missing} does not exist"):
         collect(make_source(server).read(asked))
+    # a person's DN named by mistake has no members: everyone would be out of scope
+    person = replace(asked, groups=frozenset({S.person_dn(1)}))
+    with pytest.raises(StopRun, match=f"group {S.person_dn(1)} is not a group"):
+        collect(make_source(server).read(person))
 
 
 def test_without_groups_nothing_about_groups_is_read(

@@ -3,7 +3,8 @@
 
 The requested groups are group email addresses (an alias or the group's id works too: Google
 takes any of them as the groupKey), compared case-insensitively. A member is matched to a user
-by the user's id (what members.list returns for a user), or by the primary address.
+by the user's id (what members.list returns for a user), or by the primary address; a member of
+type CUSTOMER (the group holds "all users in the organisation") makes everyone a member.
 https://developers.google.com/workspace/admin/directory/reference/rest/v1/members/list
 """
 
@@ -21,10 +22,15 @@ class Membership:
 
     def __init__(self) -> None:
         self._by_member: dict[str, set[str]] = {}  # user id or lower-case email -> groups
+        # groups that hold the whole organisation (a member of type CUSTOMER): everyone's
+        self._everyone: set[str] = set()
         self._shared: dict[frozenset[str], frozenset[str]] = {}
         self.stats = {"group_pages": 0, "group_members": 0}
 
     def add(self, group: str, member: dict[str, Any]) -> None:
+        if member.get("type") == "CUSTOMER":
+            self._everyone.add(group)
+            return
         if member.get("type") != "USER":
             return  # a nested group: derived membership lists its members as well
         for key in (member.get("id"), str(member.get("email") or "").lower()):
@@ -33,7 +39,7 @@ class Membership:
         self.stats["group_members"] += 1
 
     def of(self, resource: dict[str, Any]) -> frozenset[str]:
-        found: set[str] = set()
+        found: set[str] = set(self._everyone)
         for key in (resource.get("id"), str(resource.get("primaryEmail") or "").lower()):
             if key:
                 found |= self._by_member.get(str(key), set())

@@ -35,6 +35,11 @@ Mode = Literal["in_chain", "members", "exists"]
 IN_CHAIN = "1.2.840.113556.1.4.1941"  # LDAP_MATCHING_RULE_IN_CHAIN
 GROUP_FILTER = "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))"
 MEMBER_ATTRIBUTES = ("member", "uniqueMember")
+# the object classes whose membership each mode reads (lower case)
+GROUP_CLASSES: dict[str, frozenset[str]] = {
+    "members": frozenset({"groupofnames", "groupofuniquenames"}),
+    "in_chain": frozenset({"group"}),
+}
 NO_SUCH_OBJECT = 32
 
 # member DN key -> the requested groups (as spelt in the configuration) it belongs to
@@ -78,7 +83,7 @@ def spellings(groups: Iterable[str]) -> dict[str, tuple[str, ...]]:
 
 def read_membership(conn: Connection, endpoint: Endpoint, query: GroupQuery) -> Membership:
     """The membership map (empty for `exists`); raises StopRun naming a group that is missing."""
-    entries = {group: _group_entry(conn, endpoint, group) for group in query.groups}
+    entries = {group: _group_entry(conn, endpoint, group, query.mode) for group in query.groups}
     if query.mode == "exists":
         return {}
     if query.mode == "in_chain":
@@ -95,27 +100,34 @@ def read_membership(conn: Connection, endpoint: Endpoint, query: GroupQuery) -> 
     return {key: tuple(sorted(groups)) for key, groups in membership.items()}
 
 
-def _group_entry(conn: Connection, endpoint: Endpoint, group: str) -> Raw:
-    """The group's own entry (its member values on OpenLDAP); a clear stop if it is missing."""
+def _group_entry(conn: Connection, endpoint: Endpoint, group: str, mode: Mode) -> Raw:
+    """The group's own entry (with its member values for `members`); a clear stop if it is
+    missing, or (`members`, `in_chain`) if it is not a group of the kind the mode reads: a
+    person's DN named by mistake would otherwise have no members, and everyone be out of scope."""
     where = f"{endpoint.url}: group {group}"
+    attributes = ["objectClass", *(MEMBER_ATTRIBUTES if mode == "members" else ())]
     with ldap_errors(where, endpoint.timeout_seconds):
-        conn.search(
-            group,
-            "(objectClass=*)",
-            BASE,
-            dereference_aliases=DEREF_NEVER,
-            attributes=list(MEMBER_ATTRIBUTES),
-        )
+        conn.search(group, "(objectClass=*)", BASE, dereference_aliases=DEREF_NEVER,
+                    attributes=attributes)  # fmt: skip
     if (conn.result or {}).get("result") == NO_SUCH_OBJECT:
         raise StopRun(
             f"{where} does not exist (named in [tenants.scope] or [[tenants.roles]]); "
             "nobody is disabled"
         )
     check_result(conn.result, where)
-    for item in conn.response or ():
-        if item.get("type") == "searchResEntry":
-            return _raw(item)
-    raise StopRun(f"{where} does not exist or cannot be read by {endpoint.bind_dn or 'anonymous'}")
+    found = next((_raw(i) for i in conn.response or () if i.get("type") == "searchResEntry"), None)
+    if found is None:
+        raise StopRun(
+            f"{where} does not exist or cannot be read by {endpoint.bind_dn or 'anonymous'}"
+        )
+    classes = {v.decode("utf-8", "replace").lower() for v in found.get("objectclass", ())}
+    expected = GROUP_CLASSES.get(mode)
+    if expected and classes and classes.isdisjoint(expected):
+        raise StopRun(
+            f"{where} is not a group ({', '.join(sorted(expected))}): its object classes are "
+            f"{', '.join(sorted(classes))}; nobody is disabled"
+        )
+    return found
 
 
 def _in_chain(conn: Connection, endpoint: Endpoint, group: str) -> set[str]:
