@@ -305,15 +305,20 @@ class EntraEmulator:
         self, group_id: str, query: dict[str, list[str]], headers: Any
     ) -> dict[str, Any]:
         """`/groups/{id}/transitiveMembers/microsoft.graph.user`: the users in the group and in
-        the groups within it, each once; only `$select=id` (what the source asks) and `$top`."""
+        the groups within it, each once; only `$select=id` (what the source asks), `$top` and
+        `$count`, as an advanced query (the ConsistencyLevel header on every page)."""
         self.graph_requests += 1
         auth = headers.get("Authorization", "")
         if not auth.startswith("Bearer ") or auth[7:] not in self.tokens:
             raise graph_error(401, "InvalidAuthenticationToken", "Access token is empty.")
         path = f"/v1.0/groups/{group_id}/transitiveMembers/microsoft.graph.user"
+        if headers.get("ConsistencyLevel") != "eventual":  # asked again on every page
+            raise graph_error(
+                400, "Request_UnsupportedQuery", "OData cast requires advanced query parameters."
+            )
         if "$skiptoken" in query:
             return self._page(query["$skiptoken"][0], path)
-        if set(query) - {"$select", "$top"} or query.get("$select") != ["id"]:
+        if set(query) - {"$select", "$top", "$count"} or query.get("$select") != ["id"]:
             self.unknown.append(f"transitiveMembers of {group_id} with {sorted(query)}")
             raise graph_error(500, "notEmulated", f"transitiveMembers with {sorted(query)}")
         if "GroupMember.Read.All" not in self.permissions:

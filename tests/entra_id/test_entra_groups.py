@@ -46,7 +46,7 @@ def test_transitive_members_spelt_as_requested(
     # Staff's five users and Sales's five came in pages of three: two next links followed
     member_requests = [q for m, path, q in emulator.requests if "/transitiveMembers/" in path]
     assert len(member_requests) == 4
-    assert member_requests[0] == {"$select": ["id"], "$top": ["999"]}
+    assert member_requests[0] == {"$select": ["id"], "$top": ["999"], "$count": ["true"]}
 
 
 def test_a_group_that_does_not_exist_fails_the_read(

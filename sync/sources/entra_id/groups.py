@@ -1,7 +1,8 @@
 """Group membership for scope and roles (SPEC §13): each requested group's users, nested groups
-included, through Graph's `/v1.0/groups/{id}/transitiveMembers/microsoft.graph.user?$select=id`,
-following `@odata.nextLink`, before the users are read. The requested groups are group object
-ids (GUIDs; compared case-insensitively, spelt as configured). Needs GroupMember.Read.All.
+included, through Graph's `/v1.0/groups/{id}/transitiveMembers/microsoft.graph.user?$select=id`
+(an advanced query: `$count=true`, `ConsistencyLevel: eventual`), following `@odata.nextLink`,
+before the users are read. The requested groups are group object ids (GUIDs; compared
+case-insensitively, spelt as configured). Needs GroupMember.Read.All.
 https://learn.microsoft.com/graph/api/group-list-transitivemembers
 """
 
@@ -13,6 +14,9 @@ from sync.errors import IncompleteRead, SourceUnavailable, TransientError
 from sync.sources.entra_id.graph import Graph
 
 PAGE_SIZE = "999"  # the largest page Graph serves of a group's members
+# an OData cast on a transitive members list is an advanced query: Graph wants `$count=true` and
+# this header (on every page) https://learn.microsoft.com/graph/aad-advanced-queries
+ADVANCED_QUERY = {"ConsistencyLevel": "eventual"}
 
 
 class Membership:
@@ -39,11 +43,11 @@ def read_membership(graph: Graph, groups: Iterable[str]) -> Membership:
     endpoint = graph.settings.graph_endpoint
     for group in sorted(groups):
         url: str = f"{endpoint}/v1.0/groups/{group}/transitiveMembers/microsoft.graph.user"
-        params: dict[str, str] = {"$select": "id", "$top": PAGE_SIZE}
+        params: dict[str, str] = {"$select": "id", "$top": PAGE_SIZE, "$count": "true"}
         seen: set[str] = set()
         while True:
             try:
-                answer = graph.get(url, params, group=group)
+                answer = graph.get(url, params, ADVANCED_QUERY, group=group)
             except TransientError as exc:
                 raise SourceUnavailable(
                     f"entra_id: the members of group {group}: {exc} (retried for up to "
