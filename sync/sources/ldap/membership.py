@@ -110,9 +110,10 @@ def _group_entry(conn: Connection, endpoint: Endpoint, group: str, mode: Mode) -
         conn.search(group, "(objectClass=*)", BASE, dereference_aliases=DEREF_NEVER,
                     attributes=attributes)  # fmt: skip
     if (conn.result or {}).get("result") == NO_SUCH_OBJECT:
+        # a server's access rules may hide an entry the bind DN may not read: say both
         raise StopRun(
-            f"{where} does not exist (named in [tenants.scope] or [[tenants.roles]]); "
-            "nobody is disabled"
+            f"{where} does not exist (named in [tenants.scope] or [[tenants.roles]]), or "
+            f"{endpoint.bind_dn or 'an anonymous bind'} may not read it; nobody is disabled"
         )
     check_result(conn.result, where)
     found = next((_raw(i) for i in conn.response or () if i.get("type") == "searchResEntry"), None)

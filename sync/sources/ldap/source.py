@@ -8,7 +8,9 @@ page are retried with back-off (restarting the read); once pages have been hande
 connection fails the run instead, because re-reading would hand the same people on twice.
 
 Delta reads (`request.since`) ask for entries whose server change time (`modifyTimestamp`,
-AD `whenChanged`) is at or after the watermark; only a full read can see deleted entries.
+AD `whenChanged`) is at or after the watermark; only a full read can see deleted entries. When
+the tenant names groups, the reader first reads their membership (sync.sources.ldap.membership)
+and every read is full: a membership change does not touch the person's entry.
 """
 
 from __future__ import annotations
