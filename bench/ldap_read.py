@@ -1,7 +1,7 @@
 """How fast the LDAP source reads a big directory from a real slapd on this machine.
 
     python bench/ldap_read.py [--people 100000] [--page-size 1000] [--dialect openldap]
-                              [--entries lean|ldap3|both] [--runs 1]
+                              [--entries lean|ldap3|both] [--runs 1] [--groups]
 
 Generates the people into a temporary directory (nothing is kept), loads them with slapadd,
 starts slapd on a free port of 127.0.0.1, reads everything through `LdapSource` as a sync run
@@ -9,7 +9,10 @@ would (profile attributes, paged), and prints one JSON line per read: entries pe
 peak memory the reading process reached. `--entries` chooses how search entries are taken from
 ldap3 (sync.sources.ldap.lean: `lean` from its BER decoding, `ldap3` from its public response);
 `both` alternates the two over `--runs` rounds against the same slapd and ends with a line of
-medians and their ratio, so the comparison shares one machine state.
+medians and their ratio, so the comparison shares one machine state. `--groups` (openldap)
+adds groups (Staff holding four groups of a quarter of the people each, Admins holding one of
+them) and alternates reads without groups and with Staff and Admins requested (SPEC §13), the
+lean way.
 """
 
 from __future__ import annotations
@@ -44,12 +47,19 @@ def main() -> None:
     parser.add_argument("--dialect", choices=["openldap", "active_directory"], default="openldap")
     parser.add_argument("--entries", choices=["lean", "ldap3", "both"], default="lean")
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--groups", action="store_true")
     args = parser.parse_args()
     kinds = ["lean", "ldap3"] if args.entries == "both" else [args.entries]
+    if args.groups:
+        kinds = ["lean", "lean+groups"]
 
     with tempfile.TemporaryDirectory(prefix="ldap-bench-") as workdir:
         server = S.Slapd(Path(workdir) / "slapd")
-        entries = itertools.chain([S.base_ldif()], S.people(args.people, args.dialect))
+        entries = itertools.chain(
+            [S.base_ldif()],
+            S.people(args.people, args.dialect),
+            group_entries(args.people) if args.groups else [],
+        )
         ldif = S.write_ldif(Path(workdir) / "people.ldif", entries)
         started = time.monotonic()
         server.load(ldif)
@@ -59,20 +69,36 @@ def main() -> None:
         try:
             for _ in range(args.runs):
                 for kind in kinds:
-                    figures = measure(server, args, load_seconds, lean=kind == "lean")
+                    figures = measure(server, args, load_seconds, lean=kind != "ldap3", kind=kind)
                     seconds[kind].append(float(str(figures["read_seconds"])))
                     print(json.dumps({"entries": kind, **figures}), flush=True)
         finally:
             server.stop()
         medians = {kind: round(statistics.median(values), 2) for kind, values in seconds.items()}
         summary: dict[str, object] = {"median_read_seconds": medians}
-        if len(kinds) == 2:
+        if "ldap3" in medians:
             summary["ldap3_over_lean"] = round(medians["ldap3"] / medians["lean"], 3)
+        if "lean+groups" in medians:
+            summary["groups_over_none"] = round(medians["lean+groups"] / medians["lean"], 3)
         print(json.dumps(summary))
 
 
+GROUPS = (f"cn=Staff,{S.GROUPS}", f"cn=Admins,{S.GROUPS}")
+
+
+def group_entries(people: int) -> list[str]:
+    quarters = [f"Quarter{q}" for q in range(4)]
+    entries = [S.groups_ou()]
+    for q, name in enumerate(quarters):
+        members = [S.person_dn(i) for i in range(1 + q, people + 1, 4)]
+        entries.append(S.group_entry(name, members))
+    entries.append(S.group_entry("Staff", [f"cn={n},{S.GROUPS}" for n in quarters]))
+    entries.append(S.group_entry("Admins", [f"cn={quarters[0]},{S.GROUPS}"]))
+    return entries
+
+
 def measure(
-    server: S.Slapd, args: argparse.Namespace, load_seconds: float, *, lean: bool
+    server: S.Slapd, args: argparse.Namespace, load_seconds: float, *, lean: bool, kind: str = ""
 ) -> dict[str, object]:
     os.environ["BENCH_LDAP_PASSWORD"] = S.SYNC_PW
     settings = LdapSourceSettings(
@@ -87,7 +113,9 @@ def measure(
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     users = pages = 0
     started = time.monotonic()
-    read = LdapSource(settings, lean_entries=lean).read(ReadRequest(PROFILE))
+    groups = frozenset(GROUPS) if kind == "lean+groups" else frozenset()
+    read = LdapSource(settings, lean_entries=lean).read(ReadRequest(PROFILE, groups=groups))
+    in_groups = 0
     while True:
         try:
             page = next(read)
@@ -95,6 +123,7 @@ def measure(
             result = stop.value
             break
         users += len(page.users)
+        in_groups += sum(1 for user in page.users if user.groups)
         pages += 1
     seconds = time.monotonic() - started
     return {
@@ -102,6 +131,7 @@ def measure(
         "dialect": args.dialect,
         "page_size": args.page_size,
         "users_read": users,
+        "users_in_groups": in_groups,
         "pages": pages,
         "full": result.full,
         "read_seconds": round(seconds, 2),

@@ -43,6 +43,16 @@ class SourceSettings(BaseModel):
         return value
 
 
+def no_groups_attribute(attributes: dict[str, str], kind: str) -> None:
+    """Membership is read from the groups themselves in these directories (SPEC §13), never from
+    a field of the user: a mapping would be ignored, so it is refused."""
+    if "groups" in attributes:
+        raise ValueError(
+            f"attributes.groups cannot be mapped for {kind}: membership is read from the groups "
+            "named in [tenants.scope] and [[tenants.roles]]"
+        )
+
+
 class CsvSourceSettings(SourceSettings):
     kind: Literal["csv"]
     full_sync_interval_hours: None = None  # every read is full
@@ -143,6 +153,7 @@ class GoogleWorkspaceSourceSettings(SourceSettings):
                 "attributes.active cannot be mapped for google_workspace: "
                 "a user is inactive when suspended or archived"
             )
+        no_groups_attribute(self.attributes, "google_workspace")
         for attribute, path in self.attributes.items():
             check_field_path(path, f"attributes.{attribute}")
         return self
@@ -175,6 +186,7 @@ class SalesforceSourceSettings(SourceSettings):
         bad = sorted(f for f in value.values() if not SALESFORCE_FIELD.fullmatch(f))
         if bad:
             raise ValueError(f"not Salesforce field names: {bad}")
+        no_groups_attribute(value, "salesforce")
         return value
 
     @field_validator("lookup_field")
@@ -252,6 +264,7 @@ class EntraIdSourceSettings(SourceSettings):
                 "attributes.active cannot be mapped for entra_id: a user is inactive when "
                 "accountEnabled is false"
             )
+        no_groups_attribute(self.attributes, "entra_id")
         return self
 
 

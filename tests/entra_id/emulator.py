@@ -6,7 +6,10 @@ client-credentials flow and users/delta: the tenant's OpenID metadata
 endpoint (checking the client secret, or the client assertion JWT's signature against the
 registered certificate, its `x5t#S256`, `aud`, `iss`, `sub` and `exp`), and Graph's
 `/v1.0/users/delta` (`$select`, paging by `@odata.nextLink`, `@odata.deltaLink`, `@removed`
-entries for deleted users, 410 for an expired delta token) and `/v1.0/users` with `$filter`.
+entries for deleted users, 410 for an expired delta token), `/v1.0/users` with `$filter`, and
+`/v1.0/groups/{id}/transitiveMembers/microsoft.graph.user?$select=id` (nested groups' users,
+paged; 404 for a group that does not exist, 400 for an id that is not a GUID, 403 without
+GroupMember.Read.All).
 Faults are scripted per Graph request number (`script[n]`: "429", "503", "504", "403", "410").
 Any request it does not know is answered 500 and recorded in `unknown`, which the fixture checks.
 """
@@ -48,6 +51,7 @@ PROPERTIES = (
     "onPremisesExtensionAttributes",
 )
 FILTER = re.compile(r"(\w+) eq ('(?:[^']|'')*'|true|false)")
+GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
 
 
 def make_user(n: int, **properties: Any) -> dict[str, Any]:
@@ -112,6 +116,8 @@ class EntraEmulator:
     delta_tokens: dict[str, tuple[int, str]] = field(default_factory=dict)  # -> (version, select)
     expired: set[str] = field(default_factory=set)
     cursors: dict[str, tuple[list[dict[str, Any]], int, str]] = field(default_factory=dict)
+    # group id -> its direct members' ids (users' or other groups')
+    groups: dict[str, list[str]] = field(default_factory=dict)
 
     def start(self) -> EntraEmulator:
         handler = type("Handler", (_Handler,), {"emulator": self})
@@ -295,6 +301,62 @@ class EntraEmulator:
             return self._delta(query, fault)
         return self._list(query, headers)
 
+    def transitive_users(
+        self, group_id: str, query: dict[str, list[str]], headers: Any
+    ) -> dict[str, Any]:
+        """`/groups/{id}/transitiveMembers/microsoft.graph.user`: the users in the group and in
+        the groups within it, each once; only `$select=id` (what the source asks), `$top` and
+        `$count`, as an advanced query (the ConsistencyLevel header on every page)."""
+        self.graph_requests += 1
+        auth = headers.get("Authorization", "")
+        if not auth.startswith("Bearer ") or auth[7:] not in self.tokens:
+            raise graph_error(401, "InvalidAuthenticationToken", "Access token is empty.")
+        path = f"/v1.0/groups/{group_id}/transitiveMembers/microsoft.graph.user"
+        if headers.get("ConsistencyLevel") != "eventual":  # asked again on every page
+            raise graph_error(
+                400, "Request_UnsupportedQuery", "OData cast requires advanced query parameters."
+            )
+        if "$skiptoken" in query:
+            return self._page(query["$skiptoken"][0], path)
+        if set(query) - {"$select", "$top", "$count"} or query.get("$select") != ["id"]:
+            self.unknown.append(f"transitiveMembers of {group_id} with {sorted(query)}")
+            raise graph_error(500, "notEmulated", f"transitiveMembers with {sorted(query)}")
+        if "GroupMember.Read.All" not in self.permissions:
+            raise graph_error(
+                403,
+                "Authorization_RequestDenied",
+                "Insufficient privileges to complete the operation.",
+            )
+        if not GUID.fullmatch(group_id):
+            raise graph_error(400, "Request_BadRequest", f"Invalid object identifier '{group_id}'.")
+        group_id = group_id.lower()  # Graph takes an id in either case
+        if group_id not in self.groups:
+            raise graph_error(
+                404,
+                "Request_ResourceNotFound",
+                f"Resource '{group_id}' does not exist or one of its queried reference-property "
+                "objects are not present.",
+            )
+        found: dict[str, None] = {}
+        pending, seen = [group_id], {group_id}
+        while pending:
+            for member in self.groups[pending.pop(0)]:
+                if member in self.groups:
+                    if member not in seen:
+                        seen.add(member)
+                        pending.append(member)
+                elif any(u["id"] == member for u in self.users):
+                    found[member] = None
+        top = int(query.get("$top", ["100"])[0])
+        token = secrets.token_urlsafe(12)
+        entries = [{"@odata.type": "#microsoft.graph.user", "id": uid} for uid in found]
+        self.cursors[token] = (entries, self.version, "id")
+        saved, self.page_size = self.page_size, min(top, self.page_size)
+        try:
+            return self._page(token, path)
+        finally:
+            self.page_size = saved
+
     def _select(self, query: dict[str, list[str]]) -> str:
         select = query.get("$select", [""])[0]
         for name in filter(None, select.split(",")):
@@ -357,7 +419,13 @@ class EntraEmulator:
         if token not in self.cursors:
             raise graph_error(400, "Request_BadRequest", "Invalid skip token.")
         entries, version, select = self.cursors.pop(token)
-        path = "/v1.0/users/delta" if kind == "delta" else "/v1.0/users"
+        path = (
+            kind
+            if kind.startswith("/")
+            else "/v1.0/users/delta"
+            if kind == "delta"
+            else "/v1.0/users"
+        )
         answer: dict[str, Any] = {
             "@odata.context": f"{self.url}/v1.0/$metadata#users",
             "value": entries[: self.page_size],
@@ -408,10 +476,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.emulator.requests.append(("GET", parts.path, query))
         try:
             metadata = re.fullmatch(r"/([^/]+)/v2\.0/\.well-known/openid-configuration", parts.path)
+            members = re.fullmatch(
+                r"/v1\.0/groups/([^/]+)/transitiveMembers/microsoft\.graph\.user", parts.path
+            )
             if metadata:
                 self._json(200, self.emulator.openid_configuration(metadata[1]))
             elif parts.path in ("/v1.0/users/delta", "/v1.0/users"):
                 self._json(200, self.emulator.graph(parts.path, query, self.headers))
+            elif members:
+                self._json(200, self.emulator.transitive_users(members[1], query, self.headers))
             else:
                 self._unknown()
         except Refusal as refusal:

@@ -3,8 +3,11 @@
 It speaks what google-auth and google-api-python-client really send: a form POST with a
 signed JWT assertion (checked with the public half of the key the test generated), then
 `GET /admin/directory/v1/users` with a bearer token, `customer`/`domain`, `maxResults`,
-`pageToken`, `fields`, `projection` and `query`. It answers with Google's JSON shapes and
-error bodies, and can be scripted to fail (429, 503, rate-limit 403s, expired tokens).
+`pageToken`, `fields`, `projection` and `query`; and `GET /admin/directory/v1/groups/{groupKey}/
+members` (`members.list`) with `includeDerivedMembership` (nested groups' members too),
+`maxResults` and `pageToken`, when the token carries the group-membership scope. It answers with
+Google's JSON shapes and error bodies, and can be scripted to fail (429, 503, rate-limit 403s,
+expired tokens).
 
 Anything it does not know is answered with HTTP 500 and recorded in `errors`, which the
 fixture asserts is empty: a test cannot pass by talking past the emulator.
@@ -19,18 +22,21 @@ import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import jwt
 
 ADMIN = "admin@example.com"  # the administrator the tests' service account acts as
 CLIENT_EMAIL = "clomo-sync@acme-project.iam.gserviceaccount.com"
 SCOPE = "https://www.googleapis.com/auth/admin.directory.user.readonly"
+GROUP_SCOPE = "https://www.googleapis.com/auth/admin.directory.group.member.readonly"
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 # google-auth always signs for Google's own token endpoint, whatever the key's token_uri says
 # (google/oauth2/service_account.py, _make_authorization_grant_assertion); Google checks it.
 AUDIENCE = "https://oauth2.googleapis.com/token"
 USERS_PATH = "/admin/directory/v1/users"
+GROUPS_PATH = "/admin/directory/v1/groups/"
+MEMBER_PARAMS = {"alt", "includeDerivedMembership", "maxResults", "pageToken", "fields"}
 LIST_PARAMS = {
     "alt",
     "customer",
@@ -73,6 +79,15 @@ class GoogleEmulator:
         self.customer_id = customer_id
         self.domains = domains
         self.users: list[dict[str, Any]] = []
+        # group email -> its direct members: a user's or another group's email, or "customer"
+        # for the whole organisation
+        self.groups: dict[str, list[str]] = {}
+        self.member_requests: list[tuple[str, dict[str, str]]] = []  # groupKey, parameters
+        self._member_tokens: dict[str, tuple[str, int]] = {}  # token -> (group, offset)
+        self._token_scopes: dict[str, str] = {}
+        # False: delegation lacks the group scope, so its API calls are refused (Google
+        # still issues the token; the scope is checked at the call)
+        self.group_scope_granted = True
         self.delegation = True  # False: the token endpoint refuses, as without delegation
         self.forbidden = False  # True: every API call is 403, as for a subject not an admin
         self.errors: list[str] = []  # requests the emulator did not understand
@@ -162,7 +177,10 @@ class GoogleEmulator:
             )
         except jwt.InvalidTokenError as exc:
             return self.unknown(f"token assertion rejected: {exc}")
-        if header.get("kid") != self.key_id or claims.get("scope") != SCOPE:
+        if header.get("kid") != self.key_id or claims.get("scope") not in (
+            SCOPE,
+            f"{SCOPE} {GROUP_SCOPE}",
+        ):
             return self.unknown(
                 f"assertion with kid {header.get('kid')} scope {claims.get('scope')}"
             )
@@ -179,6 +197,7 @@ class GoogleEmulator:
         with self._lock:
             self.token_claims.append(claims)
             self._tokens.add(access_token)
+            self._token_scopes[access_token] = claims["scope"]
         issued = {"access_token": access_token, "expires_in": 3599, "token_type": "Bearer"}
         return 200, issued, {}
 
@@ -224,6 +243,68 @@ class GoogleEmulator:
             return 200, self._page_body(selected, offset, size, page, params), {}
         except ValueError as exc:
             return self.unknown(str(exc))
+
+    # -- members.list ---------------------------------------------------------------------
+
+    def list_members(self, group_key: str, params: dict[str, str], authorization: str) -> Reply:
+        unknown = sorted(set(params) - MEMBER_PARAMS)
+        if unknown or params.get("alt") != "json":
+            return self.unknown(f"members.list with parameters {sorted(params)}")
+        token = params.get("pageToken")
+        if token is not None and self._member_tokens.get(token, ("",))[0] != group_key.lower():
+            return self.unknown(f"members.list with a page token never issued: {token!r}")
+        with self._lock:
+            self.member_requests.append((group_key, params))
+            scopes = self._token_scopes.get(authorization.removeprefix("Bearer "))
+        if scopes is None:
+            return _api_error(401, "authError", "Invalid Credentials")
+        if GROUP_SCOPE not in scopes.split() or not self.group_scope_granted:
+            return _api_error(403, "forbidden", "Request had insufficient authentication scopes.")
+        if group_key.lower() not in self.groups:
+            return _api_error(404, "notFound", "Resource Not Found: groupKey")
+        size = int(params.get("maxResults", "200"))
+        if not 1 <= size <= 200:
+            return _api_error(400, "invalid", "Invalid value for: maxResults")
+        derived = params.get("includeDerivedMembership") == "true"
+        members = self._members(group_key.lower(), derived, {group_key.lower()})
+        offset = self._member_tokens[token][1] if token else 0
+        body: dict[str, Any] = {"kind": "admin#directory#members", "etag": '"emulated"'}
+        if members[offset : offset + size]:
+            body["members"] = members[offset : offset + size]
+        if offset + size < len(members):
+            next_token = secrets.token_urlsafe(12)
+            with self._lock:
+                self._member_tokens[next_token] = (group_key.lower(), offset + size)
+            body["nextPageToken"] = next_token
+        if "fields" in params:
+            try:
+                body = select(body, parse_fields(params["fields"]))
+            except ValueError as exc:
+                return self.unknown(str(exc))
+        return 200, body, {}
+
+    def _members(self, group: str, derived: bool, seen: set[str]) -> list[dict[str, Any]]:
+        """A group's member resources; with `derived`, its nested groups' members after them
+        (each once), as Google lists derived membership."""
+        found: list[dict[str, Any]] = []
+        by_email = {str(u["primaryEmail"]).lower(): u for u in self.users}
+        for email in self.groups[group]:
+            key = email.lower()
+            if key in self.groups:
+                found.append({"kind": "admin#directory#member", "id": f"g-{key}", "email": email,
+                              "role": "MEMBER", "type": "GROUP", "status": "ACTIVE"})  # fmt: skip
+                if derived and key not in seen:
+                    seen.add(key)
+                    found.extend(self._members(key, derived, seen))
+            elif key == "customer":  # "all users in the organisation"
+                customer = {"id": self.customer_id, "role": "MEMBER", "type": "CUSTOMER"}
+                found.append({"kind": "admin#directory#member", **customer, "status": "ACTIVE"})
+            elif key in by_email:
+                user = by_email[key]
+                found.append({"kind": "admin#directory#member", "id": user["id"], "email": email,
+                              "role": "MEMBER", "type": "USER", "status": "ACTIVE"})  # fmt: skip
+        unique = {(m["id"]): m for m in found}
+        return list(unique.values())
 
     def _take_failure(self, page: int) -> Failure | None:
         queue = self._failures.get(page, [])
@@ -277,6 +358,14 @@ class GoogleEmulator:
         with self._lock:
             self.errors.append(what)
         return 500, {"error": {"code": 500, "message": f"emulator does not know: {what}"}}, {}
+
+
+def _group_key(path: str) -> str | None:
+    """The groupKey of `/admin/directory/v1/groups/{groupKey}/members`, else None."""
+    if not path.startswith(GROUPS_PATH) or not path.endswith("/members"):
+        return None
+    key = unquote(path[len(GROUPS_PATH) : -len("/members")])
+    return key if key and "/" not in key else None
 
 
 def _api_error(status: int, reason: str, message: str) -> Reply:
@@ -382,11 +471,15 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         parts = urlsplit(self.path)
         query = parse_qs(parts.query, keep_blank_values=True)
+        params = {key: values[0] for key, values in query.items()}
+        authorization = self.headers.get("Authorization", "")
+        group_key = _group_key(parts.path)
+        if group_key and not any(len(v) > 1 for v in query.values()):
+            self._answer(*self.emulator.list_members(group_key, params, authorization))
+            return
         if parts.path != USERS_PATH or any(len(v) > 1 for v in query.values()):
             self._answer(*self.emulator.unknown(f"GET {self.path}"))
             return
-        params = {key: values[0] for key, values in query.items()}
-        authorization = self.headers.get("Authorization", "")
         self._answer(*self.emulator.list_users(params, authorization))
 
     def do_PUT(self) -> None:

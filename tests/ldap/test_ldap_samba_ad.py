@@ -5,11 +5,13 @@ groups through LDAP_MATCHING_RULE_IN_CHAIN, and issues that name the entry."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from sync.errors import StopRun
 from sync.sources.ldap.values import to_filetime
 from tests.ldap.conftest import PASSWORD_ENV, MakeSource
 from tests.support.reading import collect, request
@@ -108,3 +110,22 @@ def test_a_real_domain_controller(
     )
     read = collect(source.read(request("primary_email", "display_name")))
     assert sorted(u.display_name or "" for u in read.users) == ["Shiro Nested", "Taro Yamada"]
+
+
+def test_groups_of_a_real_domain_controller(
+    samba_dc: SambaDc, make_source: MakeSource, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The requested groups' members, nesting resolved by the DC (LDAP_MATCHING_RULE_IN_CHAIN),
+    spelt as requested; a group that does not exist stops the read."""
+    monkeypatch.setenv(PASSWORD_ENV, ADMIN_PW)
+    settings = {"dialect": "active_directory", "bind_dn": ADMIN, "base_dn": DOMAIN_DN}
+    everyone, sales = f"cn=everyone in staff,{GROUPS}".lower(), f"CN=Sales,{GROUPS}"
+    source = make_source(samba_dc.url, **settings)
+    asked = replace(request("display_name"), groups=frozenset({everyone, sales}))
+    read = collect(source.read(asked))
+    groups = {u.display_name: set(u.groups) for u in read.users if u.groups}
+    assert groups == {"Taro Yamada": {everyone}, "Shiro Nested": {everyone, sales}}
+
+    missing = f"CN=Nobody,{GROUPS}"
+    with pytest.raises(StopRun, match=f"group {missing} does not exist"):
+        collect(source.read(replace(asked, groups=frozenset({missing}))))

@@ -6,7 +6,9 @@ unchanged. Any request it does not know is answered 404 and recorded in `unknown
 fails the test when that list is not empty. Faults are scripted per data request number:
 `script[n]` is one of "expire" (every session becomes invalid first), "limit"
 (REQUEST_LIMIT_EXCEEDED), "503", "drop" (connection closed without an answer), "truncate" (the
-page claims to be the last one).
+page claims to be the last one). Public groups (`groups`: Id, DeveloperName, Type) and their
+members (`group_members`: Id, GroupId, UserOrGroupId) answer the two queries the source sends:
+the public groups by Type, and GroupMember rows by `GroupId IN (…)`.
 """
 
 from __future__ import annotations
@@ -43,6 +45,11 @@ CANONICAL = {f.lower(): f for f in USER_FIELDS}
 SOQL = re.compile(r"SELECT (?P<fields>.+?) FROM User(?: WHERE (?P<where>.+?))?(?: ORDER BY Id)?")
 CONDITION = re.compile(r"(?P<field>\w+) (?P<op>=|!=|>=|<=|>|<) (?P<value>'[^']*'|\S+)")
 DATETIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)")
+GROUP_SOQL = "SELECT Id, DeveloperName FROM Group WHERE Type = 'Regular' ORDER BY Id"
+MEMBER_SOQL = re.compile(
+    r"SELECT GroupId, UserOrGroupId FROM GroupMember "
+    r"WHERE GroupId IN \((?P<ids>'\w+'(?:, '\w+')*)\) ORDER BY Id"
+)
 DATA_PATH = re.compile(r"/services/data/v(?P<version>\d+\.\d)/query/?(?P<locator>[^/]*)")
 
 
@@ -86,6 +93,8 @@ class SalesforceEmulator:
     security_token: str = "TOKEN123"
     page_size: int = 2000
     users: list[dict[str, Any]] = field(default_factory=list)
+    groups: list[dict[str, Any]] = field(default_factory=list)
+    group_members: list[dict[str, Any]] = field(default_factory=list)
     script: dict[int, str] = field(default_factory=dict)
     always: str | None = None  # a fault answered to every data request from now on
     # what happened
@@ -216,6 +225,15 @@ class SalesforceEmulator:
 
     def _query(self, version: str, soql: str) -> dict[str, Any]:
         self.queries.append(soql)
+        if soql.strip() == GROUP_SOQL:
+            rows = sorted((g for g in self.groups if g["Type"] == "Regular"), key=lambda g: g["Id"])
+            return self._rows(version, "Group", rows, ["Id", "DeveloperName"])
+        members = MEMBER_SOQL.fullmatch(soql.strip())
+        if members:
+            ids = {i.strip("' ") for i in members["ids"].split(",")}
+            rows = sorted((m for m in self.group_members if m["GroupId"] in ids),
+                          key=lambda m: m["Id"])  # fmt: skip
+            return self._rows(version, "GroupMember", rows, ["GroupId", "UserOrGroupId"])
         match = SOQL.fullmatch(soql.strip())
         if not match:
             raise QueryError("MALFORMED_QUERY", f"unexpected token in: {soql}")
@@ -236,6 +254,21 @@ class SalesforceEmulator:
             }
             for r in rows
         ]
+        locator = f"01g{len(self.cursors) + 1:015d}"
+        self.cursors[locator] = result
+        return self._page(version, locator, 0)
+
+    def _rows(
+        self, version: str, kind: str, rows: list[dict[str, Any]], fields: list[str]
+    ) -> dict[str, Any]:
+        result = [
+            {
+                "attributes": {"type": kind, "url": f"/services/data/v{version}/sobjects/{kind}/"
+                               f"{r['Id']}"},
+                **{f: r[f] for f in fields},
+            }
+            for r in rows
+        ]  # fmt: skip
         locator = f"01g{len(self.cursors) + 1:015d}"
         self.cursors[locator] = result
         return self._page(version, locator, 0)

@@ -82,8 +82,11 @@ class SambaDc:
             raise RuntimeError(f"samba-tool domain provision failed:\n{done.stdout}{done.stderr}")
         # provision's --option flags do not reach smb.conf: add to [global] (its first section)
         text = self.config.read_text(encoding="utf-8")
+        (self.workdir / "run").mkdir(exist_ok=True)
         lines = [
             f"interfaces = {self.address}/8",
+            # its own pid file: another test session's DC may be running on this machine
+            f"pid directory = {self.workdir / 'run'}",
             f"log file = {self.workdir / 'samba.log'}",
             *SETTINGS,
         ]

@@ -315,6 +315,29 @@ def ad_person(index: int, *, disabled: bool = False, changed: datetime = OLD_TIM
     return "\n".join(lines) + "\n\n"
 
 
+GROUPS = f"ou=groups,{SUFFIX}"
+
+
+def groups_ou() -> str:
+    return f"dn: {GROUPS}\nobjectClass: organizationalUnit\nou: groups\n\n"
+
+
+def group_entry(cn: str, members: Iterable[str], *, unique: bool = False) -> str:
+    """A groupOfNames (or groupOfUniqueNames) under ou=groups; its members are DNs, people's
+    or other groups' (nesting). groupOfNames needs a member: an empty one holds the base."""
+    attribute, kind = (
+        ("uniqueMember", "groupOfUniqueNames") if unique else ("member", "groupOfNames")
+    )
+    values = list(members) or [SUFFIX]
+    lines = [f"dn: cn={cn},{GROUPS}", f"objectClass: {kind}", f"cn: {cn}"]
+    lines += [f"{attribute}: {value}" for value in values]
+    return "\n".join(lines) + "\n\n"
+
+
+def person_dn(index: int) -> str:
+    return f"uid=u{index:06d},{PEOPLE}"
+
+
 def write_ldif(path: Path, parts: Iterable[str]) -> Path:
     """Streams entries to a file, so a 100,000-person directory never sits in memory."""
     with path.open("w", encoding="utf-8") as handle:

@@ -105,7 +105,9 @@ def values(resource: dict[str, Any], paths: tuple[Path, ...]) -> list[str]:
     return found
 
 
-def to_user(resource: dict[str, Any], plan: FieldPlan, where: str) -> DirectoryUser | UserIssue:
+def to_user(
+    resource: dict[str, Any], plan: FieldPlan, where: str, groups: frozenset[str] = frozenset()
+) -> DirectoryUser | UserIssue:
     """One Graph user as a `DirectoryUser`; a `UserIssue` when its id property is empty."""
 
     def value(attribute: str) -> str | None:
@@ -126,4 +128,5 @@ def to_user(resource: dict[str, Any], plan: FieldPlan, where: str) -> DirectoryU
         value,
         emails.values(),
         sorted((name, found[0]) for name, found in extra.items() if found),
+        groups,
     )

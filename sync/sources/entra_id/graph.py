@@ -39,23 +39,29 @@ class Graph:
         self.session.close()
 
     def get(
-        self, url: str, params: dict[str, str] | None = None, headers: dict[str, str] | None = None
+        self,
+        url: str,
+        params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        *,
+        group: str | None = None,
     ) -> dict[str, Any]:
-        """The JSON answer; TransientError once the retry budget is spent."""
+        """The JSON answer; TransientError once the retry budget is spent. `group`: the URL is
+        that group's, whose absence is said in words naming it."""
         policy = retrying(
             budget_seconds=self.settings.retry_max_seconds,
             initial_seconds=self.settings.retry_initial_seconds,
             on_retry=self._count,
             what="Microsoft Graph request",
         )
-        answer: dict[str, Any] = policy(self._attempt, url, params, headers or {})
+        answer: dict[str, Any] = policy(self._attempt, url, params, headers or {}, group)
         return answer
 
     def _count(self, failure: BaseException, attempt: int, sleep: float) -> None:
         self.retries += 1
 
     def _attempt(
-        self, url: str, params: dict[str, str] | None, extra: dict[str, str]
+        self, url: str, params: dict[str, str] | None, extra: dict[str, str], group: str | None
     ) -> dict[str, Any]:
         token = self.tokens.token()
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json", **extra}
@@ -75,13 +81,20 @@ class Graph:
             if not isinstance(body, dict):
                 raise SourceUnavailable(f"Graph: an answer that is not an object for {_path(url)}")
             return body
-        raise self._failure(response, url)
+        raise self._failure(response, url, group)
 
-    def _failure(self, response: requests.Response, url: str) -> Exception:
+    def _failure(self, response: requests.Response, url: str, group: str | None) -> Exception:
         status = response.status_code
         code, message = _error(response)
         detail = f"HTTP {status} {code}: {message}" if message else f"HTTP {status} {code}"
         where = f"Graph {_path(url)}"
+        if group is not None and status in (400, 404):
+            # read as "nobody is a member", a missing group would put everyone out of scope
+            what = "does not exist" if status == 404 else "is not a group object id"
+            return StopRun(
+                f"entra_id: group {group} {what} (named in [tenants.scope] or "
+                f"[[tenants.roles]]; {detail}); nobody is disabled"
+            )
         if status in RETRIED_STATUSES:
             return TransientError(f"{where}: {detail}", retry_after=_retry_after(response))
         if status == 410:

@@ -19,6 +19,7 @@ from sync.model import DirectoryUser, IssueReason
 from sync.sources.base import Page, ReadRequest, ReadResult, SourceRead
 from sync.sources.entra_id.fields import FieldPlan, plan_fields, to_user
 from sync.sources.entra_id.graph import DeltaExpired, Graph
+from sync.sources.entra_id.groups import Membership, read_membership
 from sync.sources.settings import EntraIdSourceSettings
 
 log = logging.getLogger(__name__)
@@ -39,13 +40,16 @@ class EntraIdSource:
             raise StopRun(f"entra_id source: {exc}") from None
         graph = Graph(self.settings)
         try:
-            since = self._usable(request.since)
+            membership = read_membership(graph, request.groups) if request.groups else None
+            # membership changes are not in users/delta: with groups, every read is full, so
+            # someone who left a group is seen at once (docs/entra_id.md)
+            since = None if request.groups else self._usable(request.since)
             if since is not None:
                 try:
-                    return (yield from self._pages(graph, plan, since))
+                    return (yield from self._pages(graph, plan, since, membership))
                 except DeltaExpired as exc:
                     log.warning("Entra ID: %s; reading every user instead", exc)
-            return (yield from self._pages(graph, plan, None))
+            return (yield from self._pages(graph, plan, None, membership))
         finally:
             graph.close()
 
@@ -69,7 +73,9 @@ class EntraIdSource:
         params |= {"$filter": self.settings.filter, "$count": "true", "$top": PAGE_SIZE}
         return base, params, {"ConsistencyLevel": "eventual"}
 
-    def _pages(self, graph: Graph, plan: FieldPlan, since: str | None) -> SourceRead:
+    def _pages(
+        self, graph: Graph, plan: FieldPlan, since: str | None, membership: Membership | None
+    ) -> SourceRead:
         """One read: a delta from `since`, or everything. A 410 on the first request is
         DeltaExpired (nothing has been handed on yet); later it makes the read incomplete."""
         if since is None:
@@ -81,7 +87,7 @@ class EntraIdSource:
         complete = True
         while True:
             answer = self._get(graph, url, params, headers, stats)
-            page, known = self._page(answer, plan, stats)
+            page, known = self._page(answer, plan, stats, membership)
             complete = complete and known
             yield page
             next_link, delta_link = answer.get("@odata.nextLink"), answer.get("@odata.deltaLink")
@@ -97,6 +103,7 @@ class EntraIdSource:
                     f"Graph's users/delta ended after page {stats['pages']} without a delta link"
                 )
             stats["retries"] = graph.retries
+            stats |= membership.stats if membership else {}
             return ReadResult(full=since is None and complete, watermark=watermark, stats=stats)
 
     def _get(
@@ -123,7 +130,11 @@ class EntraIdSource:
             raise IncompleteRead(f"entra_id: {exc} after {stats['pages']} pages") from None
 
     def _page(
-        self, answer: dict[str, Any], plan: FieldPlan, stats: dict[str, int]
+        self,
+        answer: dict[str, Any],
+        plan: FieldPlan,
+        stats: dict[str, int],
+        membership: Membership | None,
     ) -> tuple[Page, bool]:
         """The page, and whether every entry on it was understood."""
         entries = answer.get("value")
@@ -142,7 +153,8 @@ class EntraIdSource:
             elif "@removed" in entry:
                 removed += self._removed_id(entry, plan)
             else:
-                outcome = to_user(entry, plan, where)
+                groups = membership.of(entry.get("id")) if membership else frozenset()
+                outcome = to_user(entry, plan, where, groups)
                 if isinstance(outcome, DirectoryUser):
                     users.append(outcome)
                 else:

@@ -25,20 +25,25 @@ from sync.secrets import read_secret
 from sync.sources.settings import GoogleWorkspaceSourceSettings
 
 SCOPE = "https://www.googleapis.com/auth/admin.directory.user.readonly"
+# members.list, asked for only when the tenant's scope or roles name groups
+GROUP_SCOPE = "https://www.googleapis.com/auth/admin.directory.group.member.readonly"
 # Retry these: https://developers.google.com/workspace/admin/directory/v1/limits
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
 RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
 KEY_FIELDS = ("client_email", "private_key", "token_uri")
+MEMBERS_PAGE_SIZE = 200  # the largest maxResults members.list accepts
 LONGEST_WAIT_SECONDS = 64  # Google's recommended cap for one back-off step
 
 
 class DirectoryClient:
-    """`users.list` for one read. Building it reads the key, so a bad key stops the run here."""
+    """`users.list` (and `members.list` with `groups`) for one read. Building it reads the key,
+    so a bad key stops the run here."""
 
-    def __init__(self, settings: GoogleWorkspaceSourceSettings) -> None:
+    def __init__(self, settings: GoogleWorkspaceSourceSettings, *, groups: bool = False) -> None:
         self.settings = settings
         self.retries = 0
-        credentials = _credentials(settings)
+        self.scopes = [SCOPE, GROUP_SCOPE] if groups else [SCOPE]
+        credentials = _credentials(settings, self.scopes)
         self.account = f"service account {credentials.service_account_email}"
         if settings.subject:
             self.account += f" acting as {settings.subject}"
@@ -58,6 +63,7 @@ class DirectoryClient:
             client_options=options,
         )
         self._users = service.users()
+        self._members = service.members()
         self._retrying = retrying(
             budget_seconds=settings.retry_max_seconds,
             initial_seconds=settings.retry_initial_seconds,
@@ -72,13 +78,27 @@ class DirectoryClient:
         response: dict[str, Any] = self._retrying(self._execute, request)
         return response
 
+    def list_members(self, group: str, token: str | None) -> dict[str, Any]:
+        """One page of a group's members, nested groups' members included (derived)."""
+        params: dict[str, Any] = {
+            "groupKey": group,
+            "includeDerivedMembership": True,
+            "maxResults": MEMBERS_PAGE_SIZE,
+            "fields": "nextPageToken,members(id,email,type)",
+        }
+        request = self._members.list(**params, **({"pageToken": token} if token else {}))
+        response: dict[str, Any] = self._retrying(self._execute, request, group)
+        return response
+
     def close(self) -> None:
         self._http.close()
 
-    def _execute(self, request: Any) -> dict[str, Any]:
+    def _execute(self, request: Any, group: str | None = None) -> dict[str, Any]:
         try:
             response: dict[str, Any] = request.execute(num_retries=0)
         except api_errors.HttpError as exc:
+            if group is not None:
+                raise self._group_error(exc, group) from None
             raise self._http_error(exc) from None
         except auth_errors.RefreshError as exc:
             raise self._refresh_error(exc) from None
@@ -114,6 +134,28 @@ class DirectoryClient:
             + " and ".join(asked)
         )
 
+    def _group_error(self, exc: api_errors.HttpError, group: str) -> StopRun | TransientError:
+        """members.list's refusals: a group that does not exist names the group (read as
+        "nobody is a member", it would put everyone out of scope)."""
+        status = exc.resp.status
+        reason, message = _error_details(exc.content)
+        said = " ".join(filter(None, [f"HTTP {status}", reason])) + (f": {message}" * bool(message))
+        if status == 404:
+            return StopRun(
+                f"Google group {group} does not exist (named in [tenants.scope] or "
+                f"[[tenants.roles]]; {said}); nobody is disabled"
+            )
+        if status == 403 and reason not in RATE_LIMIT_REASONS:
+            return SourceUnavailable(
+                f"the Directory API refused members.list of group {group} for the {self.account} "
+                f"({said}): the service account's client id must have domain-wide delegation "
+                f"for {GROUP_SCOPE} as well as {SCOPE}"
+            )
+        error = self._http_error(exc)
+        if isinstance(error, TransientError):
+            return error
+        return StopRun(f"the Directory API refused members.list of group {group} ({said})")
+
     def _refresh_error(self, exc: auth_errors.RefreshError) -> StopRun | TransientError:
         detail = str(exc.args[0] if exc.args else type(exc).__name__).rstrip(".")
         if getattr(exc, "retryable", False):
@@ -128,7 +170,9 @@ class DirectoryClient:
         self.retries += 1
 
 
-def _credentials(settings: GoogleWorkspaceSourceSettings) -> service_account.Credentials:
+def _credentials(
+    settings: GoogleWorkspaceSourceSettings, scopes: list[str]
+) -> service_account.Credentials:
     where = (
         f"credentials_env {settings.credentials_env}"
         if settings.credentials_env
@@ -155,7 +199,7 @@ def _credentials(settings: GoogleWorkspaceSourceSettings) -> service_account.Cre
     try:
         credentials: service_account.Credentials = (
             service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
-                info, scopes=[SCOPE], subject=settings.subject
+                info, scopes=scopes, subject=settings.subject
             )
         )
     except (ValueError, TypeError, IndexError):  # the parser's text could quote the key

@@ -173,7 +173,9 @@ def texts(node: Any) -> list[str]:
     return []
 
 
-def to_user(resource: dict[str, Any], plan: FieldPlan, where: str) -> DirectoryUser | UserIssue:
+def to_user(
+    resource: dict[str, Any], plan: FieldPlan, where: str, groups: frozenset[str] = frozenset()
+) -> DirectoryUser | UserIssue:
     """One user resource as a `DirectoryUser`; a `UserIssue` when it has no id."""
 
     def value(attribute: str) -> str | None:
@@ -199,4 +201,5 @@ def to_user(resource: dict[str, Any], plan: FieldPlan, where: str) -> DirectoryU
         value,
         dict.fromkeys(address.lower() for address in emails),
         sorted((name, found[0]) for name, found in extra.items() if found),
+        groups,
     )

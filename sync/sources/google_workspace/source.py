@@ -1,4 +1,5 @@
-"""The Google Workspace directory source: a full, paged `users.list` on every read.
+"""The Google Workspace directory source: a full, paged `users.list` on every read (and, when
+the tenant names groups, their derived membership first: sync.sources.google_workspace.groups).
 
 The Admin SDK has no reliable "modified since" filter for users, so there are no delta reads
 (no `full_sync_interval_hours`): every read is full, and only a read that reached the last page
@@ -14,6 +15,7 @@ from sync.model import DirectoryUser
 from sync.sources.base import Page, ReadRequest, ReadResult, SourceRead
 from sync.sources.google_workspace.client import DirectoryClient
 from sync.sources.google_workspace.fields import FieldPlan, plan_fields, to_user
+from sync.sources.google_workspace.groups import Membership, read_membership
 from sync.sources.settings import GoogleWorkspaceSourceSettings
 
 PAGE_SIZE = 500  # the largest maxResults users.list accepts
@@ -30,9 +32,10 @@ class GoogleWorkspaceSource:
             plan = plan_fields(request, dict(self.settings.attributes))
         except ValueError as exc:
             raise StopRun(f"google_workspace source: {exc}") from None
-        client = DirectoryClient(self.settings)
+        client = DirectoryClient(self.settings, groups=bool(request.groups))
         try:
-            return (yield from self._pages(client, plan))
+            membership = read_membership(client, request.groups) if request.groups else None
+            return (yield from self._pages(client, plan, membership))
         finally:
             client.close()
 
@@ -46,7 +49,9 @@ class GoogleWorkspaceSource:
             params["query"] = settings.query
         return params
 
-    def _pages(self, client: DirectoryClient, plan: FieldPlan) -> SourceRead:
+    def _pages(
+        self, client: DirectoryClient, plan: FieldPlan, membership: Membership | None
+    ) -> SourceRead:
         params = self.list_params(plan)
         users_read = pages = 0
         every_user_known = True
@@ -61,7 +66,8 @@ class GoogleWorkspaceSource:
             users: list[DirectoryUser] = []
             issues: list[UserIssue] = []
             for position, resource in enumerate(resources, start=1):
-                outcome = to_user(resource, plan, f"page {pages} user {position}")
+                groups = membership.of(resource) if membership else frozenset()
+                outcome = to_user(resource, plan, f"page {pages} user {position}", groups)
                 if isinstance(outcome, DirectoryUser):
                     users.append(outcome)
                 else:
@@ -76,6 +82,7 @@ class GoogleWorkspaceSource:
                 raise IncompleteRead(f"Directory API repeated a page token after page {pages}")
             tokens_seen.add(token)
         stats = {"users_read": users_read, "pages": pages, "retries": client.retries}
+        stats |= membership.stats if membership else {}
         return ReadResult(full=every_user_known, watermark=None, stats=stats)
 
     def _page(

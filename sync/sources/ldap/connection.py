@@ -204,7 +204,7 @@ def open_connection(settings: Endpoint, password: str | None) -> Connection:
             if settings.start_tls:
                 conn.start_tls()
             if not conn.bind():
-                _check(conn.result, f"{where}: bind as {settings.bind_dn or 'anonymous'}")
+                check_result(conn.result, f"{where}: bind as {settings.bind_dn or 'anonymous'}")
         except BaseException:
             with suppress(Exception):
                 conn.unbind()
@@ -212,7 +212,7 @@ def open_connection(settings: Endpoint, password: str | None) -> Connection:
     return conn
 
 
-def _check(result: dict[str, Any] | None, where: str) -> None:
+def check_result(result: dict[str, Any] | None, where: str) -> None:
     """Raises the error a non-success result code means."""
     result = result or {}
     code = result.get("result", 0)
@@ -250,20 +250,23 @@ class PagedSearch:
         settings: Endpoint,
         search_filter: str,
         attributes: list[str],
+        *,
+        base: str | None = None,
     ) -> None:
         self.conn = conn
+        self.base = base or settings.base_dn
         self.settings = settings
         self.filter = search_filter
         self.attributes = attributes
         self.cookie: bytes | None = None
         self.done = False
-        self.where = f"{settings.url} search {search_filter} under {settings.base_dn}"
+        self.where = f"{settings.url} search {search_filter} under {self.base}"
 
     def next_page(self) -> list[RawEntry]:
         """The next page of entries; sets `done` after the last. Raises on anything but success."""
         with ldap_errors(self.where, self.settings.timeout_seconds):
             self.conn.search(
-                self.settings.base_dn,
+                self.base,
                 self.filter,
                 SUBTREE,
                 # aliases are not followed: a person reached twice would be two users
@@ -273,7 +276,7 @@ class PagedSearch:
                 paged_cookie=self.cookie,
             )
         result = self.conn.result
-        _check(result, self.where)
+        check_result(result, self.where)
         entries = []
         for item in self.conn.response or ():
             if item.get("type") == "searchResEntry":

@@ -34,6 +34,7 @@ from typing import Any
 from sync.errors import IncompleteRead, SourceUnavailable, SyncError, TransientError
 from sync.retry import retrying
 from sync.sources.ldap.connection import Endpoint, PagedSearch, open_connection
+from sync.sources.ldap.membership import GroupQuery, Membership, read_membership
 from sync.sources.ldap.values import RawEntry
 
 log = logging.getLogger("sync.sources.ldap")
@@ -44,17 +45,20 @@ RETRY_LONGEST_SECONDS = 16.0
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    """What the child reads: the searches' filters in order, and the attributes to ask for."""
+    """What the child reads: the searches' filters in order, and the attributes to ask for;
+    first the membership of the groups the tenant names, if any (sync.sources.ldap.membership)."""
 
     settings: Endpoint
     password: str | None
     filters: tuple[str, ...]
     attributes: tuple[str, ...]
+    groups: GroupQuery | None = None
 
 
 class PageReader:
     """The parent's side: `pages()` yields (search number, entries) until the read is done, and
-    raises what the child met (our errors as they were raised)."""
+    raises what the child met (our errors as they were raised). `membership` is set before the
+    first page when the job asked for groups."""
 
     def __init__(self, job: Job) -> None:
         read_end, write_end = os.pipe()
@@ -70,6 +74,7 @@ class PageReader:
         finally:
             os.close(write_end)  # the child's now: EOF on our side means the child is gone
         self._pipe = Pipe(read_end, writable=False)
+        self.membership: Membership = {}
         assert self._process.stdin is not None
         # the job (the bind password with it) goes through a pipe, never the command line
         with suppress(BrokenPipeError), self._process.stdin as stdin:
@@ -88,6 +93,8 @@ class PageReader:
             if kind == "page":
                 number, entries = payload
                 yield number, [RawEntry(dn, attributes) for dn, attributes in entries]
+            elif kind == "groups":
+                self.membership = payload[0]
             elif kind == "log":
                 level, message = payload
                 log.log(level, "%s", message)
@@ -141,9 +148,11 @@ def serve(job: Job, pipe: Pipe) -> None:
 
 
 def _read(job: Job, pipe: Pipe) -> None:
-    conn, search, first = _begin(job)
+    conn, search, first, membership = _begin(job)
     sent = len(first)
     try:
+        if job.groups is not None:
+            pipe.send(("groups", membership))
         pipe.send(("page", 0, _plain(first)))
         for number, search_filter in enumerate(job.filters):
             if number:
@@ -161,21 +170,22 @@ def _plain(entries: list[RawEntry]) -> list[tuple[str, Any]]:
     return [(entry.dn, entry.attributes) for entry in entries]
 
 
-def _begin(job: Job) -> tuple[Any, PagedSearch, list[RawEntry]]:
-    """Connects, binds and reads the first page, retrying transient failures with exponential
-    back-off and jitter (sync.retry) while `retry_seconds` last, attempts included: no attempt or
-    wait starts that would begin past them. Later pages are not retried: starting again would
-    hand the same people on twice."""
+def _begin(job: Job) -> tuple[Any, PagedSearch, list[RawEntry], Membership]:
+    """Connects, binds, reads the groups' membership and the first page, retrying transient
+    failures with exponential back-off and jitter (sync.retry) while `retry_seconds` last,
+    attempts included: no attempt or wait starts that would begin past them. Later pages are not
+    retried: starting again would hand the same people on twice."""
     settings = job.settings
     attempts = 0
 
-    def attempt() -> tuple[Any, PagedSearch, list[RawEntry]]:
+    def attempt() -> tuple[Any, PagedSearch, list[RawEntry], Membership]:
         nonlocal attempts
         attempts += 1
         conn = open_connection(settings, job.password)
         search = PagedSearch(conn, settings, job.filters[0], list(job.attributes))
         try:
-            return conn, search, search.next_page()
+            membership = read_membership(conn, settings, job.groups) if job.groups else {}
+            return conn, search, search.next_page(), membership
         except BaseException:
             with suppress(Exception):
                 conn.unbind()

@@ -8,7 +8,9 @@ page are retried with back-off (restarting the read); once pages have been hande
 connection fails the run instead, because re-reading would hand the same people on twice.
 
 Delta reads (`request.since`) ask for entries whose server change time (`modifyTimestamp`,
-AD `whenChanged`) is at or after the watermark; only a full read can see deleted entries.
+AD `whenChanged`) is at or after the watermark; only a full read can see deleted entries. When
+the tenant names groups, the reader first reads their membership (sync.sources.ldap.membership)
+and every read is full: a membership change does not touch the person's entry.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from sync.model import DirectoryUser
 from sync.secrets import read_secret
 from sync.sources.base import Page, ReadRequest, ReadResult, SourceRead
 from sync.sources.ldap.connection import Endpoint
-from sync.sources.ldap.dialects import DIALECTS, places_for
+from sync.sources.ldap.dialects import ACTIVE_DIRECTORY, DIALECTS, places_for
+from sync.sources.ldap.membership import GroupQuery, GroupsOf, Mode
 from sync.sources.ldap.reader import Job, PageReader
 from sync.sources.ldap.values import (
     EntryReader,
@@ -63,7 +66,10 @@ class LdapSource:
         reader = EntryReader(
             self.dialect, self.places, request.attributes, request.extra_fields, now
         )
-        passes = self._passes(request.since, now)
+        # membership changes need not touch the person's entry (OpenLDAP changes the group's):
+        # with groups, every read is full, so someone who left a group is seen (docs/ldap.md)
+        since = None if request.groups else request.since
+        passes = self._passes(since, now)
         filters = tuple(one_pass.search_filter for one_pass in passes)
         attributes = tuple(self._attributes(request))
         endpoint = Endpoint.of(
@@ -71,18 +77,19 @@ class LdapSource:
             lean_entries=self.lean_entries,
             own_partitions=self.dialect.own_partitions,
         )
-        job = Job(endpoint, self._password(), filters, attributes)
-        tally = _Tally()
+        job = Job(endpoint, self._password(), filters, attributes, self._group_query(request))
+        tally = _Tally(GroupsOf(request.groups, self.places.get("groups", ())))
         pages = PageReader(job)
         try:
             for number, entries in pages.pages():
+                tally.groups.membership = pages.membership
                 tally.stats["pages"] += 1
                 tally.stats["entries"] += len(entries)
                 yield tally.page(reader, entries, passes[number].inactive)
         finally:
             pages.close()
-        watermark = self._watermark(request.since, tally.newest, time.monotonic() - started)
-        full = request.since is None and tally.ids_known
+        watermark = self._watermark(since, tally.newest, time.monotonic() - started)
+        full = since is None and tally.ids_known
         return ReadResult(full=full, watermark=watermark, stats=dict(tally.stats))
 
     # -- planning ------------------------------------------------------------------------------
@@ -97,6 +104,20 @@ class LdapSource:
                 f"{', '.join(unmapped)}; map one in [tenants.source.attributes] "
                 f'(e.g. {unmapped[0]} = "mail")'
             )
+
+    def _group_query(self, request: ReadRequest) -> GroupQuery | None:
+        """How the reader finds the requested groups' members: the person's own attribute when
+        `groups` is mapped, AD's in-chain matching rule, or OpenLDAP's member values."""
+        if not request.groups:
+            return None
+        mode: Mode
+        if self.places.get("groups"):
+            mode = "exists"
+        elif self.dialect is ACTIVE_DIRECTORY:
+            mode = "in_chain"
+        else:
+            mode = "members"
+        return GroupQuery(tuple(sorted(request.groups)), mode)
 
     def _passes(self, since: str | None, now: datetime) -> list[Pass]:
         """The searches of one read. With an `inactive_filter`, the inactive entries are read
@@ -143,6 +164,8 @@ class LdapSource:
             a for a in (self.dialect.expires_attribute, self.dialect.account_name_attribute) if a
         }
         names |= set(request.extra_fields)
+        if request.groups:
+            names |= set(self.places.get("groups", ()))
         return sorted(names, key=str.lower)
 
     # -- reading -------------------------------------------------------------------------------
@@ -181,6 +204,7 @@ class _Tally:
     """What a read keeps across pages: counts, the newest change time, whether every entry had
     an id, and the ids the inactive pass found (bounded by the inactive people, not everyone)."""
 
+    groups: GroupsOf
     stats: Counter[str] = field(default_factory=Counter)
     newest: datetime | None = None
     ids_known: bool = True
@@ -190,7 +214,8 @@ class _Tally:
         users: list[DirectoryUser] = []
         issues: list[UserIssue] = []
         for entry in entries:
-            outcome = reader.convert(entry.dn, entry.attributes, active=not inactive)
+            groups = self.groups.of(entry.dn, entry.attributes)
+            outcome = reader.convert(entry.dn, entry.attributes, not inactive, groups)
             if outcome.changed and (self.newest is None or outcome.changed > self.newest):
                 self.newest = outcome.changed
             self.ids_known &= outcome.id_known

@@ -187,7 +187,9 @@ class EntryReader:
     def _places(self, names: Sequence[str]) -> tuple[Place, ...]:
         return tuple((n.lower(), n, self.dialect.decoders.get(n.lower(), "text")) for n in names)
 
-    def convert(self, dn: str, raw: RawAttributes, active: bool) -> Converted:
+    def convert(
+        self, dn: str, raw: RawAttributes, active: bool, groups: frozenset[str] = frozenset()
+    ) -> Converted:
         changed = self._changed(raw)
         try:
             source_id = _single(raw, self.id_places, "source_id")
@@ -201,7 +203,7 @@ class EntryReader:
             )
         try:
             active = active and not self._disabled(raw) and not self._expired(raw)
-            user = self._user(source_id, raw, active)
+            user = self._user(source_id, raw, active, groups)
         except BadValue as exc:
             issue = UserIssue(
                 source_id, IssueReason.MISSING_ATTRIBUTE, f"{exc} ({self._who(dn, raw)})"
@@ -218,7 +220,9 @@ class EntryReader:
             account = ""
         return f"{dn}; {name} {account}" if account else dn
 
-    def _user(self, source_id: str, raw: RawAttributes, active: bool) -> DirectoryUser:
+    def _user(
+        self, source_id: str, raw: RawAttributes, active: bool, groups: frozenset[str]
+    ) -> DirectoryUser:
         values: dict[str, Any] = {}  # single-valued attributes: str | None each
         addresses: list[str] = []  # a multi-valued mail's values, every one an address
         for attribute, where in self.singles:
@@ -247,6 +251,7 @@ class EntryReader:
             active=active,
             emails=tuple(emails.values()),
             extra=tuple(extra),
+            groups=groups,
             **values,
         )
 

@@ -44,6 +44,8 @@ class UserQuery:
 
     fields: dict[str, str]  # directory attribute -> Salesforce field
     extra_fields: tuple[str, ...]
+    # read besides: the record's Id, which group membership names, when groups are asked for
+    key_fields: tuple[str, ...] = ()
 
     @classmethod
     def for_request(cls, settings: SalesforceSourceSettings, request: ReadRequest) -> UserQuery:
@@ -60,7 +62,7 @@ class UserQuery:
         bad = sorted(f for f in request.extra_fields if not SALESFORCE_FIELD.fullmatch(f))
         if bad:
             raise StopRun(f"Salesforce: {bad} are not Salesforce field names (lookup_field?)")
-        return cls(fields, tuple(sorted(request.extra_fields)))
+        return cls(fields, tuple(sorted(request.extra_fields)), ("Id",) if request.groups else ())
 
     @property
     def stamp_field(self) -> str:
@@ -69,7 +71,7 @@ class UserQuery:
     def soql(self, where: str, since: datetime | None) -> str:
         # Field names are case-insensitive in SOQL: ask for each once.
         selected: dict[str, str] = {}
-        for name in (*self.fields.values(), *self.extra_fields):
+        for name in (*self.fields.values(), *self.extra_fields, *self.key_fields):
             selected.setdefault(name.lower(), name)
         conditions = [f"({where})"] if where.strip() else []
         if since is not None:
@@ -78,7 +80,9 @@ class UserQuery:
         columns = ", ".join(sorted(selected.values(), key=str.lower))
         return f"SELECT {columns} FROM User{clause} ORDER BY Id"
 
-    def to_user(self, record: dict[str, Any]) -> DirectoryUser | UserIssue:
+    def to_user(
+        self, record: dict[str, Any], groups: frozenset[str] = frozenset()
+    ) -> DirectoryUser | UserIssue:
         # The JSON uses each field's canonical case, whatever case the query used.
         values = {k.lower(): v for k, v in record.items() if k != "attributes"}
 
@@ -107,7 +111,7 @@ class UserQuery:
             if (value := _text(values.get(name.lower()))) is not None
         )
         emails = (e.strip() for e in (text("emails") or "").split(";") if e.strip())
-        return user_from(source_id, active, text, emails, extra)
+        return user_from(source_id, active, text, emails, extra, groups)
 
 
 def parse_stamp(value: str | None) -> datetime | None:

@@ -19,6 +19,7 @@ from sync.retry import retrying
 from sync.sources.base import Page, ReadRequest, ReadResult, SourceRead
 from sync.sources.salesforce.auth import Authenticator, http_session
 from sync.sources.salesforce.faults import SessionExpired, translate
+from sync.sources.salesforce.groups import read_membership
 from sync.sources.salesforce.soql import UserQuery, parse_stamp
 from sync.sources.settings import SalesforceSourceSettings
 
@@ -39,8 +40,11 @@ class SalesforceSource:
     def read(self, request: ReadRequest) -> SourceRead:
         self.stats = {"pages": 0, "records": 0, "sign_ins": 0, "retries": 0}
         query = UserQuery.for_request(self.settings, request)
-        since = parse_stamp(request.since)
-        if request.since is not None and since is None:
+        membership = read_membership(self._query_all, request.groups) if request.groups else None
+        # membership changes do not touch the User (its SystemModstamp stays): with groups,
+        # every read is full, so someone who left a group is seen at once (docs/salesforce.md)
+        since = None if request.groups else parse_stamp(request.since)
+        if request.since is not None and since is None and not request.groups:
             log.warning(
                 "Salesforce: watermark %r is not a timestamp; reading everything", request.since
             )
@@ -55,7 +59,8 @@ class SalesforceSource:
             users: list[DirectoryUser] = []
             issues: list[UserIssue] = []
             for record in records:
-                outcome = query.to_user(record)
+                groups = membership.of(record.get("Id")) if membership else frozenset()
+                outcome = query.to_user(record, groups)
                 if isinstance(outcome, DirectoryUser):
                     users.append(outcome)
                 else:
@@ -73,7 +78,23 @@ class SalesforceSource:
             raise IncompleteRead(
                 f"Salesforce returned {self.stats['records']} of the {total} users it counted"
             )
-        return ReadResult(full=since is None, watermark=watermark, stats=dict(self.stats))
+        stats = dict(self.stats) | (membership.stats if membership else {})
+        return ReadResult(full=since is None, watermark=watermark, stats=stats)
+
+    def _query_all(self, soql: str) -> list[dict[str, Any]]:
+        """Every record of a (small) query, through its pages: group membership."""
+        timeout = self.settings.timeout_seconds
+        answer = self._call(lambda sf: sf.query(soql, timeout=timeout), "group query")
+        records: list[dict[str, Any]] = list(answer.get("records", []))
+        while not answer.get("done", True):
+            url = answer.get("nextRecordsUrl")
+            if not isinstance(url, str) or not url.startswith("/"):
+                raise IncompleteRead("Salesforce stopped a group query without a next page")
+            answer = self._call(self._more(url), "group query's next page")
+            records += answer.get("records", [])
+        if len(records) < int(answer.get("totalSize", 0)):
+            raise IncompleteRead("Salesforce returned fewer group members than it counted")
+        return records
 
     def _next_page(self, url: object, total: int) -> Any:
         read = self.stats["records"]
@@ -88,6 +109,10 @@ class SalesforceSource:
             raise IncompleteRead(
                 f"Salesforce read stopped after {read} of {total} users: {exc}"
             ) from exc
+
+    def _more(self, url: str) -> Call:
+        timeout = self.settings.timeout_seconds
+        return lambda sf: sf.query_more(url, identifier_is_url=True, timeout=timeout)
 
     def _call(self, call: Call, what: str) -> Any:
         """One request: retried while transient, signed in again once if the session expired."""
