@@ -81,7 +81,7 @@ def test_a_file_cut_inside_a_row_disables_nobody(workspace: Workspace) -> None:
     workspace.csv.write_text(text[: text.index("u-00003") + 20], encoding="utf-8")
     message = fails_changing_nothing(workspace, before)
     assert message == (
-        f"CSV file {workspace.csv}, line 4: the file ends inside a row (2 of 8 fields and no "
+        f"CSV file {workspace.csv}, line 4: the file ends inside a row (2 of 9 fields and no "
         "final newline): the export looks cut off"
     )
 
@@ -151,7 +151,7 @@ def test_mostly_malformed_rows_fail_the_run(workspace: Workspace) -> None:
     workspace.csv.write_text(with_bad_rows(28, 12), encoding="utf-8")
     assert fails_changing_nothing(workspace, before) == (
         f"CSV file {workspace.csv}: 12 of 40 rows (30 %) are malformed, more than "
-        "max_bad_rows_percent = 10; first: line 4: 9 fields where the header has 8"
+        "max_bad_rows_percent = 10; first: line 4: 10 fields where the header has 9"
     )
 
 
@@ -160,7 +160,7 @@ def test_a_file_of_only_malformed_rows_fails(workspace: Workspace) -> None:
     workspace.csv.write_text(with_bad_rows(0, 5), encoding="utf-8")
     assert fails_changing_nothing(workspace, before) == (
         f"CSV file {workspace.csv}: 5 of 5 rows (100 %) are malformed, more than "
-        "max_bad_rows_percent = 10; first: line 2: 9 fields where the header has 8"
+        "max_bad_rows_percent = 10; first: line 2: 10 fields where the header has 9"
     )
 
 
@@ -172,7 +172,7 @@ def test_malformed_rows_within_the_bound_are_issues(workspace: Workspace) -> Non
     report = workspace.sync()
     assert (report["status"], report["exit"]) == ("succeeded", 0), report
     assert [(i["source_id"], i["detail"]) for i in report["issues"]] == [
-        (f"u-{100 + n:05d}", f"line {4 + n}: 9 fields where the header has 8") for n in range(3)
+        (f"u-{100 + n:05d}", f"line {4 + n}: 10 fields where the header has 9") for n in range(3)
     ]
     assert report["counts"]["unchanged"] == 5
 
