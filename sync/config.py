@@ -90,8 +90,15 @@ class WebSettings(_Strict):
     # proxies whose X-Forwarded-For / -Proto give the client's address and scheme
     trusted_proxies: tuple[str, ...] = ("127.0.0.1",)
     deliver_wait_seconds: float = Field(default=5, ge=0)
+    # the administrators' console (SPEC §12): sessions end after this long unused, and at most
+    # this long after signing in; sign-in attempts per client address; failed sign-ins per
+    # account before it is locked out of the console for the rest of that window
+    session_idle_minutes: float = Field(default=30, gt=0)
+    session_max_hours: float = Field(default=12, gt=0)
+    signin_limit: str = "10/minute"
+    signin_lockout: str = "5/15 minutes"
 
-    @field_validator("address_limit", "account_limit")
+    @field_validator("address_limit", "account_limit", "signin_limit", "signin_lockout")
     @classmethod
     def _limit(cls, value: str) -> str:
         from limits import parse
