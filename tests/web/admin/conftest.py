@@ -10,10 +10,12 @@ from dataclasses import dataclass
 
 import pytest
 from httpx import Response
+from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
 from sync.admin.accounts import Edit, edit_account
 from sync.admin.passwords import set_password
+from sync.config import Settings
 from sync.store.audit import Actor
 from sync.store.engine import open_store, writing
 from sync.timeutil import utc_now
@@ -89,12 +91,15 @@ def setup_tenants(workspace: Workspace) -> None:
     assert workspace.cli("sync", "--all").code == 0
 
 
-def give_passwords(pages: Pages) -> None:
-    """Privileges and passwords set through the services the CLI uses."""
-    tenants = {t.id: t for t in pages.settings.tenants}
+def give_passwords(engine: Engine, settings: Settings) -> None:
+    """Privileges and passwords of PASSWORDS set through the services the CLI uses, for the
+    tenants of `settings`."""
+    tenants = {t.id: t for t in settings.tenants}
     now = utc_now()
-    with writing(pages.engine) as conn:
+    with writing(engine) as conn:
         for (tenant, name), password in PASSWORDS.items():
+            if tenant not in tenants:
+                continue
             role = ROLES.get((tenant, name))
             if role:
                 edit_account(conn, tenants[tenant], name, Edit(role=role), now=now,
@@ -107,6 +112,6 @@ def console(workspace: Workspace) -> Iterator[Console]:
     setup_tenants(workspace)
     engine = open_store(workspace.database_url)
     pages = Pages(workspace, engine)
-    give_passwords(pages)
+    give_passwords(engine, pages.settings)
     yield Console(pages)
     engine.dispose()
