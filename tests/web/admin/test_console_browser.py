@@ -29,7 +29,7 @@ from tests.web.test_browser import nothing_blocked, submit, text_of
 
 ROOT = Path(__file__).resolve().parents[3]
 SECRET = "console-browser-secret-" + "c" * 32
-WIDTH = 1200
+WIDTH = 1000
 
 
 @dataclass
@@ -118,9 +118,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 def shoot(driver: WebDriver, server: Server, name: str) -> None:
-    """The whole page, WIDTH pixels wide."""
-    height = driver.execute_script("return document.documentElement.scrollHeight")
-    driver.set_window_size(WIDTH, max(600, min(int(height) + 120, 2400)))
+    """The whole page, WIDTH pixels wide and as tall as its content."""
+    driver.set_window_size(WIDTH, 600)
+    bottom = driver.execute_script(
+        "return document.querySelector('main').getBoundingClientRect().bottom + window.scrollY"
+        " + window.outerHeight - window.innerHeight"
+    )
+    driver.set_window_size(WIDTH, max(600, min(int(bottom) + 40, 2400)))
     driver.save_screenshot(str(server.shots / f"{name}.png"))
 
 
