@@ -144,17 +144,20 @@ def _edit(admin: Admin, name: str, form: dict[str, str]) -> tuple[str, list[str]
             account = load_account(conn, tenant.id, name)
             change = _asked_edit(account, form)
             said: list[str] = []
+            queued = False
             if not change.is_empty():
                 domain = message_domain(site.settings, tenant)
                 edited = edit_account(
                     conn, tenant, account.name, change, now=now, domain=domain, actor=admin.actor
                 )
-                name, said = edited.name, edited.said
+                name, said, queued = edited.name, edited.said, edited.queued
             if password:
                 set_password(conn, tenant.id, name, password, now, admin.actor)
                 said.append("password set")
     except Refused as exc:
         return [str(exc)]
+    if queued:  # the account_renamed notice goes now, as after `accounts edit`
+        deliver_due(site.engine, site.settings, wait_seconds=site.settings.web.deliver_wait_seconds)
     return name, said
 
 

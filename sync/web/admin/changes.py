@@ -16,7 +16,9 @@ from starlette.responses import RedirectResponse, Response
 
 from sync import changes
 from sync.errors import UsageError
+from sync.mail.deliver import deliver_due
 from sync.model.changeset import ChangeSet, HeldChange
+from sync.report import RunReport
 from sync.store.changesets import listing as set_listing
 from sync.web.admin.console import Admin, Privilege, console_page, render
 from sync.web.forms import posted_form
@@ -64,13 +66,19 @@ async def approve(request: Request, admin: Admin) -> Response:
     await posted_form(request)
     await run_in_threadpool(_own_set, admin, set_id)
     try:
-        report = await run_in_threadpool(
-            changes.approve, admin.site.settings, admin.site.engine, set_id, admin.actor
-        )
+        report = await run_in_threadpool(_approve, admin, set_id)
     except UsageError as exc:
         return await _refused(request, admin, set_id, str(exc))
     log.info("console: %s/%s approved change set %s", admin.tenant.id, admin.name, set_id)
     return RedirectResponse(admin.url(f"runs/{report.run_id}?approved=1"), 303)
+
+
+def _approve(admin: Admin, set_id: str) -> RunReport:
+    """Approves and runs, then delivers the run's emails, as `clomo-sync changes approve`."""
+    site = admin.site
+    report = changes.approve(site.settings, site.engine, set_id, admin.actor)
+    deliver_due(site.engine, site.settings)
+    return report
 
 
 @console_page(Privilege.CHANGES)

@@ -9,9 +9,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from sync.config import Settings, TenantSettings
+from sync.errors import StopRun
 from sync.guards import Allowance, GuardKind
 from sync.model import IssueReason
-from sync.report import RunReport
+from sync.report import COUNT_KEYS, RunReport
 from sync.runner import RunOptions, run_tenant
 from sync.store.engine import open_reader
 
@@ -71,7 +72,10 @@ def preview(settings: Settings, tenant: TenantSettings, changes: dict[str, Any])
     When the rename guard would hold the renames back, a second dry run that lets them pass
     lists them, so the administrator sees which renames are waiting behind the guard."""
     changed = tenant.model_copy(update=changes)
-    reader = open_reader(settings.database.url)
+    try:
+        reader = open_reader(settings.database.url)
+    except StopRun as exc:  # an older schema, an unreachable server: said, not a 500
+        return Preview("failed", dict.fromkeys(COUNT_KEYS, 0), 0, [], [], [], str(exc))
     try:
         report = run_tenant(settings, changed, reader, RunOptions(dry_run=True))
         renames = _renames(report)

@@ -4,7 +4,6 @@ signs in through the login form."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -68,12 +67,6 @@ class Console:
 
 def csrf_of(html: str) -> str:
     return form_value(html, "csrf")
-
-
-def text_of(html: str, element_id: str) -> str:
-    match = re.search(rf'id="{element_id}"[^>]*>(.*?)</', html, re.S)
-    assert match, f"no element {element_id}"
-    return match.group(1)
 
 
 def setup_tenants(workspace: Workspace) -> None:

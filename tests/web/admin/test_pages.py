@@ -9,7 +9,7 @@ import re
 import time
 from urllib.parse import unquote_plus
 
-from tests.web.admin.conftest import Console, csrf_of, text_of
+from tests.web.admin.conftest import Console, csrf_of
 
 ACME = "/admin/acme"
 
@@ -35,10 +35,8 @@ def test_the_settings_preview_counts_the_renames_and_saving_is_refused_honestly(
 
     saved = client.post(ACME + "/settings/save", data={"csrf": csrf_of(preview.text), **rule})
     assert saved.status_code == 409
-    assert "provisioned from the configuration file" in text_of(saved.text, "refused") or (
-        "provisioned from the configuration file" in saved.text
-    )
-    assert 'id="refused"' in saved.text
+    refused = saved.text.split('id="refused"', 1)[1].split("</div>", 1)[0]
+    assert "tenant acme is provisioned from the configuration file" in refused
     settings = console.pages.settings.tenant("acme")
     assert settings.account_name_source == "email_local_part"
     assert set(console.pages.ws.accounts()) == {f"user{n}" for n in range(1, 6)}
@@ -54,6 +52,19 @@ def test_the_preview_says_when_the_rename_guard_would_hold(console: Console) -> 
     assert "more than max_rename = 2" in preview.text
     assert 'id="count-renames" data-count="5"' in preview.text
     assert preview.text.count('class="after">E0000') == 5  # the held renames, listed
+
+
+def test_a_preview_whose_source_cannot_be_read_says_so(console: Console) -> None:
+    ws = console.pages.ws
+    ws.tenant["source"] = {"kind": "csv", "path": str(ws.root / "gone.csv")}
+    ws.configure()
+    client = console.signed_in()
+    csrf = csrf_of(client.get(ACME + "/settings").text)
+    rule = {"account_name_source": "employee_code", "auth_type": "password"}
+    preview = client.post(ACME + "/settings/preview", data={"csrf": csrf, **rule})
+    assert preview.status_code == 200
+    failed = preview.text.split('id="preview-failed"', 1)[1].split("</div>", 1)[0]
+    assert "gone.csv" in failed
 
 
 def test_settings_refuse_what_the_configuration_would_refuse(console: Console) -> None:
@@ -95,6 +106,7 @@ def test_an_account_is_edited_through_the_services_and_audited(console: Console)
     events = [(e["actor"], e["action"]) for e in json.loads(history.out)]
     assert ("admin:user1", "renamed") in events
     assert ("admin:user1", "edited") in events and ("admin:user1", "password_set") in events
+    assert ("account_renamed", "user4@example.com", "sent") in console.pages.outbox()
     detail = client.get(saved.headers["location"]).text
     assert "admin:user1" in detail and "renamed user4 to yamada.taro" in detail
 
