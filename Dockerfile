@@ -14,8 +14,9 @@ COPY sync ./sync
 COPY config ./config
 RUN python3 -m venv .venv && .venv/bin/pip install -q .
 
-# A user without privileges; relative paths in the configuration (a SQLite file, the outbox
-# folder) resolve under its working directory, a volume.
+# A user without privileges, working in a volume. Relative paths in the configuration are
+# relative to the file's folder (/etc/clomo-sync, read-only): give a SQLite file or an outbox
+# folder as an absolute path in the volume (sqlite:////var/lib/clomo-sync/clomo-sync.db).
 RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/clomo-sync --create-home clomo
 USER 10001:10001
 WORKDIR /var/lib/clomo-sync

@@ -1,11 +1,15 @@
 """How fast the LDAP source reads a big directory from a real slapd on this machine.
 
     python bench/ldap_read.py [--people 100000] [--page-size 1000] [--dialect openldap]
+                              [--entries lean|ldap3|both] [--runs 1]
 
 Generates the people into a temporary directory (nothing is kept), loads them with slapadd,
 starts slapd on a free port of 127.0.0.1, reads everything through `LdapSource` as a sync run
-would (profile attributes, paged), and prints one JSON line: entries per second and the peak
-memory the reading process reached.
+would (profile attributes, paged), and prints one JSON line per read: entries per second and the
+peak memory the reading process reached. `--entries` chooses how search entries are taken from
+ldap3 (sync.sources.ldap.lean: `lean` from its BER decoding, `ldap3` from its public response);
+`both` alternates the two over `--runs` rounds against the same slapd and ends with a line of
+medians and their ratio, so the comparison shares one machine state.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import itertools
 import json
 import os
 import resource
+import statistics
 import sys
 import tempfile
 import time
@@ -37,7 +42,10 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--page-size", type=int, default=1000)
     parser.add_argument("--dialect", choices=["openldap", "active_directory"], default="openldap")
+    parser.add_argument("--entries", choices=["lean", "ldap3", "both"], default="lean")
+    parser.add_argument("--runs", type=int, default=1)
     args = parser.parse_args()
+    kinds = ["lean", "ldap3"] if args.entries == "both" else [args.entries]
 
     with tempfile.TemporaryDirectory(prefix="ldap-bench-") as workdir:
         server = S.Slapd(Path(workdir) / "slapd")
@@ -47,13 +55,25 @@ def main() -> None:
         server.load(ldif)
         load_seconds = time.monotonic() - started
         server.start()
+        seconds: dict[str, list[float]] = {kind: [] for kind in kinds}
         try:
-            print(json.dumps(measure(server, args, load_seconds)))
+            for _ in range(args.runs):
+                for kind in kinds:
+                    figures = measure(server, args, load_seconds, lean=kind == "lean")
+                    seconds[kind].append(float(str(figures["read_seconds"])))
+                    print(json.dumps({"entries": kind, **figures}), flush=True)
         finally:
             server.stop()
+        medians = {kind: round(statistics.median(values), 2) for kind, values in seconds.items()}
+        summary: dict[str, object] = {"median_read_seconds": medians}
+        if len(kinds) == 2:
+            summary["ldap3_over_lean"] = round(medians["ldap3"] / medians["lean"], 3)
+        print(json.dumps(summary))
 
 
-def measure(server: S.Slapd, args: argparse.Namespace, load_seconds: float) -> dict[str, object]:
+def measure(
+    server: S.Slapd, args: argparse.Namespace, load_seconds: float, *, lean: bool
+) -> dict[str, object]:
     os.environ["BENCH_LDAP_PASSWORD"] = S.SYNC_PW
     settings = LdapSourceSettings(
         kind="ldap",
@@ -67,7 +87,7 @@ def measure(server: S.Slapd, args: argparse.Namespace, load_seconds: float) -> d
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     users = pages = 0
     started = time.monotonic()
-    read = LdapSource(settings).read(ReadRequest(PROFILE))
+    read = LdapSource(settings, lean_entries=lean).read(ReadRequest(PROFILE))
     while True:
         try:
             page = next(read)
@@ -92,7 +112,7 @@ def measure(server: S.Slapd, args: argparse.Namespace, load_seconds: float) -> d
         "peak_rss_mib_after_read": round(
             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
         ),
-        # the reader process the source starts (reaped by now)
+        # the largest reaped child so far: the reader process, or slapadd if that was larger
         "reader_process_peak_rss_mib": round(
             resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1
         ),

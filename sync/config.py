@@ -5,26 +5,25 @@ from __future__ import annotations
 import os
 import re
 import string
-import tomllib
 import zoneinfo
 from collections.abc import Mapping
 from email.utils import parseaddr
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sync.compose.rules import NameRule
-from sync.errors import ConfigError
+from sync.config_env import DEFAULT_CONFIG, ENV_PREFIX, config_path
+from sync.config_paths import database_url_problem
+from sync.errors import ConfigError, UsageError
 from sync.guards import Bound, GuardKind, Limits
 from sync.model import TEXT_ATTRIBUTES
 from sync.schedule import schedule_trigger
 from sync.sources.settings import AnySourceSettings
 
-ENV_PREFIX = "CLOMO_SYNC_"
-DEFAULT_CONFIG = Path("config/clomo-sync.toml")
+__all__ = ["DEFAULT_CONFIG", "ENV_PREFIX", "check_settings", "config_path", "load_settings"]
 DEFAULT_NAME_PATTERN = r"[A-Za-z0-9._@+\-]{1,128}"
-SOURCE_KINDS = ("csv", "ldap", "google_workspace", "salesforce")
 # Fields a custom template may use: every text attribute, plus the derived local part.
 TEMPLATE_FIELDS = (*TEXT_ATTRIBUTES, "email_local_part")
 
@@ -34,24 +33,50 @@ class _Strict(BaseModel):
 
 
 class DatabaseSettings(_Strict):
-    url: str = "sqlite:///var/clomo-sync.db"
+    url: str = Field(
+        default="sqlite:///var/clomo-sync.db",
+        description="the store: sqlite:///FILE (relative to this file's folder), "
+        "sqlite:////ABSOLUTE/FILE or postgresql+psycopg://user@host/db",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _usable(cls, value: str) -> str:
+        problem = database_url_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
 
 class MailSettings(_Strict):
-    delivery: Literal["file", "smtp"] = "file"
-    outbox_dir: Path = Path("var/outbox")
-    smtp_host: str = "127.0.0.1"
-    smtp_port: int = Field(default=25, ge=1, le=65535)
-    security: Literal["none", "starttls", "tls"] = "none"
-    username: str | None = None
+    delivery: Literal["file", "smtp"] = Field(
+        default="file", description='"file" writes .eml files into outbox_dir; "smtp" sends'
+    )
+    outbox_dir: Path = Field(
+        default=Path("var/outbox"), description='where delivery = "file" writes messages'
+    )
+    smtp_host: str = Field(default="127.0.0.1", description="the SMTP server")
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="the SMTP server's port")
+    security: Literal["none", "starttls", "tls"] = Field(
+        default="none", description="plain SMTP, STARTTLS, or TLS from the first byte (465)"
+    )
+    username: str | None = Field(
+        default=None, description="SMTP login (with password_env or password_file)"
+    )
     password_env: str | None = None
     password_file: Path | None = None
     ca_file: Path | None = None
-    timeout_seconds: float = Field(default=30, gt=0)
-    from_address: str = "CLOMO <noreply@example.com>"
-    max_attempts: int = Field(default=8, ge=1, le=100)
-    retry_base_seconds: float = Field(default=60, gt=0)
-    batch_size: int = Field(default=500, ge=1)
+    timeout_seconds: float = Field(default=30, gt=0, description="SMTP connection timeout")
+    from_address: str = Field(
+        default="CLOMO <noreply@example.com>", description="the From header of every message"
+    )
+    max_attempts: int = Field(
+        default=8, ge=1, le=100, description="deliveries tried before a message is failed"
+    )
+    retry_base_seconds: float = Field(
+        default=60, gt=0, description="the first back-off step after a failed delivery"
+    )
+    batch_size: int = Field(default=500, ge=1, description="messages sent per connection")
 
     @field_validator("from_address")
     @classmethod
@@ -70,33 +95,50 @@ class SchedulerSettings(_Strict):
     """The `scheduler` command's timing (docs/operations.md)."""
 
     jitter_seconds: float = Field(default=10, ge=0)  # random delay after each tick
-    misfire_grace_seconds: float = Field(default=300, gt=0)
+    misfire_grace_seconds: float = Field(
+        default=300, gt=0, description="a tick missed by up to this long still runs"
+    )
     max_workers: int = Field(default=4, ge=1)  # tenants run at once by one scheduler
-    delivery_interval_seconds: float = Field(default=60, gt=0)
+    delivery_interval_seconds: float = Field(
+        default=60, gt=0, description="how often queued email is delivered"
+    )
     stop_timeout_seconds: float = Field(default=30, ge=0)  # wait for runs on SIGTERM
-    heartbeat_seconds: float = Field(default=15, gt=0)
+    heartbeat_seconds: float = Field(
+        default=15, gt=0, description="how often the scheduler records that it is alive"
+    )
 
 
 class WebSettings(_Strict):
     """`clomo-sync web`, the self-service password pages (docs/web.md)."""
 
-    host: str = "127.0.0.1"
-    port: int = Field(default=8080, ge=0, le=65535)
+    host: str = Field(default="127.0.0.1", description="the address `web` listens on")
+    port: int = Field(default=8080, ge=0, le=65535, description="the port `web` listens on")
     # signs the forms' CSRF tokens; unset: a random secret per process (forms die on restart)
     secret_env: str | None = None
-    secret_file: Path | None = None
+    secret_file: Path | None = Field(default=None, description="a file holding that secret")
     address_limit: str = "60/minute"  # page requests per client address
     account_limit: str = "5/hour"  # reset emails per account
     # proxies whose X-Forwarded-For / -Proto give the client's address and scheme
     trusted_proxies: tuple[str, ...] = ("127.0.0.1",)
-    deliver_wait_seconds: float = Field(default=5, ge=0)
-    # the administrators' console (SPEC §12): sessions end after this long unused, and at most
-    # this long after signing in; sign-in attempts per client address; failed sign-ins per
-    # account before it is locked out of the console for the rest of that window
-    session_idle_minutes: float = Field(default=30, gt=0)
-    session_max_hours: float = Field(default=12, gt=0)
-    signin_limit: str = "10/minute"
-    signin_lockout: str = "5/15 minutes"
+    deliver_wait_seconds: float = Field(
+        default=5, ge=0, description="how long a page waits for its email to be sent"
+    )
+    # the administrators' console: sessions end after this long unused, and at most this long
+    # after signing in; sign-in attempts per client address; failed sign-ins per account name
+    # before it is locked out of the console for the rest of that window
+    session_idle_minutes: float = Field(
+        default=30, gt=0, description="a console session unused this long ends"
+    )
+    session_max_hours: float = Field(
+        default=12, gt=0, description="a console session ends this long after signing in"
+    )
+    signin_limit: str = Field(
+        default="10/minute", description="console sign-in attempts per client address"
+    )
+    signin_lockout: str = Field(
+        default="5/15 minutes",
+        description="failed console sign-ins per account name before it is locked out",
+    )
 
     @field_validator("address_limit", "account_limit", "signin_limit", "signin_lockout")
     @classmethod
@@ -110,10 +152,32 @@ class WebSettings(_Strict):
         return value
 
 
+class ScopeSettings(_Strict):
+    groups: tuple[str, ...] = Field(
+        min_length=1, description="only members of these groups (nested included) get accounts"
+    )
+
+
+class RoleRule(_Strict):
+    group: str = Field(min_length=1, description="members of this group (nested included) …")
+    role: Literal["none", "system_admin", "department_admin", "operator", "custom_admin"] = Field(
+        description="… get this administrator privilege (the first matching rule wins)"
+    )
+    permission_scheme: str | None = Field(default=None, description="for custom_admin")
+
+    @model_validator(mode="after")
+    def _scheme(self) -> RoleRule:
+        if (self.role == "custom_admin") != (self.permission_scheme is not None):
+            raise ValueError('permission_scheme goes with role = "custom_admin", and only with it')
+        return self
+
+
 class TenantSettings(_Strict):
-    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,62}$")
-    schedule: str = "0 * * * *"
-    timezone: str = "UTC"
+    id: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,62}$", description="the tenant's id, unique"
+    )
+    schedule: str = Field(default="0 * * * *", description="crontab line of the scheduler's runs")
+    timezone: str = Field(default="UTC", description="the time zone of schedule")
     account_name_source: Literal[
         "custom",
         "email",
@@ -121,29 +185,60 @@ class TenantSettings(_Strict):
         "employee_code",
         "google_workspace_email",
         "salesforce_account",
-    ] = "email"
-    custom_template: str | None = None
-    auth_type: Literal["password", "google", "saml"] = "password"
-    collision: Literal["suffix", "reject"] = "suffix"
-    # SPEC §10's guards: a count bound (0: none) and a percent of the active accounts (0: none)
-    max_disable: int = Field(default=500, ge=0)
-    max_disable_percent: float = Field(default=20, ge=0, le=100)
-    max_rename: int = Field(default=100, ge=0)
-    max_rename_percent: float = Field(default=10, ge=0, le=100)
-    max_clear: int = Field(default=50, ge=0)
-    max_clear_percent: float = Field(default=5, ge=0, le=100)
-    alert_emails: tuple[str, ...] = ()
-    audit_retention_days: int = Field(default=400, ge=1)
-    reserved_names: tuple[str, ...] = ()
-    name_pattern: str = DEFAULT_NAME_PATTERN
-    lowercase_email_names: bool = True
-    name_quarantine_days: int = Field(default=30, ge=0)
-    reset_url: str | None = None
-    token_ttl_hours: float = Field(default=72, gt=0)
-    templates_dir: Path | None = None
+    ] = Field(default="email", description="what the account name is built from")
+    custom_template: str | None = Field(
+        default=None, description='for "custom": a template like "{family_name}.{given_name}"'
+    )
+    auth_type: Literal["password", "google", "saml"] = Field(
+        default="password", description="password accounts get a reset email; federated none"
+    )
+    collision: Literal["suffix", "reject"] = Field(
+        default="suffix", description="a later claimant of a name gets name-2, or no account"
+    )
+    max_disable: int = Field(
+        default=500, ge=0, description="a run disabling more accounts is blocked (0: no bound)"
+    )
+    max_disable_percent: float = Field(
+        default=20, ge=0, le=100, description="… or more than this % of the active accounts"
+    )
+    max_rename: int = Field(
+        default=100, ge=0, description="a run renaming more accounts is blocked (0: no bound)"
+    )
+    max_rename_percent: float = Field(
+        default=10, ge=0, le=100, description="… or more than this % of the active accounts"
+    )
+    max_clear: int = Field(
+        default=50, ge=0, description="a run emptying more stored fields is blocked (0: no bound)"
+    )
+    max_clear_percent: float = Field(
+        default=5, ge=0, le=100, description="… or more than this % of the active accounts"
+    )
+    alert_emails: tuple[str, ...] = Field(
+        default=(), description="addresses told when runs start failing or blocking, and recover"
+    )
+    audit_retention_days: int = Field(
+        default=400, ge=1, description="account events older than this are deleted"
+    )
+    reserved_names: tuple[str, ...] = Field(default=(), description="names never given out")
+    name_pattern: str = Field(
+        default=DEFAULT_NAME_PATTERN, description="a regular expression a whole name must match"
+    )
+    lowercase_email_names: bool = Field(default=True, description="email-based names in lower case")
+    name_quarantine_days: int = Field(
+        default=30, ge=0, description="a name released by a rename is not reused for this long"
+    )
+    reset_url: str | None = Field(
+        default=None, description="the password page's URL with {token}; needed for password"
+    )
+    token_ttl_hours: float = Field(default=72, gt=0, description="a reset link's lifetime")
+    templates_dir: Path | None = Field(
+        default=None, description="the tenant's email templates, overriding the defaults by name"
+    )
     from_address: str | None = None  # this tenant's sender; mail.from_address when unset
     source: AnySourceSettings
     lookups: tuple[AnySourceSettings, ...] = ()
+    scope: ScopeSettings | None = None
+    roles: tuple[RoleRule, ...] = ()
 
     @field_validator("schedule")
     @classmethod
@@ -197,6 +292,11 @@ class TenantSettings(_Strict):
             }
         )
 
+    def groups(self) -> frozenset[str]:
+        """Every group the scope and the roles name: what the source must read memberships of."""
+        scoped = self.scope.groups if self.scope else ()
+        return frozenset((*scoped, *(rule.group for rule in self.roles)))
+
     def name_rule(self) -> NameRule:
         return NameRule.parse(
             self.account_name_source,
@@ -241,11 +341,12 @@ class Settings(_Strict):
         return self
 
     def tenant(self, tenant_id: str) -> TenantSettings:
+        """The configured tenant; an unknown id is a usage error naming the configured ones."""
         for tenant in self.tenants:
             if tenant.id == tenant_id:
                 return tenant
         known = ", ".join(t.id for t in self.tenants) or "none"
-        raise ConfigError([f"{self.path}: no tenant {tenant_id!r} (tenants: {known})"])
+        raise UsageError(f"unknown tenant {tenant_id!r}; configured: {known}")
 
 
 def checked_sender(value: str) -> str:
@@ -285,97 +386,21 @@ def template_fields(template: str) -> tuple[str, ...]:
     return tuple(names)
 
 
-def config_path(explicit: str | Path | None, environ: Mapping[str, str] = os.environ) -> Path:
-    if explicit:
-        return Path(explicit)
-    if environ.get(ENV_PREFIX + "CONFIG"):
-        return Path(environ[ENV_PREFIX + "CONFIG"])
-    return DEFAULT_CONFIG
-
-
 def load_settings(path: Path, environ: Mapping[str, str] = os.environ) -> Settings:
     """Reads, overrides and validates; raises ConfigError listing every problem."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError([f"{path}: configuration file not found"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([f"{path}: cannot read: {exc}"]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"{path}: not valid TOML: {exc}"]) from None
-    problems = apply_env_overrides(data, environ)
-    try:
-        settings = Settings.model_validate(data)
-    except ValidationError as exc:
-        problems += [
-            f"{path}: {_key(error['loc'], data)}: {error['msg']}" for error in exc.errors()
-        ]
-    if problems:
+    from sync.config_load import read_settings
+
+    settings, problems = read_settings(path, environ)
+    if problems or settings is None:
         raise ConfigError(problems)
-    return settings.model_copy(update={"path": path})
+    return settings
 
 
-def _key(loc: tuple[int | str, ...], data: dict[str, Any]) -> str:
-    """A validation error's location as the key an administrator writes, tenants named by id."""
-    parts: list[str] = []
-    node: Any = data
-    for step in loc:
-        if isinstance(step, int):
-            item = node[step] if isinstance(node, list) and step < len(node) else None
-            label = item.get("id") if isinstance(item, dict) else None
-            parts[-1] += f"[{label}]" if label else f"[{step}]"
-            node = item
-        elif step in SOURCE_KINDS and parts and _is_source_key(parts[-1]):
-            continue  # pydantic names the union branch; it is not a key of the file
-        else:
-            parts.append(str(step))
-            node = node.get(step) if isinstance(node, dict) else None
-    return ".".join(parts) or "(top level)"
+def check_settings(
+    path: Path, environ: Mapping[str, str] = os.environ
+) -> tuple[Settings | None, list[str]]:
+    """`config check`: every problem of the file and the environment at once, including each
+    secret variable or file (and CA file) that cannot be read; never a value."""
+    from sync.config_load import read_settings
 
-
-def _is_source_key(part: str) -> bool:
-    return part == "source" or part.startswith("lookups[")
-
-
-def apply_env_overrides(data: dict[str, Any], environ: Mapping[str, str]) -> list[str]:
-    """`CLOMO_SYNC_MAIL__SMTP_PORT=2525` sets mail.smtp_port; tenants are addressed by id
-    (`CLOMO_SYNC_TENANTS__ACME__SOURCE__URL`) or index. Values are read as TOML when they parse
-    (numbers, booleans, arrays), else as plain strings."""
-    problems: list[str] = []
-    for name in sorted(environ):
-        if not name.startswith(ENV_PREFIX) or name == ENV_PREFIX + "CONFIG":
-            continue
-        steps = name[len(ENV_PREFIX) :].lower().split("__")
-        try:
-            _set_path(data, steps, _env_value(environ[name]))
-        except KeyError as exc:
-            problems.append(f"environment {name}: {exc.args[0]}")
-    return problems
-
-
-def _env_value(raw: str) -> Any:
-    try:
-        return tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
-        return raw
-
-
-def _set_path(node: Any, steps: list[str], value: Any) -> None:
-    for position, step in enumerate(steps):
-        last = position == len(steps) - 1
-        if isinstance(node, list):
-            node = _list_item(node, step)
-            continue
-        if last:
-            node[step] = value
-            return
-        node = node.setdefault(step, {})
-
-
-def _list_item(items: list[Any], step: str) -> Any:
-    for item in items:
-        if isinstance(item, dict) and str(item.get("id", "")).lower() == step:
-            return item
-    if step.isdigit() and int(step) < len(items):
-        return items[int(step)]
-    raise KeyError(f"no tenant {step!r} to override")
+    return read_settings(path, environ, check_secrets=True)

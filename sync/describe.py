@@ -23,9 +23,9 @@ def change_fields(change: Change, before: ProfileValues | None) -> dict[str, lis
         for field in ProfileValues._fields:
             if getattr(old, field) != getattr(new, field):
                 fields[field] = [_plain(getattr(old, field)), _plain(getattr(new, field))]
-    if Action.CREATE in change.actions and change.profile is not None:
-        if change.profile.primary_email:
-            fields["primary_email"] = [None, change.profile.primary_email]
+    address = change.profile.primary_email if change.profile is not None else None
+    if Action.CREATE in change.actions and address:
+        fields["primary_email"] = [None, address]
     if Action.DISABLE in change.actions:
         fields["status"] = [AccountStatus.ACTIVE.value, AccountStatus.DISABLED.value]
     if Action.ENABLE in change.actions:

@@ -9,15 +9,17 @@ printing it a dry run's (STYLE.md 5).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from sync.compose.collisions import Assigned, Claim, NameBook, resolve
 from sync.compose.normalize import name_key, normalize_email, normalize_text
 from sync.compose.rules import Composed, NameRule
 from sync.errors import UserIssue
+from sync.groups import NO_GRANT_KEY, GroupRules, RoleChange
 from sync.model import (
     GONE,
     INACTIVE,
+    OUT_OF_SCOPE,
     AccountState,
     Action,
     Change,
@@ -60,6 +62,7 @@ class Policy:
     rule: NameRule
     collision: str = "suffix"
     needs_reset_email: bool = True
+    groups: GroupRules = field(default_factory=GroupRules)
 
 
 # every combination of actions, made once: 100,000 new accounts share one {"create"}
@@ -85,6 +88,7 @@ class Planner:
         self._claims: dict[str, tuple[Profile, AccountState | None, str, bool]] = {}
         self._duplicates: set[str] = set()
         self._dropped: set[int] = set()  # indices of changes withdrawn for duplicate ids
+        self._grants: dict[str, RoleChange] = {}  # privileges the group rules give or change
 
     def add(self, user: DirectoryUser) -> None:
         source_id = user.source_id
@@ -92,9 +96,17 @@ class Planner:
             self._duplicates.add(source_id)
             return
         account = self.accounts.get(source_id)
+        rules = self.policy.groups
+        if not rules.in_scope(user.groups):
+            self._out_of_scope(source_id, account)
+            return
         if account is None and not user.active:
             self._fate[source_id] = SKIPPED  # nobody gets an account the directory switched off
             return
+        stored = account.grant_key if account is not None else NO_GRANT_KEY
+        grant = rules.regrant(user.groups, stored)
+        if grant is not None:
+            self._grants[source_id] = grant
         composed = self.policy.rule.compose(user)
         if not isinstance(composed, Composed):
             self._fate[source_id] = SKIPPED
@@ -107,11 +119,9 @@ class Planner:
         else:
             # a locked name keeps the composed name it had, so unlocking can rename it later
             kept = account.composed_name if account.name_locked else composed.name
-            self._record(
-                self._existing(
-                    source_id, profile_of(user), user.active, account, kept, account.name
-                )
-            )
+            profile = profile_of(user)
+            change = _existing(source_id, profile, user.active, account, kept, account.name)
+            self._record(self._invited(change, account, profile))
 
     def set_aside(self, issue: UserIssue) -> None:
         """A user the source returned but could not use: reported, and not "gone"."""
@@ -137,19 +147,14 @@ class Planner:
             self.plan.changes = [c for i, c in kept if i not in self._dropped]
         return self.plan
 
-    def _existing(
-        self,
-        source_id: str,
-        profile: Profile,
-        active: bool,
-        account: AccountState,
-        composed: str | None,
-        name: str,
-    ) -> Change:
-        """The change of an existing account, with the invitation it is owed (SPEC §10: a
-        password account that never had a password set is sent account_created as soon as it
-        has an address, and again when it is re-enabled)."""
-        change = _existing(source_id, profile, active, account, composed, name)
+    def _invited(self, change: Change, account: AccountState, profile: Profile) -> Change:
+        """The change with the invitation the account is owed (SPEC §10: a password account that
+        never had a password set is sent account_created as soon as it has an address, and
+        again when it is re-enabled), or its missing_email issue."""
+        active = (account.active and Action.DISABLE not in change.actions) or (
+            Action.ENABLE in change.actions
+        )
+        source_id = change.source_id
         if not self.policy.needs_reset_email or account.password_set or not active:
             return change
         if account.invited and Action.ENABLE not in change.actions:
@@ -163,7 +168,24 @@ class Planner:
         self.plan.issues.append(UserIssue(source_id, IssueReason.MISSING_EMAIL, detail))
         return change
 
+    def _out_of_scope(self, source_id: str, account: AccountState | None) -> None:
+        """Someone outside the tenant's group scope is like someone gone: an active account is
+        disabled (the disable guard applies), and nobody gets a new one."""
+        if account is None or not account.active:
+            self._fate[source_id] = SKIPPED
+            return
+        change = Change(source_id, _actions({Action.DISABLE}), account.name, account.id,
+                        why=OUT_OF_SCOPE)  # fmt: skip
+        self._fate[source_id] = len(self.plan.changes)
+        self.plan.changes.append(change)
+
     def _record(self, change: Change) -> None:
+        grant = self._grants.pop(change.source_id, None)
+        if grant is not None:
+            actions = (
+                change.actions if change.account_id is None else change.actions | {Action.UPDATE}
+            )
+            change = replace(change, actions=_actions(actions), grant=grant)
         if change.invite or change.actions or (change.composed_name and change.account_id):
             self._fate[change.source_id] = len(self.plan.changes)
             self.plan.changes.append(change)
@@ -183,11 +205,11 @@ class Planner:
             profile, account, base, active = self._claims.pop(source_id)
             decision = outcome.pop(source_id)
             if isinstance(decision, Assigned):
-                self._record(
-                    _new(source_id, profile, decision.name, base)
-                    if account is None
-                    else self._existing(source_id, profile, active, account, base, decision.name)
-                )
+                if account is None:
+                    self._record(_new(source_id, profile, decision.name, base))
+                else:
+                    change = _existing(source_id, profile, active, account, base, decision.name)
+                    self._record(self._invited(change, account, profile))
                 if account is None and self.policy.needs_reset_email and not profile.primary_email:
                     self.plan.issues.append(
                         UserIssue(source_id, IssueReason.MISSING_EMAIL, "primary_email")
@@ -197,11 +219,9 @@ class Planner:
                 UserIssue(source_id, IssueReason.NAME_CONFLICT, decision.holder)
             )
             if account is not None:  # it keeps its name; its other changes still apply
-                self._record(
-                    self._existing(
-                        source_id, profile, active, account, account.composed_name, account.name
-                    )
-                )
+                kept = account.composed_name
+                change = _existing(source_id, profile, active, account, kept, account.name)
+                self._record(self._invited(change, account, profile))
 
     def _drop_duplicates(self) -> None:
         """Every row of an id the source returned twice is set aside; its account stays."""

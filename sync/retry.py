@@ -64,18 +64,17 @@ def retrying(
         sleep = state.upcoming_sleep
         if on_retry is not None and failure is not None:
             on_retry(failure, state.attempt_number, sleep)
-        log.warning("%s failed (%s); attempt %d again in %.1f s", what, failure,
-                    state.attempt_number + 1, sleep)  # fmt: skip
+        log.warning("%s: %s; trying again in %.1f s (attempt %d)", what, failure, sleep,
+                    state.attempt_number + 1)  # fmt: skip
 
     def stop(state: RetryCallState) -> bool:
+        # tenacity has chosen the coming wait (upcoming_sleep, never below a server's hint)
+        # before it asks whether to stop: a wait that would end past the budget is not started
         elapsed = state.seconds_since_start or 0.0
         return (
-            stop_after_delay(budget_seconds)(state) or elapsed + wait_hint(state) > budget_seconds
+            stop_after_delay(budget_seconds)(state)
+            or elapsed + state.upcoming_sleep > budget_seconds
         )
-
-    def wait_hint(state: RetryCallState) -> float:
-        # the lower bound of the coming wait: a server asking for more than the budget ends it
-        return hint_of(state.outcome.exception() if state.outcome else None)
 
     return Retrying(
         retry=retry_if_exception_type(retry_on),

@@ -15,6 +15,7 @@ from sync.config import Settings, TenantSettings
 from sync.describe import plan_line
 from sync.directory import LOOKUP_ATTRIBUTES, ReadSummary, feed, read_lookup
 from sync.errors import StopRun
+from sync.groups import rules_from
 from sync.guards import Allowance, GuardKind, Held, guard
 from sync.mail.notices import count_notices
 from sync.model import PROFILE_ATTRIBUTES, AccountState, Action, Plan, RunStatus
@@ -106,7 +107,12 @@ def _run(
             quarantine_start(report.started_at, tenant.name_quarantine_days),
         )
     report.full = full
-    planner = Planner(states, book, Policy(rule, tenant.collision, tenant.auth_type == "password"))
+    groups = rules_from(
+        tenant.scope.groups if tenant.scope else None,
+        [(r.group, r.role, r.permission_scheme) for r in tenant.roles],
+    )
+    policy = Policy(rule, tenant.collision, tenant.auth_type == "password", groups)
+    planner = Planner(states, book, policy)
     summary = _read(tenant, planner, rule.attributes, None if full else watermark)
     report.users_read = summary.users_read
     plan = planner.finish(full_read=full and summary.result.full)
@@ -148,7 +154,11 @@ def _read(
     extra = {lk.match_on for lk in tenant.lookups if lk.match_on not in ("email", "employee_code")}
     own = frozenset(needed - set(provided))
     request = ReadRequest(
-        own | frozenset(PROFILE_ATTRIBUTES), frozenset(e for e in extra if e), since, required=own
+        own | frozenset(PROFILE_ATTRIBUTES),
+        frozenset(e for e in extra if e),
+        since,
+        required=own,
+        groups=tenant.groups(),
     )
     return feed(tenant.source, request, planner, lookups)
 

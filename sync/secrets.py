@@ -6,6 +6,7 @@ Messages name the variable or file, never the value.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -30,3 +31,44 @@ def read_secret(
         except OSError as exc:
             raise StopRun(f"{what}: cannot read secret file {file_path}: {exc.strerror}") from None
     return None
+
+
+# A variable's name: letters, digits and _, not starting with a digit.
+_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+MAX_VARIABLE_NAME = 64
+
+
+def looks_like_variable_name(value: str) -> bool:
+    """False for what looks like a secret put where a variable's name belongs.
+
+    Names are written ACME_LDAP_PASSWORD or acme_ldap_password; a value with spaces or `=`, a
+    very long one, or one mixing upper- and lower-case letters with digits (a generated password
+    or key) is taken for the secret itself.
+    """
+    if len(value) > MAX_VARIABLE_NAME or not _VARIABLE_NAME.fullmatch(value):
+        return False
+    mixed_case = any(c.islower() for c in value) and any(c.isupper() for c in value)
+    return not (mixed_case and any(c.isdigit() for c in value))
+
+
+def variable_name_problem(key: str, value: object) -> str | None:
+    """The message for a `*_env` key that does not name a variable; it never repeats the value."""
+    if value is None or (isinstance(value, str) and looks_like_variable_name(value)):
+        return None
+    return f"{key} must name an environment variable, not hold the secret itself"
+
+
+def secret_readable_problem(key: str, value: object, environ: Mapping[str, str]) -> str | None:
+    """Why a configured `*_env` variable or `*_file` cannot be read (never its contents)."""
+    if not isinstance(value, str) or not value:
+        return None
+    if key.endswith("_env"):
+        return None if environ.get(value) else f"environment variable {value} is not set"
+    path = Path(value)
+    if not path.is_file():
+        return f"{path} is not a file" if path.exists() else f"{path} does not exist"
+    try:
+        with path.open("rb"):
+            return None
+    except OSError as exc:
+        return f"cannot read {path}: {exc.strerror}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -68,3 +69,20 @@ def test_backoff_grows_to_its_cap_with_jitter(attempt: int) -> None:
     for _ in range(50):
         assert ceiling / 2 <= backoff_seconds(attempt, 2.0, 60.0) <= ceiling
     assert backoff(attempt, 2.0, 60.0, hint=500).total_seconds() == 500
+
+
+def test_a_wait_that_would_end_past_the_budget_is_not_started() -> None:
+    calls, call = flaky([TransientError("down")])
+    started = time.monotonic()
+    with pytest.raises(TransientError, match="down"):
+        retrying(budget_seconds=1, initial_seconds=4, longest_seconds=4)(call)  # type: ignore[arg-type]
+    assert len(calls) == 1 and time.monotonic() - started < 0.5
+
+
+def test_each_retry_is_logged_in_words(caplog: pytest.LogCaptureFixture) -> None:
+    _, call = flaky([TransientError("cannot reach x: connection refused")])
+    retrying(budget_seconds=5, initial_seconds=0.01, what="LDAP")(call)  # type: ignore[arg-type]
+    assert re.fullmatch(
+        r"LDAP: cannot reach x: connection refused; trying again in 0\.0 s \(attempt 2\)",
+        caplog.records[-1].getMessage(),
+    )

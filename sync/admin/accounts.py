@@ -91,8 +91,14 @@ def edit_account(
 
 def _before(account: Account, column: str) -> Any:
     """The stored value of an editable column, for the audit."""
-    return {"role": account.role, "role_scheme": account.role_scheme, "memo": account.memo,
-            "name_locked": account.name_locked}[column]  # fmt: skip
+    stored = {
+        "role": account.role,
+        "role_scheme": account.role_scheme,
+        "memo": account.memo,
+        "name_locked": account.name_locked,
+        "role_by_hand": account.role_by_hand,
+    }
+    return stored[column]
 
 
 def _field_values(account: Account, edit: Edit) -> tuple[dict[str, Any], list[str]]:
@@ -100,7 +106,8 @@ def _field_values(account: Account, edit: Edit) -> tuple[dict[str, Any], list[st
     said: list[str] = []
     if edit.role is not None or edit.scheme is not None:
         role, scheme = checked_role((account.role, account.role_scheme), edit.role, edit.scheme)
-        values.update(role=role, role_scheme=scheme)
+        # set by hand: the tenant's group rules leave it until the account's matched group changes
+        values.update(role=role, role_scheme=scheme, role_by_hand=True)
         said.append(f"privilege {role}" + (f" (scheme {scheme})" if scheme else ""))
         if account.role == "none" and role != "none":
             said.append("the administrators' password policy applies from its next password")

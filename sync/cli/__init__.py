@@ -2,6 +2,10 @@
 
 Exit status: 0 success, 1 a tenant's run failed, 2 usage or configuration error, 3 a run was
 blocked by a safety threshold.
+
+Command modules import only click and light modules at the top: pydantic, SQLAlchemy and the
+rest are imported inside the commands, so `--help` answers at once
+(tests/cli/test_cli_help.py checks it).
 """
 
 from __future__ import annotations
@@ -11,16 +15,19 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from sqlalchemy import Engine
 
-from sync.config import Settings, config_path, load_settings
+from sync.config_env import config_path
 from sync.errors import ConfigError, StopRun, UsageError
 from sync.ops import progress
-from sync.ops.logs import configure_logging, redact_settings
-from sync.store.audit import Actor
-from sync.store.engine import open_reader, open_store
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from sync.config import Settings, TenantSettings
+    from sync.store.audit import Actor
 
 EXIT_FAILED, EXIT_USAGE, EXIT_BLOCKED = 1, 2, 3
 
@@ -37,6 +44,9 @@ class App:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
+            from sync.config import load_settings
+            from sync.ops.logs import redact_settings
+
             self._settings = load_settings(self.config)
             redact_settings(self._settings)
         return self._settings
@@ -44,6 +54,8 @@ class App:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
+            from sync.store.engine import open_store
+
             self._engine = open_store(self.settings.database.url)
         return self._engine
 
@@ -51,6 +63,8 @@ class App:
     def reader(self) -> Engine:
         """The store for reading only (a dry run): nothing is created, migrated or written."""
         if self._engine is None:
+            from sync.store.engine import open_reader
+
             self._engine = open_reader(self.settings.database.url)
         return self._engine
 
@@ -59,6 +73,8 @@ class App:
         """Who runs this command, for the audit: $USER (SPEC §10), else the login name."""
         import getpass
 
+        from sync.store.audit import Actor
+
         name = os.environ.get("USER")
         if not name:
             try:
@@ -66,6 +82,11 @@ class App:
             except (OSError, KeyError):  # no login name on this machine
                 name = "unknown"
         return Actor.admin(name)
+
+    def tenant(self, tenant_id: str) -> TenantSettings:
+        """The configured tenant; an unknown id is a usage error (exit 2) naming the known ones.
+        Every command taking --tenant goes through here."""
+        return self.settings.tenant(tenant_id)
 
     def write_metrics(self) -> None:
         """`--metrics-file`: the Prometheus textfile, rewritten after runs."""
@@ -108,9 +129,16 @@ def cli(
     metrics_file: Path | None,
 ) -> None:
     """Keeps each tenant's CLOMO accounts in step with its user directory."""
+    from sync.ops.logs import configure_logging
+
     configure_logging(log_format, logging.INFO if verbose else logging.WARNING)
     progress.enable(log_format == "text")
     ctx.obj = App(config_path(config), metrics_file)
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """`1 tenant`, `2 tenants`, `0 emails` (`many` for words not made plural by an s)."""
+    return f"{count} {word if count == 1 else many or word + 's'}"
 
 
 def main() -> None:

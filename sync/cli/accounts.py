@@ -11,19 +11,9 @@ from typing import Any
 
 import click
 
-from sync.admin.accounts import Edit, edit_account, load_account
-from sync.admin.passwords import require_password_account, set_password
 from sync.admin.policy import ROLES
-from sync.admin.resets import request_reset
-from sync.cli import EXIT_FAILED, App
+from sync.cli import EXIT_FAILED, App, plural
 from sync.errors import UsageError
-from sync.mail.deliver import deliver_due
-from sync.mail.queue import message_domain
-from sync.store.accounts import account_rows
-from sync.store.engine import writing
-from sync.store.locks import named_lock
-from sync.store.outbox import message as outbox_message
-from sync.timeutil import utc_now
 
 DELIVER_WAIT_SECONDS = 10  # how long a reset waits for another worker's delivery to finish
 
@@ -33,34 +23,70 @@ def accounts() -> None:
     """View and edit CLOMO accounts."""
 
 
-tenant_option = click.option("--tenant", "tenant_id", required=True, metavar="ID")
+tenant_option = click.option(
+    "--tenant", "tenant_id", required=True, metavar="ID", help="The tenant of the account(s)."
+)
 
 
 @accounts.command("list")
 @tenant_option
-@click.option("--json", "as_json", is_flag=True)
+@click.option(
+    "--status", type=click.Choice(["active", "disabled"]), help="Only accounts in this status."
+)
+@click.option("--role", type=click.Choice(ROLES), help="Only accounts with this privilege.")
+@click.option(
+    "--search",
+    metavar="TEXT",
+    help="Only accounts whose name, an email address or display name contains TEXT (any case).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @click.pass_obj
-def list_accounts(app: App, tenant_id: str, as_json: bool) -> None:
-    """List a tenant's accounts."""
-    app.settings.tenant(tenant_id)
+def list_accounts(
+    app: App,
+    tenant_id: str,
+    status: str | None,
+    role: str | None,
+    search: str | None,
+    as_json: bool,
+) -> None:
+    """List a tenant's accounts, by name."""
+    from sync.store.accounts import account_rows
+
+    app.tenant(tenant_id)
     with app.engine.connect() as conn:
-        rows = account_rows(conn, tenant_id)
+        every = account_rows(conn, tenant_id)
+    rows = [row for row in every if _matches(row, status, role, search)]
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
         return
+    if rows:
+        click.echo(f"{'NAME':<40} {'STATUS':<9} {'ROLE':<16} EMAIL")
     for row in rows:
         locked = " [locked]" if row["name_locked"] else ""
         click.echo(
             f"{row['name']:<40} {row['status']:<9} {row['role']:<16} "
             f"{row['primary_email'] or '-'}{locked}"
         )
-    click.echo(f"{len(rows)} accounts")
+    filtered = len(rows) != len(every)
+    click.echo(plural(len(rows), "account") + (f" (of {len(every)})" if filtered else ""))
+
+
+def _matches(row: dict[str, Any], status: str | None, role: str | None, text: str | None) -> bool:
+    if status is not None and row["status"] != status:
+        return False
+    if role is not None and row["role"] != role:
+        return False
+    if not text:
+        return True
+    needle = text.casefold()
+    fields = [row["name"], row["primary_email"], row["display_name"], *row["emails"]]
+    return any(needle in value.casefold() for value in fields if value)
 
 
 @accounts.command("show")
 @tenant_option
 @click.argument("name")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
 @click.pass_obj
 def show_account(app: App, tenant_id: str, name: str, as_json: bool) -> None:
     """Show one account."""
@@ -107,7 +133,14 @@ def edit_command(
     wait_seconds: float,
 ) -> None:
     """Edit an account as on the account screen."""
-    tenant = app.settings.tenant(tenant_id)
+    from sync.admin.accounts import Edit, edit_account
+    from sync.mail.deliver import deliver_due
+    from sync.mail.queue import message_domain
+    from sync.store.engine import writing
+    from sync.store.locks import named_lock
+    from sync.timeutil import utc_now
+
+    tenant = app.tenant(tenant_id)
     edit = Edit(new_name, role, scheme, memo, lock_name)
     # the tenant's sync lock (as sync.runner takes it): a run plans names from what it read, so
     # an edit must not land between its plan and its apply
@@ -135,11 +168,12 @@ def edit_command(
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def history_command(app: App, tenant_id: str, name: str, as_json: bool) -> None:
-    """Every recorded change to an account, oldest first (SPEC §10's audit)."""
+    """Every recorded change to an account, oldest first (the audit)."""
+    from sync.admin.accounts import load_account
     from sync.cli.admin import event_text
     from sync.store.audit import account_history
 
-    app.settings.tenant(tenant_id)
+    app.tenant(tenant_id)
     with app.engine.connect() as conn:
         account = load_account(conn, tenant_id, name)
         events = account_history(conn, tenant_id, account.id)
@@ -158,7 +192,12 @@ def history_command(app: App, tenant_id: str, name: str, as_json: bool) -> None:
 @click.pass_obj
 def set_password_command(app: App, tenant_id: str, name: str, password_stdin: bool) -> None:
     """Set a password (asked twice, not shown, on a terminal)."""
-    app.settings.tenant(tenant_id)
+    from sync.admin.accounts import load_account
+    from sync.admin.passwords import require_password_account, set_password
+    from sync.store.engine import writing
+    from sync.timeutil import utc_now
+
+    app.tenant(tenant_id)
     with app.engine.connect() as conn:  # an unknown or federated account is said before asking
         account = load_account(conn, tenant_id, name)
         require_password_account(account)
@@ -175,7 +214,14 @@ def set_password_command(app: App, tenant_id: str, name: str, password_stdin: bo
 @click.pass_obj
 def reset_password_command(app: App, tenant_id: str, name: str, address: str | None) -> None:
     """Send a reset link to the account's primary address, or to ADDR."""
-    tenant = app.settings.tenant(tenant_id)
+    from sync.admin.resets import request_reset
+    from sync.mail.deliver import deliver_due
+    from sync.mail.queue import message_domain
+    from sync.store.engine import writing
+    from sync.store.outbox import message as outbox_message
+    from sync.timeutil import utc_now
+
+    tenant = app.tenant(tenant_id)
     with writing(app.engine) as conn:
         queued = request_reset(
             conn,
@@ -218,7 +264,9 @@ def _read_password(from_stdin: bool) -> str:
 
 
 def find_account(app: App, tenant_id: str, name: str) -> dict[str, Any]:
-    app.settings.tenant(tenant_id)
+    from sync.store.accounts import account_rows
+
+    app.tenant(tenant_id)
     with app.engine.connect() as conn:
         rows = account_rows(conn, tenant_id, name)
     if not rows:

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
-from sync.cli import App
-from sync.config import load_settings
-from sync.errors import ConfigError, StopRun, UsageError
-from sync.mail.deliver import failed_counts
-from sync.secrets import read_secret
-from sync.store.engine import make_engine, upgrade
-from sync.store.runs import recent_reports
+from sync.cli import App, plural
+from sync.errors import ConfigError, UsageError
 
 
 @click.group("runs")
@@ -53,12 +49,17 @@ def event_text(event: dict[str, object]) -> str:
 
 
 @runs.command("list")
-@click.option("--tenant", "tenant_id", default=None, metavar="ID")
+@click.option("--tenant", "tenant_id", default=None, metavar="ID", help="Only this tenant's runs.")
 @click.option("--limit", default=50, show_default=True, help="How many of the newest runs.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of the reports.")
 @click.pass_obj
 def list_runs(app: App, tenant_id: str | None, limit: int, as_json: bool) -> None:
     """List past runs, newest first."""
+    from sync.mail.deliver import failed_counts
+    from sync.store.runs import recent_reports
+
+    if tenant_id is not None:
+        app.tenant(tenant_id)
     with app.engine.connect() as conn:
         reports = recent_reports(conn, tenant_id, limit)
     failed = failed_counts(app.engine, tenant_id)
@@ -67,20 +68,23 @@ def list_runs(app: App, tenant_id: str | None, limit: int, as_json: bool) -> Non
     if as_json:
         click.echo(json.dumps(reports, ensure_ascii=False, indent=1))
         return
+    if reports:
+        click.echo(f"{'STARTED':<32}  {'TENANT':<16} {'STATUS':<10} COUNTS")
     for r in reports:
         counts = " ".join(f"{k}={v}" for k, v in (*r["counts"].items(), _failed(r)) if v)
         click.echo(
-            f"{r['started_at']}  {r['tenant']:<16} {r['status']:<10} {counts}"
+            f"{r['started_at']:<32}  {r['tenant']:<16} {r['status']:<10} {counts or '-'}"
             + (f"  error: {r['error']}" if r["error"] else "")
         )
+    click.echo(plural(len(reports), "run"))
     for tenant, by_run in sorted(failed.items()):
         click.echo(
-            f"! {tenant}: {sum(by_run.values())} emails failed for good "
+            f"! {tenant}: {plural(sum(by_run.values()), 'email')} failed for good "
             "(`deliver --json` lists them)"
         )
 
 
-def _failed(report: dict[str, int]) -> tuple[str, int]:
+def _failed(report: dict[str, Any]) -> tuple[str, int]:
     return "emails_failed", report["emails_failed"]
 
 
@@ -92,32 +96,16 @@ def config_group() -> None:
 @config_group.command("check")
 @click.pass_obj
 def check_config(app: App) -> None:
-    """Validate the configuration and say every problem at once."""
-    settings = load_settings(app.config)
-    problems = []
-    for tenant in settings.tenants:
-        for where, source in [("source", tenant.source)] + [
-            (f"lookups[{i}]", lookup) for i, lookup in enumerate(tenant.lookups)
-        ]:
-            problems += _secret_problems(f"{app.config}: tenants[{tenant.id}].{where}", source)
-    problems += _secret_problems(f"{app.config}: mail", settings.mail)
-    problems += _secret_problems(f"{app.config}: web", settings.web)
-    if problems:
+    """Validate the configuration and say every problem at once.
+
+    Besides the keys, every secret variable and file named (and every CA file) must be readable;
+    no value is ever printed."""
+    from sync.config import check_settings
+
+    settings, problems = check_settings(app.config)
+    if problems or settings is None:
         raise ConfigError(problems)
-    click.echo(f"{app.config}: OK ({len(settings.tenants)} tenants)")
-
-
-def _secret_problems(where: str, section: object) -> list[str]:
-    """Every secret a section names must be readable (its value is never shown)."""
-    problems = []
-    for prefix in ("password", "credentials", "private_key", "security_token", "secret"):
-        env_name = getattr(section, f"{prefix}_env", None)
-        file_path = getattr(section, f"{prefix}_file", None)
-        try:
-            read_secret(f"{where}.{prefix}", env_name, file_path)
-        except StopRun as exc:
-            problems.append(str(exc))
-    return problems
+    click.echo(f"{app.config}: OK ({plural(len(settings.tenants), 'tenant')})")
 
 
 @click.group("db")
@@ -129,6 +117,8 @@ def db() -> None:
 @click.pass_obj
 def upgrade_db(app: App) -> None:
     """Migrate the store's schema to the newest revision."""
+    from sync.store.engine import make_engine, upgrade
+
     engine = make_engine(app.settings.database.url)
     upgrade(engine)
     click.echo("the store's schema is up to date")

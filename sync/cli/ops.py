@@ -11,8 +11,6 @@ import click
 
 from sync.cli import EXIT_FAILED, App
 from sync.ops import progress
-from sync.ops.heartbeat import check_health
-from sync.store.engine import make_engine
 
 
 @click.command("scheduler")
@@ -57,6 +55,9 @@ def health_command(
     app: App, expect_scheduler: bool, any_host: bool, max_age: float | None, as_json: bool
 ) -> None:
     """Exit 0 when the store answers (and, with --scheduler, the scheduler is alive); else 1."""
+    from sync.ops.heartbeat import check_health
+    from sync.store.engine import make_engine
+
     settings = app.settings
     if max_age is None:
         max_age = max(60.0, 4 * settings.scheduler.heartbeat_seconds)

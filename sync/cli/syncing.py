@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 
-from sync.cli import EXIT_BLOCKED, EXIT_FAILED, App
-from sync.config import TenantSettings
+from sync.cli import EXIT_BLOCKED, EXIT_FAILED, App, plural
 from sync.errors import UsageError
-from sync.guards import Allowance, GuardKind
-from sync.mail.deliver import DeliveryReport
 from sync.ops import progress
-from sync.ops.delivery import deliver_shown
-from sync.report import COUNT_KEYS, RunReport
-from sync.runner import RunOptions, run_tenant
+
+if TYPE_CHECKING:
+    from sync.config import TenantSettings
+    from sync.mail.deliver import DeliveryReport
+    from sync.report import RunReport
 
 
 @click.command("sync")
@@ -44,6 +44,10 @@ def sync_command(
     wait_seconds: float,
 ) -> None:
     """Run tenants now, then deliver queued email."""
+    from sync.guards import Allowance, GuardKind
+    from sync.ops.delivery import deliver_shown
+    from sync.runner import RunOptions, run_tenant
+
     tenants = _chosen(app, tenant_ids, all_tenants)
     if as_json:
         progress.enable(False)
@@ -73,6 +77,8 @@ def sync_command(
 @click.pass_obj
 def deliver_command(app: App, as_json: bool, flush: bool) -> None:
     """Deliver queued emails that are due."""
+    from sync.ops.delivery import deliver_shown
+
     if as_json:
         progress.enable(False)
     delivery = deliver_shown(app.engine, app.settings, flush=flush)
@@ -87,15 +93,17 @@ def _chosen(app: App, tenant_ids: tuple[str, ...], all_tenants: bool) -> list[Te
         return list(app.settings.tenants)
     if not tenant_ids:
         raise UsageError("name the tenants to run with --tenant ID, or run them all with --all")
-    return [app.settings.tenant(tenant_id) for tenant_id in tenant_ids]
+    return [app.tenant(tenant_id) for tenant_id in tenant_ids]
 
 
 def report_text(report: RunReport) -> str:
+    from sync.report import COUNT_KEYS
+
     mode = "dry run, " if report.dry_run else ""
     read = "full read" if report.full else "delta read"
     lines = [
         f"{report.tenant}: {report.status} ({mode}{read} of {report.source_kind}, "
-        f"{report.users_read} users read)"
+        f"{plural(report.users_read, 'user')} read)"
     ]
     if report.error:
         lines.append(f"  {report.error}")
@@ -130,6 +138,7 @@ def _delivery_text(delivery: DeliveryReport) -> str:
         lines.append("  another worker is delivering; nothing sent by this one")
     if delivery.failed_total:
         lines.append(
-            f"  {delivery.failed_total} emails failed for good (`deliver --json` lists them)"
+            f"  {plural(delivery.failed_total, 'email')} failed for good "
+            "(`deliver --json` lists them)"
         )
     return "\n".join(lines)

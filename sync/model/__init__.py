@@ -2,7 +2,7 @@
 every layer above shares and none of which knows a database, a network or a clock."""
 
 from sync.model.account import Account
-from sync.model.changes import GONE, INACTIVE, AccountState, Change, Plan
+from sync.model.changes import GONE, INACTIVE, OUT_OF_SCOPE, AccountState, Change, Plan
 from sync.model.directory import (
     DIRECTORY_ATTRIBUTES,
     PROFILE_ATTRIBUTES,
@@ -19,6 +19,7 @@ __all__ = [
     "DIRECTORY_ATTRIBUTES",
     "GONE",
     "INACTIVE",
+    "OUT_OF_SCOPE",
     "PROFILE_ATTRIBUTES",
     "PROFILE_FIELDS",
     "SINGLE_ATTRIBUTES",

@@ -20,6 +20,7 @@ class Account:
     display_name: str | None
     memo: str | None = None
     name_locked: bool = False
+    role_by_hand: bool = False  # kept over the group rules until the matched group changes
 
     @property
     def addresses(self) -> tuple[str, ...]:

@@ -4,6 +4,7 @@ change, and the plan of a whole run."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sync.model.enums import Action
 from sync.model.issues import UserIssue
@@ -12,6 +13,7 @@ from sync.model.profile import Profile
 # why an account is disabled
 INACTIVE = "inactive in the source"
 GONE = "gone from the source"
+OUT_OF_SCOPE = "outside the tenant's group scope"
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +31,8 @@ class AccountState:
     password_set: bool = False
     invited: bool = False
     invite_failed_to: str | None = None
+    # sync.groups.Grant.key() of the stored privilege: role, scheme, matched group, set by hand
+    grant_key: str = "none\x1f\x1f\x1f"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +49,7 @@ class Change:
     profile: Profile | None = None
     why: str = ""
     invite: bool = False  # send account_created to an existing account (SPEC §10)
+    grant: Any = None  # a sync.groups.RoleChange the group rules make (SPEC §13); None: none
 
 
 @dataclass(slots=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sync.model.profile import PROFILE_FIELDS
 
@@ -50,6 +51,9 @@ class DirectoryUser:
     google_workspace_email: str | None = None
     salesforce_account: str | None = None
     extra: tuple[tuple[str, str], ...] = field(default=())
+    # the requested groups (ReadRequest.groups) the user belongs to, nested membership included,
+    # each spelt as the tenant's configuration spells it
+    groups: frozenset[str] = field(default=frozenset())
 
     def attribute(self, name: str) -> str | None:
         """A single-valued attribute by name, or a raw extra field, or None when absent."""
@@ -80,7 +84,15 @@ def user_from(
     value: Callable[[str], str | None],
     emails: Iterable[str] = (),
     extra: Iterable[tuple[str, str]] = (),
+    groups: Iterable[str] = (),
 ) -> DirectoryUser:
     """A user built from a source's own accessor of single-valued attributes."""
-    singles = {name: value(name) for name in SINGLE_ATTRIBUTES}
-    return DirectoryUser(source_id, active, emails=tuple(emails), extra=tuple(extra), **singles)
+    singles: dict[str, Any] = {name: value(name) for name in SINGLE_ATTRIBUTES}
+    return DirectoryUser(
+        source_id,
+        active,
+        emails=tuple(emails),
+        extra=tuple(extra),
+        groups=frozenset(groups),
+        **singles,
+    )

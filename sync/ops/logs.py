@@ -15,11 +15,13 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from sync.config import Settings
 from sync.errors import StopRun
 from sync.secrets import read_secret
+
+if TYPE_CHECKING:  # the command line imports this module before it needs pydantic
+    from sync.config import Settings
 
 _tenant: contextvars.ContextVar[str | None] = contextvars.ContextVar("tenant", default=None)
 _run_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("run_id", default=None)

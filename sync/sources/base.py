@@ -26,12 +26,18 @@ class ReadRequest:
     for a delta read, or None for a full read. `required` are the attributes no account name can
     be composed without: a source whose schema cannot hold one (a CSV without that column) says
     so at once rather than reporting every user.
+
+    `groups` are the group identifiers the tenant's scope and roles name (an LDAP DN, a Google
+    group's email, an Entra group id, a name in a CSV `groups` column): the source sets each
+    user's `groups` to those of them the user belongs to, nested membership included, spelt as
+    requested. Empty: the source reads no membership at all.
     """
 
     attributes: frozenset[str]
     extra_fields: frozenset[str] = frozenset()
     since: str | None = None
     required: frozenset[str] = frozenset()
+    groups: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

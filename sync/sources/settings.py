@@ -71,10 +71,11 @@ class LdapSourceSettings(SourceSettings):
     page_size: int = Field(default=1000, ge=1, le=100_000)
     full_sync_interval_hours: float = Field(default=24, gt=0)
     timeout_seconds: float = Field(default=30, gt=0)
-    # how long connecting, binding and the first page are retried (exponential back-off)
-    retry_seconds: float = Field(default=120, ge=0)
-    # referral URL prefixes known to hold no people (AD: ldap://DomainDnsZones.corp.example.com/);
-    # any other referral makes the read incomplete
+    # the whole time connecting, binding and the first page are tried, retries included
+    # (exponential back-off); a down server fails within it plus one attempt (docs/ldap.md)
+    retry_seconds: float = Field(default=30, ge=0)
+    # referral URL prefixes known to hold no people; any other referral makes the read incomplete
+    # (the active_directory dialect ignores the domain's own DNS-zone and configuration ones)
     ignore_referrals: tuple[str, ...] = ()
 
     @field_validator("attributes")

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, case, func, or_, select, update
 
 from sync.compose.collisions import NameBook
 from sync.compose.normalize import name_key
+from sync.groups import Grant
 from sync.model import PROFILE_FIELDS, Account, AccountState, AccountStatus, ProfileValues
 from sync.store.schema import accounts, outbox, released_names
 from sync.timeutil import as_utc
@@ -46,6 +47,10 @@ def load_states(conn: Connection, tenant_id: str) -> dict[str, AccountState]:
             accounts.c.password_hash.is_not(None),
             invitations.c.live,
             invitations.c.failed,
+            accounts.c.role,
+            accounts.c.role_scheme,
+            accounts.c.role_group,
+            accounts.c.role_by_hand,
         )
         .select_from(accounts.outerjoin(invitations, invitations.c.account_id == accounts.c.id))
         .where(accounts.c.tenant_id == tenant_id)
@@ -64,12 +69,19 @@ def _state(
     password_set: bool,
     live: int | None,
     failed: str | None,
+    role: str,
+    scheme: str | None,
+    group: str | None,
+    by_hand: bool,
 ) -> AccountState:
     # the composed name is nearly always the name itself: one string serves both
     composed = name if composed == name else composed
     invited = bool(live)
-    return AccountState(id_, name, composed, status == AccountStatus.ACTIVE, bool(locked), digest,
-                        bool(password_set), invited, None if invited else failed)  # fmt: skip
+    grant = Grant(role, scheme, group).key(bool(by_hand))
+    active = status == AccountStatus.ACTIVE
+    failed_to = None if invited else failed
+    return AccountState(id_, name, composed, active, bool(locked), digest, bool(password_set),
+                        invited, failed_to, grant)  # fmt: skip
 
 
 def stored_profiles(conn: Connection, account_ids: Collection[int]) -> dict[int, ProfileValues]:
@@ -130,6 +142,7 @@ def load_account(conn: Connection, tenant_id: str, name: str) -> Account | None:
         row.display_name,
         row.memo,
         bool(row.name_locked),
+        bool(row.role_by_hand),
     )
 
 

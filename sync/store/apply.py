@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from sync.compose.normalize import name_key
+from sync.groups import NO_GRANT, Grant
 from sync.model import (
     PROFILE_FIELDS,
     AccountStatus,
@@ -17,7 +18,6 @@ from sync.model import (
     Plan,
     Profile,
     ProfileValues,
-    Role,
     digest_of,
 )
 from sync.store import audit
@@ -87,7 +87,7 @@ def _new_row(tenant_id: str, auth_type: str, change: Change, now: datetime) -> d
         "composed_name": change.composed_name,
         "status": AccountStatus.ACTIVE,
         "auth_type": auth_type,
-        "role": Role.NONE,
+        **grant_values(change.grant.after if change.grant else NO_GRANT),
         "name_locked": False,
         "created_at": now,
         "updated_at": now,
@@ -96,6 +96,12 @@ def _new_row(tenant_id: str, auth_type: str, change: Change, now: datetime) -> d
 
 
 EMPTY_PROFILE = Profile()
+
+
+def grant_values(grant: Grant) -> dict[str, Any]:
+    """The account columns of a privilege the group rules give."""
+    return {"role": grant.role, "role_scheme": grant.scheme, "role_group": grant.group,
+            "role_by_hand": False}  # fmt: skip
 
 
 def _created(change: Change, account_id: int) -> Event:
@@ -112,8 +118,10 @@ def change_events(change: Change, before: ProfileValues | None) -> list[Event]:
     account_id, name, events = change.account_id, change.name, []
     if Action.RENAME in change.actions:
         events.append(Event(account_id, name, "renamed", {"name": (change.old_name, name)}))
-    if Action.UPDATE in change.actions and change.profile is not None:
-        fields = profile_changes(before, change.profile.values())
+    if Action.UPDATE in change.actions:
+        fields = profile_changes(before, change.profile.values()) if change.profile else {}
+        if change.grant is not None:  # the new privilege, and the group rule that gave it
+            fields.update(change.grant.fields())
         events.append(Event(account_id, name, "updated", fields))
     active, disabled = AccountStatus.ACTIVE.value, AccountStatus.DISABLED.value
     if Action.DISABLE in change.actions:
@@ -163,6 +171,8 @@ def change_accounts(
             revoke_tokens(conn, [change.account_id], now)
         elif Action.ENABLE in change.actions:
             values["status"] = AccountStatus.ACTIVE
+        if change.grant is not None:
+            values.update(grant_values(change.grant.after))
         if not change.actions:
             values.pop("updated_at")  # only the composed name was restated
         conn.execute(update(accounts).where(accounts.c.id == change.account_id).values(**values))

@@ -44,6 +44,10 @@ accounts = Table(
     Column("auth_type", String(16), nullable=False),
     Column("role", String(32), nullable=False, default="none"),
     Column("role_scheme", String(256), nullable=True),
+    # the group whose [[tenants.roles]] rule matched at the last run (None: none matched), and
+    # whether the privilege was then set by hand (kept until the matched group changes)
+    Column("role_group", String(512), nullable=True),
+    Column("role_by_hand", Boolean, nullable=False, default=False),
     Column("memo", Text, nullable=True),
     Column("name_locked", Boolean, nullable=False, default=False),
     Column("password_hash", String(256), nullable=True),

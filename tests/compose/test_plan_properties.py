@@ -11,7 +11,7 @@ from sync.compose.collisions import NameBook
 from sync.compose.normalize import name_key
 from sync.compose.rules import NameRule
 from sync.config import DEFAULT_NAME_PATTERN
-from sync.model import AccountState, DirectoryUser, Plan
+from sync.model import AccountState, Action, DirectoryUser, Plan
 from sync.plan import Policy, make_plan
 
 POLICY = Policy(NameRule.parse("email_local_part", None, DEFAULT_NAME_PATTERN))
@@ -77,4 +77,4 @@ def test_second_run_changes_nothing_and_order_does_not_matter(
     states = store_after(first, {})
     second = make_plan(users, states, book_of(states), POLICY, full_read=True)
     assert [c for c in second.changes if c.actions] == []
-    assert second.count("rename") == 0
+    assert second.count(Action("rename")) == 0

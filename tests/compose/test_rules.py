@@ -6,7 +6,7 @@ import pytest
 
 from sync.compose.rules import Composed, NameRule, NotComposed
 from sync.config import DEFAULT_NAME_PATTERN
-from sync.model import DirectoryUser
+from sync.model import DirectoryUser, IssueReason
 
 
 def rule(source: str, template: str | None = None, lowercase: bool = True) -> NameRule:
@@ -75,7 +75,7 @@ def test_missing_attribute_is_named(
     source: str, template: str | None, fields: dict[str, str], missing: str
 ) -> None:
     assert rule(source, template).compose(user(**fields)) == NotComposed(
-        "missing_attribute", missing
+        IssueReason("missing_attribute"), missing
     )
 
 

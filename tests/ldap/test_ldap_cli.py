@@ -63,7 +63,7 @@ class Cli:
         return {a["name"]: a["status"] for a in json.loads(done.stdout)}
 
 
-def test_ldap_tenant_full_delta_and_a_cut_read(make_slapd: MakeSlapd, tmp_path: Path):
+def test_ldap_tenant_full_delta_and_a_cut_read(make_slapd: MakeSlapd, tmp_path: Path) -> None:
     people = [*S.people(4), S.openldap_person(5, locked=True)]
     server = make_slapd(people)
     # the same people behind a size limit smaller than the directory

@@ -23,7 +23,7 @@ def _uid(index: int) -> str:
 
 def test_delta_sees_the_modified_and_added_entries_only(
     make_slapd: MakeSlapd, make_source: MakeSource
-):
+) -> None:
     server = make_slapd(S.people(40))
     source = make_source(server, page_size=7)
     full = collect(source.read(request("primary_email")))
@@ -59,7 +59,7 @@ def test_delta_sees_the_modified_and_added_entries_only(
 
 def test_a_change_in_the_same_second_as_the_read_is_not_missed(
     make_slapd: MakeSlapd, make_source: MakeSource
-):
+) -> None:
     server = make_slapd(S.people(5))
     source = make_source(server)
     admin = server.admin()
@@ -71,7 +71,7 @@ def test_a_change_in_the_same_second_as_the_read_is_not_missed(
     assert str(S.person_uuid(2)) in {u.source_id for u in delta.users}
 
 
-def test_an_empty_delta_keeps_the_watermark(make_slapd: MakeSlapd, make_source: MakeSource):
+def test_an_empty_delta_keeps_the_watermark(make_slapd: MakeSlapd, make_source: MakeSource) -> None:
     server = make_slapd(S.people(3))
     delta = collect(make_source(server).read(request("primary_email", since="20990101000000Z")))
 
@@ -84,7 +84,7 @@ def test_an_empty_delta_keeps_the_watermark(make_slapd: MakeSlapd, make_source: 
 )
 def test_a_watermark_that_is_not_a_time_never_reaches_the_filter(
     make_slapd: MakeSlapd, make_source: MakeSource, since: str
-):
+) -> None:
     server = make_slapd(S.people(1), debug_level=256)
 
     with pytest.raises(StopRun, match=r"run once with --full"):
@@ -92,7 +92,9 @@ def test_a_watermark_that_is_not_a_time_never_reaches_the_filter(
     assert "SRCH base=" not in server.log_text.replace('SRCH base=""', "")
 
 
-def test_active_directory_delta_uses_when_changed(make_slapd: MakeSlapd, make_source: MakeSource):
+def test_active_directory_delta_uses_when_changed(
+    make_slapd: MakeSlapd, make_source: MakeSource
+) -> None:
     server = make_slapd(S.people(10, "active_directory"), debug_level=256)
     source = make_source(server, dialect="active_directory")
     watermark = collect(source.read(request("primary_email"))).result.watermark  # type: ignore[union-attr]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import tracemalloc
 
+import pytest
+
 from sync.model import DirectoryUser
 from sync.sources import open_source
 from sync.sources.ldap import LdapSource
@@ -16,7 +18,9 @@ from tests.support.reading import collect, request
 PROFILE = ("primary_email", "emails", "employee_code", "given_name", "family_name", "display_name")
 
 
-def test_reads_every_entry_over_several_pages(make_slapd: MakeSlapd, make_source: MakeSource):
+def test_reads_every_entry_over_several_pages(
+    make_slapd: MakeSlapd, make_source: MakeSource
+) -> None:
     server = make_slapd(S.people(1050))
     read = collect(make_source(server, page_size=100).read(request(*PROFILE)))
 
@@ -27,7 +31,7 @@ def test_reads_every_entry_over_several_pages(make_slapd: MakeSlapd, make_source
     assert read.result.stats["entries"] == 1050
 
 
-def test_maps_the_openldap_attributes(make_slapd: MakeSlapd, make_source: MakeSource):
+def test_maps_the_openldap_attributes(make_slapd: MakeSlapd, make_source: MakeSource) -> None:
     server = make_slapd(S.people(3))
     users = collect(make_source(server).read(request(*PROFILE, "updated_at"))).by_id()
 
@@ -46,7 +50,7 @@ def test_maps_the_openldap_attributes(make_slapd: MakeSlapd, make_source: MakeSo
 
 def test_asks_the_server_only_for_the_attributes_the_run_needs(
     make_slapd: MakeSlapd, make_source: MakeSource
-):
+) -> None:
     server = make_slapd(S.people(2), debug_level=256)
     collect(make_source(server).read(request("primary_email", extra=("uid",))))
 
@@ -57,7 +61,9 @@ def test_asks_the_server_only_for_the_attributes_the_run_needs(
     assert asked == ["entryUUID mail modifyTimestamp pwdAccountLockedTime uid"]
 
 
-def test_memory_does_not_grow_with_the_directory(make_slapd: MakeSlapd, make_source: MakeSource):
+def test_memory_does_not_grow_with_the_directory(
+    make_slapd: MakeSlapd, make_source: MakeSource
+) -> None:
     small, large = make_slapd(S.people(200)), make_slapd(S.people(1600))
 
     def peak(server: S.Slapd) -> int:
@@ -75,7 +81,9 @@ def test_memory_does_not_grow_with_the_directory(make_slapd: MakeSlapd, make_sou
     assert peak_large < peak_small * 1.5, (peak_small, peak_large)
 
 
-def test_a_locked_or_filtered_entry_is_inactive(make_slapd: MakeSlapd, make_source: MakeSource):
+def test_a_locked_or_filtered_entry_is_inactive(
+    make_slapd: MakeSlapd, make_source: MakeSource
+) -> None:
     left = S.openldap_person(4).replace("mail:", "employeeType: left\nmail:")
     server = make_slapd([*S.people(3), left, S.openldap_person(5, locked=True)])
     source = make_source(server, inactive_filter="(employeeType=left)", page_size=2)
@@ -92,7 +100,7 @@ def test_a_locked_or_filtered_entry_is_inactive(make_slapd: MakeSlapd, make_sour
 
 def test_a_missing_attribute_is_left_empty_not_an_issue(
     make_slapd: MakeSlapd, make_source: MakeSource
-):
+) -> None:
     no_mail = "".join(
         line + "\n" for line in S.openldap_person(7).splitlines() if not line.startswith("mail:")
     )
@@ -103,7 +111,9 @@ def test_a_missing_attribute_is_left_empty_not_an_issue(
     assert read.issues == []
 
 
-def test_attribute_map_overrides_the_dialect(make_slapd: MakeSlapd, make_source: MakeSource):
+def test_attribute_map_overrides_the_dialect(
+    make_slapd: MakeSlapd, make_source: MakeSource
+) -> None:
     server = make_slapd(S.people(2))
     overrides = {"employee_code": "uid", "display_name": "description, cn", "given_name": "sn"}
     source = make_source(server, attributes=overrides)
@@ -115,7 +125,7 @@ def test_attribute_map_overrides_the_dialect(make_slapd: MakeSlapd, make_source:
     assert first.given_name == "Family1"
 
 
-def test_works_as_a_lookup_source(make_slapd: MakeSlapd, make_source: MakeSource):
+def test_works_as_a_lookup_source(make_slapd: MakeSlapd, make_source: MakeSource) -> None:
     """A lookup is read like a source: the provided attribute, addresses and a raw field."""
     server = make_slapd(S.people(2))
     source = make_source(server, attributes={"google_workspace_email": "mail"}, match_on="email")
@@ -128,7 +138,9 @@ def test_works_as_a_lookup_source(make_slapd: MakeSlapd, make_source: MakeSource
     assert first.extra == (("uid", "u000001"),)
 
 
-def test_the_registry_opens_the_ldap_source(make_slapd: MakeSlapd, monkeypatch):
+def test_the_registry_opens_the_ldap_source(
+    make_slapd: MakeSlapd, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv(PASSWORD_ENV, S.SYNC_PW)
     server = make_slapd(S.people(1))
     settings = LdapSourceSettings(

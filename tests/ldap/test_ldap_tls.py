@@ -23,19 +23,21 @@ def _ca(server: S.Slapd) -> Path:
     return server.tls.ca_cert
 
 
-def test_ldaps_with_the_servers_ca(tls_server: S.Slapd, make_source: MakeSource):
+def test_ldaps_with_the_servers_ca(tls_server: S.Slapd, make_source: MakeSource) -> None:
     source = make_source(tls_server.ldaps_url, ca_file=_ca(tls_server))
 
     assert len(collect(source.read(request("primary_email"))).users) == 3
 
 
-def test_start_tls_with_the_servers_ca(tls_server: S.Slapd, make_source: MakeSource):
+def test_start_tls_with_the_servers_ca(tls_server: S.Slapd, make_source: MakeSource) -> None:
     source = make_source(tls_server, ca_file=_ca(tls_server), start_tls=True)
 
     assert len(collect(source.read(request("primary_email"))).users) == 3
 
 
-def test_the_host_name_localhost_is_checked_too(tls_server: S.Slapd, make_source: MakeSource):
+def test_the_host_name_localhost_is_checked_too(
+    tls_server: S.Slapd, make_source: MakeSource
+) -> None:
     url = f"ldaps://localhost:{tls_server.tls_port}"
 
     assert len(collect(make_source(url, ca_file=_ca(tls_server)).read(request("mail"))).users) == 3
@@ -44,7 +46,7 @@ def test_the_host_name_localhost_is_checked_too(tls_server: S.Slapd, make_source
 @pytest.mark.parametrize("start_tls", [False, True])
 def test_without_a_ca_file_the_system_store_does_not_trust_it(
     tls_server: S.Slapd, make_source: MakeSource, start_tls: bool
-):
+) -> None:
     url = tls_server.url if start_tls else tls_server.ldaps_url
     source = make_source(url, start_tls=start_tls, retry_seconds=5)
 
@@ -56,7 +58,7 @@ def test_without_a_ca_file_the_system_store_does_not_trust_it(
 @pytest.mark.parametrize("start_tls", [False, True])
 def test_another_ca_is_refused(
     tls_server: S.Slapd, make_source: MakeSource, tmp_path: Path, start_tls: bool
-):
+) -> None:
     other, _key = make_ca(tmp_path / "other", "some other CA")
     url = tls_server.url if start_tls else tls_server.ldaps_url
     source = make_source(url, ca_file=other, start_tls=start_tls)
@@ -67,14 +69,16 @@ def test_another_ca_is_refused(
 
 def test_a_missing_ca_file_is_a_clear_error(
     tls_server: S.Slapd, make_source: MakeSource, tmp_path: Path
-):
+) -> None:
     source = make_source(tls_server.ldaps_url, ca_file=tmp_path / "absent.pem")
 
     with pytest.raises(StopRun, match=r"ca_file .*absent.pem.*cannot be read"):
         collect(source.read(request("primary_email")))
 
 
-def test_a_certificate_for_another_host_is_refused(make_slapd: MakeSlapd, make_source: MakeSource):
+def test_a_certificate_for_another_host_is_refused(
+    make_slapd: MakeSlapd, make_source: MakeSource
+) -> None:
     """The right CA is not enough: the certificate must name the host the url names."""
     server = make_slapd(S.people(1), tls=("ldap.example.com",))
     source = make_source(server.ldaps_url, ca_file=_ca(server))

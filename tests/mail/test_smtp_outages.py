@@ -112,7 +112,8 @@ def _runs_show_failed(ws: MailWorkspace, run_id: str, count: int) -> None:
     runs = ws.cli("runs", "list", "--tenant", "acme", "--json")
     assert [r["emails_failed"] for r in _json(runs.out) if r["run_id"] == run_id] == [count]
     text = ws.cli("runs", "list", "--tenant", "acme").out
-    assert f"emails_failed={count}" in text and f"! acme: {count} emails failed" in text
+    emails = "email" if count == 1 else "emails"
+    assert f"emails_failed={count}" in text and f"! acme: {count} {emails} failed" in text
 
 
 def test_max_attempts_then_failed(lite_ws: MailWorkspace, smtp: StartServer) -> None:

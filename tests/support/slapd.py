@@ -64,9 +64,12 @@ attributetype ( 1.3.6.1.4.1.99999.1.7 NAME 'whenChanged'
     SYNTAX 1.3.6.1.4.1.1466.115.121.1.24 SINGLE-VALUE )
 attributetype ( 1.3.6.1.4.1.99999.1.8 NAME 'objectCategory'
     EQUALITY caseIgnoreMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )
+attributetype ( 1.3.6.1.4.1.99999.1.9 NAME 'accountExpires'
+    EQUALITY integerMatch ORDERING integerOrderingMatch
+    SYNTAX 1.3.6.1.4.1.1466.115.121.1.27 SINGLE-VALUE )
 objectclass ( 1.3.6.1.4.1.99999.2.1 NAME 'user' SUP inetOrgPerson STRUCTURAL
     MAY ( objectGUID $ userAccountControl $ sAMAccountName $ userPrincipalName $ employeeID $
-          proxyAddresses $ whenChanged $ objectCategory ) )
+          proxyAddresses $ whenChanged $ objectCategory $ accountExpires ) )
 """
 
 

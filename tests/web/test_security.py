@@ -196,7 +196,7 @@ def test_config_check_covers_the_web_section(
     workspace.config.write_text(text + '\n[web]\nsecret_env = "WEB_SECRET"\n')
     monkeypatch.delenv("WEB_SECRET", raising=False)
     result = workspace.cli("config", "check")
-    assert result.code == 2 and "web.secret: environment variable WEB_SECRET" in result.err
+    assert result.code == 2 and "web.secret_env: environment variable WEB_SECRET" in result.err
     monkeypatch.setenv("WEB_SECRET", "k" * 40)
     assert workspace.cli("config", "check").code == 0
 

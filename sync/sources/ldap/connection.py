@@ -2,7 +2,9 @@
 
 ldap3 runs with `raise_exceptions=False`, so a search returns its result code and this module
 decides what each code means; socket-level failures still arrive as exceptions and are mapped in
-`ldap_errors`. Nothing here retries: the source restarts the read (sync.sources.ldap.source).
+`ldap_errors`. Search entries come out as `RawEntry`s (sync.sources.ldap.lean, the one module
+that touches ldap3's internals). Nothing here retries: the reader process retries connecting,
+binding and the first page as a whole (sync.sources.ldap.reader).
 """
 
 from __future__ import annotations
@@ -13,15 +15,16 @@ import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from ldap3 import ANONYMOUS, DEREF_NEVER, NONE, SIMPLE, SUBTREE, Connection, Server, Tls
 from ldap3.core import exceptions as ldap_exc
-from ldap3.utils.conv import to_unicode
+from ldap3.utils.dn import parse_dn
 
 from sync.errors import IncompleteRead, SourceUnavailable, StopRun, TransientError
-from sync.sources.ldap.values import RawAttributes
+from sync.sources.ldap import lean
+from sync.sources.ldap.values import RawEntry
 
 PAGED_RESULTS = "1.2.840.113556.1.4.319"  # RFC 2696 simple paged results control
 # RFC 4511 result codes, by what they mean for a read
@@ -63,9 +66,15 @@ class Endpoint:
     page_size: int
     retry_seconds: float
     ignore_referrals: tuple[str, ...]
+    # search entries straight from ldap3's BER decoding (sync.sources.ldap.lean)
+    lean_entries: bool = True
+    # the dialect's own partitions (lower-case first RDNs): references to them are no loss
+    own_partitions: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, settings: Any) -> Endpoint:
+    def of(
+        cls, settings: Any, *, lean_entries: bool = True, own_partitions: tuple[str, ...] = ()
+    ) -> Endpoint:
         """From an `LdapSourceSettings` (duck-typed: importing it would import pydantic)."""
         return cls(
             url=settings.url,
@@ -77,22 +86,24 @@ class Endpoint:
             page_size=settings.page_size,
             retry_seconds=settings.retry_seconds,
             ignore_referrals=tuple(settings.ignore_referrals),
+            lean_entries=lean_entries,
+            own_partitions=own_partitions,
         )
 
 
-@dataclass(frozen=True, slots=True)
-class RawEntry:
-    dn: str
-    attributes: RawAttributes
-
-
 @contextmanager
-def ldap_errors(where: str) -> Iterator[None]:
-    """Maps ldap3's exceptions to the error vocabulary (STYLE.md 6); `where` prefixes messages."""
+def ldap_errors(where: str, timeout: float | None = None) -> Iterator[None]:
+    """Maps ldap3's exceptions to the error vocabulary (STYLE.md 6); `where` prefixes messages,
+    `timeout` (timeout_seconds) is named when the server did not answer in time."""
     try:
         yield
     except TRANSIENT_EXCEPTIONS as exc:
-        raise TransientError(f"{where}: the connection broke: {_reason(exc)}") from None
+        reason = _reason(exc)
+        if timeout is not None and _timed_out(exc, reason):
+            raise TransientError(
+                f"{where}: no answer within {timeout:g} s (timeout_seconds)"
+            ) from None
+        raise TransientError(f"{where}: the connection broke: {reason}") from None
     except ldap_exc.LDAPCertificateError:
         # ldap3's message carries the whole certificate; the names are what matter
         raise SourceUnavailable(
@@ -105,7 +116,7 @@ def ldap_errors(where: str) -> Iterator[None]:
         reason = _reason(exc)
         if any(word in reason for word in TLS_WORDS):
             raise SourceUnavailable(f"{where}: TLS failed: {reason}{_ca_hint()}") from None
-        raise TransientError(f"{where}: cannot connect: {reason}") from None
+        raise TransientError(f"cannot reach {where}: {_in_words(reason, timeout)}") from None
     except ldap_exc.LDAPInvalidFilterError as exc:
         raise StopRun(f"{where}: the filter is not a valid LDAP filter: {exc}") from None
     except ldap_exc.LDAPInvalidDnError as exc:
@@ -130,6 +141,28 @@ def _reason(exc: object) -> str:
     return text[2:-3] if text.startswith("('") and text.endswith("',)") else text
 
 
+# socket errors as an administrator would say them (errno texts vary by platform)
+SOCKET_WORDS = (
+    ("refused", "connection refused"),
+    ("name or service not known", "the host name does not resolve"),
+    ("temporary failure in name resolution", "the host name does not resolve (DNS failed)"),
+    ("no route to host", "no route to the host"),
+    ("network is unreachable", "the network is unreachable"),
+    ("reset by peer", "the server closed the connection"),
+)
+
+
+def _in_words(reason: str, timeout: float | None) -> str:
+    lowered = reason.lower()
+    if "timed out" in lowered and timeout is not None:
+        return f"no connection within {timeout:g} s (timeout_seconds)"
+    return next((words for needle, words in SOCKET_WORDS if needle in lowered), reason)
+
+
+def _timed_out(exc: BaseException, reason: str) -> bool:
+    return isinstance(exc, ldap_exc.LDAPResponseTimeoutError) or "timed out" in reason.lower()
+
+
 def _ca_hint() -> str:
     return (
         " (is ca_file the CA that signed the server's certificate, and does the certificate "
@@ -142,7 +175,7 @@ def open_connection(settings: Endpoint, password: str | None) -> Connection:
     where = settings.url
     if settings.ca_file and not os.access(settings.ca_file, os.R_OK):
         raise StopRun(f"{where}: ca_file {settings.ca_file} cannot be read")
-    with ldap_errors(where):
+    with ldap_errors(where, settings.timeout_seconds):
         # ldap3 does not verify certificates unless asked (its default is CERT_NONE)
         tls = Tls(
             validate=ssl.CERT_REQUIRED,
@@ -162,8 +195,10 @@ def open_connection(settings: Endpoint, password: str | None) -> Connection:
             receive_timeout=math.ceil(settings.timeout_seconds),  # ldap3 packs it as an integer
             return_empty_attributes=False,
             fast_decoder=True,
+            check_names=False,  # no schema is read (get_info=NONE): nothing to check against
         )
-        _decode_entries_lean(conn)
+        if settings.lean_entries:
+            lean.install(conn)
         try:
             conn.open()
             if settings.start_tls:
@@ -175,50 +210,6 @@ def open_connection(settings: Endpoint, password: str | None) -> Connection:
                 conn.unbind()
             raise
     return conn
-
-
-def _decode_entries_lean(conn: Connection) -> None:
-    """Has the connection turn each search entry into a `RawEntry` straight from ldap3's BER
-    decoding, instead of its two per-entry dictionaries (case-insensitive, every value run
-    through the configured encodings and the schema's formatters), which cost twice what the
-    decoding does and whose formatted half a read never looks at (values are decoded in
-    sync.sources.ldap.values). Every other response is ldap3's own."""
-    strategy = conn.strategy
-    decode_response = strategy.decode_response_fast
-
-    def decode(message: dict[str, Any]) -> dict[str, Any]:
-        if message["protocolOp"] != 4:  # searchResEntry
-            return decode_response(message)  # type: ignore[no-any-return]
-        entry = _raw_entry(message["payload"])
-        response = {"type": "searchResEntry", "entry": entry, "raw_attributes": entry.attributes}
-        if any(";range=" in name for name in entry.attributes):
-            # AD's ranged values: ldap3's auto-range search fills both dictionaries
-            response["attributes"] = {k: list(v) for k, v in entry.attributes.items()}
-        return response
-
-    strategy.decode_response_fast = decode
-
-
-def _raw_entry(payload: list[Any]) -> RawEntry:
-    """An entry from ldap3's decoded BER: payload[0] the DN, payload[1] the attributes, each a
-    (type, values) sequence; every element is ldap3's (class, constructed, tag, value)."""
-    raw_dn = payload[0][3]
-    try:
-        dn = raw_dn.decode("utf-8")
-    except UnicodeDecodeError:  # AD may send a DN in another encoding; ldap3 knows which
-        dn = to_unicode(raw_dn, from_server=True)
-    attributes: dict[str, list[bytes]] = {}
-    for attribute in payload[1][3]:
-        name, values = attribute[3]
-        attributes[_attribute_name(name[3])] = [v[3] for v in values[3]]
-    return RawEntry(dn, attributes)
-
-
-@lru_cache(maxsize=1024)
-def _attribute_name(raw: bytes) -> str:
-    """An attribute's name, lower-cased, as one shared string per name: decoded once, and a
-    pickled page (sync.sources.ldap.reader) then carries each name once, not once per entry."""
-    return raw.decode("utf-8", "replace").lower()
 
 
 def _check(result: dict[str, Any] | None, where: str) -> None:
@@ -270,7 +261,7 @@ class PagedSearch:
 
     def next_page(self) -> list[RawEntry]:
         """The next page of entries; sets `done` after the last. Raises on anything but success."""
-        with ldap_errors(self.where):
+        with ldap_errors(self.where, self.settings.timeout_seconds):
             self.conn.search(
                 self.settings.base_dn,
                 self.filter,
@@ -286,7 +277,7 @@ class PagedSearch:
         entries = []
         for item in self.conn.response or ():
             if item.get("type") == "searchResEntry":
-                entries.append(item["entry"])
+                entries.append(lean.entry_of(item))
             elif item.get("type") == "searchResRef":
                 self._referral(item.get("uri") or [])
         control = (result.get("controls") or {}).get(PAGED_RESULTS)
@@ -296,12 +287,38 @@ class PagedSearch:
 
     def _referral(self, uris: list[str]) -> None:
         """A continuation reference is part of the tree we cannot read: incomplete, unless the
-        tenant lists it as holding no people (AD's DomainDnsZones/ForestDnsZones, say)."""
+        tenant lists it as holding no people, or it names one of the directory's own partitions
+        that hold none (AD: DC=DomainDnsZones, DC=ForestDnsZones, CN=Configuration of this
+        domain or its forest)."""
         ignored = tuple(prefix.lower() for prefix in self.settings.ignore_referrals)
-        if uris and all(uri.lower().startswith(ignored) for uri in uris) and ignored:
+        if uris and all(
+            (ignored and uri.lower().startswith(ignored)) or self._own_partition(uri)
+            for uri in uris
+        ):
             return
         raise IncompleteRead(
             f"{self.where}: the server returned a referral to {', '.join(uris)}, which is not "
             "followed; nobody is disabled (set base_dn below it, or list it in ignore_referrals "
             "if it holds no people)"
         )
+
+    def _own_partition(self, uri: str) -> bool:
+        """Whether `uri` (ldap://host/DN) names one of the dialect's own partitions directly
+        above the base's domain: `<partition RDN>,DC=…`, where those DC components end the
+        base DN (the domain itself, or its forest root for a child domain)."""
+        if not self.settings.own_partitions:
+            return False
+        rdns = _dn_parts(unquote(urlsplit(uri).path.lstrip("/")))
+        if len(rdns) < 2 or rdns[0] not in self.settings.own_partitions:
+            return False
+        domain = rdns[1:]
+        base = _dn_parts(self.settings.base_dn)
+        return all(r.startswith("dc=") for r in domain) and base[-len(domain) :] == domain
+
+
+def _dn_parts(dn: str) -> list[str]:
+    """A DN's RDNs as lower-case `attribute=value` strings; [] for what is not a DN."""
+    try:
+        return [f"{name.lower()}={value.lower()}" for name, value, _ in parse_dn(dn)]
+    except ldap_exc.LDAPInvalidDnError:
+        return []

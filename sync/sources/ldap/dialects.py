@@ -42,6 +42,13 @@ class Dialect:
     disabled: DisabledFlag
     # LDAP attribute (lower case) -> decoder; anything not listed is UTF-8 text
     decoders: Mapping[str, Decoder]
+    # an account-expiry time as a FILETIME (AD's accountExpires): past it, the account is inactive
+    expires_attribute: str | None = None
+    # the sign-in name that per-person issues show besides the DN (AD's sAMAccountName)
+    account_name_attribute: str | None = None
+    # first RDNs of the directory's own partitions that a search of the domain root is referred
+    # to and that hold no people: those continuation references are not an incomplete read
+    own_partitions: tuple[str, ...] = ()
 
 
 # Timestamps both servers keep; any attribute named here reads as a time wherever it is mapped.
@@ -104,6 +111,12 @@ ACTIVE_DIRECTORY = Dialect(
     decoders=MappingProxyType(
         {**_TIME_DECODERS, "objectguid": "guid", "proxyaddresses": "smtp_proxy"}
     ),
+    # https://learn.microsoft.com/en-us/windows/win32/adschema/a-accountexpires
+    expires_attribute="accountExpires",
+    account_name_attribute="sAMAccountName",
+    # a DC answers a search of the domain root with continuation references to the application
+    # partitions for DNS and to the configuration partition (docs/ldap.md, "Referrals")
+    own_partitions=("dc=domaindnszones", "dc=forestdnszones", "cn=configuration"),
 )
 
 DIALECTS: Mapping[str, Dialect] = MappingProxyType(

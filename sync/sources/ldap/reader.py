@@ -22,6 +22,7 @@ import pickle
 import signal
 import subprocess
 import sys
+import time
 import traceback
 from collections.abc import Iterator
 from contextlib import suppress
@@ -30,18 +31,15 @@ from multiprocessing.connection import Connection as Pipe
 from pathlib import Path
 from typing import Any
 
-from tenacity import (
-    Retrying,
-    before_sleep_log,
-    retry_if_exception_type,
-    stop_after_delay,
-    wait_exponential_jitter,
-)
-
 from sync.errors import IncompleteRead, SourceUnavailable, SyncError, TransientError
-from sync.sources.ldap.connection import Endpoint, PagedSearch, RawEntry, open_connection
+from sync.retry import retrying
+from sync.sources.ldap.connection import Endpoint, PagedSearch, open_connection
+from sync.sources.ldap.values import RawEntry
 
 log = logging.getLogger("sync.sources.ldap")
+# back-off between attempts to connect: 1, 2, 4, 8 s ... (each with jitter), at most 16 s
+RETRY_INITIAL_SECONDS = 1.0
+RETRY_LONGEST_SECONDS = 16.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,11 +163,15 @@ def _plain(entries: list[RawEntry]) -> list[tuple[str, Any]]:
 
 def _begin(job: Job) -> tuple[Any, PagedSearch, list[RawEntry]]:
     """Connects, binds and reads the first page, retrying transient failures with exponential
-    back-off and jitter within `retry_seconds`. Later pages are not retried: starting again
-    would hand the same people on twice."""
+    back-off and jitter (sync.retry) while `retry_seconds` last, attempts included: no attempt or
+    wait starts that would begin past them. Later pages are not retried: starting again would
+    hand the same people on twice."""
     settings = job.settings
+    attempts = 0
 
     def attempt() -> tuple[Any, PagedSearch, list[RawEntry]]:
+        nonlocal attempts
+        attempts += 1
         conn = open_connection(settings, job.password)
         search = PagedSearch(conn, settings, job.filters[0], list(job.attributes))
         try:
@@ -179,18 +181,20 @@ def _begin(job: Job) -> tuple[Any, PagedSearch, list[RawEntry]]:
                 conn.unbind()
             raise
 
-    retrying = Retrying(
-        retry=retry_if_exception_type(TransientError),
-        stop=stop_after_delay(settings.retry_seconds),
-        wait=wait_exponential_jitter(multiplier=0.5, max=30),
-        before_sleep=before_sleep_log(log, logging.WARNING),
-        reraise=True,
+    started = time.monotonic()
+    policy = retrying(
+        budget_seconds=settings.retry_seconds,
+        initial_seconds=RETRY_INITIAL_SECONDS,
+        longest_seconds=RETRY_LONGEST_SECONDS,
+        what="LDAP",
     )
     try:
-        return retrying(attempt)
+        return policy(attempt)
     except TransientError as exc:
+        tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"
         raise SourceUnavailable(
-            f"{exc} (gave up after retrying for {settings.retry_seconds:g} s)"
+            f"{exc} (gave up after {tries} in {time.monotonic() - started:.1f} s; "
+            f"retry_seconds = {settings.retry_seconds:g})"
         ) from None
 
 

@@ -17,7 +17,7 @@ import math
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from ldap3.utils.conv import escape_filter_chars
 
@@ -25,10 +25,15 @@ from sync.errors import StopRun, UserIssue
 from sync.model import DirectoryUser
 from sync.secrets import read_secret
 from sync.sources.base import Page, ReadRequest, ReadResult, SourceRead
-from sync.sources.ldap.connection import Endpoint, RawEntry
+from sync.sources.ldap.connection import Endpoint
 from sync.sources.ldap.dialects import DIALECTS, places_for
 from sync.sources.ldap.reader import Job, PageReader
-from sync.sources.ldap.values import EntryReader, parse_generalized_time
+from sync.sources.ldap.values import (
+    EntryReader,
+    RawEntry,
+    parse_generalized_time,
+    to_filetime,
+)
 from sync.sources.settings import LdapSourceSettings
 
 
@@ -44,19 +49,30 @@ class LdapSource:
     kind = "ldap"
     supports_delta = True
 
-    def __init__(self, settings: LdapSourceSettings) -> None:
+    def __init__(self, settings: LdapSourceSettings, *, lean_entries: bool = True) -> None:
         self.settings = settings
+        # False: entries from ldap3's public response, for measuring the lean path against
+        # (bench/ldap_read.py --entries ldap3); see sync.sources.ldap.lean
+        self.lean_entries = lean_entries
         self.dialect = DIALECTS[settings.dialect]
         self.places = places_for(self.dialect, settings.attributes)
 
     def read(self, request: ReadRequest) -> SourceRead:
         self._check_required(request)
         started = time.monotonic()
-        reader = EntryReader(self.dialect, self.places, request.attributes, request.extra_fields)
-        passes = self._passes(request.since)
+        now = datetime.now(UTC)  # the run's clock: account expiry is compared with it
+        reader = EntryReader(
+            self.dialect, self.places, request.attributes, request.extra_fields, now
+        )
+        passes = self._passes(request.since, now)
         filters = tuple(one_pass.search_filter for one_pass in passes)
         attributes = tuple(self._attributes(request))
-        job = Job(Endpoint.of(self.settings), self._password(), filters, attributes)
+        endpoint = Endpoint.of(
+            self.settings,
+            lean_entries=self.lean_entries,
+            own_partitions=self.dialect.own_partitions,
+        )
+        job = Job(endpoint, self._password(), filters, attributes)
         tally = _Tally()
         pages = PageReader(job)
         try:
@@ -83,13 +99,12 @@ class LdapSource:
                 f'(e.g. {unmapped[0]} = "mail")'
             )
 
-    def _passes(self, since: str | None) -> list[Pass]:
+    def _passes(self, since: str | None, now: datetime) -> list[Pass]:
         """The searches of one read. With an `inactive_filter`, the inactive entries are read
         first and the rest after, so an entry that changes in between is seen at least once."""
         user_filter = _parenthesised(self.settings.user_filter or self.dialect.user_filter)
         if since is not None:
-            moment = self._since(since)
-            user_filter = f"(&{user_filter}({self.dialect.changed_attribute}>={moment}))"
+            user_filter = f"(&{user_filter}{self._changed_since(since, now)})"
         inactive = self.settings.inactive_filter
         if not inactive:
             return [Pass(user_filter, inactive=False)]
@@ -98,7 +113,11 @@ class LdapSource:
             Pass(user_filter, inactive=False),
         ]
 
-    def _since(self, since: str) -> str:
+    def _changed_since(self, since: str, now: datetime) -> str:
+        """A delta's filter: changed at or after the watermark, or (AD) expired since then, for
+        an account's expiry passing changes nothing on the entry. The expiry window starts at
+        the watermark (the server's clock) less an hour, for the two clocks' disagreement;
+        reading an entry again is harmless."""
         try:
             moment = parse_generalized_time(since)
         except ValueError:
@@ -106,7 +125,14 @@ class LdapSource:
                 f"the delta watermark {since!r} is not a time the LDAP source wrote; "
                 "run once with --full"
             ) from None
-        return str(escape_filter_chars(moment.strftime(self.dialect.filter_time_format)))
+        text = escape_filter_chars(moment.strftime(self.dialect.filter_time_format))
+        changed = f"({self.dialect.changed_attribute}>={text})"
+        expires = self.dialect.expires_attribute
+        if not expires:
+            return changed
+        start = to_filetime(min(moment, now) - timedelta(hours=1))
+        expired = f"(&({expires}>={start})({expires}<={to_filetime(now)}))"
+        return f"(|{changed}{expired})"
 
     def _attributes(self, request: ReadRequest) -> list[str]:
         """Only what the run needs: the mapped attributes, the id, the disabled flag, the change
@@ -114,6 +140,9 @@ class LdapSource:
         wanted = {"source_id", *request.attributes}
         names = {n for a in wanted for n in self.places.get(a, ())}
         names |= {self.dialect.disabled.attribute, self.dialect.changed_attribute}
+        names |= {
+            a for a in (self.dialect.expires_attribute, self.dialect.account_name_attribute) if a
+        }
         names |= set(request.extra_fields)
         return sorted(names, key=str.lower)
 

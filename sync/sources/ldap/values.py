@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sync.errors import UserIssue
 from sync.model import DirectoryUser, IssueReason
@@ -36,6 +37,14 @@ SINGLE_ATTRIBUTES = (
 )
 
 RawAttributes = Mapping[str, Sequence[bytes]]  # keys in lower case
+
+
+@dataclass(frozen=True, slots=True)
+class RawEntry:
+    """One search entry as received: its DN and its attributes' raw values, in server order."""
+
+    dn: str
+    attributes: RawAttributes
 
 
 class BadValue(ValueError):
@@ -79,6 +88,28 @@ def parse_generalized_time(text: str) -> datetime:
         sign = -1 if zone[0] == "-" else 1
         offset = sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5] or 0))
     return (moment - offset).replace(tzinfo=UTC)
+
+
+# AD's FILETIME: 100-nanosecond intervals since 1601-01-01 UTC; 0 and the largest 64-bit integer
+# mean "never" (https://learn.microsoft.com/en-us/windows/win32/adschema/a-accountexpires)
+FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
+FILETIME_NEVER = (0, 0x7FFFFFFFFFFFFFFF)
+
+
+def from_filetime(value: int) -> datetime | None:
+    """The moment a FILETIME stands for; None for "never" (or past the year 9999)."""
+    if value in FILETIME_NEVER:
+        return None
+    if value < 0:
+        raise BadValue(f"{value} is not a FILETIME (negative)")
+    try:
+        return FILETIME_EPOCH + timedelta(microseconds=value // 10)
+    except OverflowError:
+        return None
+
+
+def to_filetime(moment: datetime) -> int:
+    return (moment - FILETIME_EPOCH) // timedelta(microseconds=1) * 10
 
 
 def text_value(raw: bytes) -> str:
@@ -134,8 +165,11 @@ class EntryReader:
         places: Mapping[str, tuple[str, ...]],
         attributes: frozenset[str],
         extra_fields: frozenset[str],
+        now: datetime | None = None,
     ) -> None:
         self.dialect = dialect
+        # the run's clock, read once: an account whose expiry time has passed is inactive
+        self.now = now or datetime.now(UTC)
         self.id_places = self._places(places["source_id"])
         self.id_names = "/".join(places["source_id"])
         self.singles = [
@@ -147,6 +181,8 @@ class EntryReader:
         self.extras = [(f, self._places((f,))) for f in sorted(extra_fields)]
         self.changed_key = dialect.changed_attribute.lower()
         self.disabled_key = dialect.disabled.attribute.lower()
+        self.expires_key = (dialect.expires_attribute or "").lower()
+        self.name_place = self._places((dialect.account_name_attribute or "",))[0]
 
     def _places(self, names: Sequence[str]) -> tuple[Place, ...]:
         return tuple((n.lower(), n, self.dialect.decoders.get(n.lower(), "text")) for n in names)
@@ -156,25 +192,46 @@ class EntryReader:
         try:
             source_id = _single(raw, self.id_places, "source_id")
         except BadValue as exc:
-            return Converted(
-                None, UserIssue(dn, IssueReason.MISSING_ATTRIBUTE, str(exc)), changed, False
-            )
+            issue = UserIssue(dn, IssueReason.MISSING_ATTRIBUTE, f"{exc} ({self._who(dn, raw)})")
+            return Converted(None, issue, changed, False)
         if source_id is None:
-            detail = f"source_id: {self.id_names} is missing at {dn}"
+            detail = f"source_id: {self.id_names} is missing ({self._who(dn, raw)})"
             return Converted(
                 None, UserIssue(dn, IssueReason.MISSING_ATTRIBUTE, detail), changed, False
             )
         try:
-            user = self._user(source_id, raw, active and not self._disabled(raw))
+            active = active and not self._disabled(raw) and not self._expired(raw)
+            user = self._user(source_id, raw, active)
         except BadValue as exc:
-            issue = UserIssue(source_id, IssueReason.MISSING_ATTRIBUTE, f"{exc} (at {dn})")
+            issue = UserIssue(
+                source_id, IssueReason.MISSING_ATTRIBUTE, f"{exc} ({self._who(dn, raw)})"
+            )
             return Converted(None, issue, changed, True)
         return Converted(user, None, changed, True)
 
+    def _who(self, dn: str, raw: RawAttributes) -> str:
+        """The entry as an administrator finds it: its DN, and its sign-in name on AD."""
+        key, name, _ = self.name_place
+        try:
+            account = text_value(raw[key][0]) if key and raw.get(key) else ""
+        except BadValue:
+            account = ""
+        return f"{dn}; {name} {account}" if account else dn
+
     def _user(self, source_id: str, raw: RawAttributes, active: bool) -> DirectoryUser:
-        values = {attribute: _single(raw, where, attribute) for attribute, where in self.singles}
+        values: dict[str, Any] = {}  # single-valued attributes: str | None each
+        addresses: list[str] = []  # a multi-valued mail's values, every one an address
+        for attribute, where in self.singles:
+            if attribute == "primary_email":
+                addresses = _all_of_first(raw, where, attribute)
+                values[attribute] = addresses[0] if addresses else None
+            else:
+                values[attribute] = _single(raw, where, attribute)
         primary = (values.get("primary_email") or "").lower()
         emails: dict[str, str] = {}
+        if len(addresses) > 1:  # SPEC §13: the first is the primary, every value is in emails
+            for value in addresses:
+                emails.setdefault(value.lower(), value)
         for place in self.emails:
             for value in _all(raw, place, "emails"):
                 key = value.lower()
@@ -202,6 +259,19 @@ class EntryReader:
             return any(int(text_value(v)) & flag.bit for v in values)
         except ValueError as exc:
             raise BadValue(f"active: {flag.attribute} is not an integer: {exc}") from None
+
+    def _expired(self, raw: RawAttributes) -> bool:
+        if not self.expires_key:
+            return False
+        for value in raw.get(self.expires_key, ()):
+            try:
+                moment = from_filetime(int(text_value(value)))
+            except ValueError as exc:
+                name = self.dialect.expires_attribute
+                raise BadValue(f"active: {name} is not a FILETIME integer: {exc}") from None
+            if moment is not None and moment <= self.now:
+                return True
+        return False
 
     def _changed(self, raw: RawAttributes) -> datetime | None:
         stamps = []
@@ -232,6 +302,24 @@ def _single(raw: RawAttributes, places: tuple[Place, ...], attribute: str) -> st
         if values:
             return values[0]
     return None
+
+
+def _all_of_first(raw: RawAttributes, places: tuple[Place, ...], attribute: str) -> list[str]:
+    """The values, in the server's order, of the first of `places` the entry has: a person
+    with two `mail` values has the first as the primary address."""
+    for place in places:
+        found = raw.get(place[0])
+        if not found:
+            continue
+        if len(found) == 1 and place[2] == "text":  # the common case, as in _single
+            value = _text_or_none(found[0], place[1], attribute)
+            if value:
+                return [value]
+            continue
+        values = _all(raw, place, attribute)
+        if values:
+            return values
+    return []
 
 
 def _text_or_none(raw: bytes, name: str, attribute: str) -> str | None:

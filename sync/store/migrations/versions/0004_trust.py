@@ -1,4 +1,5 @@
-"""SPEC §10: the audit's account events, change sets, alerts in the outbox.
+"""SPEC §10: the audit's account events, change sets, alerts in the outbox; SPEC §13: the
+group a privilege came from.
 
 Revision ID: 0004_trust
 Revises: 0003_wide_watermark
@@ -52,9 +53,17 @@ def upgrade() -> None:
     with op.batch_alter_table("outbox") as batch:
         batch.alter_column("account_id", existing_type=sa.Integer, nullable=True)
     op.create_index("ix_outbox_account", "outbox", ["account_id", "kind"])
+    with op.batch_alter_table("accounts") as batch:
+        batch.add_column(sa.Column("role_group", sa.String(512)))
+        batch.add_column(
+            sa.Column("role_by_hand", sa.Boolean, nullable=False, server_default=sa.false())
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("accounts") as batch:
+        batch.drop_column("role_by_hand")
+        batch.drop_column("role_group")
     op.drop_index("ix_outbox_account", "outbox")
     op.execute("DELETE FROM outbox WHERE account_id IS NULL")
     with op.batch_alter_table("outbox") as batch:
