@@ -18,7 +18,7 @@ from starlette.responses import RedirectResponse, Response
 
 from sync.admin.accounts import Edit, edit_account, load_account
 from sync.admin.passwords import set_password
-from sync.admin.policy import MIN_ADMIN_PASSWORD, ROLES, Refused
+from sync.admin.policy import MAX_MEMO, MIN_ADMIN_PASSWORD, ROLES, Refused
 from sync.admin.resets import request_reset
 from sync.mail.deliver import deliver_due
 from sync.mail.queue import message_domain
@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 50
 MAX_QUERY = 256
 STATUSES = ("active", "disabled")
+# a memo of MAX_MEMO characters, each up to 3 bytes of UTF-8, each byte %XX when URL-encoded
+MEMO_FIELD_BYTES = MAX_MEMO * 9 + 64
 
 
 @console_page(Privilege.VIEW)
@@ -122,7 +124,7 @@ async def detail(request: Request, admin: Admin) -> Response:
 @console_page(Privilege.ACCOUNTS)
 async def edit(request: Request, admin: Admin) -> Response:
     name = request.path_params["name"]
-    form = await posted_form(request)
+    form = await posted_form(request, MEMO_FIELD_BYTES)
     outcome = await run_in_threadpool(_edit, admin, name, form)
     if isinstance(outcome, list):
         return await _detail_page(request, admin, name, 400, problems=outcome, values=form)

@@ -132,6 +132,17 @@ def test_a_refused_edit_changes_nothing(console: Console) -> None:
     assert all(e["actor"] == "run" for e in json.loads(history.out))
 
 
+def test_a_long_japanese_memo_is_kept_whole(console: Console) -> None:
+    client = console.signed_in()
+    page = client.get(ACME + "/accounts/user4")
+    memo = "大阪支社\n" + "営" * 3995
+    form = {"csrf": csrf_of(page.text), "name": "user4", "role": "none", "memo": memo}
+    assert client.post(ACME + "/accounts/user4/edit", data=form).status_code == 303
+    assert console.pages.account("user4")["memo"] == memo
+    refused = client.post(ACME + "/accounts/user4/edit", data={**form, "memo": memo + "営"})
+    assert refused.status_code == 400 and "at most 4000 are kept" in refused.text
+
+
 def test_a_reset_link_is_sent_and_audited(console: Console) -> None:
     client = console.signed_in(name="user2")  # an operator may
     page = client.get(ACME + "/accounts/user5")
