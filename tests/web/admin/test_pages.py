@@ -9,6 +9,7 @@ import re
 import time
 from urllib.parse import unquote_plus
 
+from tests.support.configs import person
 from tests.web.admin.conftest import Console, csrf_of
 
 ACME = "/admin/acme"
@@ -157,8 +158,6 @@ def test_a_reset_link_is_sent_and_audited(console: Console) -> None:
 
 
 def test_accounts_are_searched_filtered_and_paged(console: Console) -> None:
-    from tests.support.configs import person
-
     ws = console.pages.ws
     people = [person(n) for n in range(1, 121)] + [person(200, display_name="山田 太郎")]
     ws.users(people)

@@ -9,11 +9,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from httpx import Response
 
 from sync.admin.accounts import Edit, edit_account
 from sync.store.audit import Actor
 from sync.store.engine import writing
 from sync.timeutil import utc_now
+from tests.support.configs import person
 from tests.web.admin.conftest import Console, csrf_of
 from tests.web.conftest import form_value
 
@@ -56,8 +58,6 @@ def _disable_and_strip(console: Console) -> None:
             edit_account(conn, tenant, name, Edit(role="system_admin"), now=utc_now(),
                          domain="example.com", actor=Actor("setup"))  # fmt: skip
     ws = console.pages.ws
-    from tests.support.configs import person
-
     ws.users([person(n) for n in range(1, 5)] + [person(5, active="false")])
     assert ws.sync()["counts"]["disabled"] == 1
 
@@ -84,7 +84,7 @@ def test_every_failure_gets_the_same_answer(console: Console) -> None:
     assert len(set(answers)) == 1
 
 
-def _empty(console: Console):  # type: ignore[no-untyped-def]
+def _empty(console: Console) -> Response:
     client = console.client()
     form = client.get("/admin/acme/login")
     return client.post(
