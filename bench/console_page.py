@@ -11,6 +11,7 @@ search. Each figure is the median of five runs. docs/web.md quotes the result.
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import tempfile
 import time
@@ -77,7 +78,9 @@ def measure(url: str, count: int) -> dict[str, float]:
         for what, (wanted, after) in cases.items():
             rows, _next = account_page(conn, "acme", wanted, after, PAGE)
             assert rows, what
-            figures[what] = timed(lambda w=wanted, a=after: account_page(conn, "acme", w, a, PAGE))
+            figures[what] = timed(
+                functools.partial(account_page, conn, "acme", wanted, after, PAGE)
+            )
     engine.dispose()
     return figures
 

@@ -56,7 +56,7 @@ def commit(
         queued += _queue(conn, settings, tenant, report, others, {})
         report.counts["emails_queued"] = queued
         _hold(conn, tenant, outcome, report)
-        full_read_at = now if report.full and outcome.result.full else None
+        full_read_at = now if outcome.result.full else None
         save_read_state(conn, tenant.id, outcome.result.watermark, full_read_at)
         audit.purge(conn, tenant.id, now - timedelta(days=tenant.audit_retention_days))
         if report.status != RunStatus.BLOCKED:

@@ -32,7 +32,7 @@ class LookupIndex:
         self, lookup: SourceSettings, users: Iterable[DirectoryUser], provided: tuple[str, ...]
     ) -> None:
         self.match_on = lookup.match_on or "email"
-        self.kind = getattr(lookup, "kind", "lookup")
+        self.kind = lookup.kind
         self.provided = provided
         self.index: dict[str, DirectoryUser | None] = {}
         for user in users:
@@ -76,7 +76,7 @@ def feed(
 ) -> ReadSummary:
     """Streams the main source into the planner; raises StopRun when the read is incomplete."""
     users_read = 0
-    with progress.bar(f"reading {getattr(source, 'kind', 'source')}") as advance:
+    with progress.bar(f"reading {source.kind}") as advance:
         for item in drain(open_source(source).read(request)):
             if isinstance(item, ReadResult):
                 return ReadSummary(item, users_read)
@@ -85,6 +85,8 @@ def feed(
                 planner.set_aside(issue)
             for user in item.users:
                 _give(planner, user, lookups)
+            for source_id in item.removed:
+                planner.remove(source_id)
             advance(len(item.users) + len(item.issues))
     raise AssertionError("a source's read ended without its ReadResult")
 

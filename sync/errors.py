@@ -3,6 +3,9 @@
 - `TransientError`: worth retrying with back-off (a 429, a dropped connection).
 - `StopRun`: the run cannot go on (configuration, authentication, an incomplete read); nothing is
   disabled. Its message is shown to the administrator, so it never carries a secret.
+- `MailError`: an email could not be built (`RenderError`) or delivered (`DeliveryFailed` for
+  one message; `DeliveryStopped` when no message can go now: `ServerUnreachable`,
+  `ServerThrottled`, `MailSetupError`).
 - Per-user problems are not exceptions: they are `UserIssue`s (sync.model) in the report.
 """
 
@@ -12,7 +15,14 @@ from sync.model.issues import UserIssue
 
 __all__ = [
     "ConfigError",
+    "DeliveryFailed",
+    "DeliveryStopped",
     "IncompleteRead",
+    "MailError",
+    "MailSetupError",
+    "RenderError",
+    "ServerThrottled",
+    "ServerUnreachable",
     "SourceUnavailable",
     "StopRun",
     "SyncError",
@@ -56,6 +66,48 @@ class TransientError(SyncError):
     def __init__(self, message: str, retry_after: float = 0) -> None:
         super().__init__(message)
         self.retry_after = max(0.0, retry_after)
+
+
+class MailError(SyncError):
+    """An email could not be built or delivered (sync.mail)."""
+
+
+class RenderError(MailError, ValueError):
+    """This message cannot be built safely (a bad address, a header with a line break, a tenant
+    no longer configured): it fails alone, for good."""
+
+
+class DeliveryFailed(MailError):
+    """The server (or the folder) did not take this one message. `permanent` when retrying cannot
+    help (a 5xx reply); the message then fails alone and never holds back the queue."""
+
+    def __init__(self, message: str, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class DeliveryStopped(MailError):
+    """No message can be delivered now: the delivery pass ends. `tried` when the message in hand
+    was sent and refused (it alone spends an attempt); the rest of the batch spends none."""
+
+    def __init__(self, message: str, tried: bool = False, retry_after: float = 0) -> None:
+        super().__init__(message)
+        self.tried = tried
+        self.retry_after = max(0.0, retry_after)
+
+
+class ServerUnreachable(DeliveryStopped):
+    """The server cannot be reached, or the connection broke and could not be opened again."""
+
+
+class ServerThrottled(DeliveryStopped):
+    """The server asks us to slow down: `421`, or a 4xx saying a rate or connection limit."""
+
+
+class MailSetupError(DeliveryStopped):
+    """A setting is wrong and retrying cannot help until an administrator fixes it (no STARTTLS
+    offered, login refused, a certificate not trusted, a missing password, an unwritable
+    folder). The messages stay pending and spend no attempt."""
 
 
 class UsageError(SyncError):

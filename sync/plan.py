@@ -15,7 +15,7 @@ from sync.compose.collisions import Assigned, Claim, NameBook, resolve
 from sync.compose.normalize import name_key, normalize_email, normalize_text
 from sync.compose.rules import Composed, NameRule
 from sync.errors import UserIssue
-from sync.groups import NO_GRANT_KEY, GroupRules, RoleChange
+from sync.groups import GroupRules
 from sync.model import (
     GONE,
     INACTIVE,
@@ -28,6 +28,7 @@ from sync.model import (
     Plan,
     Profile,
 )
+from sync.model.grants import NO_GRANT_KEY, RoleChange
 
 
 def profile_of(user: DirectoryUser) -> Profile:
@@ -98,7 +99,7 @@ class Planner:
         account = self.accounts.get(source_id)
         rules = self.policy.groups
         if not rules.in_scope(user.groups):
-            self._out_of_scope(source_id, account)
+            self._gone(source_id, account, OUT_OF_SCOPE)
             return
         if account is None and not user.active:
             self._fate[source_id] = SKIPPED  # nobody gets an account the directory switched off
@@ -134,6 +135,14 @@ class Planner:
             self._duplicates.add(source_id)
         self._fate.setdefault(source_id, SKIPPED)
 
+    def remove(self, source_id: str) -> None:
+        """A user the directory says was deleted (a delta read's removal): its active account is
+        disabled as gone; a disabled one stays as it is; an id without an account is ignored."""
+        if source_id in self._fate:
+            self._duplicates.add(source_id)
+            return
+        self._gone(source_id, self.accounts.get(source_id), GONE)
+
     def finish(self, *, full_read: bool) -> Plan:
         """Resolves the claims; on a full read, disables active accounts whose user is absent."""
         self._drop_duplicates()
@@ -168,16 +177,17 @@ class Planner:
         self.plan.issues.append(UserIssue(source_id, IssueReason.MISSING_EMAIL, detail))
         return change
 
-    def _out_of_scope(self, source_id: str, account: AccountState | None) -> None:
-        """Someone outside the tenant's group scope is like someone gone: an active account is
-        disabled (the disable guard applies), and nobody gets a new one."""
-        if account is None or not account.active:
+    def _gone(self, source_id: str, account: AccountState | None, why: str) -> None:
+        """A user the directory no longer offers (deleted, or outside the tenant's group scope):
+        an active account is disabled (the disable guard applies), a disabled one stays as it
+        is, and nobody gets a new account."""
+        if account is None:
             self._fate[source_id] = SKIPPED
-            return
-        change = Change(source_id, _actions({Action.DISABLE}), account.name, account.id,
-                        why=OUT_OF_SCOPE)  # fmt: skip
-        self._fate[source_id] = len(self.plan.changes)
-        self.plan.changes.append(change)
+        elif account.active:
+            self._record(Change(source_id, _actions({Action.DISABLE}), account.name, account.id,
+                                why=why))  # fmt: skip
+        else:
+            self._record(Change(source_id, frozenset(), account.name, account.id))
 
     def _record(self, change: Change) -> None:
         grant = self._grants.pop(change.source_id, None)

@@ -106,7 +106,6 @@ def _run(
             tenant.reserved_names,
             quarantine_start(report.started_at, tenant.name_quarantine_days),
         )
-    report.full = full
     groups = rules_from(
         tenant.scope.groups if tenant.scope else None,
         [(r.group, r.role, r.permission_scheme) for r in tenant.roles],
@@ -115,8 +114,10 @@ def _run(
     planner = Planner(states, book, policy)
     summary = _read(tenant, planner, rule.attributes, None if full else watermark)
     report.users_read = summary.users_read
-    plan = planner.finish(full_read=full and summary.result.full)
-    outcome = _guarded(engine, tenant, plan, states, summary, full, options, report)
+    # the source says whether its read was complete (ReadResult.full), whatever was asked
+    report.full = summary.result.full
+    plan = planner.finish(full_read=report.full)
+    outcome = _guarded(engine, tenant, plan, states, summary, options, report)
     _count(report, outcome.plan)
     if options.dry_run:
         report.status = RunStatus.PLANNED
@@ -137,7 +138,7 @@ def _read_mode(
 ) -> tuple[str | None, bool]:
     """(the delta watermark, whether this run reads everything)."""
     state = read_state(conn, tenant.id)
-    interval = getattr(tenant.source, "full_sync_interval_hours", None)
+    interval = tenant.source.full_sync_interval_hours
     if options.full or interval is None or state is None:
         return None, True
     if not state.watermark or not state.last_full_at:
@@ -169,7 +170,6 @@ def _guarded(
     plan: Plan,
     states: dict[str, AccountState],
     summary: ReadSummary,
-    full: bool,
     options: RunOptions,
     report: RunReport,
 ) -> Outcome:
@@ -180,7 +180,7 @@ def _guarded(
         before = stored_profiles(conn, updated)
     active = sum(1 for state in states.values() if state.active)
     forced = {}
-    if full and summary.users_read == 0 and active:
+    if summary.result.full and summary.users_read == 0 and active:
         forced[GuardKind.DISABLE] = (
             f"the source returned no users while {active} accounts are active"
         )

@@ -33,6 +33,7 @@ from sqlalchemy import Engine
 from sync.config import Settings, TenantSettings, load_settings
 from sync.errors import ConfigError
 from sync.mail.deliver import deliver_due
+from sync.ops.delivery import summary_line, worth_saying
 from sync.ops.heartbeat import beat, forget, worker_id
 from sync.ops.logs import log_context, redact_settings
 from sync.ops.metrics import write_metrics
@@ -272,13 +273,8 @@ class Scheduler:
         delivery = deliver_due(self.engine, self.settings)
         if delivery.skipped_locked:
             log.debug("another worker is delivering email")
-        elif delivery.sent or delivery.failures:
-            log.info(
-                "email: %d delivered, %d to retry, %d failed",
-                delivery.sent,
-                delivery.retrying,
-                delivery.failed,
-            )
+        elif worth_saying(delivery):
+            log.log(logging.WARNING if delivery.stopped else logging.INFO, summary_line(delivery))
             self._write_metrics()
 
     def _write_metrics(self) -> None:

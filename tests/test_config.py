@@ -244,3 +244,19 @@ def test_an_override_cannot_reach_into_a_list_of_values(tmp_path: Path) -> None:
         "environment CLOMO_SYNC_TENANTS__ACME__RESERVED_NAMES__0: "
         'tenants[acme].reserved_names is a list: set it whole, like ["a", "b"]'
     ]
+
+
+def test_scope_and_role_rules_are_checked(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        GOOD.replace(
+            'account_name_source = "email"',
+            'account_name_source = "email"\nscope = "Staff"\n'
+            'roles = [{{ group = "Admins", role = "custom_admin" }},'
+            ' {{ group = "X", role = "boss" }}]',
+        ),
+    )
+    found = "\n".join(problems(path))
+    assert "tenants[acme].scope: must be a table of keys and values" in found
+    assert "permission_scheme goes with" in found
+    assert "tenants[acme].roles[1].role: must be one of" in found

@@ -39,7 +39,7 @@ def test_the_check_mode_says_which_file_is_stale(
 
 def test_every_command_and_source_kind_is_in_the_references() -> None:
     from sync.cli import cli
-    from sync.sources import SOURCE_CLASSES
+    from sync.sources import SOURCES
 
     commands = (ROOT / "docs/commands.md").read_text(encoding="utf-8")
     for name, command in cli.commands.items():
@@ -47,7 +47,7 @@ def test_every_command_and_source_kind_is_in_the_references() -> None:
         for sub in getattr(command, "commands", {}):
             assert f"`clomo-sync {name} {sub}`" in commands
     configuration = (ROOT / "docs/configuration.md").read_text(encoding="utf-8")
-    for kind in SOURCE_CLASSES:
+    for kind in SOURCES:
         assert f'## [tenants.source] kind = "{kind}"' in configuration
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, func, select
 from sync.mail.tokens import hash_token
 from sync.store.schema import outbox, reset_tokens
 from tests.conftest import Workspace
-from tests.support.configs import person
+from tests.support.configs import person, write_users
 from tests.support.snapshot import store_rows, table_names
 
 REPORT_KEYS = [
@@ -272,9 +272,9 @@ def test_duplicate_source_ids_are_reported_and_not_disabled(workspace: Workspace
 def test_custom_template_and_csv_lookup(workspace: Workspace, tmp_path: Path) -> None:
     lookup_csv = tmp_path / "google.csv"
     lookup_csv.write_text(
-        "source_id,primary_email,google_workspace_email,emails\n"
-        "g1,user1@corp.example,user1@corp.example,user1@example.com\n"
-        "g2,user2@example.com,u2@corp.example,\n",
+        "source_id,primary_email,google_workspace_email,emails,employee_code\n"
+        "g1,user1@corp.example,user1@corp.example,user1@example.com,\n"
+        "g2,user2@example.com,u2@corp.example,,\n",
         encoding="utf-8",
     )
     workspace.configure(
@@ -291,7 +291,7 @@ def test_custom_template_and_csv_lookup(workspace: Workspace, tmp_path: Path) ->
 
 def test_tenants_are_isolated(workspace: Workspace, tmp_path: Path) -> None:
     other_csv = tmp_path / "other.csv"
-    other_csv.write_text("source_id,primary_email\nu-00001,user1@other.example\n", encoding="utf-8")
+    write_users(other_csv, [person(1, primary_email="user1@other.example")])
     workspace.extra_tenants = [
         {
             "id": "other",

@@ -1,6 +1,6 @@
 """Reset links (SPEC §6): issuing one to an address of the account, and redeeming it.
 
-`check_token` and `redeem_token` are what the password page calls. A token works once: redeeming
+`check_token` and `redeem_link` are what the password page calls. A token works once: redeeming
 marks it used with a conditional UPDATE, so of two concurrent redemptions exactly one succeeds.
 """
 
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 from sync.admin.accounts import load_account
 from sync.admin.passwords import (
@@ -27,6 +27,7 @@ from sync.model import Account
 from sync.store import audit
 from sync.store.accounts import set_password_hash
 from sync.store.audit import Actor, Event
+from sync.store.engine import writing
 from sync.store.tokens import claim_token, token_and_account
 from sync.timeutil import as_utc
 
@@ -140,9 +141,33 @@ def redeem_token(
     if isinstance(verdict, TokenRefused):
         return verdict
     check_password(verdict.account_name, verdict.role, new_password)
-    digest = hash_password(new_password)  # slow: done before the row locks are taken
+    return _claim_and_set(conn, verdict, hash_password(new_password), now, token)
+
+
+def redeem_link(
+    engine: Engine, token: str, new_password: str, now: datetime
+) -> TokenHolder | TokenRefused:
+    """`redeem_token` in a transaction of its own, as the password page wants it: the check and
+    the slow hash come first, outside any lock; the transaction then starts with the claim, so a
+    second tab redeeming the same link at the same moment is told "used" (never a locked
+    database)."""
+    with engine.connect() as conn:
+        verdict = check_token(conn, token, now)
+    if isinstance(verdict, TokenRefused):
+        return verdict
+    check_password(verdict.account_name, verdict.role, new_password)
+    digest = hash_password(new_password)
+    with writing(engine) as conn:
+        return _claim_and_set(conn, verdict, digest, now, token)
+
+
+def _claim_and_set(
+    conn: Connection, verdict: TokenHolder, digest: str, now: datetime, token: str
+) -> TokenHolder | TokenRefused:
     if not claim_token(conn, verdict.token_id, now):
-        return TokenRefused("used")
+        # someone else redeemed it (or it was revoked or expired) since the check: say which
+        again = check_token(conn, token, now)
+        return again if isinstance(again, TokenRefused) else TokenRefused("used")
     # disabled since the check: the token is spent, nothing else
     if not set_password_hash(conn, verdict.account_id, digest, now, only_if_active=True):
         return TokenRefused("disabled")

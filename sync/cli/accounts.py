@@ -232,14 +232,15 @@ def reset_password_command(app: App, tenant_id: str, name: str, address: str | N
             domain=message_domain(app.settings, tenant),
             actor=app.operator,
         )
-    deliver_due(app.engine, app.settings, wait_seconds=DELIVER_WAIT_SECONDS)
+    delivery = deliver_due(app.engine, app.settings, wait_seconds=DELIVER_WAIT_SECONDS)
     with app.engine.connect() as conn:
         row = outbox_message(conn, queued.outbox_id)
     what = f"{tenant_id}: reset link for {queued.account_name} to {queued.to_address}"
     if row["status"] == "sent":
         click.echo(f"{what}: sent")
     elif row["status"] == "pending":
-        why = row["last_error"] or "another worker is delivering"
+        # the server's refusal of this message, else why the delivery pass ended before it
+        why = row["last_error"] or delivery.stopped_error or "another worker is delivering"
         click.echo(f"{what}: queued, not sent yet ({why}); `deliver` retries it")
     else:
         click.echo(f"{what}: failed: {row['last_error']}", err=True)

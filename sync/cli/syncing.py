@@ -13,7 +13,6 @@ from sync.ops import progress
 
 if TYPE_CHECKING:
     from sync.config import TenantSettings
-    from sync.mail.deliver import DeliveryReport
     from sync.report import RunReport
 
 
@@ -45,7 +44,7 @@ def sync_command(
 ) -> None:
     """Run tenants now, then deliver queued email."""
     from sync.guards import Allowance, GuardKind
-    from sync.ops.delivery import deliver_shown
+    from sync.ops.delivery import deliver_shown, delivery_text, worth_saying
     from sync.runner import RunOptions, run_tenant
 
     tenants = _chosen(app, tenant_ids, all_tenants)
@@ -61,8 +60,8 @@ def sync_command(
         )
     if not dry_run:
         delivery = deliver_shown(app.engine, app.settings)
-        if delivery.sent or delivery.failures:
-            click.echo(_delivery_text(delivery), err=as_json)
+        if worth_saying(delivery):  # mail still pending leaves sync's exit status alone
+            click.echo(delivery_text(delivery), err=as_json)
         app.write_metrics()
     statuses = {report.status for report in reports}
     if "failed" in statuses:
@@ -77,15 +76,17 @@ def sync_command(
 @click.pass_obj
 def deliver_command(app: App, as_json: bool, flush: bool) -> None:
     """Deliver queued emails that are due."""
-    from sync.ops.delivery import deliver_shown
+    from sync.ops.delivery import deliver_shown, delivery_exit, delivery_text
 
     if as_json:
         progress.enable(False)
     delivery = deliver_shown(app.engine, app.settings, flush=flush)
     click.echo(
-        json.dumps(delivery.as_json(), ensure_ascii=False) if as_json else _delivery_text(delivery)
+        json.dumps(delivery.as_json(), ensure_ascii=False) if as_json else delivery_text(delivery)
     )
     app.write_metrics()
+    if status := delivery_exit(delivery):
+        raise SystemExit(status)
 
 
 def _chosen(app: App, tenant_ids: tuple[str, ...], all_tenants: bool) -> list[TenantSettings]:
@@ -100,7 +101,7 @@ def report_text(report: RunReport) -> str:
     from sync.report import COUNT_KEYS
 
     mode = "dry run, " if report.dry_run else ""
-    read = "full read" if report.full else "delta read"
+    read = "full read" if report.full else "delta or incomplete read"
     lines = [
         f"{report.tenant}: {report.status} ({mode}{read} of {report.source_kind}, "
         f"{plural(report.users_read, 'user')} read)"
@@ -123,22 +124,4 @@ def report_text(report: RunReport) -> str:
                 lines.append(f"  {'':<14}   {field}: {old!r} -> {new!r}")
     for issue in report.issues:
         lines.append(f"  ! {issue.source_id}: {issue.reason}: {issue.detail}")
-    return "\n".join(lines)
-
-
-def _delivery_text(delivery: DeliveryReport) -> str:
-    lines = [
-        f"email: {delivery.sent} delivered, {delivery.retrying} to retry, {delivery.failed} failed"
-    ]
-    lines += [
-        f"  ! {f['to']} ({f['kind']}, attempt {f['attempts']}): {f['error']}"
-        for f in delivery.failures
-    ]
-    if delivery.skipped_locked:
-        lines.append("  another worker is delivering; nothing sent by this one")
-    if delivery.failed_total:
-        lines.append(
-            f"  {plural(delivery.failed_total, 'email')} failed for good "
-            "(`deliver --json` lists them)"
-        )
     return "\n".join(lines)

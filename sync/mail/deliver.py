@@ -6,50 +6,73 @@ token is erased from the stored copy then. The only way a message reaches a serv
 the same Message-ID. One worker delivers at a time (a named lock), so two deliverers never pick the
 same message.
 
-A failure is retried on a later delivery, after a back-off with jitter (tenacity's wait strategy);
-after `max_attempts` the message is `failed`. Messages go in batches of `mail.batch_size`, one
-connection per batch; a server that cannot be reached defers the rest of the batch and ends the
-pass, instead of costing one connection timeout per message.
+Messages go in batches of `mail.batch_size`, one connection per batch. What the transport says
+decides what happens (sync.errors):
+- `DeliveryFailed`: this message alone was refused. Permanent (5xx, an address the server cannot
+  take): it fails now. Otherwise it spends an attempt and waits its back-off (sync.retry.backoff,
+  never less than `retry_base_seconds`); after `max_attempts` it fails. The next message goes on.
+- `DeliveryStopped` (unreachable, throttling, a setup error): the pass ends at once. Only a
+  message the server was given and refused spends an attempt; the others wait for the next
+  delivery as they are, so a down or throttling server never uses up the queue's attempts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select, update
-from tenacity import RetryCallState, wait_random_exponential
+from sqlalchemy import Engine
 
 from sync.config import MailSettings, Settings
-from sync.mail.render import Letter, RenderError, render
-from sync.mail.transport import DeliveryFailed, FileTransport, Transport
+from sync.errors import (
+    DeliveryFailed,
+    DeliveryStopped,
+    MailSetupError,
+    RenderError,
+    ServerThrottled,
+    ServerUnreachable,
+)
+from sync.mail.render import Letter, render
+from sync.mail.transport import FileTransport, Transport
+from sync.retry import backoff
+from sync.store import outbox as store_outbox
 from sync.store.engine import writing
 from sync.store.locks import named_lock
-from sync.store.schema import outbox
 from sync.timeutil import as_utc, utc_now
 
-MAX_BACKOFF = timedelta(hours=6)
+MAX_BACKOFF_SECONDS = 6 * 3600.0
 FAILED_SHOWN = 100  # the newest failed messages `deliver --json` lists
 DELIVER_LOCK = "__deliver__"
+STOP_REASONS: tuple[tuple[type[DeliveryStopped], str], ...] = (
+    (MailSetupError, "setup"),
+    (ServerThrottled, "throttled"),
+    (ServerUnreachable, "unreachable"),
+)
 
 
 @dataclass(slots=True)
 class DeliveryReport:
-    sent: int = 0
-    retrying: int = 0
-    failed: int = 0
-    failures: list[dict[str, Any]] = field(default_factory=list)
+    sent: int = 0  # accepted in this pass
+    retrying: int = 0  # refused for now in this pass: each waits its back-off
+    failed: int = 0  # failed for good in this pass
+    failures: list[dict[str, Any]] = field(default_factory=list)  # this pass's refusals
     skipped_locked: bool = False  # another worker was delivering
     failed_total: int = 0  # every message marked failed so far, not only in this pass
     failed_messages: list[dict[str, Any]] = field(default_factory=list)
+    pending: int = 0  # every message still pending after this pass, due or waiting
+    stopped: str | None = None  # why the pass ended early: setup | throttled | unreachable
+    stopped_error: str | None = None  # and what the server or the setting said
 
     def as_json(self) -> dict[str, Any]:
         return {
             "sent": self.sent,
             "retrying": self.retrying,
             "failed": self.failed,
+            "pending": self.pending,
+            "stopped": self.stopped,
+            "stopped_error": self.stopped_error,
             "failures": self.failures,
             "skipped_locked": self.skipped_locked,
             "failed_total": self.failed_total,
@@ -86,6 +109,7 @@ def deliver_due(
         else:
             report.skipped_locked = True
     report.failed_total, report.failed_messages = failed_messages(engine)
+    report.pending = pending_total(engine)
     return report
 
 
@@ -99,7 +123,11 @@ def _deliver_batches(
 ) -> None:
     now, after, size = utc_now(), 0, settings.mail.batch_size
     while rows := _due(engine, None if flush else now, after, size, only):
-        if not _deliver_batch(engine, settings, rows, transport_factory, report):
+        try:
+            _deliver_batch(engine, settings, rows, transport_factory, report)
+        except DeliveryStopped as exc:
+            report.stopped = next(name for kind, name in STOP_REASONS if isinstance(exc, kind))
+            report.stopped_error = str(exc)
             return
         after = rows[-1].id
 
@@ -107,18 +135,8 @@ def _deliver_batches(
 def _due(
     engine: Engine, now: datetime | None, after: int, limit: int, only: Collection[int] | None
 ) -> list[Any]:
-    query = (
-        select(outbox)
-        .where(outbox.c.status == "pending", outbox.c.id > after)
-        .order_by(outbox.c.id)
-        .limit(limit)
-    )
-    if now is not None:
-        query = query.where(outbox.c.next_attempt_at <= now)
-    if only is not None:
-        query = query.where(outbox.c.id.in_(list(only)))
     with engine.connect() as conn:
-        return list(conn.execute(query))
+        return store_outbox.due(conn, now, after, limit, only)
 
 
 def _deliver_batch(
@@ -127,62 +145,43 @@ def _deliver_batch(
     rows: Sequence[Any],
     transport_factory: TransportFactory,
     report: DeliveryReport,
-) -> bool:
-    """One connection for the batch; False when the server could not be reached."""
+) -> None:
+    """One connection for the batch; raises DeliveryStopped when no more can go now, after
+    recording the refusal of a message the server was given."""
+    transport = transport_factory(settings.mail)
     try:
-        transport = transport_factory(settings.mail)
-    except DeliveryFailed as exc:
-        _defer(engine, settings.mail, rows, str(exc), report)
-        return False
-    try:
-        for index, row in enumerate(rows):
-            unreachable = _deliver_one(engine, settings, transport, row, report)
-            if unreachable is not None:
-                _defer(engine, settings.mail, rows[index:], unreachable, report)
-                return False
+        for row in rows:
+            try:
+                _deliver_one(engine, settings, transport, row, report)
+            except DeliveryStopped as exc:
+                if exc.tried:
+                    _record_failure(engine, settings.mail, row, exc, report)
+                raise
     finally:
         transport.close()
-    return True
 
 
 def _deliver_one(
     engine: Engine, settings: Settings, transport: Transport, row: Any, report: DeliveryReport
-) -> str | None:
-    """Sends one message and records the outcome; returns the error when the server cannot be
-    reached at all (then nothing is recorded: the caller defers the rest of the batch)."""
+) -> None:
+    """Sends one message and records the outcome (DeliveryStopped goes to the caller)."""
     try:
         letter, sender = _letter(settings, row)
         transport.send(render(letter, sender))
-    except DeliveryFailed as exc:
-        if exc.unreachable:
-            return str(exc)
-        _record_failure(engine, settings.mail, row, str(exc), exc.permanent, report)
-        return None
-    except (RenderError, LookupError) as exc:
-        _record_failure(engine, settings.mail, row, str(exc), True, report)
-        return None
+    except (DeliveryFailed, RenderError) as exc:
+        _record_failure(engine, settings.mail, row, exc, report)
+        return
     # accepted: commit at once, the crash window is this one statement
     with writing(engine) as conn:
-        conn.execute(
-            update(outbox)
-            .where(outbox.c.id == row.id)
-            .values(
-                status="sent",
-                sent_at=utc_now(),
-                attempts=row.attempts + 1,
-                token=None,
-                last_error=None,
-            )
-        )
+        store_outbox.mark_sent(conn, row.id, row.attempts + 1, utc_now())
     report.sent += 1
-    return None
 
 
 def _letter(settings: Settings, row: Any) -> tuple[Letter, str]:
     """The letter and the sender: the tenant's `from_address`, else mail.from_address."""
     tenant = next((t for t in settings.tenants if t.id == row.tenant_id), None)
     if tenant is None:
-        raise LookupError(f"tenant {row.tenant_id!r} is no longer configured")
+        raise RenderError(f"tenant {row.tenant_id!r} is no longer configured")
     letter = Letter(
         row.kind,
         row.to_address,
@@ -196,34 +195,32 @@ def _letter(settings: Settings, row: Any) -> tuple[Letter, str]:
     return letter, tenant.from_address or settings.mail.from_address
 
 
-def _defer(
-    engine: Engine, mail: MailSettings, rows: Sequence[Any], error: str, report: DeliveryReport
-) -> None:
-    """The server is unreachable: each message counts an attempt and waits its back-off."""
-    for row in rows:
-        _record_failure(engine, mail, row, error, False, report)
-
-
 def _record_failure(
     engine: Engine,
     mail: MailSettings,
     row: Any,
-    error: str,
-    permanent: bool,
+    exc: DeliveryFailed | RenderError | DeliveryStopped,
     report: DeliveryReport,
 ) -> None:
+    """This message was refused: failed for good, or one attempt spent and a back-off to wait
+    (never shorter than the retry base, nor than a hint the server gave)."""
+    error = str(exc)
     attempts = row.attempts + 1
+    permanent = isinstance(exc, RenderError) or (isinstance(exc, DeliveryFailed) and exc.permanent)
     final = permanent or attempts >= mail.max_attempts
-    values: dict[str, Any] = {"attempts": attempts, "last_error": error[:2000]}
+    next_attempt_at = None
     if final:
-        values.update(status="failed", token=None)
         report.failed += 1
     else:
-        values["next_attempt_at"] = utc_now() + backoff(attempts, mail.retry_base_seconds)
+        asked = exc.retry_after if isinstance(exc, DeliveryStopped) else 0.0
+        hint = max(mail.retry_base_seconds, asked)
+        wait = backoff(attempts, mail.retry_base_seconds, MAX_BACKOFF_SECONDS, hint)
+        next_attempt_at = utc_now() + wait
         report.retrying += 1
     report.failures.append(_describe(row, attempts, error, final))
     with writing(engine) as conn:
-        conn.execute(update(outbox).where(outbox.c.id == row.id).values(**values))
+        store_outbox.mark_refused(conn, row.id, attempts, error, final=final,
+                                  next_attempt_at=next_attempt_at)  # fmt: skip
 
 
 def _describe(row: Any, attempts: int, error: str | None, final: bool) -> dict[str, Any]:
@@ -239,26 +236,12 @@ def _describe(row: Any, attempts: int, error: str | None, final: bool) -> dict[s
     }
 
 
-def backoff(attempts: int, base_seconds: float) -> timedelta:
-    """Exponential back-off with full jitter, capped: the wait before attempt `attempts + 1`."""
-    wait = wait_random_exponential(multiplier=base_seconds, max=MAX_BACKOFF.total_seconds())
-    state = RetryCallState(retry_object=None, fn=None, args=(), kwargs={})  # type: ignore[arg-type]
-    state.attempt_number = attempts
-    return timedelta(seconds=wait(state))
-
-
 def failed_messages(
     engine: Engine, tenant_id: str | None = None, limit: int = FAILED_SHOWN
 ) -> tuple[int, list[dict[str, Any]]]:
     """(how many messages are marked failed, the newest `limit` of them)."""
-    where = [outbox.c.status == "failed"]
-    if tenant_id is not None:
-        where.append(outbox.c.tenant_id == tenant_id)
     with engine.connect() as conn:
-        total = int(conn.execute(select(func.count()).where(*where)).scalar_one())
-        rows = list(
-            conn.execute(select(outbox).where(*where).order_by(outbox.c.id.desc()).limit(limit))
-        )
+        total, rows = store_outbox.failed(conn, tenant_id, limit)
     shown = [
         {
             **_describe(row, row.attempts, row.last_error, True),
@@ -272,21 +255,16 @@ def failed_messages(
 def failed_counts(engine: Engine, tenant_id: str | None = None) -> dict[str, dict[str, int]]:
     """Failed messages by tenant, then by run id ("" for those no run queued: reset links and
     renames by an administrator)."""
-    query = (
-        select(outbox.c.tenant_id, outbox.c.run_id, func.count())
-        .where(outbox.c.status == "failed")
-        .group_by(outbox.c.tenant_id, outbox.c.run_id)
-    )
-    if tenant_id is not None:
-        query = query.where(outbox.c.tenant_id == tenant_id)
-    counts: dict[str, dict[str, int]] = {}
     with engine.connect() as conn:
-        for tenant, run_id, n in conn.execute(query):
-            counts.setdefault(tenant, {})[run_id or ""] = int(n)
-    return counts
+        return store_outbox.failed_by_run(conn, tenant_id)
+
+
+def pending_total(engine: Engine) -> int:
+    """Every message still pending, due or waiting (an index range: cheap after each delivery)."""
+    with engine.connect() as conn:
+        return store_outbox.pending_total(conn)
 
 
 def pending_counts(engine: Engine) -> dict[str, int]:
-    query = select(outbox.c.status, func.count()).group_by(outbox.c.status)
     with engine.connect() as conn:
-        return {status: int(n) for status, n in conn.execute(query)}
+        return store_outbox.status_counts(conn)

@@ -1,14 +1,16 @@
 """Turning an outbox row into a MIME message: Japanese and English, plain text and HTML.
 
 Templates are looked up in the tenant's `templates_dir`, then the defaults (config/templates in a
-checkout, sync/templates in an installed wheel). User-supplied values are escaped in HTML, and no
-header is ever built from a value holding a line break.
+checkout, sync/templates in an installed wheel). User-supplied values are cleaned once, in
+`clean` (every value of the message's context goes through it before any template sees it), and
+escaped in HTML; no header is ever built from a value holding a line break.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from email.header import Header
 from email.message import Message
@@ -19,17 +21,20 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sync.errors import RenderError
+
 if TYPE_CHECKING:
     import jinja2
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_DIRS = (PACKAGE_DIR / "templates", PACKAGE_DIR.parent / "config" / "templates")
 ADDR_SPEC = re.compile(r"^[^\s@<>()\[\],;:\"\\]+@[^\s@<>()\[\],;:\"\\]+$")
-CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+# C0 and C1 controls (U+0085 NEXT LINE among them) and the line and paragraph separators
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# format characters that are kept: the zero-width (non-)joiners belong in some scripts and emoji
+KEPT_FORMAT = frozenset("\u200c\u200d")
 
-
-class RenderError(ValueError):
-    """The message cannot be built safely (a bad address, a header with a line break)."""
+__all__ = ["Letter", "RenderError", "clean", "render"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,11 +54,10 @@ class Letter:
 def render(letter: Letter, from_address: str) -> Message:
     """The message, built with the classic MIME classes: the header registry of
     `EmailMessage` costs ten times as much per message, which matters at 100,000 new accounts."""
-    env = _environment(letter.templates_dir)
     context = _context(letter)
-    subject = env.get_template(f"{letter.kind}.subject.j2").render(context).strip()
-    text = env.get_template(f"{letter.kind}.txt.j2").render(context)
-    html = env.get_template(f"{letter.kind}.html.j2").render(context)
+    subject = _filled(letter, "subject", context).strip()
+    text = _filled(letter, "txt", context)
+    html = _filled(letter, "html", context)
     message = MIMEMultipart("alternative")
     message["Subject"] = _encoded(_header_value(subject, "subject"), "Subject")
     message["From"] = _sender(from_address)
@@ -66,18 +70,38 @@ def render(letter: Letter, from_address: str) -> Message:
     return message
 
 
+def _filled(letter: Letter, part: str, context: dict[str, Any]) -> str:
+    """One template filled in; a template that cannot be (missing, broken, or needing a value
+    this message lacks) fails this message alone instead of every delivery."""
+    import jinja2
+
+    name = f"{letter.kind}.{part}.j2"
+    try:
+        return _environment(letter.templates_dir).get_template(name).render(context)
+    except jinja2.TemplateError as exc:
+        raise RenderError(f"template {name}: {type(exc).__name__}: {exc}") from None
+
+
 def _context(letter: Letter) -> dict[str, Any]:
     params = json.loads(letter.params_json)
-    # user-supplied text: no control characters (a display name cannot break a line of the body)
-    context = {k: CONTROL.sub(" ", v) if isinstance(v, str) else v for k, v in params.items()}
+    context = {k: clean(v) if isinstance(v, str) else v for k, v in params.items()}
     context["expires_hours"] = f"{letter.token_ttl_hours:g}"
     if letter.token is not None and letter.reset_url:
         context["link"] = letter.reset_url.replace("{token}", letter.token)
     return context
 
 
+def clean(value: str) -> str:
+    """A user-supplied value as a message may show it: a control character (C0, C1, U+2028/2029)
+    becomes a space, so a display name cannot break a line of the subject or body; a format
+    character (bidi controls such as U+202E, zero-width spaces) is removed, so it cannot make
+    text read in another order than it is."""
+    spaced = CONTROL.sub(" ", value)
+    return "".join(ch for ch in spaced if ch in KEPT_FORMAT or unicodedata.category(ch) != "Cf")
+
+
 def _address(value: str) -> str:
-    if not ADDR_SPEC.match(value) or CONTROL.search(value):
+    if not ADDR_SPEC.match(value) or clean(value) != value:
         raise RenderError(f"{value!r} is not a plain email address")
     return value
 
@@ -93,7 +117,7 @@ def _sender(from_address: str) -> str:
 
 
 def _header_value(value: str, what: str) -> str:
-    if CONTROL.search(value):
+    if clean(value) != value:
         raise RenderError(f"the {what} contains a line break or control character")
     return value
 

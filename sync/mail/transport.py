@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import threading
+from email.generator import BytesGenerator
 from email.message import Message
+from email.policy import SMTPUTF8
 from pathlib import Path
 from typing import Protocol
 
+from sync.errors import DeliveryFailed, MailSetupError
 
-class DeliveryFailed(Exception):
-    """This message was not accepted; `permanent` when retrying cannot help; `unreachable` when
-    no message can be sent now (the server is down or refuses our login)."""
-
-    def __init__(self, message: str, permanent: bool = False, unreachable: bool = False) -> None:
-        super().__init__(message)
-        self.permanent = permanent
-        self.unreachable = unreachable
+__all__ = ["DeliveryFailed", "FileTransport", "Transport", "flatten", "needs_utf8"]
 
 
 class Transport(Protocol):
@@ -35,9 +32,7 @@ class FileTransport:
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise DeliveryFailed(
-                f"cannot create outbox folder {folder}: {exc.strerror}", unreachable=True
-            ) from None
+            raise MailSetupError(f"cannot create outbox folder {folder}: {exc.strerror}") from None
 
     def send(self, message: Message) -> None:
         name = re.sub(r"[^A-Za-z0-9._-]", "_", str(message["Message-ID"]).strip("<>")) + ".eml"
@@ -47,7 +42,7 @@ class FileTransport:
         try:
             fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
             with os.fdopen(fd, "wb") as handle:
-                handle.write(message.as_bytes())
+                handle.write(flatten(message, "\n"))
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(temporary, self.folder / name)
@@ -56,3 +51,19 @@ class FileTransport:
 
     def close(self) -> None:
         return None
+
+
+def needs_utf8(message: Message) -> bool:
+    """Whether an address of the message is internationalised (RFC 6531): only SMTPUTF8 carries
+    it, raw, in the envelope and the headers."""
+    return not all(str(message[name] or "").isascii() for name in ("From", "To"))
+
+
+def flatten(message: Message, linesep: str) -> bytes:
+    """The message's bytes with `linesep` line ends. Our messages are built with the classic
+    (compat32) classes, which cannot write a raw UTF-8 header: an internationalised one is written
+    with the SMTPUTF8 policy."""
+    policy = SMTPUTF8 if needs_utf8(message) else message.policy
+    buffer = io.BytesIO()
+    BytesGenerator(buffer, False, policy=policy.clone(linesep=linesep)).flatten(message)
+    return buffer.getvalue()

@@ -4,9 +4,9 @@ change, and the plan of a whole run."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from sync.model.enums import Action
+from sync.model.grants import NO_GRANT_KEY, RoleChange
 from sync.model.issues import UserIssue
 from sync.model.profile import Profile
 
@@ -32,7 +32,7 @@ class AccountState:
     invited: bool = False
     invite_failed_to: str | None = None
     # sync.groups.Grant.key() of the stored privilege: role, scheme, matched group, set by hand
-    grant_key: str = "none\x1f\x1f\x1f"
+    grant_key: str = NO_GRANT_KEY
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +49,7 @@ class Change:
     profile: Profile | None = None
     why: str = ""
     invite: bool = False  # send account_created to an existing account (SPEC §10)
-    grant: Any = None  # a sync.groups.RoleChange the group rules make (SPEC §13); None: none
+    grant: RoleChange | None = None  # a privilege the group rules change (SPEC §13)
 
 
 @dataclass(slots=True)

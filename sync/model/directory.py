@@ -18,6 +18,7 @@ DIRECTORY_ATTRIBUTES: tuple[str, ...] = (
     "updated_at",
     "google_workspace_email",
     "salesforce_account",
+    "groups",  # read only when the tenant's scope or roles name groups
 )
 # Attributes whose value is a single string and may appear in a custom name template.
 TEXT_ATTRIBUTES: tuple[str, ...] = (

@@ -42,17 +42,23 @@ class ReadRequest:
 
 @dataclass(frozen=True, slots=True)
 class Page:
+    """Part of a read. `removed` are source ids the directory says were deleted (a delta read's
+    removals): their accounts are disabled like those of users gone from a full read."""
+
     users: tuple[DirectoryUser, ...] = ()
     issues: tuple[UserIssue, ...] = ()
+    removed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class ReadResult:
     """How the read ended.
 
-    `full` is true when every user the source holds was returned (so absent users are gone);
-    `watermark` is the value to pass as `since` next time (from the server's own clock), or None
-    when the source has no delta reads.
+    `full` is true when every user the source holds was returned (so absent users are gone): the
+    one statement of a complete read. The request asks for a full read by `since = None`, but
+    only the source knows whether it gave one (a CSV with an unreadable row did not; an Entra
+    delta whose link expired became one). `watermark` is the value to pass as `since` next time
+    (from the server's own clock), or None when the source has no delta reads.
     """
 
     full: bool
@@ -67,7 +73,6 @@ class DirectorySource(Protocol):
     """A directory, opened from its tenant configuration."""
 
     kind: str
-    supports_delta: bool
 
     def read(self, request: ReadRequest) -> SourceRead: ...
 

@@ -18,6 +18,11 @@ SALESFORCE_FIELD = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,79}")
 class SourceSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    # the registry's key (sync.sources.SOURCES); each kind narrows it to its own literal
+    kind: str
+    # Hours between full reads of a source with delta reads (the runner reads everything when
+    # this much time has passed since the last full read); None: no delta reads, every read full.
+    full_sync_interval_hours: float | None = None
     # directory attribute (sync.model.DIRECTORY_ATTRIBUTES) -> the system's field or column
     attributes: dict[str, str] = Field(default_factory=dict)
     # only for lookups: "email", "employee_code", or a field of the main source holding our id
@@ -40,9 +45,20 @@ class SourceSettings(BaseModel):
 
 class CsvSourceSettings(SourceSettings):
     kind: Literal["csv"]
+    full_sync_interval_hours: None = None  # every read is full
     path: Path
     encoding: str = "utf-8-sig"
     delimiter: str = Field(default=",", min_length=1, max_length=1)
+    # SPEC §10: a read with more than this percent of its rows malformed fails the run
+    max_bad_rows_percent: float = Field(default=10, ge=0, le=100)
+
+    @field_validator("attributes")
+    @classmethod
+    def _source_id_column(cls, value: dict[str, str]) -> dict[str, str]:
+        # an attribute mapped to "" is one the export lacks; every row needs an id
+        if value.get("source_id") == "":
+            raise ValueError("source_id must name a column: every row needs its id")
+        return value
 
     @field_validator("encoding")
     @classmethod
@@ -97,6 +113,7 @@ class LdapSourceSettings(SourceSettings):
 
 class GoogleWorkspaceSourceSettings(SourceSettings):
     kind: Literal["google_workspace"]
+    full_sync_interval_hours: None = None  # every read is full
     credentials_file: Path | None = None
     credentials_env: str | None = None  # the variable holds the key's JSON text itself
     subject: str | None = None
@@ -184,10 +201,65 @@ class SalesforceSourceSettings(SourceSettings):
         return self
 
 
+class EntraIdSourceSettings(SourceSettings):
+    """Microsoft Entra ID through Microsoft Graph (docs/entra_id.md)."""
+
+    kind: Literal["entra_id"]
+    tenant_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9.-]*$")  # a GUID or a verified domain
+    client_id: str = Field(min_length=1)
+    client_secret_env: str | None = None
+    client_secret_file: Path | None = None
+    # a PEM holding the private key and its certificate (the one uploaded to the app registration)
+    certificate_file: Path | None = None
+    authority: str = Field(default="https://login.microsoftonline.com", pattern=r"^https://")
+    graph_endpoint: str = Field(default="https://graph.microsoft.com", pattern=r"^https://")
+    filter: str | None = None  # an OData $filter on users
+    full_sync_interval_hours: float = Field(default=24, gt=0)
+    timeout_seconds: float = Field(default=60, gt=0)
+    # Back-off for 429/503/504 and dropped connections: the first wait, and the most time spent
+    # retrying one request before the run fails (nobody is disabled then).
+    retry_initial_seconds: float = Field(default=1, gt=0)
+    retry_max_seconds: float = Field(default=300, ge=0)
+
+    @field_validator("attributes")
+    @classmethod
+    def _graph_properties(cls, value: dict[str, str]) -> dict[str, str]:
+        from sync.sources.entra_id.fields import parse_properties
+
+        for attribute, properties in value.items():
+            parse_properties(properties, f"attributes.{attribute}")
+        return value
+
+    @field_validator("authority", "graph_endpoint")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> EntraIdSourceSettings:
+        given = [
+            key
+            for key in ("client_secret_env", "client_secret_file", "certificate_file")
+            if getattr(self, key) is not None
+        ]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of client_secret_env, client_secret_file or certificate_file "
+                f"(given: {', '.join(given) or 'none'})"
+            )
+        if "active" in self.attributes:
+            raise ValueError(
+                "attributes.active cannot be mapped for entra_id: a user is inactive when "
+                "accountEnabled is false"
+            )
+        return self
+
+
 AnySourceSettings = Annotated[
     CsvSourceSettings
     | LdapSourceSettings
     | GoogleWorkspaceSourceSettings
-    | SalesforceSourceSettings,
+    | SalesforceSourceSettings
+    | EntraIdSourceSettings,
     Field(discriminator="kind"),
 ]

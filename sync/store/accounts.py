@@ -12,8 +12,8 @@ from sqlalchemy import Connection, case, func, or_, select, update
 
 from sync.compose.collisions import NameBook
 from sync.compose.normalize import name_key
-from sync.groups import Grant
 from sync.model import PROFILE_FIELDS, Account, AccountState, AccountStatus, ProfileValues
+from sync.model.grants import Grant
 from sync.store.schema import accounts, outbox, released_names
 from sync.timeutil import as_utc
 

@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from sync.compose.normalize import name_key
-from sync.groups import NO_GRANT, Grant
 from sync.model import (
     PROFILE_FIELDS,
     AccountStatus,
@@ -20,6 +19,7 @@ from sync.model import (
     ProfileValues,
     digest_of,
 )
+from sync.model.grants import NO_GRANT, Grant
 from sync.store import audit
 from sync.store.audit import Actor, Event
 from sync.store.bulk import insert_rows, to_json

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, insert, select
+from sqlalchemy import Connection, Row, RowMapping, func, insert, select, update
 
 from sync.store.bulk import insert_rows
 from sync.store.schema import outbox, reset_tokens
@@ -33,3 +34,83 @@ def insert_message(
 def message(conn: Connection, outbox_id: int) -> RowMapping:
     """One outbox row, as stored."""
     return conn.execute(select(outbox).where(outbox.c.id == outbox_id)).one()._mapping
+
+
+def due(
+    conn: Connection, now: datetime | None, after: int, limit: int, only: Collection[int] | None
+) -> list[Row[Any]]:
+    """Pending messages after id `after`, oldest first: those due by `now` (None: all)."""
+    query = (
+        select(outbox)
+        .where(outbox.c.status == "pending", outbox.c.id > after)
+        .order_by(outbox.c.id)
+        .limit(limit)
+    )
+    if now is not None:
+        query = query.where(outbox.c.next_attempt_at <= now)
+    if only is not None:
+        query = query.where(outbox.c.id.in_(list(only)))
+    return list(conn.execute(query))
+
+
+def mark_sent(conn: Connection, outbox_id: int, attempts: int, now: datetime) -> None:
+    """Delivered: the clear token goes (the stored copy holds no usable link)."""
+    conn.execute(
+        update(outbox)
+        .where(outbox.c.id == outbox_id)
+        .values(status="sent", sent_at=now, attempts=attempts, token=None, last_error=None)
+    )
+
+
+def mark_refused(
+    conn: Connection,
+    outbox_id: int,
+    attempts: int,
+    error: str,
+    *,
+    final: bool,
+    next_attempt_at: datetime | None,
+) -> None:
+    """Refused: failed for good (its token dropped), or to be tried again at `next_attempt_at`."""
+    values: dict[str, Any] = {"attempts": attempts, "last_error": error[:2000]}
+    if final:
+        values.update(status="failed", token=None)
+    else:
+        values["next_attempt_at"] = next_attempt_at
+    conn.execute(update(outbox).where(outbox.c.id == outbox_id).values(**values))
+
+
+def failed(conn: Connection, tenant_id: str | None, limit: int) -> tuple[int, list[Row[Any]]]:
+    """(how many messages are marked failed, the newest `limit` of them)."""
+    where = [outbox.c.status == "failed"]
+    if tenant_id is not None:
+        where.append(outbox.c.tenant_id == tenant_id)
+    total = int(conn.execute(select(func.count()).where(*where)).scalar_one())
+    rows = conn.execute(select(outbox).where(*where).order_by(outbox.c.id.desc()).limit(limit))
+    return total, list(rows)
+
+
+def failed_by_run(conn: Connection, tenant_id: str | None) -> dict[str, dict[str, int]]:
+    """Failed messages by tenant, then by run id ("" for those no run queued)."""
+    query = (
+        select(outbox.c.tenant_id, outbox.c.run_id, func.count())
+        .where(outbox.c.status == "failed")
+        .group_by(outbox.c.tenant_id, outbox.c.run_id)
+    )
+    if tenant_id is not None:
+        query = query.where(outbox.c.tenant_id == tenant_id)
+    counts: dict[str, dict[str, int]] = {}
+    for tenant, run_id, n in conn.execute(query):
+        counts.setdefault(tenant, {})[run_id or ""] = int(n)
+    return counts
+
+
+def pending_total(conn: Connection) -> int:
+    """Every message still pending, due or waiting (an index range: cheap)."""
+    query = select(func.count()).select_from(outbox).where(outbox.c.status == "pending")
+    return int(conn.execute(query).scalar_one())
+
+
+def status_counts(conn: Connection) -> dict[str, int]:
+    query = select(outbox.c.status, func.count()).group_by(outbox.c.status)
+    return {status: int(n) for status, n in conn.execute(query)}

@@ -1,4 +1,12 @@
-"""Reset tokens: only their SHA-256 digests are stored (sync.mail.tokens makes them)."""
+"""Reset tokens: only their SHA-256 digests are stored (sync.mail.tokens makes them).
+
+Redeeming one is a single conditional UPDATE: of two redemptions at the same moment exactly one
+gets its row. PostgreSQL evaluates the condition again under the row lock, SQLite under its write
+lock. The caller opens the transaction with `sync.store.engine.writing` and makes the claim its
+first statement: on SQLite that transaction holds the write lock from BEGIN (waiting
+`busy_timeout` for it), so it never works from a snapshot that another redemption made stale,
+which SQLite answers with "database is locked" at once.
+"""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from sync.admin.policy import MIN_ADMIN_PASSWORD, Refused, password_problems
-from sync.admin.resets import TokenHolder, TokenRefused, check_token, redeem_token
+from sync.admin.resets import TokenHolder, TokenRefused, check_token, redeem_link
 from sync.web.forms import posted_form
 from sync.web.paths import DONE, FORGOT
 from sync.web.render import form_page, page
@@ -67,8 +67,7 @@ def _check(site: Site, token: str) -> TokenHolder | TokenRefused:
 
 def _redeem(site: Site, token: str, password: str) -> TokenHolder | TokenRefused | str:
     try:
-        with site.engine.begin() as conn:
-            return redeem_token(conn, token, password, site.clock())
+        return redeem_link(site.engine, token, password, site.clock())
     except Refused as exc:
         return str(exc)
 

@@ -316,4 +316,4 @@ def test_an_expired_token_is_refreshed_and_the_read_goes_on(
 def test_open_source_finds_the_google_source(settings: GoogleWorkspaceSourceSettings) -> None:
     source = open_source(settings)
     assert isinstance(source, GoogleWorkspaceSource)
-    assert (source.kind, source.supports_delta) == ("google_workspace", False)
+    assert source.kind == "google_workspace" and settings.full_sync_interval_hours is None

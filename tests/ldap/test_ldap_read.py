@@ -152,5 +152,5 @@ def test_the_registry_opens_the_ldap_source(
     )
     source = open_source(settings)
 
-    assert isinstance(source, LdapSource) and source.supports_delta
+    assert isinstance(source, LdapSource) and settings.full_sync_interval_hours == 24
     assert len(collect(source.read(request("primary_email"))).users) == 1

@@ -29,6 +29,7 @@ class Received:
     rcpt_tos: list[str]
     raw: bytes  # exactly what came after DATA
     login: bytes | None
+    mail_options: list[str] = field(default_factory=list)  # SMTPUTF8, BODY=8BITMIME
 
     @property
     def message(self) -> EmailMessage:
@@ -55,8 +56,9 @@ class Received:
         return str(part.get_content())  # type: ignore[attr-defined]
 
 
-# what the server answers: None accepts, else an SMTP reply such as "451 4.3.0 later"
+# what the server answers: None accepts, else an SMTP reply such as "451 4.3.0 later", or DROP
 Reply = Callable[[Any], str | None]
+DROP = "drop the connection"
 
 
 @dataclass
@@ -80,6 +82,10 @@ class Sink:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         reply = self.on_data(envelope) if self.on_data else None
+        if reply == DROP:  # the connection breaks before any answer to the data
+            self.refused.append(reply)
+            server.transport.close()
+            return "451 4.3.0 never seen by the client"
         if reply:
             self.refused.append(reply)
             return reply
@@ -90,12 +96,28 @@ class Sink:
                 list(envelope.rcpt_tos),
                 envelope.original_content,
                 getattr(session.auth_data, "login", None),
+                list(envelope.mail_options),
             )
         )
         return "250 2.0.0 accepted"
 
     def per_message_id(self) -> Counter[str]:
         return Counter(r.message_id for r in self.received)
+
+
+def throttle_after(
+    accepted: int, reply: str = "450 4.7.1 Error: too much mail from 127.0.0.1"
+) -> Reply:
+    """An `on_data` that accepts `accepted` messages, then answers `reply` to every further one
+    (as Postfix's smtpd_client_message_rate_limit does). With a "421 ..." reply the client
+    closes the connection, as RFC 5321 has it."""
+    count = [0]
+
+    def on_data(envelope: Any) -> str | None:
+        count[0] += 1
+        return reply if count[0] > accepted else None
+
+    return on_data
 
 
 def authenticator(
@@ -140,8 +162,13 @@ class SmtpServer:
     controller: Controller
     mail: dict[str, Any]
 
+    stopped: bool = False
+
     def stop(self) -> None:
-        self.controller.stop()
+        """Stops the server (once: a test may stop it itself, mid-delivery)."""
+        if not self.stopped:
+            self.stopped = True
+            self.controller.stop()
 
 
 def start_server(
@@ -150,9 +177,11 @@ def start_server(
     security: str = "none",
     certificates: Certificates | None = None,
     auth: bool = False,
+    smtputf8: bool = False,
 ) -> SmtpServer:
-    """Starts aiosmtpd; `security` as the client's mail.security: none, starttls or tls."""
-    kwargs: dict[str, Any] = {}
+    """Starts aiosmtpd; `security` as the client's mail.security: none, starttls or tls;
+    `smtputf8` offers SMTPUTF8 (as Postfix does by default)."""
+    kwargs: dict[str, Any] = {"enable_SMTPUTF8": smtputf8}
     mail: dict[str, Any] = {
         "delivery": "smtp",
         "smtp_host": "127.0.0.1",

@@ -33,7 +33,8 @@ def _refused(ws: MailWorkspace, *args: str, says: str) -> None:
 def _stored_hash(ws: MailWorkspace, name: str) -> str | None:
     with ws.engine.connect() as conn:
         query = select(accounts.c.password_hash).where(accounts.c.name == name)
-        return conn.execute(query).scalar_one()
+        stored: str | None = conn.execute(query).scalar_one()
+        return stored
 
 
 def test_rename_obeys_the_naming_rules_quarantines_and_locks(

@@ -67,34 +67,46 @@ def test_tls_modes_with_login(
 @pytest.mark.parametrize(
     ("case", "error"),
     [
-        ("wrong password", "SMTP login to 127.0.0.1"),
-        ("untrusted certificate", "CERTIFICATE_VERIFY_FAILED"),
-        ("no STARTTLS offered", "STARTTLS extension not supported"),
+        ("wrong password", "refused the login of 'mailer': 535 5.7.8 Authentication credentials"),
+        ("untrusted certificate", "its TLS certificate is not trusted"),
+        ("no STARTTLS offered", "STARTTLS extension not supported by server"),
     ],
 )
-def test_a_server_we_cannot_use_keeps_every_message_pending(
-    lite_ws: MailWorkspace,
+def test_a_server_we_cannot_use_fails_fast_and_keeps_every_message_pending(
+    mail_ws: MailWorkspace,
     smtp: StartServer,
     certificates: Certificates,
     monkeypatch: pytest.MonkeyPatch,
     case: str,
     error: str,
 ) -> None:
+    """A setting retrying cannot fix: one clear line, exit 1 from `deliver`, and the messages
+    stay pending without spending an attempt (they go once the setting is fixed)."""
     if case == "wrong password":
         server = smtp(security="starttls", certificates=certificates, auth=True)
         monkeypatch.setenv("CLOMO_TEST_SMTP_PASSWORD", "not-the-password")
-        lite_ws.use(server)
+        mail_ws.use(server)
     elif case == "untrusted certificate":
         server = smtp(security="tls", certificates=certificates)
-        lite_ws.use(server, ca_file=None)
+        mail_ws.use(server, ca_file=None)
     else:
         server = smtp()
-        lite_ws.use(server, security="starttls")
-    lite_ws.sync()
-    rows = lite_ws.outbox_rows()
+        mail_ws.use(server, security="starttls")
+    assert mail_ws.sync()["exit"] == 0  # the run did its work; only mail is pending
+    result = mail_ws.cli("deliver")
+    assert result.code == 1
+    [line] = result.out.splitlines()
+    assert line.startswith(
+        "email: 0 delivered, 0 failed, 0 to retry, 5 pending in all; delivery stopped, fix the "
+        "mail settings (no message spent an attempt): SMTP server 127.0.0.1:"
+    )
+    assert error in line and "not-the-password" not in line, line
     assert server.sink.received == []
-    assert [(row.status, row.attempts) for row in rows] == [("pending", 1)] * 5
-    assert all(error in row.last_error and row.token for row in rows), rows[0].last_error
+    rows = mail_ws.outbox_rows()
+    assert [(r.status, r.attempts, r.last_error) for r in rows] == [("pending", 0, None)] * 5
+    assert all(row.token for row in rows)
+    data = mail_ws.deliver(code=1)
+    assert data["stopped"] == "setup" and error in data["stopped_error"]
 
 
 def test_sender_can_be_set_per_tenant_and_templates_overridden(

@@ -12,14 +12,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import update
-
 from sync.admin.resets import TokenHolder, check_token
-from sync.store.engine import writing
-from sync.store.schema import outbox
-from sync.timeutil import as_utc, utc_now
+from sync.timeutil import utc_now
 from tests.mail.conftest import MailWorkspace, StartServer, token_in
-from tests.mail.smtp_server import Sink, free_port
+from tests.mail.smtp_server import DROP, Sink, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,46 +23,35 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_server_down_loses_nothing_and_each_arrives_once_when_back(
     mail_ws: MailWorkspace, smtp: StartServer
 ) -> None:
+    """A down server spends no message's attempt: the pass ends at the first connection refused,
+    says so in one line, and `deliver` exits 1 until the server is back."""
     port = free_port()  # nothing listens here yet
     mail_ws.mail = {"delivery": "smtp", "smtp_port": port, "retry_base_seconds": 3600}
     mail_ws.configure()
-    before = utc_now()
-    assert mail_ws.sync()["counts"]["emails_queued"] == 5
+    result = mail_ws.cli("sync", "--tenant", "acme")
+    assert result.code == 0  # the run did its work; the mail waits
+    email = [line for line in result.out.splitlines() if line.startswith("email:")]
+    assert email == [
+        "email: 0 delivered, 0 failed, 0 to retry, 5 pending in all; the server is unreachable; "
+        f"the rest waits for the next delivery: cannot reach SMTP server 127.0.0.1:{port}: "
+        "[Errno 111] Connection refused"
+    ]
+    assert "  ! " not in result.out
     rows = mail_ws.outbox_rows()
-    assert [(r.status, r.attempts) for r in rows] == [("pending", 1)] * 5
-    assert all(as_utc(r.next_attempt_at) > before and r.token for r in rows)
-    assert all(f"cannot reach SMTP server 127.0.0.1:{port}" in r.last_error for r in rows)
-    # not due yet: a plain `deliver` leaves them alone
-    _postpone(mail_ws)
-    assert mail_ws.deliver() == _nothing_sent()
-    assert [r.attempts for r in mail_ws.outbox_rows()] == [1] * 5
+    assert [(r.status, r.attempts, r.last_error) for r in rows] == [("pending", 0, None)] * 5
+    assert all(r.token for r in rows)
+    down = mail_ws.deliver(code=1)
+    assert (down["stopped"], down["pending"], down["failures"]) == ("unreachable", 5, [])
+    assert [r.attempts for r in mail_ws.outbox_rows()] == [0] * 5
 
     server = smtp(port=port)
-    assert mail_ws.deliver("--flush")["sent"] == 5
+    assert mail_ws.deliver()["sent"] == 5  # due all along: nothing waited a back-off
     assert mail_ws.deliver("--flush")["sent"] == 0
     assert sorted(server.sink.per_message_id().values()) == [1] * 5
     assert {r.message_id for r in server.sink.received} == {r.message_id for r in rows}
     with mail_ws.engine.connect() as conn:
         for message in server.sink.received:
             assert isinstance(check_token(conn, token_in(message), utc_now()), TokenHolder)
-
-
-def _postpone(ws: MailWorkspace) -> None:
-    """Pins the back-off (random, with full jitter) far in the future."""
-    with writing(ws.engine) as conn:
-        conn.execute(update(outbox).values(next_attempt_at=utc_now().replace(year=2999)))
-
-
-def _nothing_sent() -> dict[str, Any]:
-    return {
-        "sent": 0,
-        "retrying": 0,
-        "failed": 0,
-        "failures": [],
-        "skipped_locked": False,
-        "failed_total": 0,
-        "failed_messages": [],
-    }
 
 
 def test_4xx_is_retried_and_the_message_arrives_once(
@@ -121,7 +106,7 @@ def test_max_attempts_then_failed(lite_ws: MailWorkspace, smtp: StartServer) -> 
     lite_ws.use(server, max_attempts=3)
     report = lite_ws.sync()
     assert lite_ws.deliver("--flush")["retrying"] == 5
-    last = lite_ws.deliver("--flush")
+    last = lite_ws.deliver("--flush", code=1)
     assert last["failed"] == 5 and last["failed_total"] == 5
     assert all(f["final"] and f["attempts"] == 3 for f in last["failures"])
     assert {(r.status, r.attempts, r.token) for r in lite_ws.outbox_rows()} == {("failed", 3, None)}
@@ -135,16 +120,18 @@ def test_a_dropped_connection_is_reopened_for_the_rest_of_the_batch(
 ) -> None:
     seen: list[str] = []
 
-    def close_on_second(envelope: Any) -> str | None:
+    def drop_on_second(envelope: Any) -> str | None:
         seen.append(_message_id(envelope.original_content))
-        return "421 4.3.2 closing connection" if len(seen) == 2 else None
+        return DROP if len(seen) == 2 else None
 
-    server = smtp(sink=Sink(on_data=close_on_second))
+    server = smtp(sink=Sink(on_data=drop_on_second))
     lite_ws.use(server)
     lite_ws.sync()
     assert len(server.sink.received) == 4
-    assert len({r.peer for r in server.sink.received}) == 2  # a new connection after the 421
-    assert [r.status for r in lite_ws.outbox_rows()].count("pending") == 1
+    assert len({r.peer for r in server.sink.received}) == 2  # a new connection after the drop
+    rows = lite_ws.outbox_rows()
+    assert [(r.status, r.attempts) for r in rows][1] == ("pending", 1)
+    assert "SMTP connection lost" in rows[1].last_error
     assert lite_ws.deliver("--flush")["sent"] == 1
     assert sorted(server.sink.per_message_id().values()) == [1] * 5
 

@@ -11,6 +11,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from sync.cli import run as run_cli
+from tests.mail.smtp_server import Sink, free_port, start_server
 from tests.ops.conftest import configure, small_directory, tenant
 from tests.support.configs import table
 
@@ -79,7 +80,20 @@ def test_metrics_after_each_run(
     assert value(found, "clomo_sync_emails", tenant="acme", status="pending") == 5
     assert value(found, "clomo_sync_emails", tenant="acme", status="failed") == 0
 
-    cli("deliver", "--flush")  # the second and last attempt fails too
+    cli("deliver", "--flush")  # still down: the messages wait, spending no attempt
+    assert value(samples(metrics), "clomo_sync_emails", tenant="acme", status="pending") == 5
+    # a server that refuses every recipient for good: each fails
+    refusing = start_server(Sink(on_rcpt=lambda a: "550 5.1.1 no such user"), free_port())
+    try:
+        config.write_text(
+            config.read_text(encoding="utf-8").replace(
+                f"smtp_port = {mail['smtp_port']}", f"smtp_port = {refusing.mail['smtp_port']}"
+            ),
+            encoding="utf-8",
+        )
+        assert cli("deliver", "--flush")[0] == 1  # failed for good: deliver says so
+    finally:
+        refusing.stop()
     found = samples(metrics)
     assert value(found, "clomo_sync_emails", tenant="acme", status="pending") == 0
     assert value(found, "clomo_sync_emails", tenant="acme", status="failed") == 5

@@ -155,8 +155,8 @@ def test_a_csv_tenant_named_by_salesforce_usernames_through_a_lookup(
         ("hr-9", "nobody@acme.example", "fed-9"),  # not in Salesforce
     ]
     people.write_text(
-        "source_id,primary_email,given_name,fed_id\n"
-        + "".join(f"{i},{e},Name{i},{f}\n" for i, e, f in rows),
+        "source_id,primary_email,given_name,fed_id,employee_code,family_name,display_name,emails\n"
+        + "".join(f"{i},{e},Name{i},{f},,,,\n" for i, e, f in rows),
         encoding="utf-8",
     )
     cli.tenant["source"] = {"kind": "csv", "path": str(people)}

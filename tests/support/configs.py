@@ -16,6 +16,7 @@ CSV_COLUMNS = (
     "display_name",
     "active",
     "emails",
+    "groups",
 )
 
 
@@ -26,6 +27,8 @@ def toml_value(value: Any) -> str:
         return str(value)
     if isinstance(value, list | tuple):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, Mapping):  # an inline table
+        return "{" + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + "}"
     escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
     return f'"{escaped}"'
 
@@ -77,6 +80,7 @@ def person(number: int, **fields: Any) -> dict[str, Any]:
         "display_name": f"User {number}",
         "active": "true",
         "emails": "",
+        "groups": "",
     }
     base.update(fields)
     return base

@@ -20,7 +20,7 @@ import pytest
 from httpx import Response
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
-from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.chrome.webdriver import WebDriver
 from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
 from starlette.types import ASGIApp
@@ -49,7 +49,7 @@ def link_in(message: EmailMessage) -> str:
     """The one reset link of the message's plain-text body."""
     body = message.get_body(("plain",))
     assert body is not None
-    links = set(LINK.findall(str(body.get_content())))  # type: ignore[attr-defined]
+    links: set[str] = set(LINK.findall(str(body.get_content())))  # type: ignore[attr-defined]
     assert len(links) == 1, links
     return links.pop()
 
@@ -71,7 +71,7 @@ def submit(
     """Opens the link and posts the form on it."""
     page = client.get(path_of(link))
     assert page.status_code == 200, page.text
-    return client.post(
+    posted: Response = client.post(
         urlsplit(link).path,
         data={
             "csrf": form_value(page.text, "csrf"),
@@ -80,6 +80,7 @@ def submit(
             "confirmation": password if confirmation is None else confirmation,
         },
     )
+    return posted
 
 
 def ask_for_link(client: TestClient, tenant: str, account: str) -> Response:
@@ -87,7 +88,8 @@ def ask_for_link(client: TestClient, tenant: str, account: str) -> Response:
     form = client.get("/password/forgot")
     assert form.status_code == 200, form.text
     data = {"csrf": form_value(form.text, "csrf"), "tenant": tenant, "account": account}
-    return client.post("/password/forgot", data=data)
+    posted: Response = client.post("/password/forgot", data=data)
+    return posted
 
 
 def choose(client: TestClient, page: Response, index: str) -> Response:
@@ -97,7 +99,8 @@ def choose(client: TestClient, page: Response, index: str) -> Response:
         "lookup": form_value(page.text, "lookup"),
         "address": index,
     }
-    return client.post("/password/forgot/send", data=data)
+    posted: Response = client.post("/password/forgot/send", data=data)
+    return posted
 
 
 @dataclass

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 from selenium.common.exceptions import WebDriverException
+from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
-from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import create_engine, select
@@ -144,7 +144,8 @@ def nothing_blocked(driver: WebDriver) -> None:
     """The browser blocked nothing under the pages' CSP and loaded every resource (the 4xx
     answers it also reports are the pages' own statuses: 400 for a refused password, 410 for
     a used link)."""
-    errors = [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    logs: list[dict[str, str]] = driver.get_log("browser")  # type: ignore[no-untyped-call]
+    errors = [e["message"] for e in logs if e["level"] == "SEVERE"]
     blocked = [m for m in errors if "Content Security Policy" in m or "Refused to" in m]
     missing = [m for m in errors if "/static/" in m or "favicon" in m]
     assert (blocked, missing) == ([], [])

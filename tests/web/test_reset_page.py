@@ -115,7 +115,8 @@ def test_a_used_link_cannot_be_posted_twice(pages: Pages) -> None:
             "password": password,
             "confirmation": password,
         }
-        return client.post("/password/reset", data=data).status_code
+        status: int = client.post("/password/reset", data=data).status_code
+        return status
 
     assert post(first_tab, "first password") == 303
     assert post(second_tab, "second password") == 410

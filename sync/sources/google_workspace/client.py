@@ -3,14 +3,13 @@ where Google's exceptions become the worker's error vocabulary (STYLE.md 6).
 
 Transport is httplib2 through google-auth-httplib2, the pair google-api-python-client is built
 on; it refreshes the access token once on a 401 by itself. The library's own retries are off
-(`num_retries=0`) so that tenacity alone decides, within `retry_max_seconds` per request.
+(`num_retries=0`) so that the worker's retry policy (sync.retry) alone decides, within
+`retry_max_seconds` per request.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import random
 from typing import Any
 
 import google_auth_httplib2
@@ -19,13 +18,11 @@ from google.auth import exceptions as auth_errors
 from google.oauth2 import service_account
 from googleapiclient import errors as api_errors
 from googleapiclient.discovery import build
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_before_delay
 
 from sync.errors import SourceUnavailable, StopRun, TransientError
+from sync.retry import retrying
 from sync.secrets import read_secret
 from sync.sources.settings import GoogleWorkspaceSourceSettings
-
-log = logging.getLogger(__name__)
 
 SCOPE = "https://www.googleapis.com/auth/admin.directory.user.readonly"
 # Retry these: https://developers.google.com/workspace/admin/directory/v1/limits
@@ -33,14 +30,6 @@ TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
 RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
 KEY_FIELDS = ("client_email", "private_key", "token_uri")
 LONGEST_WAIT_SECONDS = 64  # Google's recommended cap for one back-off step
-
-
-class Throttled(TransientError):
-    """A transient refusal, with the server's Retry-After hint when it gave one."""
-
-    def __init__(self, message: str, retry_after: float = 0) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 class DirectoryClient:
@@ -69,12 +58,12 @@ class DirectoryClient:
             client_options=options,
         )
         self._users = service.users()
-        self._retrying = Retrying(
-            retry=retry_if_exception_type(TransientError),
-            wait=self._wait,
-            stop=stop_before_delay(settings.retry_max_seconds),
-            before_sleep=self._note_retry,
-            reraise=True,
+        self._retrying = retrying(
+            budget_seconds=settings.retry_max_seconds,
+            initial_seconds=settings.retry_initial_seconds,
+            longest_seconds=LONGEST_WAIT_SECONDS,
+            on_retry=self._note_retry,
+            what="Google Directory API users.list",
         )
 
     def list_users(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -104,7 +93,7 @@ class DirectoryClient:
         reason, message = _error_details(exc.content)
         said = " ".join(filter(None, [f"HTTP {status}", reason])) + (f": {message}" * bool(message))
         if status in TRANSIENT_STATUSES or (status == 403 and reason in RATE_LIMIT_REASONS):
-            return Throttled(said, _retry_after(exc.resp))
+            return TransientError(said, retry_after=_retry_after(exc.resp))
         if status == 401:
             return SourceUnavailable(
                 f"the Directory API refused a fresh access token for the {self.account} ({said})"
@@ -135,23 +124,8 @@ class DirectoryClient:
             f"{SCOPE} in the Admin console"
         )
 
-    def _wait(self, state: RetryCallState) -> float:
-        """Google's exponential back-off with jitter, or longer when the server said so."""
-        initial = self.settings.retry_initial_seconds
-        backoff = min(LONGEST_WAIT_SECONDS, initial * 2.0 ** (state.attempt_number - 1))
-        failure = state.outcome.exception() if state.outcome else None
-        hint = float(getattr(failure, "retry_after", 0))
-        return max(backoff + random.uniform(0, initial), hint)
-
-    def _note_retry(self, state: RetryCallState) -> None:
+    def _note_retry(self, failure: BaseException, attempt: int, sleep: float) -> None:
         self.retries += 1
-        failure = state.outcome.exception() if state.outcome else None
-        log.warning(
-            "Google Directory API: %s; retry %d in %.2f s",
-            failure,
-            state.attempt_number,
-            state.upcoming_sleep,
-        )
 
 
 def _credentials(settings: GoogleWorkspaceSourceSettings) -> service_account.Credentials:

@@ -1,7 +1,7 @@
 """The Google Workspace directory source: a full, paged `users.list` on every read.
 
 The Admin SDK has no reliable "modified since" filter for users, so there are no delta reads
-(`supports_delta = False`): every read is full, and only a read that reached the last page
+(no `full_sync_interval_hours`): every read is full, and only a read that reached the last page
 lets absent users be disabled. https://developers.google.com/workspace/admin/directory/v1/guides/manage-users#get_all_users
 """
 
@@ -21,7 +21,6 @@ PAGE_SIZE = 500  # the largest maxResults users.list accepts
 
 class GoogleWorkspaceSource:
     kind = "google_workspace"
-    supports_delta = False
 
     def __init__(self, settings: GoogleWorkspaceSourceSettings) -> None:
         self.settings = settings

@@ -47,7 +47,6 @@ class Pass:
 
 class LdapSource:
     kind = "ldap"
-    supports_delta = True
 
     def __init__(self, settings: LdapSourceSettings, *, lean_entries: bool = True) -> None:
         self.settings = settings

@@ -12,11 +12,10 @@ from collections.abc import Callable
 from typing import Any
 
 from simple_salesforce.api import Salesforce
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_delay
-from tenacity.wait import wait_random_exponential
 
 from sync.errors import IncompleteRead, SourceUnavailable, TransientError, UserIssue
 from sync.model import DirectoryUser
+from sync.retry import retrying
 from sync.sources.base import Page, ReadRequest, ReadResult, SourceRead
 from sync.sources.salesforce.auth import Authenticator, http_session
 from sync.sources.salesforce.faults import SessionExpired, translate
@@ -30,7 +29,6 @@ Call = Callable[[Salesforce], Any]
 
 class SalesforceSource:
     kind = "salesforce"
-    supports_delta = True
 
     def __init__(self, settings: SalesforceSourceSettings) -> None:
         self.settings = settings
@@ -107,15 +105,15 @@ class SalesforceSource:
 
     def _retrying(self, call: Call, what: str) -> Any:
         bound = self.settings.retry_max_seconds
-        retrying = Retrying(
-            retry=retry_if_exception_type(TransientError),
-            wait=wait_random_exponential(multiplier=min(1.0, bound / 30), max=min(60.0, bound / 2)),
-            stop=stop_after_delay(bound),
-            before_sleep=self._count_retry,
-            reraise=True,
+        policy = retrying(
+            budget_seconds=bound,
+            initial_seconds=min(1.0, bound / 30),
+            longest_seconds=min(60.0, bound / 2),
+            on_retry=self._count_retry,
+            what=f"Salesforce {what}",
         )
         try:
-            return retrying(self._attempt, call, what)
+            return policy(self._attempt, call, what)
         except TransientError as exc:
             raise SourceUnavailable(f"{exc} (gave up after retrying for {bound:g} s)") from exc
 
@@ -141,7 +139,5 @@ class SalesforceSource:
             )
         return self._client
 
-    def _count_retry(self, state: RetryCallState) -> None:
+    def _count_retry(self, failure: BaseException, attempt: int, sleep: float) -> None:
         self.stats["retries"] = self.stats.get("retries", 0) + 1
-        error = state.outcome.exception() if state.outcome else None
-        log.warning("Salesforce: %s; retrying", error)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from httpx import Response
@@ -37,7 +38,7 @@ SETUP = Actor("setup")
 class Console:
     pages: Pages
 
-    def client(self, https: bool = False, **web: object) -> TestClient:
+    def client(self, https: bool = False, **web: Any) -> TestClient:
         return self.pages.client(self.pages.app(**web) if web else None, https=https)
 
     def sign_in(
@@ -50,9 +51,10 @@ class Console:
             "name": name,
             "password": password or PASSWORDS[(tenant, name)],
         }
-        return client.post(f"/admin/{tenant}/login", data=data)
+        answer: Response = client.post(f"/admin/{tenant}/login", data=data)
+        return answer
 
-    def signed_in(self, tenant: str = "acme", name: str = "user1", **web: object) -> TestClient:
+    def signed_in(self, tenant: str = "acme", name: str = "user1", **web: Any) -> TestClient:
         client = self.client(**web)
         answer = self.sign_in(client, tenant, name)
         assert answer.status_code == 303, answer.text
@@ -62,7 +64,8 @@ class Console:
         """Opens `page` for its CSRF token and posts `data` to `path`."""
         shown = client.get(page)
         assert shown.status_code == 200, shown.text
-        return client.post(path, data={"csrf": form_value(shown.text, "csrf"), **data})
+        answer: Response = client.post(path, data={"csrf": form_value(shown.text, "csrf"), **data})
+        return answer
 
 
 def csrf_of(html: str) -> str:

@@ -87,9 +87,10 @@ def test_every_failure_gets_the_same_answer(console: Console) -> None:
 def _empty(console: Console) -> Response:
     client = console.client()
     form = client.get("/admin/acme/login")
-    return client.post(
+    answer: Response = client.post(
         "/admin/acme/login", data={"csrf": csrf_of(form.text), "name": "", "password": "x"}
     )
+    return answer
 
 
 def test_an_unknown_name_costs_a_password_verification(console: Console) -> None:
@@ -109,8 +110,7 @@ def test_an_unknown_name_costs_a_password_verification(console: Console) -> None
 
 
 def test_failed_sign_ins_lock_the_name_out_whether_it_exists_or_not(console: Console) -> None:
-    web = {"signin_lockout": "3/15 minutes", "signin_limit": "100/minute"}
-    app = console.pages.app(**web)
+    app = console.pages.app(signin_lockout="3/15 minutes", signin_limit="100/minute")
     for name, right in (("user1", "Acme-Admin1"), ("ghost", "Whatever1")):
         for _ in range(3):
             answer = console.sign_in(console.pages.client(app), "acme", name, "Wrong-Pass1")

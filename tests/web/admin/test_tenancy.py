@@ -91,5 +91,5 @@ def test_an_unknown_tenant_is_not_found(console: Console) -> None:
 
 def _set_status(console: Console, set_id: str) -> str:
     shown = console.pages.ws.cli("changes", "list", "--tenant", "beta", "--json")
-    sets = {s["id"]: s["status"] for s in json.loads(shown.out)}
+    sets: dict[str, str] = {s["id"]: s["status"] for s in json.loads(shown.out)}
     return sets[set_id]
