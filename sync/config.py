@@ -136,8 +136,24 @@ class WebSettings(_Strict):
     deliver_wait_seconds: float = Field(
         default=5, ge=0, description="how long a page waits for its email to be sent"
     )
+    # the administrators' console: sessions end after this long unused, and at most this long
+    # after signing in; sign-in attempts per client address; failed sign-ins per account name
+    # before it is locked out of the console for the rest of that window
+    session_idle_minutes: float = Field(
+        default=30, gt=0, description="a console session unused this long ends"
+    )
+    session_max_hours: float = Field(
+        default=12, gt=0, description="a console session ends this long after signing in"
+    )
+    signin_limit: str = Field(
+        default="10/minute", description="console sign-in attempts per client address"
+    )
+    signin_lockout: str = Field(
+        default="5/15 minutes",
+        description="failed console sign-ins per account name before it is locked out",
+    )
 
-    @field_validator("address_limit", "account_limit")
+    @field_validator("address_limit", "account_limit", "signin_limit", "signin_lockout")
     @classmethod
     def _limit(cls, value: str) -> str:
         from limits import parse

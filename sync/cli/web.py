@@ -21,7 +21,7 @@ from sync.errors import UsageError
 )
 @click.pass_obj
 def web_command(app: App, host: str | None, port: int | None) -> None:
-    """Serve the forgot-password and reset-link pages until stopped (SIGINT, SIGTERM)."""
+    """Serve the password pages and the administrators' console until stopped (SIGINT, SIGTERM)."""
     import uvicorn
 
     from sync.web.app import create_app
@@ -47,7 +47,7 @@ def web_command(app: App, host: str | None, port: int | None) -> None:
     where = f"[{bound_host}]" if ":" in bound_host else bound_host
     click.echo(
         f"serving the password pages on http://{where}:{bound_port}/ "
-        f"(reset links at {', '.join(sorted(paths))})"
+        f"(reset links at {', '.join(sorted(paths))}; the console at /admin/TENANT/)"
     )
     uvicorn.Server(config).run(sockets=[sock])
 

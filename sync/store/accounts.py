@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, case, func, select, update
+from sqlalchemy import Connection, case, func, or_, select, update
 
 from sync.compose.collisions import NameBook
 from sync.compose.normalize import name_key
@@ -220,3 +221,83 @@ def _iso(value: datetime) -> str:
 
 def quarantine_start(now: datetime, days: int) -> datetime:
     return now - timedelta(days=days)
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """What the console's sign-in and each of its requests check of an account."""
+
+    account_id: int
+    tenant_id: str
+    name: str
+    status: str
+    role: str
+    password_hash: str | None
+
+
+def credentials(
+    conn: Connection, tenant_id: str, *, name: str | None = None, account_id: int | None = None
+) -> Credentials | None:
+    """The tenant's account by name (case-insensitive) or by id, for signing in; or None."""
+    query = select(
+        accounts.c.id,
+        accounts.c.tenant_id,
+        accounts.c.name,
+        accounts.c.status,
+        accounts.c.role,
+        accounts.c.password_hash,
+    ).where(accounts.c.tenant_id == tenant_id)
+    if name is not None:
+        query = query.where(accounts.c.name_key == name_key(name))
+    if account_id is not None:
+        query = query.where(accounts.c.id == account_id)
+    row = conn.execute(query).first()
+    return None if row is None else Credentials(*row)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountFilter:
+    """The console's account list: a search over name, addresses and display name, and exact
+    status and privilege filters; None or "" leaves a filter out."""
+
+    search: str | None = None
+    status: str | None = None
+    role: str | None = None
+
+
+def account_page(
+    conn: Connection, tenant_id: str, wanted: AccountFilter, after: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of accounts in name order, after the name key `after` (keyset paging on the
+    (tenant_id, name_key) unique index, so page 1,000 costs what page 1 does); and the key to
+    ask for the next page with, or None on the last."""
+    query = (
+        select(accounts)
+        .where(accounts.c.tenant_id == tenant_id)
+        .order_by(accounts.c.name_key)
+        .limit(limit + 1)
+    )
+    if after:
+        query = query.where(accounts.c.name_key > after)
+    if wanted.status:
+        query = query.where(accounts.c.status == wanted.status)
+    if wanted.role:
+        query = query.where(accounts.c.role == wanted.role)
+    if wanted.search:
+        pattern = "%" + _like_escaped(wanted.search.strip()) + "%"
+        query = query.where(
+            or_(
+                accounts.c.name_key.like(name_key(pattern), escape="\\"),
+                accounts.c.primary_email.ilike(pattern, escape="\\"),
+                accounts.c.emails.ilike(pattern, escape="\\"),
+                accounts.c.display_name.ilike(pattern, escape="\\"),
+            )
+        )
+    rows = [row._mapping for row in conn.execute(query)]
+    more = len(rows) > limit
+    shown = rows[:limit]
+    return [public_view(row) for row in shown], (shown[-1]["name_key"] if more else None)
+
+
+def _like_escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -19,7 +19,8 @@ from starlette.types import ASGIApp
 
 from sync.config import Settings
 from sync.timeutil import utc_now
-from sync.web import forgot, reset
+from sync.web import admin, forgot, reset
+from sync.web.admin.console import Console
 from sync.web.csrf import Csrf
 from sync.web.forms import FormRefused
 from sync.web.middleware import Guard, rate_limited_page
@@ -39,7 +40,8 @@ def create_app(
     clock: Callable[[], datetime] = utc_now,
     secret: str | None = None,
 ) -> ASGIApp:
-    """The password pages for every tenant of `settings`; `secret` defaults to web.secret_env."""
+    """The password pages and the administrators' console for every tenant of `settings`;
+    `secret` defaults to web.secret_env."""
     secret = secret or signing_secret(settings)
     limits = RateLimits(settings.web)
     site = Site(
@@ -62,6 +64,7 @@ def create_app(
         },
     )
     app.state.site = site
+    app.state.console = Console(settings.web)
     return Guard(app, limits)
 
 
@@ -74,6 +77,7 @@ def _routes(site: Site) -> list[BaseRoute]:
         Mount(STATIC, StaticFiles(directory=STATIC_DIR)),
     ]
     routes += [Route(path, reset.reset, methods=["GET", "POST"]) for path in site.reset_paths]
+    routes += admin.routes()
     return routes
 
 

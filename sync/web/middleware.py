@@ -11,13 +11,16 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sync.web.paths import STATIC
+from sync.web.paths import ADMIN, STATIC
 from sync.web.ratelimit import RateLimited, RateLimits
 from sync.web.render import page
 
 access_log = logging.getLogger("sync.web.access")
 
 MAX_BODY = 16 * 1024  # the largest form is a password twice and a token
+# the console's account form carries a memo of up to 4,000 characters: Japanese, URL-encoded,
+# that is 36 KB
+MAX_CONSOLE_BODY = 64 * 1024
 SECURITY_HEADERS = {
     # no script at all; styles and images from this origin only; forms post here only
     "Content-Security-Policy": (
@@ -75,7 +78,8 @@ class Guard:
             length = Headers(scope=scope).get("content-length")
             if length is None or not length.isdecimal():
                 return page("error.html", 411, kind="length")
-            if int(length) > MAX_BODY:
+            bound = MAX_CONSOLE_BODY if scope["path"].startswith(ADMIN + "/") else MAX_BODY
+            if int(length) > bound:
                 return page("error.html", 413, kind="too_large")
         path: str = scope["path"]
         if path.startswith(STATIC + "/"):

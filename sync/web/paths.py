@@ -20,6 +20,7 @@ FORGOT = "/password/forgot"
 SEND = "/password/forgot/send"
 DONE = "/password/done"
 STATIC = "/static"
+ADMIN = "/admin"  # the administrators' console (sync.web.admin)
 OWN_PATHS = ("/", FORGOT, SEND, DONE)
 
 
@@ -49,7 +50,7 @@ def reset_paths(settings: Settings) -> dict[str, tuple[str, ...]]:
             )
             continue
         path, name = place
-        if path in OWN_PATHS or path == STATIC or path.startswith(STATIC + "/"):
+        if path in OWN_PATHS or any(path == p or path.startswith(p + "/") for p in (STATIC, ADMIN)):
             raise ConfigError(
                 [
                     f"{settings.path}: tenants[{tenant.id}].reset_url: the path {path} is one "

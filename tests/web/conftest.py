@@ -5,17 +5,22 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from httpx import Response
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.chrome.webdriver import WebDriver
 from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
 from starlette.types import ASGIApp
@@ -29,6 +34,7 @@ from tests.conftest import Workspace
 from tests.support.configs import person
 
 SECRET = "test-secret-" + "x" * 40
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 RESET_URL = "https://panel.example.com/password/reset?token={token}"
 LINK = re.compile(r"https?://[^\s\"<>]+token=[A-Za-z0-9_\-]+")
 
@@ -175,3 +181,36 @@ def pages(workspace: Workspace) -> Iterator[Pages]:
     engine = open_store(workspace.database_url)
     yield Pages(workspace, engine)
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[WebDriver]:
+    """Debian's Chromium through Debian's chromedriver; given both paths, Selenium Manager is
+    never asked to find or download anything. One browser for every browser test (the password
+    pages' and the console's): starting Chromium is the slow part."""
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=900,900",
+    ):
+        options.add_argument(argument)
+    profile = tempfile.mkdtemp(prefix="chromium-profile-")
+    options.add_argument(f"--user-data-dir={profile}")
+    options.add_experimental_option(
+        "prefs", {"credentials_enable_service": False, "profile.password_manager_enabled": False}
+    )
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(15)
+    try:
+        yield driver
+    finally:
+        driver.quit()

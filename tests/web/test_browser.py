@@ -10,16 +10,13 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
@@ -33,7 +30,6 @@ from tests.support.configs import person, table, write_config, write_users
 from tests.web.mailbox import Mailbox, SmtpServer, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 SECRET = "browser-test-secret-" + "s" * 32
 STARTUP_SECONDS = 20
 BUTTON_BLUE = "rgba(11, 107, 203, 1)"  # web.css: the stylesheet loaded under the page's CSP
@@ -122,38 +118,6 @@ def _wait_until_serving(server: subprocess.Popen[bytes], log: Path) -> None:
         assert server.poll() is None, f"clomo-sync web exited: {log.read_text()}"
         assert time.monotonic() < deadline, f"clomo-sync web did not start: {log.read_text()}"
         time.sleep(0.05)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[WebDriver]:
-    """Debian's Chromium through Debian's chromedriver; given both paths, Selenium Manager is
-    never asked to find or download anything."""
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--window-size=900,900",
-    ):
-        options.add_argument(argument)
-    profile = tempfile.mkdtemp(prefix="chromium-profile-")
-    options.add_argument(f"--user-data-dir={profile}")
-    options.add_experimental_option(
-        "prefs", {"credentials_enable_service": False, "profile.password_manager_enabled": False}
-    )
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    driver.set_page_load_timeout(15)
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 def submit(driver: WebDriver, button: str, **fields: str) -> None:

@@ -1,0 +1,284 @@
+"""Each screen over HTTP: settings with their preview and the read-only refusal, editing an
+account through the services (and the audit naming the administrator), runs and "resync now",
+held change sets, and what each privilege may do. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from urllib.parse import unquote_plus
+
+from tests.support.configs import person
+from tests.web.admin.conftest import Console, csrf_of
+
+ACME = "/admin/acme"
+
+
+def test_the_settings_preview_counts_the_renames_and_saving_is_refused_honestly(
+    console: Console,
+) -> None:
+    client = console.signed_in()
+    page = client.get(ACME + "/settings")
+    assert page.status_code == 200
+    assert 'id="read-only"' in page.text and "provisioned from the configuration file" in page.text
+    assert re.search(r'value="email_local_part"\s+checked', page.text)
+    csrf = csrf_of(page.text)
+    rule = {"account_name_source": "custom", "custom_template": "{family_name}.{given_name}",
+            "auth_type": "password"}  # fmt: skip
+    preview = client.post(ACME + "/settings/preview", data={"csrf": csrf, **rule})
+    assert preview.status_code == 200, preview.text
+    assert 'id="count-renames" data-count="5"' in preview.text
+    assert 'id="count-conflicts" data-count="0"' in preview.text
+    example = re.search(r'<td>user1</td><td class="after">([^<]+)</td>', preview.text)
+    assert example and example.group(1) == "Family1.Given1"
+    assert 'data-holds="no"' in preview.text
+
+    saved = client.post(ACME + "/settings/save", data={"csrf": csrf_of(preview.text), **rule})
+    assert saved.status_code == 409
+    refused = saved.text.split('id="refused"', 1)[1].split("</div>", 1)[0]
+    assert "tenant acme is provisioned from the configuration file" in refused
+    settings = console.pages.settings.tenant("acme")
+    assert settings.account_name_source == "email_local_part"
+    assert set(console.pages.ws.accounts()) == {f"user{n}" for n in range(1, 6)}
+
+
+def test_the_preview_says_when_the_rename_guard_would_hold(console: Console) -> None:
+    console.pages.ws.configure(max_rename=2)
+    client = console.signed_in()
+    csrf = csrf_of(client.get(ACME + "/settings").text)
+    rule = {"account_name_source": "employee_code", "auth_type": "password"}
+    preview = client.post(ACME + "/settings/preview", data={"csrf": csrf, **rule})
+    assert 'data-holds="yes"' in preview.text
+    assert "more than max_rename = 2" in preview.text
+    assert 'id="count-renames" data-count="5"' in preview.text
+    assert preview.text.count('class="after">E0000') == 5  # the held renames, listed
+
+
+def test_a_preview_whose_source_cannot_be_read_says_so(console: Console) -> None:
+    ws = console.pages.ws
+    ws.tenant["source"] = {"kind": "csv", "path": str(ws.root / "gone.csv")}
+    ws.configure()
+    client = console.signed_in()
+    csrf = csrf_of(client.get(ACME + "/settings").text)
+    rule = {"account_name_source": "employee_code", "auth_type": "password"}
+    preview = client.post(ACME + "/settings/preview", data={"csrf": csrf, **rule})
+    assert preview.status_code == 200
+    failed = preview.text.split('id="preview-failed"', 1)[1].split("</div>", 1)[0]
+    assert "gone.csv" in failed
+
+
+def test_settings_refuse_what_the_configuration_would_refuse(console: Console) -> None:
+    client = console.signed_in()
+    csrf = csrf_of(client.get(ACME + "/settings").text)
+    for form, said in [
+        ({"account_name_source": "custom", "auth_type": "password"}, "needs custom_template"),
+        ({"account_name_source": "custom", "custom_template": "{nope}", "auth_type": "password"},
+         "{nope} is not one of"),
+        ({"account_name_source": "phone_number", "auth_type": "password"}, "account_name_source"),
+        ({"account_name_source": "email_local_part", "auth_type": "kerberos"}, "auth_type"),
+        ({"account_name_source": "email_local_part", "auth_type": "password"}, "Nothing was"),
+    ]:  # fmt: skip
+        answer = client.post(ACME + "/settings/preview", data={"csrf": csrf, **form})
+        assert answer.status_code == 400, form
+        assert said in answer.text, (form, answer.text)
+
+
+def test_an_account_is_edited_through_the_services_and_audited(console: Console) -> None:
+    client = console.signed_in()
+    page = client.get(ACME + "/accounts/user4")
+    assert page.status_code == 200
+    form = {"csrf": csrf_of(page.text), "name": "yamada.taro", "role": "custom_admin",
+            "scheme": "helpdesk", "memo": "moved to Osaka", "password": "Sakura2026",
+            "password_confirm": "Sakura2026"}  # fmt: skip
+    saved = client.post(ACME + "/accounts/user4/edit", data=form)
+    assert saved.status_code == 303, saved.text
+    assert saved.headers["location"].startswith(ACME + "/accounts/yamada.taro?")
+    shown = console.pages.account("yamada.taro")
+    assert (shown["role"], shown["role_scheme"], shown["memo"]) == (
+        "custom_admin",
+        "helpdesk",
+        "moved to Osaka",
+    )
+    assert shown["name_locked"] is True and shown["password_set"] is True
+    history = console.pages.ws.cli(
+        "accounts", "history", "--tenant", "acme", "yamada.taro", "--json"
+    )
+    events = [(e["actor"], e["action"]) for e in json.loads(history.out)]
+    assert ("admin:user1", "renamed") in events
+    assert ("admin:user1", "edited") in events and ("admin:user1", "password_set") in events
+    assert ("account_renamed", "user4@example.com", "sent") in console.pages.outbox()
+    detail = client.get(saved.headers["location"]).text
+    assert "admin:user1" in detail and "renamed user4 to yamada.taro" in detail
+
+
+def test_a_refused_edit_changes_nothing(console: Console) -> None:
+    client = console.signed_in()
+    page = client.get(ACME + "/accounts/user4")
+    base = {"csrf": csrf_of(page.text), "name": "user4", "role": "none", "memo": ""}
+    for extra, said in [
+        ({"name": "user5"}, "taken by"),
+        ({"name": "admin"}, "taken by"),  # reserved
+        ({"password": "Sakura2026", "password_confirm": "Sakura2027"}, "does not match"),
+        ({"role": "system_admin", "password": "abc", "password_confirm": "abc"}, "upper-case"),
+        ({"role": "custom_admin"}, "needs a permission scheme"),
+        ({"memo": "a\u202eb", "name": "renamed4"}, "control character"),
+    ]:
+        answer = client.post(ACME + "/accounts/user4/edit", data={**base, **extra})
+        assert answer.status_code == 400, extra
+        assert said in answer.text, (extra, answer.text)
+    shown = console.pages.account("user4")
+    assert (shown["role"], shown["memo"], shown["password_set"]) == ("none", None, False)
+    history = console.pages.ws.cli("accounts", "history", "--tenant", "acme", "user4", "--json")
+    assert all(e["actor"] == "run" for e in json.loads(history.out))
+
+
+def test_a_long_japanese_memo_is_kept_whole(console: Console) -> None:
+    client = console.signed_in()
+    page = client.get(ACME + "/accounts/user4")
+    memo = "大阪支社\n" + "営" * 3995
+    form = {"csrf": csrf_of(page.text), "name": "user4", "role": "none", "memo": memo}
+    assert client.post(ACME + "/accounts/user4/edit", data=form).status_code == 303
+    assert console.pages.account("user4")["memo"] == memo
+    refused = client.post(ACME + "/accounts/user4/edit", data={**form, "memo": memo + "営"})
+    assert refused.status_code == 400 and "at most 4000 are kept" in refused.text
+
+
+def test_a_reset_link_is_sent_and_audited(console: Console) -> None:
+    client = console.signed_in(name="user2")  # an operator may
+    page = client.get(ACME + "/accounts/user5")
+    sent = client.post(ACME + "/accounts/user5/reset", data={"csrf": csrf_of(page.text)})
+    assert sent.status_code == 303
+    assert unquote_plus(sent.headers["location"]).endswith("reset link to u***@example.com: sent")
+    assert ("password_reset", "user5@example.com", "sent") in console.pages.outbox()
+    history = console.pages.ws.cli("accounts", "history", "--tenant", "acme", "user5", "--json")
+    assert ("admin:user2", "reset_requested") in [
+        (e["actor"], e["action"]) for e in json.loads(history.out)
+    ]
+
+
+def test_accounts_are_searched_filtered_and_paged(console: Console) -> None:
+    ws = console.pages.ws
+    people = [person(n) for n in range(1, 121)] + [person(200, display_name="山田 太郎")]
+    ws.users(people)
+    ws.sync()
+    ws.users([*people[:-2], person(120, active="false"), people[-1]])
+    assert ws.sync()["counts"]["disabled"] == 1
+    client = console.signed_in()
+    first = client.get(ACME + "/accounts")
+    names = re.findall(r'class="account">([^<]+)<', first.text)
+    assert len(names) == 50 and names == sorted(names)
+    seen = list(names)
+    next_page = re.search(r'href="([^"]+)" id="next-page"', first.text)
+    while next_page:
+        page = client.get(next_page.group(1).replace("&amp;", "&"))
+        seen += re.findall(r'class="account">([^<]+)<', page.text)
+        next_page = re.search(r'href="([^"]+)" id="next-page"', page.text)
+    assert len(seen) == 121 and len(set(seen)) == 121
+
+    def found(query: str) -> list[str]:
+        return re.findall(r'class="account">([^<]+)<', client.get(ACME + "/accounts?" + query).text)
+
+    assert found("q=山田") == ["user200"]
+    assert found("q=USER11%40example") == ["user11"]
+    assert found("status=disabled") == ["user120"]
+    assert found("role=operator") == ["user2"]
+    assert found("q=user1&role=system_admin") == ["user1"]
+    assert found("q=%25") == []  # a LIKE wildcard is searched for literally
+
+
+def test_resync_now_runs_the_tenant_in_the_background(console: Console) -> None:
+    client = console.signed_in(name="user2")
+    before = len(re.findall(r'class="run"', client.get(ACME + "/runs").text))
+    page = client.get(ACME + "/runs")
+    started = client.post(ACME + "/runs/resync", data={"csrf": csrf_of(page.text)})
+    assert started.status_code == 303 and started.headers["location"].endswith("started=yes")
+    assert "resync-started" in client.get(started.headers["location"]).text
+    deadline = time.monotonic() + 30
+    while len(re.findall(r'class="run"', client.get(ACME + "/runs").text)) == before:
+        assert time.monotonic() < deadline, "the resync did not finish"
+        time.sleep(0.2)
+    run_id = re.search(r'runs/([0-9a-f-]{36})" class="run"', client.get(ACME + "/runs").text)
+    assert run_id
+    report = client.get(f"{ACME}/runs/{run_id.group(1)}")
+    assert 'id="run-status">succeeded' in report.text
+
+
+def test_held_renames_are_reviewed_and_approved(console: Console) -> None:
+    ws = console.pages.ws
+    ws.configure(account_name_source="employee_code", max_rename=2)
+    blocked = ws.sync()
+    assert blocked["status"] == "blocked"
+    set_id = blocked["held"][0]["change_set"]
+    operator = console.signed_in(name="user2")
+    listing = operator.get(ACME + "/changes")
+    assert set_id in listing.text
+    shown = operator.get(f"{ACME}/changes/{set_id}")
+    assert "view-only" in shown.text and 'id="approve"' not in shown.text
+    assert '<td>user3</td><td class="after">E00003</td>' in shown.text
+    refused = operator.post(f"{ACME}/changes/{set_id}/approve", data={"csrf": csrf_of(shown.text)})
+    assert refused.status_code == 403 and 'id="forbidden"' in refused.text
+
+    admin = console.signed_in()
+    shown = admin.get(f"{ACME}/changes/{set_id}")
+    approved = admin.post(f"{ACME}/changes/{set_id}/approve", data={"csrf": csrf_of(shown.text)})
+    assert approved.status_code == 303, approved.text
+    run = admin.get(approved.headers["location"])
+    assert 'id="approved"' in run.text and 'id="run-status">succeeded' in run.text
+    assert set(ws.accounts()) == {f"E0000{n}" for n in range(1, 6)}
+    again = admin.post(f"{ACME}/changes/{set_id}/approve", data={"csrf": csrf_of(shown.text)})
+    assert again.status_code == 409 and "only a pending set can be decided" in again.text
+    sets = json.loads(ws.cli("changes", "list", "--tenant", "acme", "--json").out)
+    assert [(s["status"], s["decided_by"]) for s in sets] == [("approved", "admin:user1")]
+
+
+def test_a_held_set_is_rejected(console: Console) -> None:
+    ws = console.pages.ws
+    ws.configure(account_name_source="employee_code", max_rename=2)
+    set_id = ws.sync()["held"][0]["change_set"]
+    admin = console.signed_in()
+    shown = admin.get(f"{ACME}/changes/{set_id}")
+    rejected = admin.post(f"{ACME}/changes/{set_id}/reject", data={"csrf": csrf_of(shown.text)})
+    assert rejected.status_code == 303
+    assert 'id="set-status">rejected' in admin.get(rejected.headers["location"]).text
+    assert set(ws.accounts()) == {f"user{n}" for n in range(1, 6)}
+
+
+def test_what_an_operator_may_not_do(console: Console) -> None:
+    client = console.signed_in(name="user2")
+    page = client.get(ACME + "/settings")
+    assert page.status_code == 200 and 'id="view-only"' in page.text
+    assert 'id="preview"' not in page.text
+    csrf = csrf_of(page.text)
+    rule = {"account_name_source": "employee_code", "auth_type": "password"}
+    for path in ("/settings/preview", "/settings/save"):
+        answer = client.post(ACME + path, data={"csrf": csrf, **rule})
+        assert answer.status_code == 403, path
+    # but it may view every screen and edit accounts
+    for path in ("/accounts", "/accounts/user4", "/runs", "/changes"):
+        assert client.get(ACME + path).status_code == 200, path
+    edit = client.post(ACME + "/accounts/user4/edit", data={"csrf": csrf, "name": "user4",
+                                                         "role": "none", "memo": "ok"})  # fmt: skip
+    assert edit.status_code == 303
+
+
+def test_every_form_needs_its_csrf_token(console: Console) -> None:
+    client = console.signed_in()
+    for path in ("/logout", "/settings/preview", "/settings/save", "/accounts/user4/edit",
+                 "/accounts/user4/reset", "/runs/resync"):  # fmt: skip
+        for data in ({}, {"csrf": "forged"}):
+            answer = client.post(ACME + path, data={**data, "memo": "x", "name": "user4"})
+            assert answer.status_code == 403, path
+            assert 'data-kind="form_expired"' in answer.text
+    assert console.pages.account("user4")["memo"] is None
+    assert client.get(ACME + "/accounts").status_code == 200  # still signed in
+
+
+def test_console_pages_carry_the_security_headers(console: Console) -> None:
+    client = console.signed_in()
+    for path in ("/login", "/accounts", "/settings", "/runs", "/changes", "/accounts/nobody"):
+        answer = client.get(ACME + path)
+        assert answer.headers["content-security-policy"].startswith("default-src 'self'")
+        assert answer.headers["x-frame-options"] == "DENY"
+        assert answer.headers["cache-control"] == "no-store"
+        assert answer.headers["referrer-policy"] == "no-referrer"
