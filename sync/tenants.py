@@ -173,6 +173,44 @@ def _change(current: StoredTenant | None, new: StoredTenant) -> TenantChange:
     return TenantChange(new.id, "update" if keys else "unchanged", keys)
 
 
+def update_tenant(
+    engine: Engine, tenant_id: str, changes: dict[str, Any], author: str
+) -> TenantChange:
+    """Saves changed keys of a store-owned tenant as a new version by `author` (the console's
+    settings screen). A tenant the configuration file provisions is refused (UsageError, nothing
+    changed); settings that do not validate are a ConfigError naming each key."""
+    with writing(engine) as conn:
+        current = stored_tenant(conn, tenant_id)
+        if current is None or not current.enabled:
+            raise UsageError(f"unknown tenant {tenant_id!r}")
+        if current.origin == FILE:
+            raise UsageError(
+                f"tenant {tenant_id} is provisioned from the configuration file "
+                f"{current.origin_file}: its settings are changed only in that file"
+            )
+        try:
+            tenant = TenantSettings.model_validate({**current.settings, **changes})
+        except ValidationError as exc:
+            raise ConfigError(
+                [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+            ) from None
+        new = _next(current, tenant_id, settings_data(tenant), STORE, None, utc_now())
+        change = _change(current, new)
+        if change.action != "unchanged":
+            save_tenant(conn, current, new, change.changed, author)
+        return change
+
+
+def current_tenant(engine: Engine, tenant_id: str) -> tuple[TenantSettings, StoredTenant] | None:
+    """An enabled tenant's settings as stored now, with its record (origin, version)."""
+    with engine.connect() as conn:
+        stored = stored_tenant(conn, tenant_id)
+    if stored is None or not stored.enabled:
+        return None
+    tenant = tenant_settings(stored)
+    return None if tenant is None else (tenant, stored)
+
+
 # --- the configuration file's own tenants ----------------------------------------------------
 
 

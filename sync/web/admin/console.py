@@ -134,9 +134,14 @@ class Admin:
 
 
 def tenant_of(site: Site, tenant_id: str) -> TenantSettings | None:
+    """The tenant's settings as the store holds them now (a save from the console, or a
+    `tenants apply`, shows at the next click), or None for a tenant the store does not run."""
     if len(tenant_id) > MAX_TENANT_ID:
         return None
-    return next((t for t in site.settings.tenants if t.id == tenant_id), None)
+    from sync.tenants import current_tenant
+
+    found = current_tenant(site.engine, tenant_id)
+    return None if found is None else found[0]
 
 
 def requested_tenant(request: Request) -> TenantSettings:

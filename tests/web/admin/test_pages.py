@@ -9,8 +9,15 @@ import re
 import time
 from urllib.parse import unquote_plus
 
-from tests.support.configs import person
+from sync.admin.accounts import Edit, edit_account
+from sync.admin.passwords import set_password
+from sync.store.audit import Actor
+from sync.store.engine import writing
+from sync.tenants import current_tenant
+from sync.timeutil import utc_now
+from tests.support.configs import person, table, write_users
 from tests.web.admin.conftest import Console, csrf_of
+from tests.web.conftest import RESET_URL
 
 ACME = "/admin/acme"
 
@@ -282,3 +289,45 @@ def test_console_pages_carry_the_security_headers(console: Console) -> None:
         assert answer.headers["x-frame-options"] == "DENY"
         assert answer.headers["cache-control"] == "no-store"
         assert answer.headers["referrer-policy"] == "no-referrer"
+
+
+def test_a_tenant_stored_as_data_is_saved_from_the_console(console: Console) -> None:
+    """A tenant created by `tenants apply` is the store's own: the console's save is a new
+    version in its history, with the administrator as author, and the next run uses it."""
+    ws = console.pages.ws
+    gamma_csv = ws.root / "gamma.csv"
+    write_users(gamma_csv, [person(n) for n in range(1, 4)])
+    tenants_file = ws.root / "gamma.toml"
+    tenants_file.write_text(
+        table(
+            "[[tenants]]",
+            {"id": "gamma", "account_name_source": "email_local_part", "reset_url": RESET_URL},
+        )
+        + table("[tenants.source]", {"kind": "csv", "path": str(gamma_csv)}),
+        encoding="utf-8",
+    )
+    assert ws.cli("tenants", "apply", str(tenants_file)).code == 0
+    assert ws.cli("sync", "--tenant", "gamma").code == 0
+    gamma = current_tenant(console.pages.engine, "gamma")
+    assert gamma is not None
+    with writing(console.pages.engine) as conn:
+        edit_account(conn, gamma[0], "user1", Edit(role="system_admin"), now=utc_now(),
+                     domain="example.com", actor=Actor("setup"))  # fmt: skip
+        set_password(conn, "gamma", "user1", "Gamma-Admin1", utc_now(), Actor("setup"))
+
+    client = console.client()
+    assert console.sign_in(client, "gamma", "user1", "Gamma-Admin1").status_code == 303
+    page = client.get("/admin/gamma/settings")
+    assert 'id="read-only"' not in page.text
+    rule = {"account_name_source": "employee_code", "auth_type": "password"}
+    preview = client.post(
+        "/admin/gamma/settings/preview", data={"csrf": csrf_of(page.text), **rule}
+    )
+    assert 'id="count-renames" data-count="3"' in preview.text
+    saved = client.post("/admin/gamma/settings/save", data={"csrf": csrf_of(preview.text), **rule})
+    assert saved.status_code == 303, saved.text
+
+    history = ws.cli("tenants", "history", "gamma").out
+    assert "admin:user1" in history and "account_name_source" in history
+    planned = ws.cli("sync", "--tenant", "gamma", "--dry-run", "--json")
+    assert json.loads(planned.out)["counts"]["renamed"] == 3
