@@ -124,6 +124,26 @@ def run_job(
     return True
 
 
+def request_run(settings: Settings, engine: Engine, tenant_id: str) -> bool | None:
+    """A run of the tenant asked for now (the console's "resync now"): queued ahead of the
+    scheduled ones when a fleet serves this store (PostgreSQL with live workers); None when there
+    is no fleet to ask, so the caller runs the tenant itself. True when a run was queued, False
+    when one already waited (it now goes first)."""
+    from datetime import timedelta
+
+    from sync.store.queue_stats import has_queue, queue_stats
+
+    with engine.connect() as conn:
+        if not has_queue(conn):
+            return None
+        stalled = timedelta(seconds=settings.fleet.stalled_after_seconds)
+        if queue_stats(conn, stalled).workers == 0:
+            return None
+    fleet = make_app(settings, engine)
+    with fleet.app.open():
+        return run_job(fleet, tenant_id, None, REQUESTED)
+
+
 def deliver_soon(fleet: Fleet, tenant_id: str) -> None:
     # an already queued delivery of the tenant sends this run's email too
     with contextlib.suppress(AlreadyEnqueued):

@@ -265,3 +265,24 @@ def test_a_tenant_a_manual_sync_holds_is_run_again_later(tmp_path: Path, pg_stor
     finally:
         worker.process.send_signal(signal.SIGTERM)
         assert worker.finish(60).code == 0
+
+
+def test_the_consoles_resync_asks_the_fleet_when_workers_serve_the_store(
+    tmp_path: Path, pg_store: str
+) -> None:
+    from sync.config import load_settings
+    from sync.fleet.app import request_run
+
+    tenants = [tenant("r0", small_directory(tmp_path / "r0.csv", 2), schedule="0 0 1 1 *")]
+    config = fleet_config(tmp_path, pg_store, tenants)
+    engine = upgraded(pg_store)
+    settings = load_settings(config)
+    assert request_run(settings, engine, "r0") is None  # no worker: the console runs it itself
+    worker = Watched(config, "worker", "--concurrency", "1")
+    try:
+        wait_for(lambda: request_run(settings, engine, "r0") is not None, 30, "a live worker")
+        wait_for(lambda: len(run_rows(engine)) == 1, 60, "the requested run")
+    finally:
+        worker.process.send_signal(signal.SIGTERM)
+        assert worker.finish(60).code == 0
+    assert [row.tenant_id for row in run_rows(engine)] == ["r0"]

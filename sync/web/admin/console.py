@@ -75,19 +75,24 @@ class Console:
         self._running: set[str] = set()
         self._lock = threading.Lock()
 
-    def resync(self, settings: Settings, tenant: TenantSettings, site: Site) -> bool:
-        """Starts a run of the tenant in a background thread, then delivers its emails, as
-        `clomo-sync sync` does; False when this process is already running that tenant."""
+    def resync(self, settings: Settings, tenant: TenantSettings, site: Site) -> str:
+        """Asks the fleet for a run ahead of the scheduled ones where workers serve this store
+        ("queued"); else starts a run in a background thread, then delivers its emails, as
+        `clomo-sync sync` does ("started", or "running" when this process already runs it)."""
+        from sync.fleet.app import request_run
+
+        if request_run(settings, site.engine, tenant.id) is not None:
+            return "queued"
         with self._lock:
             if tenant.id in self._running:
-                return False
+                return "running"
             self._running.add(tenant.id)
         thread = threading.Thread(
             target=self._run, args=(settings, tenant, site), name=f"resync-{tenant.id}"
         )
         thread.daemon = True
         thread.start()
-        return True
+        return "started"
 
     def running(self, tenant_id: str) -> bool:
         with self._lock:

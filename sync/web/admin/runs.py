@@ -64,11 +64,9 @@ def _run(admin: Admin, run_id: str) -> tuple[dict[str, Any], list[dict[str, Any]
 @console_page(Privilege.RESYNC)
 async def resync(request: Request, admin: Admin) -> Response:
     await posted_form(request)
-    started = admin.console.resync(admin.site.settings, admin.tenant, admin.site)
-    log.info(
-        "console: %s/%s asked for a resync: %s",
-        admin.tenant.id,
-        admin.name,
-        "started" if started else "already running",
+    outcome = await run_in_threadpool(
+        admin.console.resync, admin.site.settings, admin.tenant, admin.site
     )
-    return RedirectResponse(admin.url(f"runs?started={'yes' if started else 'running'}"), 303)
+    log.info("console: %s/%s asked for a resync: %s", admin.tenant.id, admin.name, outcome)
+    started = {"started": "yes", "running": "running", "queued": "queued"}[outcome]
+    return RedirectResponse(admin.url(f"runs?started={started}"), 303)
