@@ -124,13 +124,16 @@ def test_three_workers_share_every_tick_survive_a_kill_and_dropped_connections(
         finished = [w.finish(60) for w in workers]
     rows = run_rows(engine)
     never_overlapping(rows)
-    ticks = defaultdict(list)
+    ticks: dict[str, list[Any]] = defaultdict(list)
     for row in rows:
         ticks[row.tenant_id].append(row)
     with engine.connect() as conn:
-        merged = dict(
-            conn.execute(text("SELECT tenant_id, merged_ticks FROM tenant_dispatch")).all()
-        )
+        merged: dict[str, int] = {
+            tenant_id: count
+            for tenant_id, count in conn.execute(
+                text("SELECT tenant_id, merged_ticks FROM tenant_dispatch")
+            )
+        }
     for item in tenants[:9]:  # due every 5 s for the whole test: every tick run or merged
         mine = ticks[item["id"]]
         span = stopped - as_utc(mine[0].started_at).timestamp()
@@ -143,9 +146,9 @@ def test_three_workers_share_every_tick_survive_a_kill_and_dropped_connections(
         assert all(n == 5 for _t, n in mails) and len(mails) == 10, mails
         assert conn.execute(select(accounts.c.id)).all().__len__() == 50
         assert not conn.execute(select(outbox.c.id).where(outbox.c.status == "failed")).all()
-    for worker in finished:
-        if worker.code != -signal.SIGKILL:
-            assert worker.code == 0, worker.err[-3000:]
+    for outcome in finished:
+        if outcome.code != -signal.SIGKILL:
+            assert outcome.code == 0, outcome.err[-3000:]
 
 
 def _hold(pipe: Path) -> None:

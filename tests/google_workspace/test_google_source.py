@@ -8,7 +8,7 @@ import time
 import pytest
 
 from sync.errors import IncompleteRead, SourceUnavailable, UserIssue
-from sync.model import DirectoryUser
+from sync.model import DirectoryUser, IssueReason
 from sync.sources import open_source
 from sync.sources.base import Page, ReadRequest, ReadResult, drain
 from sync.sources.google_workspace.source import GoogleWorkspaceSource
@@ -235,7 +235,7 @@ def test_a_user_without_an_id_is_reported_and_disables_nobody(
 
     assert len(pages[0].users) == 1
     assert pages[0].issues == (
-        UserIssue("user00002@example.com", "missing_attribute", "source_id (no id)"),
+        UserIssue("user00002@example.com", IssueReason("missing_attribute"), "source_id (no id)"),
     )
     assert result.full is False
 

@@ -321,14 +321,15 @@ def _literal(text: str) -> Any:
 
 
 def _compare(have: Any, op: str, value: Any) -> bool:
-    return {
+    outcomes: dict[str, bool] = {
         "=": have == value,
         "!=": have != value,
         ">=": have >= value,
         "<=": have <= value,
         ">": have > value,
         "<": have < value,
-    }[op]
+    }
+    return outcomes[op]
 
 
 class _Handler(BaseHTTPRequestHandler):

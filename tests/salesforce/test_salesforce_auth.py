@@ -3,6 +3,9 @@ password + security token fallback, TLS verification, and bad credentials."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -79,7 +82,7 @@ def test_a_consumer_key_salesforce_does_not_know_is_refused(
 
 
 def test_an_assertion_signed_by_another_key_is_refused(
-    emulator: SalesforceEmulator, settings: SalesforceSourceSettings, tmp_path
+    emulator: SalesforceEmulator, settings: SalesforceSourceSettings, tmp_path: Path
 ) -> None:
     other = tmp_path / "other.key"
     other.write_bytes(
@@ -139,7 +142,7 @@ def test_the_audience_must_be_what_the_server_expects(settings: SalesforceSource
 def test_a_bad_private_key_is_named_and_nothing_is_sent(
     emulator: SalesforceEmulator,
     settings: SalesforceSourceSettings,
-    tmp_path,
+    tmp_path: Path,
     content: bytes,
     message: str,
 ) -> None:
@@ -152,7 +155,9 @@ def test_a_bad_private_key_is_named_and_nothing_is_sent(
     assert emulator.requests == []
 
 
-def test_a_missing_private_key_file_is_named(settings: SalesforceSourceSettings, tmp_path) -> None:
+def test_a_missing_private_key_file_is_named(
+    settings: SalesforceSourceSettings, tmp_path: Path
+) -> None:
     with pytest.raises(StopRun, match=r"cannot read secret file .*absent.key"):
         read_all(settings.model_copy(update={"private_key_file": tmp_path / "absent.key"}), MINIMAL)
 
@@ -174,7 +179,10 @@ def test_a_private_key_in_a_variable_with_escaped_newlines(
 
 
 def test_tls_is_verified_against_requests_ca_bundle_without_ca_file(
-    emulator: SalesforceEmulator, settings: SalesforceSourceSettings, tls: Tls, monkeypatch
+    emulator: SalesforceEmulator,
+    settings: SalesforceSourceSettings,
+    tls: Tls,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     no_ca = settings.model_copy(update={"ca_file": None, "retry_max_seconds": 0.3})
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
@@ -237,6 +245,8 @@ def test_the_jwt_audience_follows_the_login_url(login_url: str, audience: str) -
         ),
     ],
 )
-def test_settings_that_cannot_sign_in_are_rejected_at_load(keys: dict, message: str) -> None:
+def test_settings_that_cannot_sign_in_are_rejected_at_load(
+    keys: dict[str, Any], message: str
+) -> None:
     with pytest.raises(ValidationError, match=message):
         SalesforceSourceSettings(kind="salesforce", **keys)

@@ -47,8 +47,9 @@ class Cli:
         done = self.run("sync", "--tenant", "acme", "--json", *args)
         lines = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
         assert len(lines) == 1, (done.stdout, done.stderr)
-        lines[0]["exit"] = done.returncode
-        return lines[0]
+        report: dict[str, Any] = lines[0]
+        report["exit"] = done.returncode
+        return report
 
     def accounts(self) -> dict[str, dict[str, Any]]:
         done = self.run("accounts", "list", "--tenant", "acme", "--json")

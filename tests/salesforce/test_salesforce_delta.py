@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sync.sources.base import ReadRequest
+from sync.sources.base import Page, ReadRequest
 from sync.sources.settings import SalesforceSourceSettings
 from tests.salesforce.emulator import SalesforceEmulator, make_user, stamp
 from tests.salesforce.helpers import EPOCH, read_all
@@ -12,7 +12,7 @@ from tests.salesforce.helpers import EPOCH, read_all
 REQUEST = ReadRequest(attributes=frozenset({"primary_email"}))
 
 
-def ids(pages: list) -> set[str]:
+def ids(pages: list[Page]) -> set[str]:
     return {u.source_id[-1] for p in pages for u in p.users}
 
 

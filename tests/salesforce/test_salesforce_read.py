@@ -7,7 +7,7 @@ import pytest
 from sync.errors import IncompleteRead, SourceUnavailable, StopRun
 from sync.model import DirectoryUser
 from sync.sources import open_source
-from sync.sources.base import ReadRequest
+from sync.sources.base import Page, ReadRequest
 from sync.sources.settings import SalesforceSourceSettings
 from tests.salesforce.emulator import SalesforceEmulator
 from tests.salesforce.helpers import read_all
@@ -15,7 +15,7 @@ from tests.salesforce.helpers import read_all
 NAMING = ReadRequest(attributes=frozenset({"primary_email", "given_name", "family_name"}))
 
 
-def users_of(pages: list) -> list[DirectoryUser]:
+def users_of(pages: list[Page]) -> list[DirectoryUser]:
     return [user for page in pages for user in page.users]
 
 
