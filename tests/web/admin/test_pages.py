@@ -22,6 +22,12 @@ from tests.web.conftest import RESET_URL
 ACME = "/admin/acme"
 
 
+def provision(console: Console) -> None:
+    """The console reads tenants from the store; a command's start copies the edited
+    configuration file's tenants into it (as `clomo-sync web` did when it started)."""
+    assert console.pages.ws.cli("tenants", "list").code == 0
+
+
 def test_the_settings_preview_counts_the_renames_and_saving_is_refused_honestly(
     console: Console,
 ) -> None:
@@ -52,6 +58,7 @@ def test_the_settings_preview_counts_the_renames_and_saving_is_refused_honestly(
 
 def test_the_preview_says_when_the_rename_guard_would_hold(console: Console) -> None:
     console.pages.ws.configure(max_rename=2)
+    provision(console)
     client = console.signed_in()
     csrf = csrf_of(client.get(ACME + "/settings").text)
     rule = {"account_name_source": "employee_code", "auth_type": "password"}
@@ -66,6 +73,7 @@ def test_a_preview_whose_source_cannot_be_read_says_so(console: Console) -> None
     ws = console.pages.ws
     ws.tenant["source"] = {"kind": "csv", "path": str(ws.root / "gone.csv")}
     ws.configure()
+    provision(console)
     client = console.signed_in()
     csrf = csrf_of(client.get(ACME + "/settings").text)
     rule = {"account_name_source": "employee_code", "auth_type": "password"}
