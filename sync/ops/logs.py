@@ -27,7 +27,16 @@ _tenant: contextvars.ContextVar[str | None] = contextvars.ContextVar("tenant", d
 _run_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("run_id", default=None)
 # scheme://user:password@host -> the password part
 _URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^/\s:@]*:)[^@\s/]+(?=@)")
-SECRET_PREFIXES = ("password", "credentials", "private_key", "security_token")
+# every `<prefix>_env` / `<prefix>_file` key of the settings names a secret
+SECRET_PREFIXES = (
+    "password",
+    "credentials",
+    "private_key",
+    "security_token",
+    "secret",  # [web]
+    "client_secret",  # Entra ID
+    "certificate",  # Entra ID: the PEM holds the private key
+)
 # shorter values would redact ordinary words; no real password or key is this short
 MIN_SECRET_LENGTH = 4
 REDACTED = "***"
@@ -70,7 +79,7 @@ REDACT = Redactor()
 
 def redact_settings(settings: Settings, redactor: Redactor = REDACT) -> None:
     """Learns every secret the configuration names (variables and files) so logs never show it."""
-    sections: list[object] = [settings.mail]
+    sections: list[object] = [settings.mail, settings.web]
     for tenant in settings.tenants:
         sections += [tenant.source, *tenant.lookups]
     for section in sections:

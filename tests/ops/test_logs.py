@@ -18,6 +18,7 @@ from tests.support.configs import table
 
 SMTP_PASSWORD = "smtp-Pa55word-value"
 DB_PASSWORD = "db-Pa55word-value"
+WEB_SECRET = "web-signing-key-0123456789-abcdefghij"
 
 
 def test_json_lines_carry_the_tenant_and_run_id(tmp_path: Path) -> None:
@@ -58,11 +59,13 @@ def secret_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
     url = f"postgresql+psycopg://clomo:{DB_PASSWORD}@db.example/clomo"
     config = configure(tmp_path, url, [tenant("acme", small_directory(tmp_path / "u.csv"))])
     mail = table("[mail]", {"delivery": "smtp", "username": "sync", "password_env": "SMTP_PW"})
+    web = table("[web]", {"secret_env": "WEB_KEY"})
     text = config.read_text(encoding="utf-8")
     config.write_text(
-        text.split("[mail]")[0] + mail + "\n[[tenants]]" + text.split("[[tenants]]", 1)[1]
+        text.split("[mail]")[0] + mail + web + "\n[[tenants]]" + text.split("[[tenants]]", 1)[1]
     )
     monkeypatch.setenv("SMTP_PW", SMTP_PASSWORD)
+    monkeypatch.setenv("WEB_KEY", WEB_SECRET)
     yield config
 
 
@@ -79,6 +82,7 @@ def test_secrets_never_reach_a_log_line(secret_settings: Path, formatter: type) 
     try:
         with log_context("acme", "run-1"):
             logger.warning("login refused for %s", SMTP_PASSWORD)
+            logger.warning("forms signed with %s", WEB_SECRET)
             logger.warning("connecting to ldap://cn=sync:other-secret@ldap.example/")
             try:
                 raise RuntimeError(f"postgresql://clomo:{DB_PASSWORD}@db/clomo is down")
@@ -88,9 +92,10 @@ def test_secrets_never_reach_a_log_line(secret_settings: Path, formatter: type) 
         logger.removeHandler(handler)
     out = stream.getvalue()
     assert SMTP_PASSWORD not in out
+    assert WEB_SECRET not in out  # the [web] secret too
     assert DB_PASSWORD not in out
     assert "other-secret" not in out  # any URL's password, configured or not
-    assert out.count("***") >= 4
+    assert out.count("***") >= 5
     assert "Traceback" in out  # the traceback is kept, only the secret is gone
 
 
