@@ -88,6 +88,8 @@ def database_url_problem(url: str) -> str | None:
         return f"{shown} has a port that is not a number"
     except ArgumentError:
         return f"{shown} is not a database URL like sqlite:///var/clomo-sync.db"
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        return f"{shown} has port {parsed.port}, which is not between 1 and 65535"
     try:
         dialect = parsed.get_dialect()
         dialect.import_dbapi()

@@ -176,6 +176,7 @@ def test_defaults_are_beside_the_file_too(tmp_path: Path) -> None:
             "unknown database kind or driver 'postgresql+nodriver'",
         ),
         ("postgresql+psycopg://u:pw@h:port/db", "u:***@h:port/db has a port that is not a number"),
+        ("postgresql+psycopg://u:pw@h:99999/db", "has port 99999, which is not between 1 and"),
         ("not a url", "not a url is not a database URL like sqlite:///var/clomo-sync.db"),
     ],
 )
