@@ -19,11 +19,9 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import ssl
-import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -31,6 +29,7 @@ import jwt
 from cryptography import x509
 
 from tests.entra_id.keys import AppCertificate
+from tests.support.tls_http import serve_tls
 
 TENANT = "8f2c6a0e-1d3b-4c5e-9f70-0a1b2c3d4e5f"
 CLIENT_ID = "5b0e9c1a-7d2f-4e6a-8b3c-9d0e1f2a3b4c"
@@ -120,16 +119,7 @@ class EntraEmulator:
     groups: dict[str, list[str]] = field(default_factory=dict)
 
     def start(self) -> EntraEmulator:
-        handler = type("Handler", (_Handler,), {"emulator": self})
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(self.certfile, self.keyfile)
-        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self.thread.start()
+        self.server, self.thread, self.port = serve_tls(self, _Handler, self.certfile, self.keyfile)
         return self
 
     def stop(self) -> None:

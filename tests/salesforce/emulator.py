@@ -16,17 +16,17 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import ssl
-import threading
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import jwt
+
+from tests.support.tls_http import serve_tls
 
 USER_FIELDS = (
     "Id",
@@ -107,16 +107,7 @@ class SalesforceEmulator:
     cursors: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def start(self) -> SalesforceEmulator:
-        handler = type("Handler", (_Handler,), {"emulator": self})
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(self.certfile, self.keyfile)
-        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self.thread.start()
+        self.server, self.thread, self.port = serve_tls(self, _Handler, self.certfile, self.keyfile)
         return self
 
     def stop(self) -> None:
