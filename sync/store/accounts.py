@@ -13,7 +13,7 @@ from sqlalchemy import Connection, case, func, or_, select, update
 from sync.compose.collisions import NameBook
 from sync.compose.normalize import name_key
 from sync.model import PROFILE_FIELDS, Account, AccountState, AccountStatus, ProfileValues
-from sync.model.grants import Grant
+from sync.model.grants import NO_GRANT_KEY, Grant
 from sync.store.schema import accounts, outbox, released_names
 from sync.timeutil import as_utc
 
@@ -77,7 +77,9 @@ def _state(
     # the composed name is nearly always the name itself: one string serves both
     composed = name if composed == name else composed
     invited = bool(live)
-    grant = Grant(role, scheme, group).key(bool(by_hand))
+    # nearly every account holds no privilege: one shared key, no Grant built
+    plain = role == "none" and scheme is None and group is None and not by_hand
+    grant = NO_GRANT_KEY if plain else Grant(role, scheme, group).key(bool(by_hand))
     active = status == AccountStatus.ACTIVE
     failed_to = None if invited else failed
     return AccountState(id_, name, composed, active, bool(locked), digest, bool(password_set),
