@@ -44,20 +44,6 @@ def profile_of(user: DirectoryUser) -> Profile:
     )
 
 
-def without_disables(plan: Plan) -> Plan:
-    """The plan a safety threshold leaves (SPEC §5.3): everything but the disables."""
-    kept = Plan(issues=list(plan.issues), unchanged=plan.unchanged)
-    for change in plan.changes:
-        if Action.DISABLE not in change.actions:
-            kept.changes.append(change)
-        elif change.why == INACTIVE:  # a present user: it stays unchanged
-            rest = replace(change, actions=change.actions - {Action.DISABLE}, why="")
-            if rest.actions or rest.composed_name:
-                kept.changes.append(rest)
-            kept.unchanged += not rest.actions
-    return kept
-
-
 @dataclass(frozen=True, slots=True)
 class Policy:
     rule: NameRule
