@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from typing import Literal
 
 from itsdangerous import BadData, URLSafeTimedSerializer
 from starlette.requests import Request
@@ -49,11 +50,23 @@ def cookie_name(request: Request) -> str:
 
 
 def set_cookie(request: Request, response: Response, nonce: str) -> None:
+    private_cookie(request, response, cookie_name(request), nonce, "lax")
+
+
+def private_cookie(
+    request: Request,
+    response: Response,
+    name: str,
+    value: str,
+    samesite: Literal["lax", "strict"],
+) -> None:
+    """A cookie scripts cannot read, sent to this site only, Secure over https (the CSRF
+    nonce's and the console's session)."""
     response.set_cookie(
-        cookie_name(request),
-        nonce,
+        name,
+        value,
         path="/",
         secure=request.url.scheme == "https",
         httponly=True,
-        samesite="lax",
+        samesite=samesite,
     )

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import Response
 
+from sync.web.csrf import private_cookie
+
 MAX_SESSIONS = 10_000  # a flood of sign-ins cannot grow the table without bound
 
 
@@ -81,14 +83,7 @@ def session_id(request: Request) -> str | None:
 
 
 def set_cookie(request: Request, response: Response, value: str) -> None:
-    response.set_cookie(
-        cookie_name(request),
-        value,
-        path="/",
-        secure=request.url.scheme == "https",
-        httponly=True,
-        samesite="strict",
-    )
+    private_cookie(request, response, cookie_name(request), value, "strict")
 
 
 def clear_cookie(request: Request, response: Response) -> None:
