@@ -14,11 +14,12 @@ import signal
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, create_engine, select, text
 
 from sync.store.schema import accounts, outbox, runs
 from sync.timeutil import as_utc
@@ -289,3 +290,54 @@ def test_the_consoles_resync_asks_the_fleet_when_workers_serve_the_store(
         worker.process.send_signal(signal.SIGTERM)
         assert worker.finish(60).code == 0
     assert [row.tenant_id for row in run_rows(engine)] == ["r0"]
+
+
+@contextlib.contextmanager
+def store_unreachable(engine: Engine) -> Iterator[None]:
+    """The store refuses every connection and drops the open ones (a failover, a network cut)."""
+    database = engine.url.database
+    admin = create_engine(engine.url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    engine.dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false'))
+        conn.execute(
+            text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :db"),
+            {"db": database},
+        )
+        try:
+            yield
+        finally:
+            conn.execute(text(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true'))
+    admin.dispose()
+
+
+def test_a_worker_whose_connections_keep_dropping_starts_again_and_serves(
+    tmp_path: Path, pg_store: str
+) -> None:
+    """Procrastinate ends its worker on a database error; the process starts a new one (after a
+    back-off) instead of exiting, and serves again once the store is back."""
+    from sync.config import load_settings
+    from sync.fleet.app import request_run
+
+    tenants = [tenant("d0", small_directory(tmp_path / "d0.csv", 2), schedule="0 0 1 1 *")]
+    config = fleet_config(tmp_path, pg_store, tenants)
+    engine = upgraded(pg_store)
+    worker = Watched(config, "worker", "--concurrency", "1")
+    try:
+        worker.wait_for("started: concurrency", 30)
+        time.sleep(2)
+        with store_unreachable(engine):
+            wait_for(lambda: _losses(worker) >= 1, 90, "the cut noticed")
+        assert worker.process.poll() is None, worker.finish(5).err[-2000:]
+        settings = load_settings(config)
+        wait_for(lambda: request_run(settings, engine, "d0") is not None, 60, "a live worker")
+        wait_for(lambda: _accounts(engine, "d0") == 2, 60, "the requested run")
+    finally:
+        worker.process.send_signal(signal.SIGTERM)
+        finished = worker.finish(60)
+    assert finished.code == 0, finished.err[-2000:]
+    assert _losses(worker) >= 1
+
+
+def _losses(worker: Watched) -> int:
+    return sum("lost the store" in line for line in list(worker.err))
