@@ -112,7 +112,7 @@ def _run(
     )
     policy = Policy(rule, tenant.collision, tenant.auth_type == "password", groups)
     planner = Planner(states, book, policy)
-    summary = _read(tenant, planner, rule.attributes, None if full else watermark)
+    summary = _read(tenant, planner, rule.attributes, None if full else watermark, len(states))
     report.users_read = summary.users_read
     # the source says whether its read was complete (ReadResult.full), whatever was asked
     report.full = summary.result.full
@@ -148,7 +148,11 @@ def _read_mode(
 
 
 def _read(
-    tenant: TenantSettings, planner: Planner, needed: frozenset[str], since: str | None
+    tenant: TenantSettings,
+    planner: Planner,
+    needed: frozenset[str],
+    since: str | None,
+    known_users: int,
 ) -> ReadSummary:
     provided = tuple(a for a in LOOKUP_ATTRIBUTES if a in needed) if tenant.lookups else ()
     lookups = [read_lookup(lookup, provided) for lookup in tenant.lookups]
@@ -160,6 +164,7 @@ def _read(
         since,
         required=own,
         groups=tenant.groups(),
+        known_users=known_users,
     )
     return feed(tenant.source, request, planner, lookups)
 

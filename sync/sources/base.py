@@ -31,6 +31,9 @@ class ReadRequest:
     group's email, an Entra group id, a name in a CSV `groups` column): the source sets each
     user's `groups` to those of them the user belongs to, nested membership included, spelt as
     requested. Empty: the source reads no membership at all.
+
+    `known_users` is how many accounts the store holds for the tenant: a hint of the read's size,
+    for a source that reads small directories another way than large ones (LDAP).
     """
 
     attributes: frozenset[str]
@@ -38,6 +41,7 @@ class ReadRequest:
     since: str | None = None
     required: frozenset[str] = frozenset()
     groups: frozenset[str] = frozenset()
+    known_users: int = 0
 
 
 @dataclass(frozen=True, slots=True)

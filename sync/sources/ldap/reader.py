@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import suppress
 from dataclasses import dataclass
 from multiprocessing.connection import Connection as Pipe
@@ -113,6 +113,27 @@ class PageReader:
         self._process.wait(10)
 
 
+class InlineReader:
+    """The same read in the run's own process, with PageReader's interface. Starting the reader
+    process (a fresh interpreter importing ldap3) costs about 0.3 s, more than a whole small read:
+    a fleet's delta reads that find nothing, or a tenant of a few hundred people, read here
+    (`LdapSource` decides; docs/ldap.md)."""
+
+    def __init__(self, job: Job) -> None:
+        self._messages = read_messages(job)
+        self.membership: Membership = {}
+
+    def pages(self) -> Iterator[tuple[int, list[RawEntry]]]:
+        for kind, payload in self._messages:
+            if kind == "groups":
+                self.membership = payload
+            else:
+                yield payload
+
+    def close(self) -> None:
+        self._messages.close()  # unbinds if the run ended before the read did
+
+
 # The child imports only what reading needs (not the command line, the store or SQLAlchemy):
 # its memory is the interpreter, ldap3 and a few pages. The package's folder is appended to
 # its path for a worker run from a checkout rather than installed.
@@ -135,7 +156,12 @@ def serve(job: Job, pipe: Pipe) -> None:
     logging.getLogger().addHandler(_PipeHandler(pipe))
     logging.getLogger().setLevel(logging.WARNING)
     try:
-        _read(job, pipe)
+        for kind, payload in read_messages(job):
+            if kind == "page":
+                number, entries = payload
+                pipe.send(("page", number, _plain(entries)))
+            else:
+                pipe.send((kind, payload))
         pipe.send(("end",))
     except (BrokenPipeError, ConnectionResetError):
         return  # the parent is gone or stopped listening: nothing is left to do
@@ -147,20 +173,22 @@ def serve(job: Job, pipe: Pipe) -> None:
             pipe.send(("crash", traceback.format_exc()))
 
 
-def _read(job: Job, pipe: Pipe) -> None:
+def read_messages(job: Job) -> Generator[tuple[str, Any]]:
+    """The read itself, wherever it runs: ("groups", membership) first when the job asked for
+    groups, then ("page", (search number, entries)) for every page of every search."""
     conn, search, first, membership = _begin(job)
     sent = len(first)
     try:
         if job.groups is not None:
-            pipe.send(("groups", membership))
-        pipe.send(("page", 0, _plain(first)))
+            yield "groups", membership
+        yield "page", (0, first)
         for number, search_filter in enumerate(job.filters):
             if number:
                 search = PagedSearch(conn, job.settings, search_filter, list(job.attributes))
             while not search.done:
                 entries = _next(search, sent)
                 sent += len(entries)
-                pipe.send(("page", number, _plain(entries)))
+                yield "page", (number, entries)
     finally:
         with suppress(Exception):
             conn.unbind()
