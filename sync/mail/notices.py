@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from sync.mail.queue import Notice
-from sync.model import Action, Change
+from sync.model import Action, Change, sends_invitation
 
 if TYPE_CHECKING:
     from sync.config import TenantSettings
@@ -19,7 +19,7 @@ def notice_kind(change: Change) -> str | None:
     """The email this change causes, or None (no address: reported as missing_email)."""
     if change.profile is None or not change.profile.primary_email:
         return None
-    if Action.CREATE in change.actions or change.invite:
+    if sends_invitation(change):
         return CREATED
     if Action.RENAME in change.actions:
         return RENAMED

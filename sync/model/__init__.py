@@ -2,7 +2,15 @@
 every layer above shares and none of which knows a database, a network or a clock."""
 
 from sync.model.account import Account
-from sync.model.changes import GONE, INACTIVE, OUT_OF_SCOPE, AccountState, Change, Plan
+from sync.model.changes import (
+    GONE,
+    INACTIVE,
+    OUT_OF_SCOPE,
+    AccountState,
+    Change,
+    Plan,
+    sends_invitation,
+)
 from sync.model.directory import (
     DIRECTORY_ATTRIBUTES,
     PROFILE_ATTRIBUTES,
@@ -38,5 +46,6 @@ __all__ = [
     "RunStatus",
     "UserIssue",
     "digest_of",
+    "sends_invitation",
     "user_from",
 ]

@@ -60,3 +60,10 @@ class Plan:
 
     def count(self, action: Action) -> int:
         return sum(1 for change in self.changes if action in change.actions)
+
+
+def sends_invitation(change: Change) -> bool:
+    """Whether the change sends account_created (to a password tenant's person): a new account
+    or an invitation owed, with an address to send it to."""
+    has_address = change.profile is not None and bool(change.profile.primary_email)
+    return has_address and (Action.CREATE in change.actions or change.invite)

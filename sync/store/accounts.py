@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, case, func, or_, select, update
+from sqlalchemy import Connection, or_, select, update
 
 from sync.compose.collisions import NameBook
 from sync.compose.normalize import name_key
 from sync.model import PROFILE_FIELDS, Account, AccountState, AccountStatus, ProfileValues
 from sync.model.grants import NO_GRANT_KEY, Grant
-from sync.store.schema import accounts, outbox, released_names
+from sync.store.schema import accounts, released_names
 from sync.timeutil import as_utc
 
 BATCH = 5000
@@ -22,39 +22,23 @@ BATCH = 5000
 
 def load_states(conn: Connection, tenant_id: str) -> dict[str, AccountState]:
     """Every account of the tenant by source id, as the plan sees it: a few short fields each,
-    fetched in batches (a server-side cursor on PostgreSQL), so 100,000 accounts stay small.
-    Each account's invitations are summed up by one grouped join, not a query per account."""
-    sent = outbox.c.status.in_(("pending", "sent"))
-    invitations = (
-        select(
-            outbox.c.account_id,
-            func.max(case((sent, 1), else_=0)).label("live"),
-            func.max(case((outbox.c.status == "failed", outbox.c.to_address))).label("failed"),
-        )
-        .where(outbox.c.tenant_id == tenant_id, outbox.c.kind == "account_created")
-        .group_by(outbox.c.account_id)
-        .subquery()
-    )
-    query = (
-        select(
-            accounts.c.source_id,
-            accounts.c.id,
-            accounts.c.name,
-            accounts.c.composed_name,
-            accounts.c.status,
-            accounts.c.name_locked,
-            accounts.c.profile_digest,
-            accounts.c.password_hash.is_not(None),
-            invitations.c.live,
-            invitations.c.failed,
-            accounts.c.role,
-            accounts.c.role_scheme,
-            accounts.c.role_group,
-            accounts.c.role_by_hand,
-        )
-        .select_from(accounts.outerjoin(invitations, invitations.c.account_id == accounts.c.id))
-        .where(accounts.c.tenant_id == tenant_id)
-    )
+    fetched in batches (a server-side cursor on PostgreSQL), so 100,000 accounts stay small."""
+    query = select(
+        accounts.c.source_id,
+        accounts.c.id,
+        accounts.c.name,
+        accounts.c.composed_name,
+        accounts.c.status,
+        accounts.c.name_locked,
+        accounts.c.profile_digest,
+        accounts.c.password_hash.is_not(None),
+        accounts.c.invited,
+        accounts.c.invite_failed_to,
+        accounts.c.role,
+        accounts.c.role_scheme,
+        accounts.c.role_group,
+        accounts.c.role_by_hand,
+    ).where(accounts.c.tenant_id == tenant_id)
     result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(query)
     return {source_id: _state(*rest) for source_id, *rest in result}
 
@@ -67,8 +51,8 @@ def _state(
     locked: bool,
     digest: str,
     password_set: bool,
-    live: int | None,
-    failed: str | None,
+    invited: bool,
+    failed_to: str | None,
     role: str,
     scheme: str | None,
     group: str | None,
@@ -76,14 +60,12 @@ def _state(
 ) -> AccountState:
     # the composed name is nearly always the name itself: one string serves both
     composed = name if composed == name else composed
-    invited = bool(live)
     # nearly every account holds no privilege: one shared key, no Grant built
     plain = role == "none" and scheme is None and group is None and not by_hand
     grant = NO_GRANT_KEY if plain else Grant(role, scheme, group).key(bool(by_hand))
     active = status == AccountStatus.ACTIVE
-    failed_to = None if invited else failed
     return AccountState(id_, name, composed, active, bool(locked), digest, bool(password_set),
-                        invited, failed_to, grant)  # fmt: skip
+                        bool(invited), None if invited else failed_to, grant)  # fmt: skip
 
 
 def stored_profiles(conn: Connection, account_ids: Collection[int]) -> dict[int, ProfileValues]:

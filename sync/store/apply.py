@@ -18,6 +18,7 @@ from sync.model import (
     Profile,
     ProfileValues,
     digest_of,
+    sends_invitation,
 )
 from sync.model.grants import NO_GRANT, Grant
 from sync.store import audit
@@ -89,6 +90,7 @@ def _new_row(tenant_id: str, auth_type: str, change: Change, now: datetime) -> d
         "auth_type": auth_type,
         **grant_values(change.grant.after if change.grant else NO_GRANT),
         "name_locked": False,
+        "invited": auth_type == "password" and sends_invitation(change),
         "created_at": now,
         "updated_at": now,
         **profile_values(change.profile or EMPTY_PROFILE),
@@ -173,6 +175,8 @@ def change_accounts(
             values["status"] = AccountStatus.ACTIVE
         if change.grant is not None:
             values.update(grant_values(change.grant.after))
+        if change.invite and sends_invitation(change):
+            values.update(invited=True, invite_failed_to=None)
         if not change.actions:
             values.pop("updated_at")  # only the composed name was restated
         conn.execute(update(accounts).where(accounts.c.id == change.account_id).values(**values))

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, RowMapping, func, insert, select, update
 
 from sync.store.bulk import insert_rows
-from sync.store.schema import outbox, reset_tokens
+from sync.store.schema import accounts, outbox, reset_tokens
 
 
 def insert_messages(
@@ -75,9 +75,26 @@ def mark_refused(
     values: dict[str, Any] = {"attempts": attempts, "last_error": error[:2000]}
     if final:
         values.update(status="failed", token=None)
+        _invitation_failed(conn, outbox_id)
     else:
         values["next_attempt_at"] = next_attempt_at
     conn.execute(update(outbox).where(outbox.c.id == outbox_id).values(**values))
+
+
+def _invitation_failed(conn: Connection, outbox_id: int) -> None:
+    """An account_created that failed for good: its account is owed an invitation again, once
+    it has another address (accounts.invited, read by the next run's plan)."""
+    found = conn.execute(
+        select(outbox.c.account_id, outbox.c.to_address).where(
+            outbox.c.id == outbox_id, outbox.c.kind == "account_created"
+        )
+    ).first()
+    if found is not None and found.account_id is not None:
+        conn.execute(
+            update(accounts)
+            .where(accounts.c.id == found.account_id)
+            .values(invited=False, invite_failed_to=found.to_address)
+        )
 
 
 def failed(conn: Connection, tenant_id: str | None, limit: int) -> tuple[int, list[Row[Any]]]:

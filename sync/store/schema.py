@@ -51,6 +51,12 @@ accounts = Table(
     Column("memo", Text, nullable=True),
     Column("name_locked", Boolean, nullable=False, default=False),
     Column("password_hash", String(256), nullable=True),
+    # SPEC §10 late invitations: an account_created email was queued and has not failed for
+    # good; else the address the last one failed to. Kept here (set when the email is queued,
+    # and when its delivery fails for good) so a run reads it with the account, not by grouping
+    # the outbox
+    Column("invited", Boolean, nullable=False, default=False),
+    Column("invite_failed_to", String(320), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("tenant_id", "name_key", name="uq_accounts_tenant_name"),

@@ -3,6 +3,7 @@ first one in the reader process: both give the same users, membership, results a
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import replace
 from typing import Any
 
@@ -10,7 +11,6 @@ import pytest
 
 from sync.errors import IncompleteRead
 from sync.sources.base import ReadRequest
-from sync.sources.ldap import reader as reader_module
 from sync.sources.ldap.source import INLINE_BELOW
 from tests.ldap.conftest import MakeSlapd, MakeSource
 from tests.ldap.test_ldap_groups import OTHER_ASKED, STAFF_ASKED, directory
@@ -26,13 +26,13 @@ class Spawns:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.count = 0
-        real = reader_module.subprocess.Popen
+        real = subprocess.Popen
 
         def counted(*args: Any, **kwargs: Any) -> Any:
             self.count += 1
             return real(*args, **kwargs)
 
-        monkeypatch.setattr(reader_module.subprocess, "Popen", counted)
+        monkeypatch.setattr(subprocess, "Popen", counted)
 
 
 def shape(read: Collected) -> tuple[Any, ...]:

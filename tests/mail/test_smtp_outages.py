@@ -16,6 +16,7 @@ from sync.admin.resets import TokenHolder, check_token
 from sync.timeutil import utc_now
 from tests.mail.conftest import MailWorkspace, StartServer, token_in
 from tests.mail.smtp_server import DROP, Sink, free_port
+from tests.support.configs import person
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -91,6 +92,12 @@ def test_5xx_fails_at_once_and_is_reported(lite_ws: MailWorkspace, smtp: StartSe
     ]
     assert "550" in listed["failed_messages"][0]["error"]
     _runs_show_failed(lite_ws, report["run_id"], 1)
+    # the failed invitation is owed again only once the person has another address (SPEC §10)
+    assert lite_ws.sync()["counts"]["emails_queued"] == 0
+    lite_ws.users([person(1), person(2, primary_email="user2@mail.example.com"),
+                   *(person(n) for n in range(3, 6))])  # fmt: skip
+    assert lite_ws.sync()["counts"]["emails_queued"] == 1
+    assert lite_ws.outbox_rows()[-1].to_address == "user2@mail.example.com"
 
 
 def _runs_show_failed(ws: MailWorkspace, run_id: str, count: int) -> None:

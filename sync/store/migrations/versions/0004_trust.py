@@ -53,17 +53,17 @@ def upgrade() -> None:
     with op.batch_alter_table("outbox") as batch:
         batch.alter_column("account_id", existing_type=sa.Integer, nullable=True)
     op.create_index("ix_outbox_account", "outbox", ["account_id", "kind"])
-    with op.batch_alter_table("accounts") as batch:
-        batch.add_column(sa.Column("role_group", sa.String(512)))
-        batch.add_column(
-            sa.Column("role_by_hand", sa.Boolean, nullable=False, server_default=sa.false())
-        )
+    # plain ADD COLUMNs: batch mode copied the table on SQLite, which its foreign keys (from the
+    # outbox, the tokens, the released names) refused once accounts had rows
+    op.add_column("accounts", sa.Column("role_group", sa.String(512)))
+    op.add_column(
+        "accounts", sa.Column("role_by_hand", sa.Boolean, nullable=False, server_default=sa.false())
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("accounts") as batch:
-        batch.drop_column("role_by_hand")
-        batch.drop_column("role_group")
+    op.execute("ALTER TABLE accounts DROP COLUMN role_by_hand")  # SQLite: since 3.35
+    op.execute("ALTER TABLE accounts DROP COLUMN role_group")
     op.drop_index("ix_outbox_account", "outbox")
     op.execute("DELETE FROM outbox WHERE account_id IS NULL")
     with op.batch_alter_table("outbox") as batch:
