@@ -1,5 +1,6 @@
-"""A small read runs in the run's own process (sync.sources.ldap.reader.InlineReader), a large or
-first one in the reader process: both give the same users, membership, results and errors."""
+"""A read starts in the run's own process and moves to the reader process only when it turns out
+large (sync.sources.ldap.reader.SmallFirstReader); a known-large tenant's full read goes there at
+once. Every way gives the same users, membership, results and errors."""
 
 from __future__ import annotations
 
@@ -11,18 +12,18 @@ import pytest
 
 from sync.errors import IncompleteRead
 from sync.sources.base import ReadRequest
-from sync.sources.ldap.source import INLINE_BELOW
+from sync.sources.ldap import source as source_module
 from tests.ldap.conftest import MakeSlapd, MakeSource
 from tests.ldap.test_ldap_groups import OTHER_ASKED, STAFF_ASKED, directory
 from tests.support import slapd as S
 from tests.support.reading import Collected, collect, request
 
-IN_PROCESS = 50  # accounts the store knows: below INLINE_BELOW
-FIRST_READ = 0  # nobody known yet: the reader process
+FIRST_READ = 0  # nobody known yet
+KNOWN_LARGE = source_module.SMALL_READ + 1
 
 
 class Spawns:
-    """Counts the reader processes started (the real Popen still runs)."""
+    """Counts the processes started from here on (the real Popen still runs)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.count = 0
@@ -38,41 +39,63 @@ class Spawns:
 def shape(read: Collected) -> tuple[Any, ...]:
     users = sorted((u.source_id, u.primary_email, tuple(sorted(u.groups))) for u in read.users)
     assert read.result is not None
-    return users, read.result.full, len(read.pages)
+    return users, read.result.full, read.result.watermark is not None
 
 
-def test_a_small_tenants_read_runs_in_process_and_reads_the_same(
-    make_slapd: MakeSlapd, make_source: MakeSource, monkeypatch: pytest.MonkeyPatch
+@pytest.fixture
+def server_with_groups(make_slapd: MakeSlapd) -> Any:
+    return make_slapd([*directory(), *S.people(60, start=7)])  # 66 people
+
+
+ASKED = replace(request("primary_email"), groups=frozenset({STAFF_ASKED, OTHER_ASKED}))
+
+
+def test_a_small_read_starts_no_process_and_reads_what_the_process_reads(
+    server_with_groups: Any, make_source: MakeSource, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert FIRST_READ < IN_PROCESS < INLINE_BELOW
-    server = make_slapd([*directory(), *S.people(60, start=7)])
-    spawns = Spawns(monkeypatch)  # from here: slapd is started with Popen too
-    source = make_source(server, page_size=20)
-    asked = replace(request("primary_email"), groups=frozenset({STAFF_ASKED, OTHER_ASKED}))
+    spawns = Spawns(monkeypatch)  # after slapd's own start
+    source = make_source(server_with_groups, page_size=20)
 
-    by_process = collect(source.read(replace(asked, known_users=FIRST_READ)))
+    by_process = collect(source.read(replace(ASKED, known_users=KNOWN_LARGE)))
     assert spawns.count == 1
-    in_process = collect(source.read(replace(asked, known_users=IN_PROCESS)))
-    assert spawns.count == 1, "a small tenant's read started a process"
+    first = collect(source.read(replace(ASKED, known_users=FIRST_READ)))
+    small = collect(source.read(replace(ASKED, known_users=66)))
+    assert spawns.count == 1, "a small read started a process"
 
-    assert shape(in_process) == shape(by_process)
-    assert len(in_process.users) == 66 and any(u.groups for u in in_process.users)
+    assert shape(first) == shape(small) == shape(by_process)
+    assert len(first.users) == 66 and any(u.groups for u in first.users)
 
 
-def test_a_delta_read_runs_in_process(
+def test_a_read_that_turns_out_large_is_read_again_by_the_process_once(
+    server_with_groups: Any, make_source: MakeSource, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spawns = Spawns(monkeypatch)
+    source = make_source(server_with_groups, page_size=20)
+    in_process = collect(source.read(replace(ASKED, known_users=FIRST_READ)))
+    monkeypatch.setattr(source_module, "SMALL_READ", 30)  # 66 people: past it on page two
+
+    moved = collect(source.read(replace(ASKED, known_users=FIRST_READ)))
+    assert spawns.count == 1
+    assert shape(moved) == shape(in_process)
+    assert len(moved.pages) == len(in_process.pages)  # the dropped pages are not handed on
+
+
+def test_a_delta_read_starts_no_process(
     make_slapd: MakeSlapd, make_source: MakeSource, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server = make_slapd(S.people(5))
     spawns = Spawns(monkeypatch)
     source = make_source(server)
-    first = collect(source.read(request("primary_email")))
+    first = collect(source.read(replace(request("primary_email"), known_users=KNOWN_LARGE)))
     assert first.result is not None and first.result.watermark
-    delta = collect(source.read(request("primary_email", since=first.result.watermark)))
+    since = first.result.watermark
+    delta = collect(source.read(replace(request("primary_email", since=since),
+                                        known_users=KNOWN_LARGE)))  # fmt: skip
     assert spawns.count == 1 and delta.result is not None and not delta.result.full
 
 
-@pytest.mark.parametrize("known_users", [FIRST_READ, IN_PROCESS])
-def test_an_incomplete_read_fails_alike_in_either_place(
+@pytest.mark.parametrize("known_users", [FIRST_READ, KNOWN_LARGE])
+def test_an_incomplete_read_fails_alike_in_either_process(
     make_slapd: MakeSlapd, make_source: MakeSource, known_users: int
 ) -> None:
     server = make_slapd(S.people(120), database_lines=(f'limits dn.exact="{S.SYNC_DN}" size=50',))

@@ -10,6 +10,7 @@ import pytest
 from sync.model import DirectoryUser
 from sync.sources import open_source
 from sync.sources.ldap import LdapSource
+from sync.sources.ldap import source as source_module
 from sync.sources.settings import LdapSourceSettings
 from tests.ldap.conftest import PASSWORD_ENV, MakeSlapd, MakeSource
 from tests.support import slapd as S
@@ -62,8 +63,11 @@ def test_asks_the_server_only_for_the_attributes_the_run_needs(
 
 
 def test_memory_does_not_grow_with_the_directory(
-    make_slapd: MakeSlapd, make_source: MakeSource
+    make_slapd: MakeSlapd, make_source: MakeSource, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # a read holds up to SMALL_READ entries while it may still be small (SmallFirstReader),
+    # then streams: here both reads pass it
+    monkeypatch.setattr(source_module, "SMALL_READ", 100)
     small, large = make_slapd(S.people(200)), make_slapd(S.people(1600))
 
     def peak(server: S.Slapd) -> int:

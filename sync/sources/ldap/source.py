@@ -30,7 +30,7 @@ from sync.sources.base import Page, ReadRequest, ReadResult, SourceRead
 from sync.sources.ldap.connection import Endpoint
 from sync.sources.ldap.dialects import ACTIVE_DIRECTORY, DIALECTS, places_for
 from sync.sources.ldap.membership import GroupQuery, GroupsOf, Mode
-from sync.sources.ldap.reader import InlineReader, Job, PageReader
+from sync.sources.ldap.reader import Job, PageReader, SmallFirstReader
 from sync.sources.ldap.values import (
     EntryReader,
     RawEntry,
@@ -79,7 +79,7 @@ class LdapSource:
         )
         job = Job(endpoint, self._password(), filters, attributes, self._group_query(request))
         tally = _Tally(GroupsOf(request.groups, self.places.get("groups", ())))
-        pages = InlineReader(job) if _small(request, since) else PageReader(job)
+        pages = PageReader(job) if _large(request, since) else SmallFirstReader(job, SMALL_READ)
         try:
             for number, entries in pages.pages():
                 tally.groups.membership = pages.membership
@@ -234,16 +234,15 @@ class _Tally:
         return Page(tuple(users), tuple(issues))
 
 
-# Below this many known people a full read takes less than the reader process's start (~0.3 s)
-INLINE_BELOW = 2_000
+# A read of at most this many entries is done in the run's own process (SmallFirstReader)
+SMALL_READ = 2_000
 
 
-def _small(request: ReadRequest, since: str | None) -> bool:
-    """Whether the read runs in this process (InlineReader) rather than the reader process: a
-    delta read (what changed since the last run, few entries on most ticks) or the full read of a
-    tenant the store knows to be small. A tenant's first read (nobody known yet) may be of any
-    size, so it gets the reader process."""
-    return since is not None or 0 < request.known_users < INLINE_BELOW
+def _large(request: ReadRequest, since: str | None) -> bool:
+    """A full read of a tenant the store knows to be large goes to the reader process at once;
+    any other read (a delta, a small tenant, a tenant's first read) starts in this process and
+    moves there only if it turns out large."""
+    return since is None and request.known_users > SMALL_READ
 
 
 def _parenthesised(search_filter: str) -> str:
