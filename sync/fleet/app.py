@@ -63,7 +63,14 @@ def _register(fleet: Fleet) -> None:
     app, timing = fleet.app, fleet.settings.fleet
 
     @app.periodic(cron=timing.dispatch_cron, periodic_id="dispatch")
-    @app.task(name="dispatch", queue=RUNS_QUEUE, queueing_lock="dispatch", priority=REQUESTED + 1)
+    # lock: two workers' passes never overlap (each would give a new tenant its first tick)
+    @app.task(
+        name="dispatch",
+        queue=RUNS_QUEUE,
+        queueing_lock="dispatch",
+        lock="dispatch",
+        priority=REQUESTED + 1,
+    )
     def dispatch(timestamp: int) -> int:
         return tasks.dispatch(fleet, timestamp)
 

@@ -11,18 +11,24 @@ from sync.ops.logs import log_context
 from sync.runner import RunOptions, run_tenant
 from sync.schedule import schedule_trigger
 from sync.store.dispatch import (
+    due_by,
     due_outbox_ids,
+    due_tenant_ids,
     forget_dispatch,
-    next_due,
+    forget_unrun,
     record_dispatch,
     schedule_first,
+    unscheduled,
 )
 from sync.store.engine import writing
-from sync.store.tenants import stored_tenant
-from sync.tenants import load_tenants, tenant_settings
+from sync.store.tenants import stored_tenant, stored_tenants
+from sync.tenants import tenant_settings
 from sync.timeutil import utc_now
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from sync.config import TenantSettings
     from sync.fleet.app import Fleet
 
 log = logging.getLogger(__name__)
@@ -30,33 +36,50 @@ TICK = timedelta(microseconds=1)
 
 
 def dispatch(fleet: Fleet, timestamp: int) -> int:
-    """One dispatcher pass: queues a run for every tenant whose tick has come. A tick that
-    comes while the tenant's previous run is still queued merges into it (counted)."""
+    """One dispatcher pass: queues a run for every tenant whose tick has come, and gives new
+    tenants their first tick. A tick that comes while the tenant's previous run is still queued
+    merges into it (counted). Only due and new tenants' settings are read and validated."""
     from sync.fleet.app import SCHEDULED, run_job
 
     now = max(utc_now(), datetime.fromtimestamp(timestamp, UTC))
     queued = 0
     with writing(fleet.engine) as conn:
-        due = next_due(conn)
-        tenants = load_tenants(conn)
-        forget_dispatch(conn, set(due) - {tenant.id for tenant in tenants})
-        for tenant in tenants:
-            trigger = schedule_trigger(tenant.schedule, tenant.timezone)
-            due_at = due.get(tenant.id)
-            if due_at is None:  # new tenant: its first run is its next tick
-                schedule_first(conn, tenant.id, trigger.get_next_fire_time(None, now))
+        forget_unrun(conn)
+        due = due_by(conn, now)
+        new = unscheduled(conn)
+        settings = _settings(conn, [*due, *new])
+        forget_dispatch(conn, set(due) - set(settings))
+        for tenant_id in new:
+            if tenant_id in settings:  # its first run is its next tick
+                schedule_first(
+                    conn, tenant_id, _trigger(settings[tenant_id]).get_next_fire_time(None, now)
+                )
+        for tenant_id, due_at in due.items():
+            if tenant_id not in settings:
                 continue
-            if due_at > now:
-                continue
-            merged = not run_job(fleet, tenant.id, due_at, SCHEDULED)
-            following = trigger.get_next_fire_time(None, now + TICK)
-            record_dispatch(conn, tenant.id, following, due_at, now, merged)
+            merged = not run_job(fleet, tenant_id, due_at, SCHEDULED)
+            following = _trigger(settings[tenant_id]).get_next_fire_time(None, now + TICK)
+            record_dispatch(conn, tenant_id, following, due_at, now, merged)
             if merged:
-                with log_context(tenant=tenant.id):
+                with log_context(tenant=tenant_id):
                     log.warning("tick %s merged into the run already queued", due_at.isoformat())
             else:
                 queued += 1
     return queued
+
+
+def _settings(conn: Connection, tenant_ids: list[str]) -> dict[str, TenantSettings]:
+    """The enabled tenants' settings that validate (one that does not is logged, and left out)."""
+    found = {}
+    for stored in stored_tenants(conn, tenant_ids) if tenant_ids else []:
+        tenant = tenant_settings(stored) if stored.enabled else None
+        if tenant is not None:
+            found[tenant.id] = tenant
+    return found
+
+
+def _trigger(tenant: TenantSettings) -> Any:
+    return schedule_trigger(tenant.schedule, tenant.timezone)
 
 
 def sync_tenant(fleet: Fleet, tenant_id: str, due_at: str | None) -> dict[str, Any]:
@@ -89,20 +112,18 @@ def sync_tenant(fleet: Fleet, tenant_id: str, due_at: str | None) -> dict[str, A
 
 
 def deliver(fleet: Fleet, tenant_id: str | None) -> dict[str, Any]:
-    """Delivers the tenant's due email (every tenant's when None)."""
+    """Delivers the tenant's due email (every tenant's when None). Only the tenants with email
+    due are read from the store: a periodic pass that finds none reads no tenant."""
     only = None
-    if tenant_id is not None:
-        with fleet.engine.connect() as conn:
+    with fleet.engine.connect() as conn:
+        if tenant_id is not None:
             only = due_outbox_ids(conn, tenant_id, utc_now())
-        if not only:
-            return {"sent": 0}
-    settings = _current(fleet)
+            senders = [tenant_id] if only else []
+        else:
+            senders = due_tenant_ids(conn, utc_now())
+        tenants = tuple(_settings(conn, senders).values())
+    if not senders:
+        return {"sent": 0}
+    settings = fleet.settings.model_copy(update={"tenants": tenants})
     report = deliver_due(fleet.engine, settings, only=only, wait_seconds=60)
     return {"sent": report.sent, "retrying": report.retrying, "failed": report.failed}
-
-
-def _current(fleet: Fleet) -> Any:
-    """The settings with the store's tenants as they are now (a delivery renders with them)."""
-    with fleet.engine.connect() as conn:
-        tenants = tuple(load_tenants(conn))
-    return fleet.settings.model_copy(update={"tenants": tenants})

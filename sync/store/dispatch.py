@@ -4,24 +4,42 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
-from sync.store.schema import tenant_dispatch
+from sync.store.schema import tenant_dispatch, tenants
 from sync.timeutil import as_utc
 
 
-def next_due(conn: Connection) -> dict[str, datetime]:
-    """Every tenant's next tick, locked for this dispatcher pass (FOR UPDATE on PostgreSQL)."""
+def due_by(conn: Connection, now: datetime) -> dict[str, datetime]:
+    """The tenants whose tick has come by `now`, with it, locked for this dispatcher pass (FOR
+    UPDATE on PostgreSQL). A pass reads only these: most passes find none of 5,000 tenants."""
     rows = conn.execute(
-        select(tenant_dispatch.c.tenant_id, tenant_dispatch.c.next_due_at).with_for_update()
+        select(tenant_dispatch.c.tenant_id, tenant_dispatch.c.next_due_at)
+        .where(tenant_dispatch.c.next_due_at <= now)
+        .with_for_update()
     )
     return {tenant_id: as_utc(due) for tenant_id, due in rows}
 
 
-def forget_dispatch(conn: Connection, tenant_ids: set[str]) -> None:
-    """Tenants no longer run (disabled, gone): no next tick, so no lag is reported for them."""
-    from sqlalchemy import delete
+def unscheduled(conn: Connection) -> list[str]:
+    """Enabled tenants with no tick yet (new, or enabled again)."""
+    scheduled = select(tenant_dispatch.c.tenant_id).where(
+        tenant_dispatch.c.tenant_id == tenants.c.id
+    )
+    query = select(tenants.c.id).where(tenants.c.enabled, ~scheduled.exists())
+    return [tenant_id for (tenant_id,) in conn.execute(query)]
 
+
+def forget_unrun(conn: Connection) -> None:
+    """Ticks of tenants no longer run (disabled, gone) go: no lag is reported for them."""
+    running = select(tenants.c.id).where(
+        tenants.c.id == tenant_dispatch.c.tenant_id, tenants.c.enabled
+    )
+    conn.execute(delete(tenant_dispatch).where(~running.exists()))
+
+
+def forget_dispatch(conn: Connection, tenant_ids: set[str]) -> None:
+    """These tenants' ticks go (their stored settings no longer validate)."""
     if tenant_ids:
         conn.execute(delete(tenant_dispatch).where(tenant_dispatch.c.tenant_id.in_(tenant_ids)))
 
@@ -74,3 +92,15 @@ def due_outbox_ids(conn: Connection, tenant_id: str, now: datetime) -> list[int]
         )
     )
     return [int(i) for (i,) in rows]
+
+
+def due_tenant_ids(conn: Connection, now: datetime) -> list[str]:
+    """The tenants with pending email due by `now` (the outbox's due index: cheap when none)."""
+    from sync.store.schema import outbox
+
+    rows = conn.execute(
+        select(outbox.c.tenant_id)
+        .where(outbox.c.status == "pending", outbox.c.next_attempt_at <= now)
+        .distinct()
+    )
+    return [tenant_id for (tenant_id,) in rows]

@@ -9,6 +9,7 @@ applies to every tenant that did not set it. Secrets are in it only by name (`pa
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,7 @@ from sync.store.schema import tenant_versions, tenants
 from sync.timeutil import as_utc
 
 FILE, STORE = "file", "store"  # where a tenant's settings come from
+BATCH = 1000  # ids per IN list
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +59,15 @@ def _tenant(row: Any) -> StoredTenant:
     )
 
 
-def stored_tenants(conn: Connection) -> list[StoredTenant]:
-    return [_tenant(row) for row in conn.execute(select(tenants).order_by(tenants.c.id))]
+def stored_tenants(conn: Connection, ids: Collection[str] | None = None) -> list[StoredTenant]:
+    """Every stored tenant, or those of `ids` (fetched in batches), by id."""
+    if ids is None:
+        return [_tenant(row) for row in conn.execute(select(tenants).order_by(tenants.c.id))]
+    wanted, found = sorted(ids), []
+    for start in range(0, len(wanted), BATCH):
+        query = select(tenants).where(tenants.c.id.in_(wanted[start : start + BATCH]))
+        found += [_tenant(row) for row in conn.execute(query.order_by(tenants.c.id))]
+    return found
 
 
 def stored_tenant(conn: Connection, tenant_id: str) -> StoredTenant | None:

@@ -1,0 +1,69 @@
+"""One dispatcher pass on PostgreSQL (SPEC §11): it queues the tenants whose tick has come, gives
+new tenants their first tick, forgets disabled ones, and reads no other tenant's settings (with
+thousands of tenants, a pass every minute must not validate them all)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text, update
+
+from sync.config import load_settings
+from sync.fleet import tasks
+from sync.fleet.app import make_app
+from sync.store.schema import tenant_dispatch, tenants
+from sync.tenants import provision_from_file, tenant_settings
+from sync.timeutil import utc_now
+from tests.fleet.test_fleet_workers import fleet_config
+from tests.ops.conftest import small_directory, tenant, upgraded
+
+HOURLY = "0 * * * *"
+
+
+def test_a_pass_reads_only_due_and_new_tenants(
+    tmp_path: Path, pg_store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    csv = small_directory(tmp_path / "u.csv", 2)
+    ids = ["due", "later", "gone", "new"]
+    config = fleet_config(tmp_path, pg_store, [tenant(i, csv, schedule=HOURLY) for i in ids])
+    engine = upgraded(pg_store)
+    settings = load_settings(config)
+    provision_from_file(engine, settings)
+    now = utc_now()
+    with engine.begin() as conn:
+        for tenant_id, due in [("due", -60), ("later", 600), ("gone", -60)]:
+            conn.execute(
+                text("INSERT INTO tenant_dispatch (tenant_id, next_due_at, merged_ticks) "
+                     "VALUES (:t, :d, 0)"),
+                {"t": tenant_id, "d": now + timedelta(seconds=due)},
+            )  # fmt: skip
+        conn.execute(update(tenants).where(tenants.c.id == "gone").values(enabled=False))
+    validated: list[str] = []
+
+    def counted(stored: Any) -> Any:
+        validated.append(stored.id)
+        return tenant_settings(stored)
+
+    monkeypatch.setattr("sync.fleet.tasks.tenant_settings", counted)
+    fleet = make_app(settings, engine)
+    with fleet.app.open():
+        assert tasks.dispatch(fleet, int(now.timestamp())) == 1
+        with engine.connect() as conn:
+            queued = conn.execute(
+                text("SELECT args->>'tenant_id' FROM procrastinate_jobs "
+                     "WHERE task_name = 'sync_tenant'")
+            ).scalars().all()  # fmt: skip
+            ticks = dict(conn.execute(select(tenant_dispatch.c.tenant_id,
+                                             tenant_dispatch.c.next_due_at)).all())  # fmt: skip
+        assert queued == ["due"]
+        assert sorted(validated) == ["due", "new"]
+        assert sorted(ticks) == ["due", "later", "new"]  # the disabled tenant's tick is gone
+        assert ticks["due"] > now and ticks["new"] > now
+
+        validated.clear()
+        assert tasks.dispatch(fleet, int(now.timestamp())) == 0  # nothing due: nothing read
+        assert validated == []
+    engine.dispose()
