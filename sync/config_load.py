@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from sync.config import Settings, TenantSettings
 from sync.config_env import apply_env_overrides
 from sync.config_errors import describe, hidden_errors, place, unknown_key
-from sync.config_paths import resolve_paths
+from sync.config_paths import moved_store_problem, resolve_paths
 from sync.config_schema import Shape, keys_of, shape_of, walk_values
 from sync.errors import ConfigError
 from sync.secrets import secret_readable_problem, variable_name_problem
@@ -35,7 +35,10 @@ def read_settings(
         problems.append(f"{path}: path: {unknown_key('path', list(keys_of(Settings)))}")
     refused: set[Loc] = set()
     problems += _variable_names(path, data, root, origins, refused)
+    written = _database_url(data) if ("database", "url") not in origins else None
     resolve_paths(data, root, path.parent.absolute(), origins)
+    if moved := moved_store_problem(written, _database_url(data), Path.cwd()):
+        problems.append(f"{path}: {moved}")
     settings: Settings | None = None
     try:
         settings = Settings.model_validate(data).model_copy(update={"path": path})
@@ -47,6 +50,11 @@ def read_settings(
     if check_secrets:
         problems += _unreadable(path, data, root, origins, refused, environ)
     return (None if problems else settings), problems
+
+
+def _database_url(data: dict[str, Any]) -> object:
+    database = data.get("database")
+    return database.get("url") if isinstance(database, dict) else None
 
 
 def read_toml(path: Path) -> dict[str, Any]:

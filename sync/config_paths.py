@@ -70,6 +70,32 @@ def sqlite_absolute(url: str, base: Path) -> str:
     return parsed.set(database=str(absolute)).render_as_string(hide_password=False)
 
 
+def moved_store_problem(raw_url: object, url: object, cwd: Path) -> str | None:
+    """A relative SQLite path in the file named a path from the working directory until
+    2026-11, and from the file's folder since. When the store is found only where the old
+    meaning put it, say so rather than start a second, empty store (which would create every
+    account again and send every invitation twice)."""
+    if not (isinstance(raw_url, str) and isinstance(url, str) and raw_url.startswith("sqlite")):
+        return None
+    from sqlalchemy.engine import make_url
+
+    try:
+        written, resolved = make_url(raw_url).database, make_url(url).database
+    except Exception:  # any parse failure: the database.url check reports it
+        return None
+    if not written or not resolved or Path(written).expanduser().is_absolute():
+        return None
+    new, old = Path(resolved), _absolute(written, cwd)
+    if new == old or new.exists() or not old.is_file():
+        return None
+    return (
+        f"database.url: {written} is {new} (a relative path is relative to the configuration "
+        f"file's folder), where there is no store; there is one at {old}, relative to the "
+        "working directory as earlier releases read it. Write the path to the store you mean "
+        "(absolute, or relative to the configuration file's folder)"
+    )
+
+
 def mask_url(url: str) -> str:
     """The URL with its password replaced by ***, for messages."""
     return _URL_PASSWORD.sub(r"\g<head>***", url)

@@ -98,7 +98,9 @@ at once. How values, overrides and paths are read:
 - **Relative paths** in the file (a CSV `path`, `outbox_dir`, a SQLite file in `database.url`,
   key and CA files, `templates_dir`) are relative to the folder of the configuration file, never
   to the working directory, so every command uses the same store and outbox wherever it is run.
-  The defaults `var/clomo-sync.db` and `var/outbox` are beside the file too.
+  The defaults `var/clomo-sync.db` and `var/outbox` are beside the file too. (Earlier releases
+  read them from the working directory: a relative SQLite path that finds no store beside the
+  file while one exists where the old meaning put it is a configuration error naming both.)
 - **Environment overrides**: `CLOMO_SYNC_` + the key's path joined by `__`
   (`CLOMO_SYNC_MAIL__SMTP_PORT=2525`); a tenant by its id (`CLOMO_SYNC_TENANTS__ACME__SOURCE__URL`)
   or position (`CLOMO_SYNC_TENANTS__0__…`). Numbers, booleans and arrays are read as TOML; text

@@ -37,3 +37,30 @@ def test_the_demo_from_three_working_directories_is_one_store_and_one_outbox(
     stores = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.db"))
     assert stores == [Path("repo/var/demo/clomo-sync.db")]
     assert not (repo / "config" / "var").exists() and not (elsewhere / "var").exists()
+
+
+def test_a_store_where_an_earlier_release_put_it_is_named_not_started_again(
+    tmp_path: Path,
+) -> None:
+    """Before relative paths meant the configuration's folder they meant the working directory:
+    an upgraded setup whose store is only there is told so, and no second store is made."""
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "config", repo / "config", ignore=shutil.ignore_patterns("templates"))
+    config = repo / "config" / "demo.toml"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace(
+            "sqlite:///../var/demo/clomo-sync.db", "sqlite:///var/demo/clomo-sync.db"
+        ),
+        encoding="utf-8",
+    )
+    old_store = repo / "var" / "demo" / "clomo-sync.db"
+    old_store.parent.mkdir(parents=True)
+    old_store.write_bytes(b"")  # where the old release kept it, from the repository's folder
+
+    refused = clomo("--config", "config/demo.toml", "sync", "--all", cwd=repo)
+    assert refused.returncode == 2, refused.stderr
+    assert f"there is one at {old_store}" in refused.stderr
+    assert not (repo / "config" / "var").exists()
+
+    from_its_folder = clomo("--config", "demo.toml", "sync", "--all", cwd=repo / "config")
+    assert from_its_folder.returncode == 0, from_its_folder.stderr  # the new meaning: no clash
