@@ -185,24 +185,31 @@ class RoleRule(_Strict):
         return self
 
 
+# the composition sources and sign-in types (SPEC §2), also the console's choices
+NameSource = Literal[
+    "custom",
+    "email",
+    "email_local_part",
+    "employee_code",
+    "google_workspace_email",
+    "salesforce_account",
+]
+AuthType = Literal["password", "google", "saml"]
+
+
 class TenantSettings(_Strict):
     id: str = Field(
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,62}$", description="the tenant's id, unique"
     )
     schedule: str = Field(default="0 * * * *", description="crontab line of the scheduler's runs")
     timezone: str = Field(default="UTC", description="the time zone of schedule")
-    account_name_source: Literal[
-        "custom",
-        "email",
-        "email_local_part",
-        "employee_code",
-        "google_workspace_email",
-        "salesforce_account",
-    ] = Field(default="email", description="what the account name is built from")
+    account_name_source: NameSource = Field(
+        default="email", description="what the account name is built from"
+    )
     custom_template: str | None = Field(
         default=None, description='for "custom": a template like "{family_name}.{given_name}"'
     )
-    auth_type: Literal["password", "google", "saml"] = Field(
+    auth_type: AuthType = Field(
         default="password", description="password accounts get a reset email; federated none"
     )
     collision: Literal["suffix", "reject"] = Field(

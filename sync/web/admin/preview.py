@@ -4,11 +4,11 @@ tenant with the changed settings against the store, read-only (SPEC §10's dry r
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import ValidationError
 
-from sync.config import Settings, TenantSettings
+from sync.config import AuthType, NameSource, Settings, TenantSettings
 from sync.errors import StopRun
 from sync.guards import Allowance, GuardKind
 from sync.model import IssueReason
@@ -17,15 +17,8 @@ from sync.runner import RunOptions, run_tenant
 from sync.store.engine import open_reader
 
 EDITABLE = ("account_name_source", "custom_template", "auth_type")
-SOURCES = (
-    "custom",
-    "email",
-    "email_local_part",
-    "employee_code",
-    "google_workspace_email",
-    "salesforce_account",
-)
-AUTH_TYPES = ("password", "google", "saml")
+SOURCES: tuple[str, ...] = get_args(NameSource)
+AUTH_TYPES: tuple[str, ...] = get_args(AuthType)
 EXAMPLES = 20
 RENAMES = frozenset({GuardKind.RENAME})
 
