@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
-from sync.store.schema import tenant_dispatch, tenants
+from sync.store.schema import outbox, tenant_dispatch, tenants
 from sync.timeutil import as_utc
 
 
@@ -74,16 +74,12 @@ def merged_ticks(conn: Connection) -> dict[str, int]:
 
 def oldest_due(conn: Connection) -> datetime | None:
     """The earliest tick still waiting to be dispatched (lag when it is in the past)."""
-    from sqlalchemy import func
-
     value = conn.execute(select(func.min(tenant_dispatch.c.next_due_at))).scalar()
     return None if value is None else as_utc(value)
 
 
 def due_outbox_ids(conn: Connection, tenant_id: str, now: datetime) -> list[int]:
     """The tenant's pending emails that are due: a per-tenant delivery job sends just these."""
-    from sync.store.schema import outbox
-
     rows = conn.execute(
         select(outbox.c.id).where(
             outbox.c.tenant_id == tenant_id,
@@ -96,8 +92,6 @@ def due_outbox_ids(conn: Connection, tenant_id: str, now: datetime) -> list[int]
 
 def due_tenant_ids(conn: Connection, now: datetime) -> list[str]:
     """The tenants with pending email due by `now` (the outbox's due index: cheap when none)."""
-    from sync.store.schema import outbox
-
     rows = conn.execute(
         select(outbox.c.tenant_id)
         .where(outbox.c.status == "pending", outbox.c.next_attempt_at <= now)
