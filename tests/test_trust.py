@@ -135,6 +135,16 @@ def test_an_account_gets_its_invitation_once_it_has_an_address(workspace: Worksp
     assert {"source_id": "u-00002", "reason": "missing_email", "detail": "primary_email"} in first[
         "issues"
     ]
+    created = rows(
+        workspace.database_url,
+        select(
+            account_events.c.account_name, account_events.c.actor, account_events.c.fields
+        ).order_by(account_events.c.id),
+    )
+    assert [(name, actor, json.loads(fields)) for name, actor, fields in created] == [
+        ("E00001", "run", {"name": [None, "E00001"], "primary_email": [None, "user1@example.com"]}),
+        ("E00002", "run", {"name": [None, "E00002"]}),  # created without an address
+    ]
     again = workspace.sync()
     assert any(i["reason"] == "missing_email" for i in again["issues"])  # reported every run
     workspace.users([person(1), person(2)])

@@ -61,7 +61,7 @@ def create_accounts(
         before = conn.execute(select(func.coalesce(func.max(accounts.c.id), 0))).scalar_one()
         insert_rows(conn, accounts, rows)
         ids = _ids_since(conn, tenant_id, before, {c.source_id for c in batch})
-        audit.record(conn, tenant_id, actor, [_created(c, ids[c.source_id]) for c in batch], now)
+        audit.record_created(conn, tenant_id, actor, before, now)
         yield batch, ids
 
 
@@ -104,14 +104,6 @@ def grant_values(grant: Grant) -> dict[str, Any]:
     """The account columns of a privilege the group rules give."""
     return {"role": grant.role, "role_scheme": grant.scheme, "role_group": grant.group,
             "role_by_hand": False}  # fmt: skip
-
-
-def _created(change: Change, account_id: int) -> Event:
-    values = (change.profile or EMPTY_PROFILE).values()
-    fields = {"name": (None, change.name)}
-    if values.primary_email:
-        fields["primary_email"] = (None, values.primary_email)
-    return Event(account_id, change.name, "created", fields)
 
 
 def change_events(change: Change, before: ProfileValues | None) -> list[Event]:

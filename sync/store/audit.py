@@ -9,10 +9,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, delete, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    RowMapping,
+    Text,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+)
 
 from sync.store.bulk import insert_rows, to_json
-from sync.store.schema import account_events
+from sync.store.schema import account_events, accounts
 from sync.timeutil import as_utc
 
 RUN_ACTOR = "run"
@@ -67,6 +81,47 @@ def record(
             for e in events
         ],
     )
+
+
+def record_created(
+    conn: Connection, tenant_id: str, actor: Actor, after_id: int, now: datetime
+) -> None:
+    """A `created` event for each account of the tenant inserted in this transaction at `now`
+    with an id above `after_id`, its fields the name and the address it was created with. The
+    database builds them from the new rows: a first run's 100,000 events made and encoded here
+    cost about a second more."""
+    new = accounts.c
+    events = account_events.c
+    rows = select(
+        new.tenant_id,
+        new.id,
+        new.name,
+        literal(now, events.at.type),
+        literal(actor.name, events.actor.type),
+        literal(actor.run_id, events.run_id.type),
+        literal("created", events.action.type),
+        _created_fields(conn.dialect.name),
+    ).where(new.tenant_id == tenant_id, new.id > after_id, new.created_at == now)
+    columns = ["tenant_id", "account_id", "account_name", "at", "actor", "run_id", "action",
+               "fields"]  # fmt: skip
+    conn.execute(insert(account_events).from_select(columns, rows))
+
+
+def _created_fields(dialect: str) -> ColumnElement[Any]:
+    """{"name": [null, name], "primary_email": [null, address]} as JSON text, the address left
+    out when the account has none."""
+    new = accounts.c
+    if dialect == "postgresql":
+        pair, array = func.jsonb_build_object, func.jsonb_build_array
+    else:  # SQLite's JSON1, built in
+        pair, array = func.json_object, func.json_array
+    name = ("name", array(null(), new.name))
+    with_address = pair(*name, "primary_email", array(null(), new.primary_email))
+    fields = case(
+        (or_(new.primary_email.is_(None), new.primary_email == ""), pair(*name)),
+        else_=with_address,
+    )
+    return cast(fields, Text)
 
 
 def account_history(conn: Connection, tenant_id: str, account_id: int) -> list[dict[str, Any]]:
