@@ -28,6 +28,19 @@ def test_a_new_store_is_migrated_to_every_table_the_code_uses(database_url: str)
     engine.dispose()
 
 
+def test_the_migrations_build_the_schema_the_code_declares(database_url: str) -> None:
+    """Indexes, keys and constraints too (the job queue's own tables are Procrastinate's)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    engine = open_store(database_url)
+    with engine.connect() as conn:
+        differences = compare_metadata(MigrationContext.configure(conn), metadata)
+    ours = [d for d in differences if "procrastinate_" not in repr(d)]
+    assert ours == []
+    engine.dispose()
+
+
 def test_bulk_insert_stores_values_as_sqlalchemy_would(database_url: str) -> None:
     """sync.store.bulk goes around SQLAlchemy's insert(); what lands in the database must be
     the same bytes (SQLite keeps datetimes as text, which queries compare as text)."""
