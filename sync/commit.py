@@ -23,12 +23,9 @@ from sync.sources.base import ReadResult
 from sync.store import audit, changesets
 from sync.store.apply import change_accounts, create_accounts, split_plan
 from sync.store.audit import Actor
-from sync.store.engine import refresh_statistics, writing
+from sync.store.engine import writing
 from sync.store.runs import last_status, record_run, save_read_state
 from sync.timeutil import utc_now
-
-# a run that changes this many accounts refreshes the store's planner statistics
-ANALYZE_AFTER = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +62,6 @@ def commit(
         if report.status != RunStatus.BLOCKED:
             report.status = RunStatus.SUCCEEDED
         finish(conn, settings, tenant, report)
-    if len(creates) + len(others) >= ANALYZE_AFTER:
-        refresh_statistics(engine)
 
 
 def finish(conn: Connection, settings: Settings, tenant: TenantSettings, report: RunReport) -> None:

@@ -8,14 +8,12 @@ import re
 from email.policy import default as default_policy
 from pathlib import Path
 
-import pytest
 from sqlalchemy import create_engine, func, select
 
 from sync.mail.tokens import hash_token
 from sync.store.schema import outbox, reset_tokens
 from tests.conftest import Workspace
 from tests.support.configs import person, write_users
-from tests.support.postgres import temporary_database
 from tests.support.snapshot import store_rows, table_names
 
 REPORT_KEYS = [
@@ -323,27 +321,3 @@ def _kinds(workspace: Workspace) -> list[str]:
         kinds = [f"{kind}@{n}" for kind, n in rows for _ in range(n)]
     engine.dispose()
     return kinds
-
-
-def test_a_large_run_refreshes_the_planner_statistics(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """PostgreSQL (SQLite plans without statistics): a run that writes ANALYZE_AFTER accounts
-    or more analyzes the run's tables at once, so the next run is not planned on an empty
-    table's statistics (a 100,000-user no-change run took 250 s instead of 9 without it)."""
-    from sqlalchemy import text
-
-    from sync.commit import ANALYZE_AFTER
-
-    with temporary_database() as url:
-        workspace = Workspace(tmp_path, url, capsys)
-        workspace.with_default_tenant()
-        workspace.users([person(n) for n in range(ANALYZE_AFTER)])
-        assert workspace.sync()["counts"]["created"] == ANALYZE_AFTER
-        engine = create_engine(url)
-        with engine.connect() as conn:
-            analyzed = conn.execute(
-                text("SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL")
-            ).scalars()
-            assert {"accounts", "outbox", "reset_tokens", "account_events"} <= set(analyzed)
-        engine.dispose()

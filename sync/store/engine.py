@@ -89,21 +89,6 @@ def _alembic_config() -> Config:
     return config
 
 
-# tables a run writes many rows of: their planner statistics are refreshed after a large run
-RUN_TABLES = ("accounts", "outbox", "reset_tokens", "account_events")
-
-
-def refresh_statistics(engine: Engine) -> None:
-    """PostgreSQL's planner statistics of the tables a run writes, brought up to date now. After
-    a first run has written 100,000 accounts, the next run came before autovacuum had analyzed
-    them, and the planner, still believing the tables empty, joined accounts with the outbox
-    row by row: 250 s instead of 9 (bench, 100,000 users). SQLite plans without statistics."""
-    if engine.dialect.name != "postgresql":
-        return
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f"ANALYZE {', '.join(RUN_TABLES)}"))
-
-
 def ping(conn: Connection) -> None:
     """One round trip: raises when the store does not answer."""
     conn.execute(text("SELECT 1"))
