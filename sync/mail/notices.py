@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from sync.mail.queue import Notice
-from sync.model import Action, Change, sends_invitation
+from sync.model import Action, Change, ProfileValues, sends_invitation
 
 if TYPE_CHECKING:
     from sync.config import TenantSettings
@@ -17,9 +17,13 @@ CREATED, RENAMED = "account_created", "account_renamed"
 
 def notice_kind(change: Change) -> str | None:
     """The email this change causes, or None (no address: reported as missing_email)."""
-    if change.profile is None or not change.profile.primary_email:
+    return None if change.profile is None else _kind(change, change.profile.values())
+
+
+def _kind(change: Change, profile: ProfileValues) -> str | None:
+    if not profile.primary_email:
         return None
-    if sends_invitation(change):
+    if sends_invitation(change, profile):
         return CREATED
     if Action.RENAME in change.actions:
         return RENAMED
@@ -37,11 +41,12 @@ def notices_for(
     """One at a time, in the changes' order: a run's 100,000 notices are never all in memory.
     `created_ids` holds the new accounts' ids."""
     for change in changes:
-        kind = notice_kind(change)
-        if kind is None or change.profile is None:
+        if change.profile is None:
             continue
-        profile = change.profile.values()
-        assert profile.primary_email is not None
+        profile = change.profile.values()  # unpacked once: 100,000 times in a first run
+        kind = _kind(change, profile)
+        if kind is None or profile.primary_email is None:
+            continue
         account_id = change.account_id or created_ids[change.source_id]
         params = {"tenant": tenant.id, "account_name": change.name,
                   "display_name": profile.display_name}  # fmt: skip

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from sync.model.enums import Action
 from sync.model.grants import NO_GRANT_KEY, RoleChange
 from sync.model.issues import UserIssue
-from sync.model.profile import Profile
+from sync.model.profile import Profile, ProfileValues
 
 # why an account is disabled
 INACTIVE = "inactive in the source"
@@ -62,8 +62,11 @@ class Plan:
         return sum(1 for change in self.changes if action in change.actions)
 
 
-def sends_invitation(change: Change) -> bool:
+def sends_invitation(change: Change, profile: ProfileValues | None = None) -> bool:
     """Whether the change sends account_created (to a password tenant's person): a new account
-    or an invitation owed, with an address to send it to."""
-    has_address = change.profile is not None and bool(change.profile.primary_email)
+    or an invitation owed, with an address to send it to. `profile`: the change's profile,
+    when the caller has already unpacked it."""
+    if profile is None and change.profile is not None:
+        profile = change.profile.values()
+    has_address = profile is not None and bool(profile.primary_email)
     return has_address and (Action.CREATE in change.actions or change.invite)

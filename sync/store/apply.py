@@ -34,14 +34,12 @@ def _emails_json(emails: tuple[str, ...]) -> str:
     return to_json(list(emails)) if emails else "[]"
 
 
-def profile_values(profile: Profile) -> dict[str, Any]:
+def profile_columns(values: ProfileValues) -> dict[str, Any]:
     """The account columns a profile fills, by name."""
-    values = profile.values()
-    return {
-        **values._asdict(),
-        "emails": _emails_json(values.emails),
-        "profile_digest": digest_of(values),
-    }
+    columns = values._asdict()
+    columns["emails"] = _emails_json(values.emails)
+    columns["profile_digest"] = digest_of(values)
+    return columns
 
 
 def create_accounts(
@@ -79,22 +77,23 @@ def _ids_since(
 
 
 def _new_row(tenant_id: str, auth_type: str, change: Change, now: datetime) -> dict[str, Any]:
-    name = change.name
-    return {
-        "tenant_id": tenant_id,
-        "name": name,
-        "name_key": name_key(name),
-        "source_id": change.source_id,
-        "composed_name": change.composed_name,
-        "status": AccountStatus.ACTIVE,
-        "auth_type": auth_type,
-        **grant_values(change.grant.after if change.grant else NO_GRANT),
-        "name_locked": False,
-        "invited": auth_type == "password" and sends_invitation(change),
-        "created_at": now,
-        "updated_at": now,
-        **profile_values(change.profile or EMPTY_PROFILE),
-    }
+    profile = (change.profile or EMPTY_PROFILE).values()  # unpacked once per new account
+    row = profile_columns(profile)
+    row.update(grant_values(change.grant.after if change.grant else NO_GRANT))
+    row.update(
+        tenant_id=tenant_id,
+        name=change.name,
+        name_key=name_key(change.name),
+        source_id=change.source_id,
+        composed_name=change.composed_name,
+        status=AccountStatus.ACTIVE,
+        auth_type=auth_type,
+        name_locked=False,
+        invited=auth_type == "password" and sends_invitation(change, profile),
+        created_at=now,
+        updated_at=now,
+    )
+    return row
 
 
 EMPTY_PROFILE = Profile()
@@ -154,7 +153,7 @@ def change_accounts(
         assert change.account_id is not None, "a change of an existing account"
         values: dict[str, Any] = {"updated_at": now}
         if Action.UPDATE in change.actions and change.profile is not None:
-            values.update(profile_values(change.profile))
+            values.update(profile_columns(change.profile.values()))
         if Action.RENAME in change.actions:
             values.update(name=change.name, name_key=name_key(change.name))
             _release(conn, tenant_id, change, now)
