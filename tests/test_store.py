@@ -66,3 +66,53 @@ def test_bulk_insert_stores_values_as_sqlalchemy_would(database_url: str) -> Non
         with pytest.raises(ValueError, match="no column"):
             insert_rows(conn, sync_state, [{"tenant_id": "d", "watermak": "w"}])
     engine.dispose()
+
+
+def test_a_batch_just_inserted_is_found_by_its_ids_not_the_tenants_index(
+    database_url: str,
+) -> None:
+    """sync.store.accounts.inserted_after: on a new store (no planner statistics) the query for
+    a batch's ids must range over the primary key. By the tenant's index instead, every batch of
+    a first run read all of the tenant's accounts again: quadratic."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select, text
+
+    from sync.store.accounts import inserted_after
+    from sync.store.bulk import insert_rows
+    from sync.store.schema import accounts
+
+    engine = open_store(database_url)
+    now = datetime(2026, 12, 6, tzinfo=UTC)
+    rows = [
+        {
+            "tenant_id": "t",
+            "name": f"u{n}",
+            "name_key": f"u{n}",
+            "source_id": f"s{n}",
+            "status": "active",
+            "emails": "[]",
+            "profile_digest": "d",
+            "auth_type": "password",
+            "role": "none",
+            "role_by_hand": False,
+            "name_locked": False,
+            "invited": False,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for n in range(3000)
+    ]
+    with engine.begin() as conn:
+        insert_rows(conn, accounts, rows)
+        new = inserted_after(2900)
+        query = select(new.c.id).where(new.c.tenant_id == "t")
+        assert len(conn.execute(query).all()) == 100
+        compiled = query.compile(conn, compile_kwargs={"literal_binds": True})
+        explain = "EXPLAIN QUERY PLAN" if conn.dialect.name == "sqlite" else "EXPLAIN"
+        plan = "\n".join(str(row[-1]) for row in conn.execute(text(f"{explain} {compiled}")))
+    engine.dispose()
+    if engine.dialect.name == "sqlite":
+        assert "USING INTEGER PRIMARY KEY (rowid>?)" in plan, plan
+    else:
+        assert "(id > 2900)" in plan and "uq_accounts" not in plan, plan

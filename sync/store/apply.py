@@ -22,6 +22,7 @@ from sync.model import (
 )
 from sync.model.grants import NO_GRANT, Grant
 from sync.store import audit
+from sync.store.accounts import inserted_after
 from sync.store.audit import Actor, Event
 from sync.store.bulk import insert_rows, to_json
 from sync.store.schema import accounts, released_names
@@ -70,9 +71,8 @@ def _ids_since(
     IN list of the batch's ids instead made PostgreSQL compare every row of the table with
     every id: minutes at 100,000 accounts.) Rows someone else committed meanwhile are left
     out by their source ids."""
-    newer = select(accounts.c.source_id, accounts.c.id).where(
-        accounts.c.id > before, accounts.c.tenant_id == tenant_id
-    )
+    new = inserted_after(before)
+    newer = select(new.c.source_id, new.c.id).where(new.c.tenant_id == tenant_id)
     return {sid: account_id for sid, account_id in conn.execute(newer) if sid in source_ids}
 
 

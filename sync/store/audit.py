@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    CTE,
     ColumnElement,
     Connection,
     RowMapping,
@@ -25,8 +26,9 @@ from sqlalchemy import (
     select,
 )
 
+from sync.store.accounts import inserted_after
 from sync.store.bulk import insert_rows, to_json
-from sync.store.schema import account_events, accounts
+from sync.store.schema import account_events
 from sync.timeutil import as_utc
 
 RUN_ACTOR = "run"
@@ -90,27 +92,27 @@ def record_created(
     with an id above `after_id`, its fields the name and the address it was created with. The
     database builds them from the new rows: a first run's 100,000 events made and encoded here
     cost about a second more."""
-    new = accounts.c
+    new = inserted_after(after_id)
     events = account_events.c
     rows = select(
-        new.tenant_id,
-        new.id,
-        new.name,
+        new.c.tenant_id,
+        new.c.id,
+        new.c.name,
         literal(now, events.at.type),
         literal(actor.name, events.actor.type),
         literal(actor.run_id, events.run_id.type),
         literal("created", events.action.type),
-        _created_fields(conn.dialect.name),
-    ).where(new.tenant_id == tenant_id, new.id > after_id, new.created_at == now)
+        _created_fields(conn.dialect.name, new),
+    ).where(new.c.tenant_id == tenant_id, new.c.created_at == now)
     columns = ["tenant_id", "account_id", "account_name", "at", "actor", "run_id", "action",
                "fields"]  # fmt: skip
     conn.execute(insert(account_events).from_select(columns, rows))
 
 
-def _created_fields(dialect: str) -> ColumnElement[Any]:
+def _created_fields(dialect: str, inserted: CTE) -> ColumnElement[Any]:
     """{"name": [null, name], "primary_email": [null, address]} as JSON text, the address left
     out when the account has none."""
-    new = accounts.c
+    new = inserted.c
     if dialect == "postgresql":
         pair, array = func.jsonb_build_object, func.jsonb_build_array
     else:  # SQLite's JSON1, built in
