@@ -19,6 +19,7 @@ from sync.groups import rules_from
 from sync.guards import Allowance, GuardKind, Held, guard
 from sync.mail.notices import count_notices
 from sync.model import PROFILE_ATTRIBUTES, AccountState, Action, Plan, RunStatus
+from sync.ops.collector import run_thresholds
 from sync.ops.logs import log_context
 from sync.plan import Planner, Policy
 from sync.report import ACTION_COUNTS, RunReport
@@ -74,7 +75,8 @@ def _guarded_run(
     report: RunReport,
 ) -> None:
     try:
-        _run(settings, tenant, engine, options, report)
+        with run_thresholds():
+            _run(settings, tenant, engine, options, report)
     except StopRun as exc:
         report.status, report.error = RunStatus.FAILED, str(exc)
     except Exception as exc:  # an unknown error stops the run; it is never retried blindly
