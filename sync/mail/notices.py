@@ -45,8 +45,9 @@ def notices_for(
             continue
         profile = change.profile.values()  # unpacked once: 100,000 times in a first run
         kind = _kind(change, profile)
-        if kind is None or profile.primary_email is None:
+        if kind is None:
             continue
+        assert profile.primary_email is not None  # _kind gives no email without an address
         account_id = change.account_id or created_ids[change.source_id]
         params = {"tenant": tenant.id, "account_name": change.name,
                   "display_name": profile.display_name}  # fmt: skip
