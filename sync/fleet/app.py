@@ -63,14 +63,10 @@ def _register(fleet: Fleet) -> None:
     app, timing = fleet.app, fleet.settings.fleet
 
     @app.periodic(cron=timing.dispatch_cron, periodic_id="dispatch")
-    # lock: two workers' passes never overlap (each would give a new tenant its first tick)
-    @app.task(
-        name="dispatch",
-        queue=RUNS_QUEUE,
-        queueing_lock="dispatch",
-        lock="dispatch",
-        priority=REQUESTED + 1,
-    )
+    # no job lock: a pass whose connection dropped mid-job stays "doing" while its worker lives
+    # on, and its lock then stopped every later pass. Overlapping passes are safe instead: due
+    # ticks are taken FOR UPDATE, and a first tick two passes give is inserted once
+    @app.task(name="dispatch", queue=RUNS_QUEUE, queueing_lock="dispatch", priority=REQUESTED + 1)
     def dispatch(timestamp: int) -> int:
         return tasks.dispatch(fleet, timestamp)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from sync.store.schema import outbox, tenant_dispatch, tenants
 from sync.timeutil import as_utc
@@ -45,7 +46,14 @@ def forget_dispatch(conn: Connection, tenant_ids: set[str]) -> None:
 
 
 def schedule_first(conn: Connection, tenant_id: str, due_at: datetime) -> None:
-    conn.execute(insert(tenant_dispatch).values(tenant_id=tenant_id, next_due_at=due_at))
+    """The tenant's first tick, unless another dispatcher pass gave it one meanwhile (passes of
+    several workers may overlap: they need no lock of their own, see sync.fleet.app)."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    conn.execute(
+        dialect.insert(tenant_dispatch)
+        .values(tenant_id=tenant_id, next_due_at=due_at)
+        .on_conflict_do_nothing(index_elements=[tenant_dispatch.c.tenant_id])
+    )
 
 
 def record_dispatch(

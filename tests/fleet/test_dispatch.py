@@ -67,3 +67,39 @@ def test_a_pass_reads_only_due_and_new_tenants(
         assert tasks.dispatch(fleet, int(now.timestamp())) == 0  # nothing due: nothing read
         assert validated == []
     engine.dispose()
+
+
+def test_overlapping_passes_give_a_new_tenant_one_first_tick(tmp_path: Path, pg_store: str) -> None:
+    """Two workers' passes may overlap (the dispatch job takes no lock, which a pass stuck in
+    "doing" after a dropped connection held for ever): the second pass's first tick for the
+    same tenant waits for the first's to commit, then leaves it be."""
+    import threading
+
+    from sync.store.dispatch import schedule_first
+
+    csv = small_directory(tmp_path / "u.csv", 2)
+    config = fleet_config(tmp_path, pg_store, [tenant("new", csv, schedule=HOURLY)])
+    engine = upgraded(pg_store)
+    provision_from_file(engine, load_settings(config))
+    first, second = utc_now(), utc_now() + timedelta(hours=1)
+    errors: list[BaseException] = []
+
+    def other_pass() -> None:
+        try:
+            with engine.begin() as conn:
+                schedule_first(conn, "new", second)
+        except BaseException as error:
+            errors.append(error)
+
+    with engine.begin() as conn:
+        schedule_first(conn, "new", first)
+        overlapping = threading.Thread(target=other_pass)
+        overlapping.start()
+        overlapping.join(1)
+        assert overlapping.is_alive()  # it waits for this pass's insert to commit
+    overlapping.join(10)
+    assert errors == []
+    with engine.connect() as conn:
+        ticks = conn.execute(select(tenant_dispatch.c.next_due_at)).scalars().all()
+    assert [tick.timestamp() for tick in ticks] == [first.timestamp()]
+    engine.dispose()
