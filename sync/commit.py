@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Engine
 from sync.alerts import alerts_for
 from sync.config import Settings, TenantSettings
 from sync.describe import held_change
-from sync.guards import Held
+from sync.guards import GuardKind, Held
 from sync.mail.notices import notices_for
 from sync.mail.queue import message_domain, queue_notices
 from sync.model import Change, Plan, ProfileValues, RunStatus
@@ -76,7 +76,15 @@ def finish(conn: Connection, settings: Settings, tenant: TenantSettings, report:
 
 
 def _hold(conn: Connection, tenant: TenantSettings, outcome: Outcome, report: RunReport) -> None:
-    """One change set per kind held back; the report names each."""
+    """One change set per kind held back; the report names each. Pending sets do not outlive
+    their cause (SPEC §14): a complete read that holds no change of a kind supersedes the
+    pending sets of that kind, and sets past `change_set_ttl_hours` expire."""
+    now = report.started_at
+    changesets.expire(conn, tenant.id, timedelta(hours=tenant.change_set_ttl_hours), now)
+    if outcome.result.full:
+        held_kinds = {held.kind.value for held in outcome.held}
+        quiet = [kind.value for kind in GuardKind if kind.value not in held_kinds]
+        changesets.supersede(conn, tenant.id, quiet, report.run_id, now)
     for held in outcome.held:
         changes = [held_change(held.kind, c, outcome.before) for c in held.changes]
         set_id = changesets.save(conn, tenant.id, report.run_id, held.kind, held.reason,

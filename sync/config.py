@@ -111,7 +111,8 @@ class SchedulerSettings(_Strict):
 class FleetSettings(_Strict):
     """`clomo-sync worker` on PostgreSQL (docs/operations.md)."""
 
-    # how often the dispatcher queues due tenants; six fields (croniter: seconds last) for tests
+    # how often the dispatcher queues due tenants: a crontab expression as tenants' `schedule`
+    # (five fields; a sixth for seconds goes FIRST, sync.schedule)
     dispatch_cron: str = "* * * * *"
     stop_timeout_seconds: float = Field(default=60, ge=0)  # SIGTERM: wait for runs, then return
     heartbeat_seconds: float = Field(default=10, gt=0)
@@ -119,6 +120,12 @@ class FleetSettings(_Strict):
     stalled_after_seconds: float = Field(default=60, gt=0)
     metrics_port: int | None = Field(default=None, ge=0, le=65535)  # serve /metrics here
     metrics_host: str = "0.0.0.0"
+
+    @field_validator("dispatch_cron")
+    @classmethod
+    def _crontab(cls, value: str) -> str:
+        schedule_trigger(value, "UTC")  # raises ValueError naming what is wrong
+        return value
 
 
 class WebSettings(_Strict):
@@ -238,6 +245,9 @@ class TenantSettings(_Strict):
     )
     audit_retention_days: int = Field(
         default=400, ge=1, description="account events older than this are deleted"
+    )
+    change_set_ttl_hours: float = Field(
+        default=72, gt=0, description="a held change set not decided within this expires"
     )
     reserved_names: tuple[str, ...] = Field(default=(), description="names never given out")
     name_pattern: str = Field(

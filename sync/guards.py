@@ -77,6 +77,9 @@ class Held:
 class Guarded:
     plan: Plan
     held: list[Held]
+    # how many changes of an approved change set the plan still has (and so applies): an
+    # approval whose run applies none of them says so (SPEC §14)
+    approved: int = 0
 
 
 def cleared_fields(change: Change, before: ProfileValues | None) -> tuple[str, ...]:
@@ -109,9 +112,15 @@ def guard(
         )
         if candidates and reason is not None:
             held.append(Held(kind, tuple(candidates), reason))
+    approved = sum(
+        1
+        for kind, ids in allowance.approved.items()
+        for c in plan.changes
+        if c.source_id in ids and _is(kind, c, before)
+    )
     if not held:
-        return Guarded(plan, [])
-    return Guarded(_without(plan, held, before), held)
+        return Guarded(plan, [], approved)
+    return Guarded(_without(plan, held, before), held, approved)
 
 
 def _is(kind: GuardKind, change: Change, before: Mapping[int, ProfileValues]) -> bool:

@@ -47,6 +47,8 @@ class RunReport:
     plan: list[dict[str, Any]] | None = None  # only for a dry run: the changes it would make
     # what the guards held back: {kind, count, reason, change_set} each (SPEC §10)
     held: list[dict[str, Any]] = field(default_factory=list)
+    # a run approving a change set: how many of the set's changes it still planned and applied
+    approved_applied: int | None = None
 
     def count_issues(self) -> None:
         self.counts["conflicts"] = sum(
@@ -72,6 +74,8 @@ class RunReport:
         }
         if self.held:
             data["held"] = self.held
+        if self.approved_applied is not None:
+            data["approved_applied"] = self.approved_applied
         if self.plan is not None:
             data["plan"] = self.plan
         return data

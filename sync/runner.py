@@ -192,6 +192,8 @@ def _guarded(
             f"the source returned no users while {active} accounts are active"
         )
     guarded = guard(plan, before, active, tenant.limits(), options.allowance, forced)
+    if options.allowance is not None and options.allowance.approved:
+        report.approved_applied = guarded.approved
     if guarded.held:
         report.status = RunStatus.BLOCKED
         report.held = [

@@ -1,7 +1,9 @@
 """A tenant's `schedule`: a crontab expression with cron's own meaning, as APScheduler triggers.
 
 Five fields are standard crontab (minute hour day month weekday). Six fields put seconds first
-(as Quartz and Spring do) for schedules finer than a minute.
+(as Quartz and Spring do) for schedules finer than a minute. Every cron setting takes this one
+dialect: tenants' `schedule` and the fleet's `dispatch_cron` alike (`periodic_cron` hands the
+latter to Procrastinate, which wants seconds last).
 
 Two places where APScheduler 3's CronTrigger differs from cron, corrected here:
 - weekday numbers: cron counts 0 (or 7) as Sunday, APScheduler 3 counts 0 as Monday
@@ -45,6 +47,14 @@ def schedule_trigger(expression: str, timezone: str, jitter: float | None = None
     except ValueError as exc:
         raise ValueError(f"{expression!r}: {exc}") from None
     return OrTrigger([by_day, by_weekday], jitter=int(jitter) if jitter else None)
+
+
+def periodic_cron(expression: str) -> str:
+    """The same expression for Procrastinate's periodic tasks, whose croniter puts an optional
+    sixth field for seconds LAST: every setting of ours puts it first (one dialect, SPEC §14).
+    Weekday numbers mean the same in both (0 and 7 Sunday)."""
+    fields = expression.split()
+    return " ".join([*fields[1:], fields[0]]) if len(fields) == 6 else expression
 
 
 def cron_weekdays(field: str) -> str:

@@ -45,6 +45,8 @@ FLOORS: dict[str, int] = {
     "sync.commit": 3,
     "sync.alerts": 3,
     "sync.tenants": 3,
+    "sync.current": 3,
+    "sync.history": 3,
     "sync.cli": 4,
     "sync.web": 4,
     "sync.fleet": 4,

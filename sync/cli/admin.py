@@ -8,7 +8,8 @@ from typing import Any
 import click
 
 from sync.cli import App, plural
-from sync.errors import ConfigError, UsageError
+from sync.errors import ConfigError
+from sync.model.ids import short_id
 
 
 @click.group("runs")
@@ -22,19 +23,17 @@ def runs() -> None:
 @click.pass_obj
 def show_run(app: App, run_id: str, as_json: bool) -> None:
     """A run's report and every account change it made (the audit)."""
-    from sync.store.audit import run_events
-    from sync.store.runs import run_report
+    from sync.history import run_with_events
 
-    with app.engine.connect() as conn:
-        report = run_report(conn, run_id)
-        if report is None:
-            raise UsageError(f"no run {run_id!r} (see `clomo-sync runs list`)")
-        events = run_events(conn, run_id)
+    report, events = run_with_events(app.engine, run_id)
     if as_json:
         click.echo(json.dumps({**report, "events": events}, ensure_ascii=False, indent=1))
         return
     counts = " ".join(f"{k}={v}" for k, v in report["counts"].items() if v)
-    click.echo(f"run {run_id}: {report['tenant']} {report['status']} {report['started_at']}")
+    click.echo(
+        f"run {report['run_id'][:8]} ({report['run_id']}): {report['tenant']} {report['status']} "
+        f"{report['started_at']}"
+    )
     click.echo(f"  {counts}" + (f"\n  {report['error']}" if report["error"] else ""))
     for event in events:
         click.echo("  " + event_text(event))
@@ -69,12 +68,12 @@ def list_runs(app: App, tenant_id: str | None, limit: int, as_json: bool) -> Non
         click.echo(json.dumps(reports, ensure_ascii=False, indent=1))
         return
     if reports:
-        click.echo(f"{'STARTED':<32}  {'TENANT':<16} {'STATUS':<10} COUNTS")
+        click.echo(f"{'RUN':<8}  {'STARTED':<32}  {'TENANT':<16} {'STATUS':<10} COUNTS")
     for r in reports:
         counts = " ".join(f"{k}={v}" for k, v in (*r["counts"].items(), _failed(r)) if v)
         click.echo(
-            f"{r['started_at']:<32}  {r['tenant']:<16} {r['status']:<10} {counts or '-'}"
-            + (f"  error: {r['error']}" if r["error"] else "")
+            f"{short_id(r['run_id']):<8}  {r['started_at']:<32}  {r['tenant']:<16} "
+            f"{r['status']:<10} {counts or '-'}" + (f"  error: {r['error']}" if r["error"] else "")
         )
     click.echo(plural(len(reports), "run"))
     for tenant, by_run in sorted(failed.items()):

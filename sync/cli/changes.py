@@ -8,7 +8,8 @@ import click
 
 from sync.cli import EXIT_BLOCKED, EXIT_FAILED, App
 from sync.model import RunStatus
-from sync.model.changeset import ChangeSet
+from sync.model.changeset import ChangeSet, ChangeSetStatus
+from sync.model.ids import short_id
 
 
 @click.group("changes")
@@ -18,25 +19,26 @@ def changes() -> None:
 
 @changes.command("list")
 @click.option("--tenant", "tenant_id", default=None, metavar="ID")
-@click.option("--status", type=click.Choice(["pending", "approved", "rejected", "superseded"]))
+@click.option("--status", type=click.Choice([s.value for s in ChangeSetStatus]))
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def list_changes(app: App, tenant_id: str | None, status: str | None, as_json: bool) -> None:
-    """List change sets, newest first."""
-    from sync.store import changesets
+    """List change sets, newest first, with why each ended."""
+    from sync.changes import listing
 
     if tenant_id is not None:
         app.settings.tenant(tenant_id)
-    with app.engine.connect() as conn:
-        found = changesets.listing(conn, tenant_id, status)
+    found = listing(app.settings, app.engine, tenant_id, status)
     if as_json:
         click.echo(json.dumps([c.as_json() for c in found], ensure_ascii=False, indent=1))
         return
-    click.echo(f"{'ID':<36}  {'TENANT':<16} {'KIND':<8} {'COUNT':>6}  {'STATUS':<10} CREATED")
+    click.echo(
+        f"{'ID':<8}  {'TENANT':<16} {'KIND':<8} {'COUNT':>6}  {'STATUS':<10} {'CREATED':<25} ENDED"
+    )
     for c in found:
         click.echo(
-            f"{c.id:<36}  {c.tenant_id:<16} {c.kind:<8} {c.count:>6}  {c.status.value:<10} "
-            f"{c.created_at.isoformat(timespec='seconds')}"
+            f"{c.short_id:<8}  {c.tenant_id:<16} {c.kind:<8} {c.count:>6}  {c.status.value:<10} "
+            f"{c.created_at.isoformat(timespec='seconds'):<25} {_ended(c)}".rstrip()
         )
 
 
@@ -68,11 +70,12 @@ def approve_changes(app: App, set_id: str, as_json: bool) -> None:
     from sync.cli.syncing import report_text
     from sync.ops.delivery import deliver_shown
 
-    report = approve(app.settings, app.engine, set_id, app.operator)
+    approval = approve(app.settings, app.engine, set_id, app.operator)
+    report = approval.report
     click.echo(json.dumps(report.as_json(), ensure_ascii=False) if as_json else report_text(report))
+    click.echo(approval.summary(), err=as_json or approval.reopened)
     deliver_shown(app.engine, app.settings)
-    if report.status in (RunStatus.FAILED, RunStatus.SKIPPED_LOCKED):
-        click.echo(f"change set {set_id} is pending again: the run did not apply it", err=True)
+    if approval.reopened:
         raise SystemExit(EXIT_FAILED)
     if report.status == RunStatus.BLOCKED:
         raise SystemExit(EXIT_BLOCKED)
@@ -89,9 +92,17 @@ def reject_changes(app: App, set_id: str) -> None:
 
 
 def _summary(found: ChangeSet) -> str:
-    decided = f" by {found.decided_by}" if found.decided_by else ""
     return (
-        f"change set {found.id}: tenant {found.tenant_id}, {found.count} held {found.kind} "
-        f"change{'s' if found.count != 1 else ''} ({found.reason}), run {found.run_id}, "
-        f"{found.status.value}{decided}"
+        f"change set {found.short_id} ({found.id}): tenant {found.tenant_id}, {found.count} held "
+        f"{found.kind} change{'s' if found.count != 1 else ''} ({found.reason}), run "
+        f"{short_id(found.run_id)}, {found.status.value} {_ended(found)}".rstrip()
     )
+
+
+def _ended(found: ChangeSet) -> str:
+    """Why a set is no longer pending: who decided it, or what ended it (SPEC §14)."""
+    if found.outcome:
+        return found.outcome
+    if found.decided_by:
+        return f"by {found.decided_by}"
+    return ""

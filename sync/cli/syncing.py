@@ -9,6 +9,7 @@ import click
 
 from sync.cli import EXIT_BLOCKED, EXIT_FAILED, App, plural
 from sync.errors import UsageError
+from sync.model.ids import short_id
 from sync.ops import progress
 
 if TYPE_CHECKING:
@@ -112,8 +113,9 @@ def report_text(report: RunReport) -> str:
 
     mode = "dry run, " if report.dry_run else ""
     read = "full read" if report.full else "delta or incomplete read"
+    run = "" if report.dry_run else f"run {short_id(report.run_id)}, "
     lines = [
-        f"{report.tenant}: {report.status} ({mode}{read} of {report.source_kind}, "
+        f"{report.tenant}: {report.status} ({run}{mode}{read} of {report.source_kind}, "
         f"{plural(report.users_read, 'user')} read)"
     ]
     if report.error:
@@ -122,7 +124,9 @@ def report_text(report: RunReport) -> str:
         "  " + ", ".join(f"{key.replace('_', ' ')} {report.counts[key]}" for key in COUNT_KEYS)
     )
     for held in report.held:
-        where = f": clomo-sync changes show {held['change_set']}" if "change_set" in held else ""
+        where = ""
+        if "change_set" in held:
+            where = f": clomo-sync changes show {short_id(held['change_set'])}"
         lines.append(f"  held {held['count']} {held['kind']}{where}")
     for change in report.plan or []:
         extra = f" (was {change['old_name']})" if "old_name" in change else ""

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, make_url
 
 from sync.config import Settings
 from sync.errors import UsageError
+from sync.schedule import periodic_cron
 from sync.store.engine import PG_KEEPALIVE
 
 log = logging.getLogger(__name__)
@@ -61,8 +62,9 @@ def _register(fleet: Fleet) -> None:
     from sync.fleet import tasks
 
     app, timing = fleet.app, fleet.settings.fleet
+    every_pass = periodic_cron(timing.dispatch_cron)
 
-    @app.periodic(cron=timing.dispatch_cron, periodic_id="dispatch")
+    @app.periodic(cron=every_pass, periodic_id="dispatch")
     # no job lock: a pass whose connection dropped mid-job stays "doing" while its worker lives
     # on, and its lock then stopped every later pass. Overlapping passes are safe instead: due
     # ticks are taken FOR UPDATE, and a first tick two passes give is inserted once
@@ -78,12 +80,12 @@ def _register(fleet: Fleet) -> None:
     def deliver(tenant_id: str | None = None) -> dict[str, Any]:
         return tasks.deliver(fleet, tenant_id)
 
-    @app.periodic(cron=timing.dispatch_cron, periodic_id="deliver_due")
+    @app.periodic(cron=every_pass, periodic_id="deliver_due")
     @app.task(name="deliver_due", queue=MAIL_QUEUE, queueing_lock="deliver_due")
     def deliver_due(timestamp: int) -> dict[str, Any]:
         return tasks.deliver(fleet, None)
 
-    @app.periodic(cron=timing.dispatch_cron, periodic_id="retry_stalled")
+    @app.periodic(cron=every_pass, periodic_id="retry_stalled")
     @app.task(name="retry_stalled", queue=RUNS_QUEUE, queueing_lock="retry_stalled")
     async def retry_stalled(timestamp: int) -> int:
         stalled = await app.job_manager.get_stalled_jobs(

@@ -11,12 +11,15 @@ from sync.ops.logs import log_context
 from sync.runner import RunOptions, run_tenant
 from sync.schedule import schedule_trigger
 from sync.store.dispatch import (
+    Timing,
     due_by,
     due_outbox_ids,
     due_tenant_ids,
     forget_dispatch,
     forget_unrun,
     record_dispatch,
+    resettled,
+    retime,
     schedule_first,
     unscheduled,
 )
@@ -36,29 +39,30 @@ TICK = timedelta(microseconds=1)
 
 
 def dispatch(fleet: Fleet, timestamp: int) -> int:
-    """One dispatcher pass: queues a run for every tenant whose tick has come, and gives new
-    tenants their first tick. A tick that comes while the tenant's previous run is still queued
-    merges into it (counted). Only due and new tenants' settings are read and validated."""
+    """One dispatcher pass: re-times the ticks of tenants whose schedule changed, queues a run
+    for every tenant whose tick has come, and gives new tenants their first tick. A tick that
+    comes while the tenant's previous run is still queued merges into it (counted). Only due,
+    new and re-saved tenants' settings are read and validated."""
     from sync.fleet.app import SCHEDULED, run_job
 
     now = max(utc_now(), datetime.fromtimestamp(timestamp, UTC))
     queued = 0
     with writing(fleet.engine) as conn:
         forget_unrun(conn)
+        _retime(conn, now)
         due = due_by(conn, now)
         new = unscheduled(conn)
         settings = _settings(conn, [*due, *new])
         forget_dispatch(conn, set(due) - set(settings))
         for tenant_id in new:
             if tenant_id in settings:  # its first run is its next tick
-                schedule_first(
-                    conn, tenant_id, _trigger(settings[tenant_id]).get_next_fire_time(None, now)
-                )
+                tenant, timing = settings[tenant_id]
+                schedule_first(conn, tenant_id, _next_tick(tenant, now), timing)
         for tenant_id, due_at in due.items():
             if tenant_id not in settings:
                 continue
             merged = not run_job(fleet, tenant_id, due_at, SCHEDULED)
-            following = _trigger(settings[tenant_id]).get_next_fire_time(None, now + TICK)
+            following = _next_tick(settings[tenant_id][0], now + TICK)
             record_dispatch(conn, tenant_id, following, due_at, now, merged)
             if merged:
                 with log_context(tenant=tenant_id):
@@ -68,18 +72,37 @@ def dispatch(fleet: Fleet, timestamp: int) -> int:
     return queued
 
 
-def _settings(conn: Connection, tenant_ids: list[str]) -> dict[str, TenantSettings]:
-    """The enabled tenants' settings that validate (one that does not is logged, and left out)."""
+def _retime(conn: Connection, now: datetime) -> None:
+    """A tenant whose schedule changed gets its next tick from the new schedule now, not after
+    the old tick (SPEC §14). Settings saved without a schedule change only update the version."""
+    changed = resettled(conn)
+    for tenant_id, (tenant, timing) in _settings(conn, list(changed)).items():
+        was = changed[tenant_id]
+        if was is None or was == timing.schedule:  # None: a tick from before 0008, kept
+            retime(conn, tenant_id, timing, None)
+            continue
+        following = _next_tick(tenant, now)
+        retime(conn, tenant_id, timing, following)
+        with log_context(tenant=tenant_id):
+            log.info("schedule now %r: next tick %s", timing.schedule, following.isoformat())
+
+
+def _settings(conn: Connection, tenant_ids: list[str]) -> dict[str, tuple[TenantSettings, Timing]]:
+    """The enabled tenants' settings that validate (one that does not is logged, and left out),
+    each with what its tick is computed from."""
     found = {}
     for stored in stored_tenants(conn, tenant_ids) if tenant_ids else []:
         tenant = tenant_settings(stored) if stored.enabled else None
         if tenant is not None:
-            found[tenant.id] = tenant
+            timing = Timing(stored.version, f"{tenant.schedule} {tenant.timezone}")
+            found[tenant.id] = (tenant, timing)
     return found
 
 
-def _trigger(tenant: TenantSettings) -> Any:
-    return schedule_trigger(tenant.schedule, tenant.timezone)
+def _next_tick(tenant: TenantSettings, after: datetime) -> datetime:
+    trigger: Any = schedule_trigger(tenant.schedule, tenant.timezone)
+    following: datetime = trigger.get_next_fire_time(None, after)
+    return following
 
 
 def sync_tenant(fleet: Fleet, tenant_id: str, due_at: str | None) -> dict[str, Any]:
@@ -121,7 +144,7 @@ def deliver(fleet: Fleet, tenant_id: str | None) -> dict[str, Any]:
             senders = [tenant_id] if only else []
         else:
             senders = due_tenant_ids(conn, utc_now())
-        tenants = tuple(_settings(conn, senders).values())
+        tenants = tuple(tenant for tenant, _ in _settings(conn, senders).values())
     if not senders:
         return {"sent": 0}
     settings = fleet.settings.model_copy(update={"tenants": tenants})

@@ -7,12 +7,15 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from sync.model.ids import short_id
+
 
 class ChangeSetStatus(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     REJECTED = "rejected"
     SUPERSEDED = "superseded"
+    EXPIRED = "expired"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +45,11 @@ class ChangeSet:
     decided_at: datetime | None = None
     decided_by: str | None = None
     decided_run_id: str | None = None
+    outcome: str | None = None  # why it ended without a decision: superseded or expired
+
+    @property
+    def short_id(self) -> str:
+        return short_id(self.id)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -56,4 +64,5 @@ class ChangeSet:
             "decided_at": self.decided_at.isoformat() if self.decided_at else None,
             "decided_by": self.decided_by,
             "decided_run_id": self.decided_run_id,
+            "outcome": self.outcome,
         }

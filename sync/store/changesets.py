@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, insert, select, update
 
 from sync.model.changeset import ChangeSet, ChangeSetStatus, HeldChange
+from sync.model.ids import short_id
+from sync.store import ids
 from sync.store.bulk import to_json
 from sync.store.schema import change_sets
 from sync.timeutil import as_utc
@@ -28,15 +30,10 @@ def save(
     now: datetime,
 ) -> str:
     """Stores a new pending set; a pending set of the same tenant and kind is superseded."""
-    conn.execute(
-        update(change_sets)
-        .where(
-            change_sets.c.tenant_id == tenant_id,
-            change_sets.c.kind == kind,
-            change_sets.c.status == PENDING,
-        )
-        .values(status=ChangeSetStatus.SUPERSEDED.value, decided_at=now, decided_by="run")
-    )
+    _end_pending(
+        conn, tenant_id, [kind], ChangeSetStatus.SUPERSEDED, now,
+        f"superseded by run {short_id(run_id)}, which held a newer set",
+    )  # fmt: skip
     set_id = str(uuid.uuid4())
     conn.execute(
         insert(change_sets).values(
@@ -52,6 +49,59 @@ def save(
         )
     )
     return set_id
+
+
+def supersede(
+    conn: Connection, tenant_id: str, kinds: Sequence[str], run_id: str, now: datetime
+) -> int:
+    """Pending sets of `kinds` that a complete run no longer held: that run either no longer
+    plans their changes (the directory recovered) or applied them (an approval), so the set
+    would change nothing now (SPEC §14)."""
+    return _end_pending(
+        conn, tenant_id, kinds, ChangeSetStatus.SUPERSEDED, now,
+        f"superseded by run {short_id(run_id)}, which no longer held these changes",
+    )  # fmt: skip
+
+
+def expire(conn: Connection, tenant_id: str, ttl: timedelta, now: datetime) -> int:
+    """Pending sets older than the tenant's `change_set_ttl_hours` end as expired."""
+    hours = ttl.total_seconds() / 3600
+    return _end_pending(
+        conn, tenant_id, None, ChangeSetStatus.EXPIRED, now,
+        f"expired: not decided within {hours:g} hours", created_before=now - ttl,
+    )  # fmt: skip
+
+
+def _end_pending(
+    conn: Connection,
+    tenant_id: str,
+    kinds: Sequence[str] | None,
+    status: ChangeSetStatus,
+    now: datetime,
+    outcome: str,
+    created_before: datetime | None = None,
+) -> int:
+    query = update(change_sets).where(
+        change_sets.c.tenant_id == tenant_id, change_sets.c.status == PENDING
+    )
+    if kinds is not None:
+        query = query.where(change_sets.c.kind.in_(kinds))
+    if created_before is not None:
+        query = query.where(change_sets.c.created_at < created_before)
+    values = {"status": status.value, "decided_at": now, "decided_by": "run", "outcome": outcome}
+    return conn.execute(query.values(**values)).rowcount
+
+
+def ids_starting(conn: Connection, prefix: str) -> list[str]:
+    return ids.ids_starting(conn, change_sets.c.id, prefix)
+
+
+def tenants_pending(conn: Connection, tenant_id: str | None) -> list[str]:
+    """The tenants with a pending set (of `tenant_id` only, when given)."""
+    query = select(change_sets.c.tenant_id).where(change_sets.c.status == PENDING).distinct()
+    if tenant_id is not None:
+        query = query.where(change_sets.c.tenant_id == tenant_id)
+    return [found for (found,) in conn.execute(query)]
 
 
 def find(conn: Connection, set_id: str) -> ChangeSet | None:
@@ -119,4 +169,5 @@ def _change_set(row: RowMapping) -> ChangeSet:
         decided_at=as_utc(decided) if decided else None,
         decided_by=row["decided_by"],
         decided_run_id=row["decided_run_id"],
+        outcome=row["outcome"],
     )

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from sync.store.schema import outbox, tenant_dispatch, tenants
 from sync.timeutil import as_utc
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """What a tenant's tick is computed from: its settings' version and "schedule timezone"."""
+
+    version: int
+    schedule: str
 
 
 def due_by(conn: Connection, now: datetime) -> dict[str, datetime]:
@@ -20,6 +29,31 @@ def due_by(conn: Connection, now: datetime) -> dict[str, datetime]:
         .with_for_update()
     )
     return {tenant_id: as_utc(due) for tenant_id, due in rows}
+
+
+def resettled(conn: Connection) -> dict[str, str | None]:
+    """Scheduled tenants whose settings were saved since their tick was computed, with the
+    schedule that tick came from ("EXPRESSION ZONE", None before 0008): the pass compares it
+    with the schedule now. A version column on both sides keeps this one cheap join."""
+    query = select(tenant_dispatch.c.tenant_id, tenant_dispatch.c.schedule).where(
+        tenants.c.id == tenant_dispatch.c.tenant_id,
+        tenants.c.enabled,
+        or_(
+            tenant_dispatch.c.settings_version.is_(None),
+            tenant_dispatch.c.settings_version != tenants.c.version,
+        ),
+    )
+    return {tenant_id: schedule for tenant_id, schedule in conn.execute(query)}
+
+
+def retime(conn: Connection, tenant_id: str, timing: Timing, next_due_at: datetime | None) -> None:
+    """Records the settings a tick now comes from; a new `next_due_at` replaces the old tick."""
+    values: dict[str, object] = {"settings_version": timing.version, "schedule": timing.schedule}
+    if next_due_at is not None:
+        values["next_due_at"] = next_due_at
+    conn.execute(
+        update(tenant_dispatch).where(tenant_dispatch.c.tenant_id == tenant_id).values(**values)
+    )
 
 
 def unscheduled(conn: Connection) -> list[str]:
@@ -45,13 +79,18 @@ def forget_dispatch(conn: Connection, tenant_ids: set[str]) -> None:
         conn.execute(delete(tenant_dispatch).where(tenant_dispatch.c.tenant_id.in_(tenant_ids)))
 
 
-def schedule_first(conn: Connection, tenant_id: str, due_at: datetime) -> None:
+def schedule_first(conn: Connection, tenant_id: str, due_at: datetime, timing: Timing) -> None:
     """The tenant's first tick, unless another dispatcher pass gave it one meanwhile (passes of
     several workers may overlap: they need no lock of their own, see sync.fleet.app)."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     conn.execute(
         dialect.insert(tenant_dispatch)
-        .values(tenant_id=tenant_id, next_due_at=due_at)
+        .values(
+            tenant_id=tenant_id,
+            next_due_at=due_at,
+            settings_version=timing.version,
+            schedule=timing.schedule,
+        )
         .on_conflict_do_nothing(index_elements=[tenant_dispatch.c.tenant_id])
     )
 

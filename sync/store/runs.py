@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, func, insert, select
 
 from sync.report import RunReport
+from sync.store import ids
 from sync.store.schema import runs, sync_state
 
 
@@ -65,6 +66,10 @@ def last_status(conn: Connection, tenant_id: str) -> str | None:
     )
     status: str | None = conn.execute(query).scalar()
     return status
+
+
+def ids_starting(conn: Connection, prefix: str) -> list[str]:
+    return ids.ids_starting(conn, runs.c.id, prefix)
 
 
 def run_report(conn: Connection, run_id: str) -> dict[str, Any] | None:

@@ -164,11 +164,13 @@ change_sets = Table(
     Column("count", Integer, nullable=False),
     Column("reason", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("status", String(16), nullable=False),  # pending | approved | rejected | superseded
+    # pending | approved | rejected | superseded | expired
+    Column("status", String(16), nullable=False),
     Column("decided_at", DateTime(timezone=True), nullable=True),
     Column("decided_by", String(320), nullable=True),
     Column("decided_run_id", String(36), nullable=True),  # the run an approval started
     Column("changes", Text, nullable=False),  # JSON: [{account, source_id, action, fields}]
+    Column("outcome", Text, nullable=True),  # why a set ended without a decision (SPEC §14)
     Index("ix_change_sets_tenant", "tenant_id", "status", "kind"),
 )
 
@@ -208,4 +210,8 @@ tenant_dispatch = Table(
     Column("queued_due_at", DateTime(timezone=True), nullable=True),
     # ticks that came due while a run was still queued: merged into it, counted here
     Column("merged_ticks", Integer, nullable=False, default=0),
+    # the tenant settings' version and "schedule timezone" the tick was computed from: a pass
+    # re-times the tick of a tenant whose schedule changed since (SPEC §14)
+    Column("settings_version", Integer, nullable=True),
+    Column("schedule", Text, nullable=True),
 )

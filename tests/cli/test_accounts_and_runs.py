@@ -70,8 +70,9 @@ def test_accounts_list_filters(
 
 def test_runs_list_has_a_header(config: Path) -> None:
     out = lines(clomo("--config", str(config), "runs", "list", "--tenant", "acme"))
-    assert out[0].split() == ["STARTED", "TENANT", "STATUS", "COUNTS"]
-    assert [line.split()[2] for line in out[1:3]] == ["succeeded", "succeeded"]
+    assert out[0].split() == ["RUN", "STARTED", "TENANT", "STATUS", "COUNTS"]
+    assert [line.split()[3] for line in out[1:3]] == ["succeeded", "succeeded"]
+    assert all(len(line.split()[0]) == 8 for line in out[1:3])  # the short id (SPEC §14)
     assert "disabled=1" in out[1] and "created=4" in out[2]
     assert out[3] == "2 runs"
 

@@ -36,9 +36,9 @@ def test_a_pass_reads_only_due_and_new_tenants(
     with engine.begin() as conn:
         for tenant_id, due in [("due", -60), ("later", 600), ("gone", -60)]:
             conn.execute(
-                text("INSERT INTO tenant_dispatch (tenant_id, next_due_at, merged_ticks) "
-                     "VALUES (:t, :d, 0)"),
-                {"t": tenant_id, "d": now + timedelta(seconds=due)},
+                text("INSERT INTO tenant_dispatch (tenant_id, next_due_at, merged_ticks, "
+                     "settings_version, schedule) VALUES (:t, :d, 0, 1, :s)"),
+                {"t": tenant_id, "d": now + timedelta(seconds=due), "s": f"{HOURLY} UTC"},
             )  # fmt: skip
         conn.execute(update(tenants).where(tenants.c.id == "gone").values(enabled=False))
     validated: list[str] = []
@@ -75,7 +75,7 @@ def test_overlapping_passes_give_a_new_tenant_one_first_tick(tmp_path: Path, pg_
     same tenant waits for the first's to commit, then leaves it be."""
     import threading
 
-    from sync.store.dispatch import schedule_first
+    from sync.store.dispatch import Timing, schedule_first
 
     csv = small_directory(tmp_path / "u.csv", 2)
     config = fleet_config(tmp_path, pg_store, [tenant("new", csv, schedule=HOURLY)])
@@ -87,12 +87,12 @@ def test_overlapping_passes_give_a_new_tenant_one_first_tick(tmp_path: Path, pg_
     def other_pass() -> None:
         try:
             with engine.begin() as conn:
-                schedule_first(conn, "new", second)
+                schedule_first(conn, "new", second, Timing(1, HOURLY))
         except BaseException as error:
             errors.append(error)
 
     with engine.begin() as conn:
-        schedule_first(conn, "new", first)
+        schedule_first(conn, "new", first, Timing(1, HOURLY))
         overlapping = threading.Thread(target=other_pass)
         overlapping.start()
         overlapping.join(1)
@@ -102,4 +102,37 @@ def test_overlapping_passes_give_a_new_tenant_one_first_tick(tmp_path: Path, pg_
     with engine.connect() as conn:
         ticks = conn.execute(select(tenant_dispatch.c.next_due_at)).scalars().all()
     assert [tick.timestamp() for tick in ticks] == [first.timestamp()]
+    engine.dispose()
+
+
+def test_a_changed_schedule_re_times_the_next_tick_at_the_next_pass(
+    tmp_path: Path, pg_store: str
+) -> None:
+    """SPEC §14: a tenant moved from a daily tick to every minute runs within a minute, not
+    after the old daily tick (the dispatcher used to recompute a tick only when one fired)."""
+    csv = small_directory(tmp_path / "u.csv", 2)
+    now = utc_now()
+    daily_at = f"0 {(now.hour + 12) % 24} * * *"  # half a day away whenever the test runs
+    config = fleet_config(tmp_path, pg_store, [tenant("moved", csv, schedule=daily_at)])
+    engine = upgraded(pg_store)
+    settings = load_settings(config)
+    provision_from_file(engine, settings)
+    fleet = make_app(settings, engine)
+
+    def tick() -> Any:
+        with engine.connect() as conn:
+            return conn.execute(select(tenant_dispatch.c.next_due_at)).scalar_one()
+
+    with fleet.app.open():
+        assert tasks.dispatch(fleet, int(now.timestamp())) == 0
+        daily = tick()
+        assert daily > now + timedelta(hours=11)
+        fleet_config(tmp_path, pg_store, [tenant("moved", csv, schedule="* * * * *")])
+        provision_from_file(engine, load_settings(config))  # as a restarted worker does
+        assert tasks.dispatch(fleet, int(now.timestamp())) == 0
+        every_minute = tick()
+        assert now < every_minute <= now + timedelta(minutes=1)
+        later = every_minute + timedelta(seconds=1)
+        assert tasks.dispatch(fleet, int(later.timestamp())) == 1  # it runs at that minute
+        assert tasks.dispatch(fleet, int(later.timestamp())) == 0  # and the tick is not re-timed
     engine.dispose()

@@ -27,7 +27,7 @@ from tests.ops.conftest import Watched, configure, run, small_directory, tenant,
 from tests.support.configs import person, table, write_users
 
 FAST = {
-    "dispatch_cron": "* * * * * *",  # croniter: a sixth field is seconds
+    "dispatch_cron": "* * * * * *",  # six fields: seconds first, as tenant schedules
     "heartbeat_seconds": 1,
     "stalled_after_seconds": 4,
     "stop_timeout_seconds": 2,

@@ -18,8 +18,6 @@ from sync import changes
 from sync.errors import UsageError
 from sync.mail.deliver import deliver_due
 from sync.model.changeset import ChangeSet, HeldChange
-from sync.report import RunReport
-from sync.store.changesets import listing as set_listing
 from sync.web.admin.console import Admin, Privilege, console_page, render
 from sync.web.forms import posted_form
 
@@ -36,8 +34,8 @@ async def listing(request: Request, admin: Admin) -> Response:
 
 
 def _sets(admin: Admin) -> list[ChangeSet]:
-    with admin.site.engine.connect() as conn:
-        return set_listing(conn, admin.tenant.id, None, SHOWN_SETS)
+    site = admin.site
+    return changes.listing(site.settings, site.engine, admin.tenant.id, None, SHOWN_SETS)
 
 
 def _own_set(admin: Admin, set_id: str) -> tuple[ChangeSet, list[HeldChange]]:
@@ -66,19 +64,20 @@ async def approve(request: Request, admin: Admin) -> Response:
     await posted_form(request)
     await run_in_threadpool(_own_set, admin, set_id)
     try:
-        report = await run_in_threadpool(_approve, admin, set_id)
+        approval = await run_in_threadpool(_approve, admin, set_id)
     except UsageError as exc:
         return await _refused(request, admin, set_id, str(exc))
     log.info("console: %s/%s approved change set %s", admin.tenant.id, admin.name, set_id)
-    return RedirectResponse(admin.url(f"runs/{report.run_id}?approved=1"), 303)
+    return RedirectResponse(admin.url(f"runs/{approval.report.run_id}"), 303)
 
 
-def _approve(admin: Admin, set_id: str) -> RunReport:
-    """Approves and runs, then delivers the run's emails, as `clomo-sync changes approve`."""
+def _approve(admin: Admin, set_id: str) -> changes.Approval:
+    """Approves and runs with the tenant's settings as they are now, then delivers the run's
+    emails, as `clomo-sync changes approve`."""
     site = admin.site
-    report = changes.approve(site.settings, site.engine, set_id, admin.actor)
+    approval = changes.approve(site.settings, site.engine, set_id, admin.actor)
     deliver_due(site.engine, site.settings)
-    return report
+    return approval
 
 
 @console_page(Privilege.CHANGES)

@@ -46,8 +46,7 @@ async def show(request: Request, admin: Admin) -> Response:
     if found is None:
         raise HTTPException(404)
     report, events = found
-    approved = request.query_params.get("approved") == "1"
-    return render(request, admin, "admin/run.html", report=report, events=events, approved=approved)
+    return render(request, admin, "admin/run.html", report=report, events=events)
 
 
 def _run(admin: Admin, run_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
