@@ -9,6 +9,8 @@ import re
 import time
 from urllib.parse import unquote_plus
 
+from starlette.testclient import TestClient
+
 from sync.admin.accounts import Edit, edit_account
 from sync.admin.passwords import set_password
 from sync.store.audit import Actor
@@ -299,17 +301,22 @@ def test_console_pages_carry_the_security_headers(console: Console) -> None:
         assert answer.headers["referrer-policy"] == "no-referrer"
 
 
-def test_a_tenant_stored_as_data_is_saved_from_the_console(console: Console) -> None:
-    """A tenant created by `tenants apply` is the store's own: the console's save is a new
-    version in its history, with the administrator as author, and the next run uses it."""
+def store_tenant(console: Console, people: int, **keys: object) -> TestClient:
+    """Tenant gamma, created by `tenants apply` (the store's own, so the console may save its
+    settings) and run once; a client signed in as its system administrator user1."""
     ws = console.pages.ws
     gamma_csv = ws.root / "gamma.csv"
-    write_users(gamma_csv, [person(n) for n in range(1, 4)])
+    write_users(gamma_csv, [person(n) for n in range(1, people + 1)])
     tenants_file = ws.root / "gamma.toml"
     tenants_file.write_text(
         table(
             "[[tenants]]",
-            {"id": "gamma", "account_name_source": "email_local_part", "reset_url": RESET_URL},
+            {
+                "id": "gamma",
+                "account_name_source": "email_local_part",
+                "reset_url": RESET_URL,
+                **keys,
+            },
         )
         + table("[tenants.source]", {"kind": "csv", "path": str(gamma_csv)}),
         encoding="utf-8",
@@ -322,9 +329,44 @@ def test_a_tenant_stored_as_data_is_saved_from_the_console(console: Console) -> 
         edit_account(conn, gamma[0], "user1", Edit(role="system_admin"), now=utc_now(),
                      domain="example.com", actor=Actor("setup"))  # fmt: skip
         set_password(conn, "gamma", "user1", "Gamma-Admin1", utc_now(), Actor("setup"))
-
     client = console.client()
     assert console.sign_in(client, "gamma", "user1", "Gamma-Admin1").status_code == 303
+    return client
+
+
+def save_rule(client: TestClient, rule: dict[str, str]) -> None:
+    page = client.get("/admin/gamma/settings")
+    preview = client.post(
+        "/admin/gamma/settings/preview", data={"csrf": csrf_of(page.text), **rule}
+    )
+    saved = client.post("/admin/gamma/settings/save", data={"csrf": csrf_of(preview.text), **rule})
+    assert saved.status_code == 303, saved.text
+
+
+def test_an_approval_in_the_console_applies_the_rule_saved_there(console: Console) -> None:
+    """SPEC §14: the console approved a held rename with the settings it had at start-up, said
+    "applied" and renamed nobody; it now reads the tenant when it approves."""
+    ws = console.pages.ws
+    client = store_tenant(console, 5, max_rename=2)
+    save_rule(client, {"account_name_source": "employee_code", "auth_type": "password"})
+    blocked = json.loads(ws.cli("sync", "--tenant", "gamma", "--json").out)
+    assert blocked["status"] == "blocked" and blocked["held"][0]["kind"] == "rename"
+    set_id = blocked["held"][0]["change_set"]
+    shown = client.get(f"/admin/gamma/changes/{set_id}")
+    approved = client.post(f"/admin/gamma/changes/{set_id}/approve",
+                           data={"csrf": csrf_of(shown.text)})  # fmt: skip
+    assert approved.status_code == 303, approved.text
+    run = client.get(approved.headers["location"])
+    assert 'id="approved"' in run.text and "applied 5 of them" in run.text
+    names = json.loads(ws.cli("accounts", "list", "--tenant", "gamma", "--json").out)
+    assert sorted(a["name"] for a in names) == [f"E0000{n}" for n in range(1, 6)]
+
+
+def test_a_tenant_stored_as_data_is_saved_from_the_console(console: Console) -> None:
+    """A tenant created by `tenants apply` is the store's own: the console's save is a new
+    version in its history, with the administrator as author, and the next run uses it."""
+    ws = console.pages.ws
+    client = store_tenant(console, 3)
     page = client.get("/admin/gamma/settings")
     assert 'id="read-only"' not in page.text
     rule = {"account_name_source": "employee_code", "auth_type": "password"}
