@@ -133,33 +133,23 @@ def edit_command(
     wait_seconds: float,
 ) -> None:
     """Edit an account as on the account screen."""
-    from sync.admin.accounts import Edit, edit_account
-    from sync.mail.deliver import deliver_due
-    from sync.mail.queue import message_domain
-    from sync.store.engine import writing
-    from sync.store.locks import named_lock
+    from sync.admin.accounts import Edit
+    from sync.admin.editing import EditRequest, edit_now
     from sync.timeutil import utc_now
 
-    tenant = app.tenant(tenant_id)
+    app.tenant(tenant_id)
     edit = Edit(new_name, role, scheme, memo, lock_name)
-    # the tenant's sync lock (as sync.runner takes it): a run plans names from what it read, so
-    # an edit must not land between its plan and its apply
-    with named_lock(app.engine, f"tenant:{tenant.id}", wait_seconds) as held:
-        if not held:
-            raise UsageError(f"tenant {tenant_id!r} is being synced; try again after the run")
-        with writing(app.engine) as conn:
-            edited = edit_account(
-                conn,
-                tenant,
-                name,
-                edit,
-                now=utc_now(),
-                domain=message_domain(app.settings, tenant),
-                actor=app.operator,
-            )
+    request = EditRequest(
+        tenant_id,
+        name,
+        edit,
+        app.operator,
+        utc_now(),
+        wait_seconds=wait_seconds,
+        deliver_wait_seconds=DELIVER_WAIT_SECONDS,
+    )
+    edited = edit_now(app.settings, app.engine, request)
     click.echo(f"{tenant_id}: {edited.name}: " + "; ".join(edited.said))
-    if edited.queued:
-        deliver_due(app.engine, app.settings, wait_seconds=DELIVER_WAIT_SECONDS)
 
 
 @accounts.command("history")

@@ -16,8 +16,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from sync.admin.accounts import Edit, edit_account, load_account
-from sync.admin.passwords import set_password
+from sync.admin.accounts import Edit, load_account
+from sync.admin.editing import EditRequest, edit_now
 from sync.admin.policy import MAX_MEMO, MIN_ADMIN_PASSWORD, ROLES, Refused
 from sync.admin.resets import request_reset
 from sync.mail.deliver import deliver_due
@@ -38,6 +38,8 @@ MAX_QUERY = 256
 STATUSES = ("active", "disabled")
 # a memo of MAX_MEMO characters, each up to 3 bytes of UTF-8, each byte %XX when URL-encoded
 MEMO_FIELD_BYTES = MAX_MEMO * 9 + 64
+# a console edit waits this long for a run of the tenant, then is refused (sync.admin.editing)
+EDIT_WAIT_SECONDS = 10
 
 
 @console_page(Privilege.VIEW)
@@ -139,28 +141,22 @@ def _edit(admin: Admin, name: str, form: dict[str, str]) -> tuple[str, list[str]
     password, confirmation = form.get("password", ""), form.get("password_confirm", "")
     if password != confirmation:
         return ["the confirmation does not match the password"]
-    site, tenant = admin.site, admin.tenant
-    now = site.clock()
+    site = admin.site
     try:
-        with writing(site.engine) as conn:
-            account = load_account(conn, tenant.id, name)
-            change = _asked_edit(account, form)
-            said: list[str] = []
-            queued = False
-            if not change.is_empty():
-                domain = message_domain(site.settings, tenant)
-                edited = edit_account(
-                    conn, tenant, account.name, change, now=now, domain=domain, actor=admin.actor
-                )
-                name, said, queued = edited.name, edited.said, edited.queued
-            if password:
-                set_password(conn, tenant.id, name, password, now, admin.actor)
-                said.append("password set")
+        with site.engine.connect() as conn:
+            account = load_account(conn, admin.tenant.id, name)
+        change = _asked_edit(account, form)
+        if change.is_empty() and not password:
+            return account.name, []
+        request = EditRequest(
+            admin.tenant.id, account.name, change, admin.actor, site.clock(),
+            password=password or None, wait_seconds=EDIT_WAIT_SECONDS,
+            deliver_wait_seconds=site.settings.web.deliver_wait_seconds,
+        )  # fmt: skip
+        edited = edit_now(site.settings, site.engine, request)
     except Refused as exc:
         return [str(exc)]
-    if queued:  # the account_renamed notice goes now, as after `accounts edit`
-        deliver_due(site.engine, site.settings, wait_seconds=site.settings.web.deliver_wait_seconds)
-    return name, said
+    return edited.name, edited.said
 
 
 def _asked_edit(account: Account, form: dict[str, str]) -> Edit:

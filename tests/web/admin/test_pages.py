@@ -9,12 +9,14 @@ import re
 import time
 from urllib.parse import unquote_plus
 
+import pytest
 from starlette.testclient import TestClient
 
 from sync.admin.accounts import Edit, edit_account
 from sync.admin.passwords import set_password
 from sync.store.audit import Actor
 from sync.store.engine import writing
+from sync.store.locks import named_lock
 from sync.tenants import current_tenant
 from sync.timeutil import utc_now
 from tests.support.configs import person, table, write_users
@@ -99,6 +101,28 @@ def test_settings_refuse_what_the_configuration_would_refuse(console: Console) -
         answer = client.post(ACME + "/settings/preview", data={"csrf": csrf, **form})
         assert answer.status_code == 400, form
         assert said in answer.text, (form, answer.text)
+
+
+def test_a_console_edit_waits_for_a_running_sync_and_is_refused_after(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SPEC §14: the console takes the tenant's lock as a run does (it used to edit without it:
+    5 of 5 console renames were overwritten by a racing run, 5 of 5 runs failed on a name the
+    console took). While a run holds the lock the edit waits, then is refused, changing nothing."""
+    monkeypatch.setattr("sync.web.admin.accounts.EDIT_WAIT_SECONDS", 0.5)
+    client = console.signed_in()
+    page = client.get(ACME + "/accounts/user4")
+    form = {"csrf": csrf_of(page.text), "name": "renamed.during.run", "role": "none",
+            "memo": "", "password": "", "password_confirm": ""}  # fmt: skip
+    with named_lock(console.pages.engine, "tenant:acme") as held:  # as a running sync holds it
+        assert held
+        refused = client.post(ACME + "/accounts/user4/edit", data=form)
+    assert refused.status_code == 400
+    assert "is being synced; nothing was changed" in refused.text
+    assert console.pages.account("user4")["name"] == "user4"
+    saved = client.post(ACME + "/accounts/user4/edit", data=form)  # the run has ended
+    assert saved.status_code == 303, saved.text
+    assert console.pages.account("renamed.during.run")["name_locked"] is True
 
 
 def test_an_account_is_edited_through_the_services_and_audited(console: Console) -> None:
