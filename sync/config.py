@@ -104,7 +104,7 @@ class SchedulerSettings(_Strict):
     )
     stop_timeout_seconds: float = Field(default=30, ge=0)  # wait for runs on SIGTERM
     heartbeat_seconds: float = Field(
-        default=15, gt=0, description="how often the scheduler records that it is alive"
+        default=15, gt=0, description="how often the scheduler's main thread wakes for signals"
     )
 
 

@@ -1,7 +1,7 @@
 """`clomo-sync scheduler`: runs each tenant on its crontab and delivers queued email (SPEC §7).
 
 APScheduler's BackgroundScheduler fires the jobs on worker threads; the main thread only waits for
-signals and writes the heartbeat. Each tenant is one job (at most one instance, missed firings
+signals and refreshes the tenants. Each tenant is one job (at most one instance, missed firings
 coalesced into one, a random delay after each tick so replicas and tenants do not stampede).
 
 This is the single-host way (SQLite or PostgreSQL, one process); several hosts share the work
@@ -34,6 +34,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
 from sync.config import Settings, TenantSettings, load_settings
+from sync.current import refresh_from_file, tenant_now
 from sync.errors import ConfigError
 from sync.mail.deliver import deliver_due
 from sync.ops.delivery import summary_line, worth_saying
@@ -42,8 +43,7 @@ from sync.ops.metrics import write_metrics
 from sync.report import RunReport
 from sync.runner import RunOptions, run_tenant
 from sync.schedule import latest_tick, schedule_trigger
-from sync.store.tenants import stored_tenant
-from sync.tenants import tenant_settings, with_store_tenants
+from sync.tenants import load_tenants, with_store_tenants
 from sync.timeutil import utc_now
 
 log = logging.getLogger(__name__)
@@ -195,7 +195,11 @@ class Scheduler:
 
     def _refresh_tenants(self) -> None:
         """Tenants added, changed or removed in the store (`tenants apply`) are rescheduled."""
-        settings = with_store_tenants(self.settings, self.engine)
+        # the file as it is now (provisioned only when it changed), then the store's tenants:
+        # provisioning the copy read at start-up would undo a later edit of the file
+        settings = refresh_from_file(self.settings, self.engine)
+        with self.engine.connect() as conn:
+            settings = settings.model_copy(update={"tenants": tuple(load_tenants(conn))})
         timing = {(t.id, t.schedule, t.timezone) for t in settings.tenants}
         changed = timing != {(t.id, t.schedule, t.timezone) for t in self.settings.tenants}
         redact_settings(settings)
@@ -237,9 +241,7 @@ class Scheduler:
 
     def _run_tick(self, tenant_id: str) -> None:
         settings = self.settings
-        with self.engine.connect() as conn:  # the settings as they are now, not as scheduled
-            stored = stored_tenant(conn, tenant_id)
-        tenant = tenant_settings(stored) if stored is not None and stored.enabled else None
+        tenant = tenant_now(settings, self.engine, tenant_id)  # as it is now, not as scheduled
         if tenant is None:
             log.warning("tenant %s is no longer in the store: run skipped", tenant_id)
             return

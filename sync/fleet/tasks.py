@@ -6,6 +6,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from sync.current import tenant_now
 from sync.mail.deliver import deliver_due
 from sync.ops.logs import log_context
 from sync.runner import RunOptions, run_tenant
@@ -24,7 +25,7 @@ from sync.store.dispatch import (
     unscheduled,
 )
 from sync.store.engine import writing
-from sync.store.tenants import stored_tenant, stored_tenants
+from sync.store.tenants import stored_tenants
 from sync.tenants import tenant_settings
 from sync.timeutil import utc_now
 
@@ -109,9 +110,7 @@ def sync_tenant(fleet: Fleet, tenant_id: str, due_at: str | None) -> dict[str, A
     """One run with the tenant's settings as they are now (not as they were when queued)."""
     from sync.fleet.app import BUSY_RETRY, SCHEDULED, deliver_soon, lag, run_job
 
-    with fleet.engine.connect() as conn:
-        stored = stored_tenant(conn, tenant_id)
-    tenant = tenant_settings(stored) if stored is not None and stored.enabled else None
+    tenant = tenant_now(fleet.settings, fleet.engine, tenant_id)
     if tenant is None:
         log.warning("tenant %s is not in the store (or disabled): run dropped", tenant_id)
         return {"tenant": tenant_id, "status": "unknown_tenant"}

@@ -3,7 +3,8 @@
 SIGTERM (or SIGINT): no new job starts; runs in progress get `fleet.stop_timeout_seconds` to
 finish. A run still going after that is returned: the process exits, PostgreSQL rolls back the
 run's open transaction, and the job (its worker gone) is retried by another worker's
-stalled-job check within a minute.
+stalled-job check: within `fleet.stalled_after_seconds` plus one dispatch period (about two
+minutes with the defaults; docs/operations.md).
 
 A database error ends Procrastinate's worker loop; this process starts a new one after a back-off
 (docs/operations.md, "Dropped connections") instead of exiting.
