@@ -16,8 +16,13 @@ from sync.config_env import apply_env_overrides
 from sync.config_errors import describe, hidden_errors, place, unknown_key
 from sync.config_paths import moved_store_problem, resolve_paths
 from sync.config_schema import Shape, keys_of, shape_of, walk_values
-from sync.errors import ConfigError
-from sync.secrets import secret_readable_problem, variable_name_problem
+from sync.errors import ConfigError, StopRun
+from sync.secrets import (
+    read_secret,
+    secret_readable_problem,
+    variable_name_problem,
+    web_secret_problem,
+)
 
 Loc = tuple[str | int, ...]
 
@@ -55,6 +60,20 @@ def read_settings(
 def _database_url(data: dict[str, Any]) -> object:
     database = data.get("database")
     return database.get("url") if isinstance(database, dict) else None
+
+
+def _web_secret(key: str, value: object, environ: Mapping[str, str]) -> str | None:
+    """What `web` would say of the secret web.secret_env / web.secret_file names."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        if key == "secret_env":
+            secret = read_secret("web.secret", value, None, environ)
+        else:
+            secret = read_secret("web.secret", None, Path(value), environ)
+    except StopRun as exc:
+        return str(exc)
+    return None if secret is None else web_secret_problem(secret)
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -131,13 +150,20 @@ def _unreadable(
     refused: set[Loc],
     environ: Mapping[str, str],
 ) -> list[str]:
-    """Every named secret variable and every `*_file` that cannot be read."""
+    """Every named secret variable and every `*_file` that cannot be read, the web secret that
+    `web` would refuse, and every CSV export that is not there (SPEC §14)."""
     problems = []
     for loc, shape, parent, key in walk_values(root, data):
+        if key == "path" and parent.get("kind") == "csv" and loc not in refused:
+            if problem := secret_readable_problem("path_file", parent[key], environ):
+                problems.append(_blame(path, origins, loc, _labelled(data, root, loc), problem))
+            continue
         readable = key.endswith("_env") or (key.endswith("_file") and shape.is_path)
         if loc in refused or not readable:
             continue
         problem = secret_readable_problem(key, parent[key], environ)
+        if problem is None and loc[0] == "web":
+            problem = _web_secret(key, parent[key], environ)
         if problem:
             problems.append(_blame(path, origins, loc, _labelled(data, root, loc), problem))
     return problems

@@ -33,6 +33,17 @@ def read_secret(
     return None
 
 
+# `web` signs sessions and forms with web.secret: shorter ones are refused (by `config check`
+# and by `web` alike)
+MIN_WEB_SECRET = 32
+
+
+def web_secret_problem(value: str) -> str | None:
+    if len(value) < MIN_WEB_SECRET:
+        return f"the secret is shorter than {MIN_WEB_SECRET} characters"
+    return None
+
+
 # A variable's name: letters, digits and _, not starting with a digit.
 _VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 MAX_VARIABLE_NAME = 64

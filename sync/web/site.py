@@ -15,14 +15,12 @@ from sqlalchemy import Engine
 from starlette.requests import Request
 
 from sync.config import Settings
-from sync.errors import StopRun
-from sync.secrets import read_secret
+from sync.errors import ConfigError, StopRun
+from sync.secrets import read_secret, web_secret_problem
 from sync.web.csrf import Csrf
 from sync.web.ratelimit import RateLimits
 
 log = logging.getLogger(__name__)
-
-MIN_SECRET = 32
 
 
 @dataclass(frozen=True)
@@ -45,17 +43,23 @@ class Site:
 
 
 def signing_secret(settings: Settings) -> str:
-    """web.secret_env / secret_file; without either, a random secret for this process only."""
+    """web.secret_env / secret_file; without either, a random secret for this process only. An
+    unusable secret is a configuration error (exit 2, as `config check` says it)."""
     web = settings.web
-    secret = read_secret("web.secret", web.secret_env, web.secret_file)
+    try:
+        secret = read_secret("web.secret", web.secret_env, web.secret_file)
+    except StopRun as exc:
+        raise ConfigError([f"{settings.path}: {exc}"]) from None
     if secret is None:
         log.warning(
             "web.secret_env / web.secret_file unset: forms are signed with a per-process secret "
             "(open forms fail after a restart, and several processes cannot share the load)"
         )
         return secrets.token_urlsafe(32)
-    if len(secret) < MIN_SECRET:
-        raise StopRun(f"web.secret: the secret is shorter than {MIN_SECRET} characters")
+    problem = web_secret_problem(secret)
+    if problem:
+        key = "web.secret_env" if web.secret_env else "web.secret_file"
+        raise ConfigError([f"{settings.path}: {key}: {problem}"])
     return secret
 
 

@@ -182,11 +182,15 @@ def test_the_signing_secret_comes_from_the_environment(
     workspace.config.write_text(text + '\n[web]\nsecret_env = "WEB_SECRET"\nport = 0\n')
     monkeypatch.setenv("WEB_SECRET", "tiny-Secret-9")
     result = workspace.cli("web")
-    assert result.code == 1
-    assert "shorter than 32 characters" in result.err and "tiny-Secret-9" not in result.err
+    assert result.code == 2  # a configuration error, as for every command (SPEC §14)
+    assert "web.secret_env: the secret is shorter than 32 characters" in result.err
+    assert "tiny-Secret-9" not in result.err
+    checked = workspace.cli("config", "check")  # says what `web` would refuse
+    assert checked.code == 2 and "web.secret_env: the secret is shorter than 32" in checked.err
+    assert "tiny-Secret-9" not in checked.err
     monkeypatch.delenv("WEB_SECRET")
     result = workspace.cli("web")
-    assert result.code == 1 and "WEB_SECRET is not set" in result.err
+    assert result.code == 2 and "WEB_SECRET is not set" in result.err
 
 
 def test_config_check_covers_the_web_section(
