@@ -157,6 +157,8 @@ def _rows(
     for key, info in keys_of(model).items():
         if key in skip or (only is not None and key not in only):
             continue
+        if info.annotation is type(None):
+            continue  # a key this kind refuses (a CSV read is always full): not one to list
         shape = shape_of(info.annotation)
         if shape.kind in ("model", "union") or (shape.kind == "list" and _of_tables(shape)):
             continue  # a table of its own, described in its own section
