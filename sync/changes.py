@@ -18,12 +18,12 @@ from sync.current import tenant_now
 from sync.errors import UsageError
 from sync.guards import Allowance, GuardKind
 from sync.model import RunStatus
+from sync.model.actor import Actor
 from sync.model.changeset import ChangeSet, ChangeSetStatus, HeldChange
 from sync.model.ids import id_prefix, the_one
 from sync.report import RunReport
 from sync.runner import RunOptions, run_tenant
 from sync.store import changesets
-from sync.store.audit import Actor
 from sync.store.engine import writing
 from sync.timeutil import utc_now
 

@@ -17,12 +17,12 @@ from sync.guards import GuardKind, Held
 from sync.mail.notices import notices_for
 from sync.mail.queue import message_domain, queue_notices
 from sync.model import Change, Plan, ProfileValues, RunStatus
+from sync.model.actor import Actor
 from sync.ops import progress
 from sync.report import RunReport
 from sync.sources.base import ReadResult
 from sync.store import audit, changesets
 from sync.store.apply import change_accounts, create_accounts, split_plan
-from sync.store.audit import Actor
 from sync.store.engine import writing
 from sync.store.runs import last_status, record_run, save_read_state
 from sync.timeutil import utc_now

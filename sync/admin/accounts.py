@@ -20,11 +20,12 @@ from sync.compose.rules import NotComposed
 from sync.config import TenantSettings
 from sync.mail.queue import Notice, queue_notice
 from sync.model import Account, Action, Change
+from sync.model.actor import Actor
 from sync.store import audit
 from sync.store.accounts import load_account as stored_account
 from sync.store.accounts import name_holder, quarantine_start, quarantined_for, update_account
 from sync.store.apply import change_accounts
-from sync.store.audit import Actor, Event
+from sync.store.audit import Event
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from sync.config import Settings
 from sync.current import tenant_now
 from sync.mail.deliver import deliver_due
 from sync.mail.queue import message_domain
-from sync.store.audit import Actor
+from sync.model.actor import Actor
 from sync.store.engine import writing
 from sync.store.locks import named_lock
 

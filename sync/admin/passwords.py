@@ -14,9 +14,10 @@ from sqlalchemy import Connection
 from sync.admin.accounts import load_account
 from sync.admin.policy import Refused, password_problems
 from sync.model import Account
+from sync.model.actor import Actor
 from sync.store import audit
 from sync.store.accounts import set_password_hash
-from sync.store.audit import Actor, Event
+from sync.store.audit import Event
 from sync.store.tokens import revoke_tokens
 
 # argon2-cffi's defaults are argon2id with RFC 9106's low-memory profile (t=3, m=64 MiB, p=4)

@@ -24,9 +24,10 @@ from sync.config import TenantSettings
 from sync.mail.queue import Notice, queue_notice
 from sync.mail.tokens import hash_token
 from sync.model import Account
+from sync.model.actor import Actor
 from sync.store import audit
 from sync.store.accounts import set_password_hash
-from sync.store.audit import Actor, Event
+from sync.store.audit import Event
 from sync.store.engine import writing
 from sync.store.tokens import claim_token, token_and_account
 from sync.timeutil import as_utc

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from sync.config import Settings, TenantSettings
-    from sync.store.audit import Actor
+    from sync.model.actor import Actor
 
 EXIT_FAILED, EXIT_USAGE, EXIT_BLOCKED = 1, 2, 3
 
@@ -84,7 +84,7 @@ class App:
         """Who runs this command, for the audit: $USER (SPEC §10), else the login name."""
         import getpass
 
-        from sync.store.audit import Actor
+        from sync.model.actor import Actor
 
         name = os.environ.get("USER")
         if not name:

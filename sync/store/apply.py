@@ -20,10 +20,11 @@ from sync.model import (
     digest_of,
     sends_invitation,
 )
+from sync.model.actor import Actor
 from sync.model.grants import NO_GRANT, Grant
 from sync.store import audit
 from sync.store.accounts import inserted_after
-from sync.store.audit import Actor, Event
+from sync.store.audit import Event
 from sync.store.bulk import insert_rows, to_json
 from sync.store.schema import accounts, released_names
 from sync.store.tokens import revoke_tokens

@@ -26,12 +26,11 @@ from sqlalchemy import (
     select,
 )
 
+from sync.model.actor import Actor
 from sync.store.accounts import inserted_after
 from sync.store.bulk import insert_rows, to_json
 from sync.store.schema import account_events
 from sync.timeutil import as_utc
-
-RUN_ACTOR = "run"
 
 FieldChanges = Mapping[str, tuple[Any, Any]]
 
@@ -44,22 +43,6 @@ class Event:
     account_name: str
     action: str
     fields: FieldChanges
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who changed it: a run (by id) or an administrator (by name)."""
-
-    name: str
-    run_id: str | None = None
-
-    @classmethod
-    def run(cls, run_id: str) -> Actor:
-        return cls(RUN_ACTOR, run_id)
-
-    @classmethod
-    def admin(cls, name: str) -> Actor:
-        return cls(f"admin:{name}")
 
 
 def record(

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from sync.admin.resets import request_reset
 from sync.mail.queue import message_domain
-from sync.store.audit import Actor
+from sync.model.actor import Actor
 from sync.store.schema import outbox
 from sync.timeutil import utc_now
 from tests.support.configs import person

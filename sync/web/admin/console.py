@@ -23,9 +23,9 @@ from starlette.responses import RedirectResponse, Response
 from sync.admin.passwords import hash_password
 from sync.config import Settings, TenantSettings, WebSettings
 from sync.mail.deliver import deliver_due
+from sync.model.actor import Actor
 from sync.runner import RunOptions, run_tenant
 from sync.store.accounts import Credentials, credentials
-from sync.store.audit import Actor
 from sync.web.admin.sessions import Session, Sessions, session_id
 from sync.web.render import form_page
 from sync.web.site import Site, site_of

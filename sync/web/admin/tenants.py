@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from sync.errors import ConfigError, UsageError
-from sync.store.audit import Actor
+from sync.model.actor import Actor
 from sync.store.tenants import FILE
 from sync.tenants import current_tenant, update_tenant
 from sync.web.site import Site

@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 from sync.admin.accounts import Edit, edit_account
 from sync.admin.passwords import set_password
 from sync.config import Settings
-from sync.store.audit import Actor
+from sync.model.actor import Actor
 from sync.store.engine import open_store, writing
 from sync.timeutil import utc_now
 from tests.conftest import Workspace

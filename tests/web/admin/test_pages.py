@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 
 from sync.admin.accounts import Edit, edit_account
 from sync.admin.passwords import set_password
-from sync.store.audit import Actor
+from sync.model.actor import Actor
 from sync.store.engine import writing
 from sync.store.locks import named_lock
 from sync.tenants import current_tenant

@@ -12,7 +12,7 @@ import pytest
 from httpx import Response
 
 from sync.admin.accounts import Edit, edit_account
-from sync.store.audit import Actor
+from sync.model.actor import Actor
 from sync.store.engine import writing
 from sync.timeutil import utc_now
 from tests.support.configs import person
