@@ -1,7 +1,8 @@
 """Where the time goes: cProfile of steps 2, 3, 4, 6 and 7, summarised by our functions and by
 library.
 
-Each profiled process calls what the command calls (`sync.runner.run_tenant` for `sync`, without
+Each profiled process calls what the command calls (`sync.services.runner.run_tenant` for
+`sync`, without
 the delivery after it; `sync.mail.deliver.deliver_due` for `deliver --flush`), after start-up and
 opening the store; the profiler roughly doubles the cost of Python code, so the summary gives
 shares, and the wall times in the table come from unprofiled runs.
@@ -42,7 +43,7 @@ def profile_run(argv: list[str]) -> None:
     else:
         from sync.config import load_settings
         from sync.mail.deliver import deliver_due
-        from sync.runner import RunOptions, run_tenant
+        from sync.services.runner import RunOptions, run_tenant
         from sync.store.engine import open_store
 
         settings = load_settings(Path(argument))

@@ -1,4 +1,4 @@
-from sync.cli import main
+from sync.entry.cli import main
 
 if __name__ == "__main__":
     main()

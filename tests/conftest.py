@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from sync.cli import run as run_cli
+from sync.entry.cli import run as run_cli
 from tests.support.configs import person, write_config, write_users
 from tests.support.postgres import temporary_database
 

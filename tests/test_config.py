@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sync.cli import run as run_cli
 from sync.config import load_settings
+from sync.entry.cli import run as run_cli
 from sync.errors import ConfigError
 
 GOOD = """

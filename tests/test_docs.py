@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sync import docs
+from sync.entry import docs
 
 ROOT = Path(__file__).resolve().parents[1]
 # [text](target) and [text]: target; the target up to a space, ) or #
@@ -22,7 +22,7 @@ def markdown_files() -> list[Path]:
 
 
 def test_generated_references_are_current() -> None:
-    """Fails when a setting or command changed without `python -m sync.docs` being run."""
+    """Fails when a setting or command changed without `python -m sync.entry.docs` being run."""
     for target, text in docs.generated().items():
         assert (ROOT / target).read_text(encoding="utf-8") == text, f"{target} is stale"
 
@@ -38,7 +38,7 @@ def test_the_check_mode_says_which_file_is_stale(
 
 
 def test_every_command_and_source_kind_is_in_the_references() -> None:
-    from sync.cli import cli
+    from sync.entry.cli import cli
     from sync.sources import SOURCES
 
     commands = (ROOT / "docs/commands.md").read_text(encoding="utf-8")

@@ -25,6 +25,7 @@ from email.message import Message
 from email.utils import parseaddr
 
 from sync.config import MailSettings
+from sync.config.secrets import read_secret
 from sync.errors import (
     DeliveryFailed,
     MailError,
@@ -34,7 +35,6 @@ from sync.errors import (
     StopRun,
 )
 from sync.mail.transport import flatten, needs_utf8
-from sync.secrets import read_secret
 
 # "450 4.7.1 Error: too much mail from 192.0.2.1" (Postfix's smtpd_client_message_rate_limit),
 # "451 4.7.0 Temporary rate limit", "452 4.7.0 too many connections"

@@ -31,7 +31,8 @@ class AccountState:
     password_set: bool = False
     invited: bool = False
     invite_failed_to: str | None = None
-    # sync.groups.Grant.key() of the stored privilege: role, scheme, matched group, set by hand
+    # sync.planning.groups.Grant.key() of the stored privilege: role, scheme, matched group,
+    # set by hand
     grant_key: str = NO_GRANT_KEY
 
 

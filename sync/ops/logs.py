@@ -17,8 +17,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
+from sync.config.secrets import read_secret
 from sync.errors import StopRun
-from sync.secrets import read_secret
 
 if TYPE_CHECKING:  # the command line imports this module before it needs pydantic
     from sync.config import Settings

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine, Row
 
 from sync.config import Settings
 from sync.model import RunStatus
-from sync.report import COUNT_KEYS
+from sync.model.report import COUNT_KEYS
 from sync.store import outbox as store_outbox
 from sync.store import runs as store_runs
 from sync.timeutil import as_utc, utc_now

@@ -81,7 +81,7 @@ def forget_dispatch(conn: Connection, tenant_ids: set[str]) -> None:
 
 def schedule_first(conn: Connection, tenant_id: str, due_at: datetime, timing: Timing) -> None:
     """The tenant's first tick, unless another dispatcher pass gave it one meanwhile (passes of
-    several workers may overlap: they need no lock of their own, see sync.fleet.app)."""
+    several workers may overlap: they need no lock of their own, see sync.entry.fleet.app)."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     conn.execute(
         dialect.insert(tenant_dispatch)

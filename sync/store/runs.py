@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, func, insert, select
 
-from sync.report import RunReport
+from sync.model.report import RunReport
 from sync.store import ids
 from sync.store.schema import runs, sync_state
 

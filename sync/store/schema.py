@@ -200,7 +200,7 @@ tenant_versions = Table(
     Column("saved_at", DateTime(timezone=True), nullable=False),
 )
 
-# The fleet's dispatcher (sync.fleet): each tenant's next scheduled tick and its queued run.
+# The fleet's dispatcher (sync.entry.fleet): each tenant's next scheduled tick and its queued run.
 tenant_dispatch = Table(
     "tenant_dispatch",
     metadata,

@@ -12,7 +12,7 @@ from tests.cli.helpers import ROOT
 HEAVY = ("pydantic", "sqlalchemy", "alembic", "ldap3", "jinja2", "googleapiclient", "starlette")
 PROBE = """
 import sys
-from sync.cli import run
+from sync.entry.cli import run
 code = run(sys.argv[1:])
 heavy = sorted({m.split(".")[0] for m in sys.modules} & set(HEAVY))
 print("HEAVY:", ",".join(heavy))
@@ -23,7 +23,7 @@ sys.exit(code)
 def command_paths() -> list[list[str]]:
     """Every command and group of the console script, found in the click group itself (so a
     command added later is checked too)."""
-    from sync.cli import cli
+    from sync.entry.cli import cli
 
     paths: list[list[str]] = [[]]
     for name, command in sorted(cli.commands.items()):

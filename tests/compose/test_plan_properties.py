@@ -12,7 +12,7 @@ from sync.compose.normalize import name_key
 from sync.compose.rules import NameRule
 from sync.config import DEFAULT_NAME_PATTERN
 from sync.model import AccountState, Action, DirectoryUser, Plan
-from sync.plan import Policy, make_plan
+from sync.planning.plan import Policy, make_plan
 
 POLICY = Policy(NameRule.parse("email_local_part", None, DEFAULT_NAME_PATTERN))
 emails = st.sampled_from(

@@ -5,9 +5,9 @@ from __future__ import annotations
 from sync.compose.collisions import NameBook
 from sync.compose.rules import NameRule
 from sync.config import DEFAULT_NAME_PATTERN
-from sync.guards import Bound, GuardKind, Limits, guard
 from sync.model import GONE, AccountState, DirectoryUser
-from sync.plan import Planner, Policy, profile_of
+from sync.planning.guards import Bound, GuardKind, Limits, guard
+from sync.planning.plan import Planner, Policy, profile_of
 
 POLICY = Policy(NameRule.parse("email_local_part", None, DEFAULT_NAME_PATTERN))
 

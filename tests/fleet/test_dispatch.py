@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import select, text, update
 
 from sync.config import load_settings
-from sync.fleet import tasks
-from sync.fleet.app import make_app
+from sync.entry.fleet import tasks
+from sync.entry.fleet.app import make_app
+from sync.services.tenants import provision_from_file, tenant_settings
 from sync.store.schema import tenant_dispatch, tenants
-from sync.tenants import provision_from_file, tenant_settings
 from sync.timeutil import utc_now
 from tests.fleet.test_fleet_workers import fleet_config
 from tests.ops.conftest import small_directory, tenant, upgraded
@@ -47,7 +47,7 @@ def test_a_pass_reads_only_due_and_new_tenants(
         validated.append(stored.id)
         return tenant_settings(stored)
 
-    monkeypatch.setattr("sync.fleet.tasks.tenant_settings", counted)
+    monkeypatch.setattr("sync.entry.fleet.tasks.tenant_settings", counted)
     fleet = make_app(settings, engine)
     with fleet.app.open():
         assert tasks.dispatch(fleet, int(now.timestamp())) == 1

@@ -11,8 +11,8 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from sync.admin.passwords import verify_password
-from sync.admin.resets import TokenHolder, TokenRefused, check_token, redeem_token
+from sync.services.passwords import verify_password
+from sync.services.resets import TokenHolder, TokenRefused, check_token, redeem_token
 from sync.store.engine import writing
 from sync.store.locks import named_lock
 from sync.store.schema import accounts, released_names

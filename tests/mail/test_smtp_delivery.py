@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from sync.admin.resets import TokenHolder, TokenRefused, check_token, redeem_token
+from sync.services.resets import TokenHolder, TokenRefused, check_token, redeem_token
 from sync.store.engine import writing
 from sync.timeutil import utc_now
 from tests.mail.conftest import MailWorkspace, StartServer, token_in

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sync.admin.resets import TokenHolder, check_token
+from sync.services.resets import TokenHolder, check_token
 from sync.timeutil import utc_now
 from tests.mail.conftest import MailWorkspace, StartServer, token_in
 from tests.mail.smtp_server import DROP, Sink, free_port

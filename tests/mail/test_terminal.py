@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import select as sql_select
 
-from sync.admin.passwords import verify_password
+from sync.services.passwords import verify_password
 from sync.store.schema import accounts
 from tests.mail.conftest import MailWorkspace
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from sync import runner
+from sync.model.report import RunReport
 from sync.ops.collector import RUN_THRESHOLDS, run_thresholds
-from sync.report import RunReport
+from sync.services import runner
 from sync.timeutil import utc_now
 
 ORIGINAL = (701, 11, 12)  # not the default, so that putting back the default is caught

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from sync.config import load_settings
-from sync.current import tenant_now
-from sync.tenants import provision_from_file
+from sync.services.current import tenant_now
+from sync.services.tenants import provision_from_file
 from tests.ops.conftest import configure, small_directory, tenant, upgraded
 
 

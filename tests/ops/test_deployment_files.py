@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 import yaml
 
-from sync.cli import run as run_cli
 from sync.config import Settings
-from sync.schedule import schedule_trigger
+from sync.entry.cli import run as run_cli
+from sync.planning.schedule import schedule_trigger
 from tests.ops.conftest import REPO
 
 JOBS = REPO / "jobs"

@@ -13,7 +13,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import delete, insert
 
-from sync.cli import run as run_cli
+from sync.entry.cli import run as run_cli
 from sync.store.schema import tenant_dispatch
 from sync.timeutil import utc_now
 from tests.ops.conftest import Watched, configure, small_directory, tenant, upgraded, wait_for

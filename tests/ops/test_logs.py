@@ -31,7 +31,7 @@ def test_json_lines_carry_the_tenant_and_run_id(tmp_path: Path) -> None:
     run_ids = {r["tenant"]: r["run_id"] for r in result.reports()}
     # every log line is JSON; the one other line is the command's delivery summary
     lines = [json.loads(line) for line in result.err.splitlines() if not line.startswith("email:")]
-    from_runs = [line for line in lines if line["logger"] == "sync.runner"]
+    from_runs = [line for line in lines if line["logger"] == "sync.services.runner"]
     assert {(line["tenant"], line["message"]) for line in from_runs} >= {
         ("acme", "run started"),
         ("acme", "run ended: succeeded"),
@@ -51,7 +51,7 @@ def test_text_lines_name_the_tenant_and_run(tmp_path: Path) -> None:
     )
     result = run(config, "-v", "sync", "--tenant", "acme", "--json")
     run_id = result.reports()[0]["run_id"]
-    assert f"sync.runner: [tenant=acme run={run_id}] run started" in result.err
+    assert f"sync.services.runner: [tenant=acme run={run_id}] run started" in result.err
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from sync.cli import run as run_cli
+from sync.entry.cli import run as run_cli
 from tests.mail.smtp_server import Sink, free_port, start_server
 from tests.ops.conftest import configure, small_directory, tenant
 from tests.support.configs import table

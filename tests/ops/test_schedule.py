@@ -9,7 +9,7 @@ import pytest
 
 from sync.config import load_settings
 from sync.errors import ConfigError
-from sync.schedule import cron_weekdays, latest_tick, schedule_trigger
+from sync.planning.schedule import cron_weekdays, latest_tick, schedule_trigger
 from tests.ops.conftest import configure, small_directory, tenant
 
 # Monday 2 March 2026, 00:00 UTC

@@ -75,7 +75,7 @@ def test_the_scheduler_runs_every_tenant_on_every_tick_never_twice_at_once(
         assert conn.execute(select(func.count()).select_from(accounts)).scalar() == 8 * 50
     for result in results:
         for line in json_lines(result.err.splitlines()):
-            if line["logger"] == "sync.runner":
+            if line["logger"] == "sync.services.runner":
                 assert line["tenant"] and line["run_id"], line
     engine.dispose()
 

@@ -26,10 +26,10 @@ from starlette.testclient import TestClient
 from starlette.types import ASGIApp
 
 from sync.config import Settings, WebSettings, load_settings
+from sync.entry.web.app import create_app
 from sync.store.engine import open_store
 from sync.store.schema import outbox
 from sync.timeutil import utc_now
-from sync.web.app import create_app
 from tests.conftest import Workspace
 from tests.support.configs import person
 

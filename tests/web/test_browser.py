@@ -23,8 +23,8 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import create_engine, select
 
-from sync.admin.passwords import verify_password
-from sync.cli import run as run_cli
+from sync.entry.cli import run as run_cli
+from sync.services.passwords import verify_password
 from sync.store.schema import accounts
 from tests.support.configs import person, table, write_config, write_users
 from tests.web.mailbox import Mailbox, SmtpServer, free_port

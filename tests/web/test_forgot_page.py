@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from sync.admin.resets import request_reset
 from sync.mail.queue import message_domain
 from sync.model.actor import Actor
+from sync.services.resets import request_reset
 from sync.store.schema import outbox
 from sync.timeutil import utc_now
 from tests.support.configs import person

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from sync.admin.passwords import verify_password
+from sync.services.passwords import verify_password
 from sync.store.schema import accounts
 from sync.timeutil import utc_now
 from tests.support.configs import person

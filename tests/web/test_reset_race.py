@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from httpx import Response
 from starlette.testclient import TestClient
 
-from sync.admin.passwords import verify_password
+from sync.services.passwords import verify_password
 from tests.web.conftest import Pages, form_value, path_of
 from tests.web.test_reset_page import stored_hash
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from sync.config import Settings
+from sync.entry.web.paths import reset_paths, token_parameter
 from sync.errors import ConfigError
-from sync.web.paths import reset_paths, token_parameter
 from tests.conftest import Workspace
 from tests.web.conftest import Pages, ask_for_link, choose, form_value, path_of
 

@@ -17,8 +17,8 @@ import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from sync.config.secrets import read_secret
 from sync.errors import SourceUnavailable, StopRun, TransientError
-from sync.secrets import read_secret
 from sync.sources.settings import EntraIdSourceSettings
 
 GRAPH_SCOPE_PATH = "/.default"  # the application permissions admin-consented for the app

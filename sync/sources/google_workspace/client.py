@@ -19,9 +19,9 @@ from google.oauth2 import service_account
 from googleapiclient import errors as api_errors
 from googleapiclient.discovery import build
 
+from sync.config.secrets import read_secret
 from sync.errors import SourceUnavailable, StopRun, TransientError
 from sync.retry import retrying
-from sync.secrets import read_secret
 from sync.sources.settings import GoogleWorkspaceSourceSettings
 
 SCOPE = "https://www.googleapis.com/auth/admin.directory.user.readonly"

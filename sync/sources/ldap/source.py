@@ -23,9 +23,9 @@ from datetime import UTC, datetime, timedelta
 
 from ldap3.utils.conv import escape_filter_chars
 
+from sync.config.secrets import read_secret
 from sync.errors import StopRun, UserIssue
 from sync.model import DirectoryUser
-from sync.secrets import read_secret
 from sync.sources.base import Page, ReadRequest, ReadResult, SourceRead
 from sync.sources.ldap.connection import Endpoint
 from sync.sources.ldap.dialects import ACTIVE_DIRECTORY, DIALECTS, places_for

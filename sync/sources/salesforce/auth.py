@@ -21,8 +21,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from simple_salesforce.util import getUniqueElementValueFromXmlString
 
+from sync.config.secrets import read_secret
 from sync.errors import SourceUnavailable, StopRun, TransientError
-from sync.secrets import read_secret
 from sync.sources.salesforce.faults import translate
 from sync.sources.settings import SalesforceSourceSettings
 

@@ -13,10 +13,10 @@ from httpx import Response
 from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
-from sync.admin.accounts import Edit, edit_account
-from sync.admin.passwords import set_password
 from sync.config import Settings
 from sync.model.actor import Actor
+from sync.services.accounts import Edit, edit_account
+from sync.services.passwords import set_password
 from sync.store.engine import open_store, writing
 from sync.timeutil import utc_now
 from tests.conftest import Workspace

@@ -12,12 +12,12 @@ from urllib.parse import unquote_plus
 import pytest
 from starlette.testclient import TestClient
 
-from sync.admin.accounts import Edit, edit_account
-from sync.admin.passwords import set_password
 from sync.model.actor import Actor
+from sync.services.accounts import Edit, edit_account
+from sync.services.passwords import set_password
+from sync.services.tenants import current_tenant
 from sync.store.engine import writing
 from sync.store.locks import named_lock
-from sync.tenants import current_tenant
 from sync.timeutil import utc_now
 from tests.support.configs import person, table, write_users
 from tests.web.admin.conftest import Console, csrf_of
@@ -109,7 +109,7 @@ def test_a_console_edit_waits_for_a_running_sync_and_is_refused_after(
     """SPEC §14: the console takes the tenant's lock as a run does (it used to edit without it:
     5 of 5 console renames were overwritten by a racing run, 5 of 5 runs failed on a name the
     console took). While a run holds the lock the edit waits, then is refused, changing nothing."""
-    monkeypatch.setattr("sync.web.admin.accounts.EDIT_WAIT_SECONDS", 0.5)
+    monkeypatch.setattr("sync.entry.web.console.accounts.EDIT_WAIT_SECONDS", 0.5)
     client = console.signed_in()
     page = client.get(ACME + "/accounts/user4")
     form = {"csrf": csrf_of(page.text), "name": "renamed.during.run", "role": "none",

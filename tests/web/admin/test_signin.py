@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from httpx import Response
 
-from sync.admin.accounts import Edit, edit_account
 from sync.model.actor import Actor
+from sync.services.accounts import Edit, edit_account
 from sync.store.engine import writing
 from sync.timeutil import utc_now
 from tests.support.configs import person

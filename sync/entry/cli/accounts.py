@@ -1,0 +1,271 @@
+"""`accounts list|show|edit|set-password|reset-password`: the account screen (SPEC §1, §7).
+
+Nothing here prints a password hash or a token. A refused request exits 2 and changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from sync.entry.cli import EXIT_FAILED, App, plural
+from sync.errors import UsageError
+from sync.services.policy import ROLES
+
+DELIVER_WAIT_SECONDS = 10  # how long a reset waits for another worker's delivery to finish
+
+
+@click.group("accounts")
+def accounts() -> None:
+    """View and edit CLOMO accounts."""
+
+
+tenant_option = click.option(
+    "--tenant", "tenant_id", required=True, metavar="ID", help="The tenant of the account(s)."
+)
+
+
+@accounts.command("list")
+@tenant_option
+@click.option(
+    "--status", type=click.Choice(["active", "disabled"]), help="Only accounts in this status."
+)
+@click.option("--role", type=click.Choice(ROLES), help="Only accounts with this privilege.")
+@click.option(
+    "--search",
+    metavar="TEXT",
+    help="Only accounts whose name, an email address or display name contains TEXT (any case).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.pass_obj
+def list_accounts(
+    app: App,
+    tenant_id: str,
+    status: str | None,
+    role: str | None,
+    search: str | None,
+    as_json: bool,
+) -> None:
+    """List a tenant's accounts, by name."""
+    from sync.store.accounts import account_rows
+
+    app.tenant(tenant_id)
+    with app.engine.connect() as conn:
+        every = account_rows(conn, tenant_id)
+    rows = [row for row in every if _matches(row, status, role, search)]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+        return
+    if rows:
+        click.echo(f"{'NAME':<40} {'STATUS':<9} {'ROLE':<16} EMAIL")
+    for row in rows:
+        locked = " [locked]" if row["name_locked"] else ""
+        click.echo(
+            f"{row['name']:<40} {row['status']:<9} {row['role']:<16} "
+            f"{row['primary_email'] or '-'}{locked}"
+        )
+    filtered = len(rows) != len(every)
+    click.echo(plural(len(rows), "account") + (f" (of {len(every)})" if filtered else ""))
+
+
+def _matches(row: dict[str, Any], status: str | None, role: str | None, text: str | None) -> bool:
+    if status is not None and row["status"] != status:
+        return False
+    if role is not None and row["role"] != role:
+        return False
+    if not text:
+        return True
+    needle = text.casefold()
+    fields = [row["name"], row["primary_email"], row["display_name"], *row["emails"]]
+    return any(needle in value.casefold() for value in fields if value)
+
+
+@accounts.command("show")
+@tenant_option
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+@click.pass_obj
+def show_account(app: App, tenant_id: str, name: str, as_json: bool) -> None:
+    """Show one account."""
+    row = find_account(app, tenant_id, name)
+    if as_json:
+        click.echo(json.dumps(row, ensure_ascii=False, indent=1))
+        return
+    for key, value in row.items():
+        click.echo(f"{key:<14} {_plain(value)}")
+
+
+@accounts.command("edit")
+@tenant_option
+@click.argument("name")
+@click.option("--rename", "new_name", metavar="NEW", help="A new name, set by hand; it is locked.")
+@click.option("--role", type=click.Choice(ROLES), help="Administrator privilege.")
+@click.option("--scheme", metavar="NAME", help="The permission scheme of a custom_admin.")
+@click.option("--memo", metavar="TEXT", help='Free text (line feeds, tabs allowed); "" clears it.')
+@click.option(
+    "--lock-name/--unlock-name",
+    "lock_name",
+    default=None,
+    help="Keep the name as it is / let syncs rename the account again.",
+)
+@click.option(
+    "--wait",
+    "wait_seconds",
+    type=float,
+    default=60,
+    show_default=True,
+    metavar="SECONDS",
+    help="Wait this long for a sync of the tenant that is running.",
+)
+@click.pass_obj
+def edit_command(
+    app: App,
+    tenant_id: str,
+    name: str,
+    new_name: str | None,
+    role: str | None,
+    scheme: str | None,
+    memo: str | None,
+    lock_name: bool | None,
+    wait_seconds: float,
+) -> None:
+    """Edit an account as on the account screen."""
+    from sync.services.accounts import Edit
+    from sync.services.editing import EditRequest, edit_now
+    from sync.timeutil import utc_now
+
+    app.tenant(tenant_id)
+    edit = Edit(new_name, role, scheme, memo, lock_name)
+    request = EditRequest(
+        tenant_id,
+        name,
+        edit,
+        app.operator,
+        utc_now(),
+        wait_seconds=wait_seconds,
+        deliver_wait_seconds=DELIVER_WAIT_SECONDS,
+    )
+    edited = edit_now(app.settings, app.engine, request)
+    click.echo(f"{tenant_id}: {edited.name}: " + "; ".join(edited.said))
+
+
+@accounts.command("history")
+@tenant_option
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def history_command(app: App, tenant_id: str, name: str, as_json: bool) -> None:
+    """Every recorded change to an account, oldest first (the audit)."""
+    from sync.entry.cli.maintenance import event_text
+    from sync.services.accounts import load_account
+    from sync.store.audit import account_history
+
+    app.tenant(tenant_id)
+    with app.engine.connect() as conn:
+        account = load_account(conn, tenant_id, name)
+        events = account_history(conn, tenant_id, account.id)
+    if as_json:
+        click.echo(json.dumps(events, ensure_ascii=False, indent=1))
+        return
+    for event in events:
+        by = event["actor"] + (f" {event['run_id']}" if event["run_id"] else "")
+        click.echo(f"{event_text(event)}  ({by})")
+
+
+@accounts.command("set-password")
+@tenant_option
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password once from standard input.")
+@click.pass_obj
+def set_password_command(app: App, tenant_id: str, name: str, password_stdin: bool) -> None:
+    """Set a password (asked twice, not shown, on a terminal)."""
+    from sync.services.accounts import load_account
+    from sync.services.passwords import require_password_account, set_password
+    from sync.store.engine import writing
+    from sync.timeutil import utc_now
+
+    app.tenant(tenant_id)
+    with app.engine.connect() as conn:  # an unknown or federated account is said before asking
+        account = load_account(conn, tenant_id, name)
+        require_password_account(account)
+    password = _read_password(password_stdin)
+    with writing(app.engine) as conn:
+        set_password(conn, tenant_id, account.name, password, utc_now(), app.operator)
+    click.echo(f"{tenant_id}: password of {account.name} set")
+
+
+@accounts.command("reset-password")
+@tenant_option
+@click.argument("name")
+@click.option("--email", "address", metavar="ADDR", help="One of the account's addresses.")
+@click.pass_obj
+def reset_password_command(app: App, tenant_id: str, name: str, address: str | None) -> None:
+    """Send a reset link to the account's primary address, or to ADDR."""
+    from sync.mail.deliver import deliver_due
+    from sync.mail.queue import message_domain
+    from sync.services.resets import request_reset
+    from sync.store.engine import writing
+    from sync.store.outbox import message as outbox_message
+    from sync.timeutil import utc_now
+
+    tenant = app.tenant(tenant_id)
+    with writing(app.engine) as conn:
+        queued = request_reset(
+            conn,
+            tenant,
+            name,
+            address,
+            now=utc_now(),
+            domain=message_domain(app.settings, tenant),
+            actor=app.operator,
+        )
+    delivery = deliver_due(app.engine, app.settings, wait_seconds=DELIVER_WAIT_SECONDS)
+    with app.engine.connect() as conn:
+        row = outbox_message(conn, queued.outbox_id)
+    what = f"{tenant_id}: reset link for {queued.account_name} to {queued.to_address}"
+    if row["status"] == "sent":
+        click.echo(f"{what}: sent")
+    elif row["status"] == "pending":
+        # the server's refusal of this message, else why the delivery pass ended before it
+        why = row["last_error"] or delivery.stopped_error or "another worker is delivering"
+        click.echo(f"{what}: queued, not sent yet ({why}); `deliver` retries it")
+    else:
+        click.echo(f"{what}: failed: {row['last_error']}", err=True)
+        raise SystemExit(EXIT_FAILED)
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().removesuffix("\n").removesuffix("\r")
+    if not sys.stdin.isatty():
+        raise UsageError(
+            "standard input is not a terminal: give the password with --password-stdin"
+        )
+    return str(
+        click.prompt(
+            "New password",
+            hide_input=True,
+            confirmation_prompt="Repeat the new password",
+            err=True,
+        )
+    )
+
+
+def find_account(app: App, tenant_id: str, name: str) -> dict[str, Any]:
+    from sync.store.accounts import account_rows
+
+    app.tenant(tenant_id)
+    with app.engine.connect() as conn:
+        rows = account_rows(conn, tenant_id, name)
+    if not rows:
+        raise UsageError(f"tenant {tenant_id!r} has no account named {name!r}")
+    return rows[0]
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or "-"
+    return "-" if value is None else str(value)

@@ -1,0 +1,161 @@
+"""The Procrastinate app and its tasks: dispatch (periodic), sync_tenant, deliver, and the retry
+of runs whose worker died. Every task is a thin wrapper over a service."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import procrastinate
+from procrastinate.exceptions import AlreadyEnqueued, UniqueViolation
+from procrastinate.jobs import Status
+from sqlalchemy import Engine, make_url
+
+from sync.config import Settings
+from sync.errors import UsageError
+from sync.planning.schedule import periodic_cron
+from sync.store.engine import PG_KEEPALIVE
+
+log = logging.getLogger(__name__)
+RUNS_QUEUE, MAIL_QUEUE = "runs", "mail"
+SCHEDULED, REQUESTED = 0, 10  # priorities: a run asked for now goes ahead of scheduled ones
+BUSY_RETRY = 15  # seconds: a tenant a manual `sync` holds is tried again this much later
+
+
+@dataclass
+class Fleet:
+    """What the tasks of one worker process share."""
+
+    settings: Settings
+    engine: Engine
+    app: procrastinate.App
+
+
+def conninfo(url: str) -> str:
+    """The store's SQLAlchemy URL as a libpq connection string."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        raise UsageError(
+            "the fleet needs PostgreSQL (database.url); on SQLite run `clomo-sync scheduler`"
+        )
+    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def make_app(settings: Settings, engine: Engine) -> Fleet:
+    app = procrastinate.App(
+        connector=procrastinate.PsycopgConnector(
+            conninfo=conninfo(settings.database.url),
+            kwargs={"options": PG_KEEPALIVE},
+            min_size=1,
+            max_size=4,
+        )
+    )
+    fleet = Fleet(settings, engine, app)
+    _register(fleet)
+    return fleet
+
+
+def _register(fleet: Fleet) -> None:
+    from sync.entry.fleet import tasks
+
+    app, timing = fleet.app, fleet.settings.fleet
+    every_pass = periodic_cron(timing.dispatch_cron)
+
+    @app.periodic(cron=every_pass, periodic_id="dispatch")
+    # no job lock: a pass whose connection dropped mid-job stays "doing" while its worker lives
+    # on, and its lock then stopped every later pass. Overlapping passes are safe instead: due
+    # ticks are taken FOR UPDATE, and a first tick two passes give is inserted once
+    @app.task(name="dispatch", queue=RUNS_QUEUE, queueing_lock="dispatch", priority=REQUESTED + 1)
+    def dispatch(timestamp: int) -> int:
+        return tasks.dispatch(fleet, timestamp)
+
+    @app.task(name="sync_tenant", queue=RUNS_QUEUE)
+    def sync_tenant(tenant_id: str, due_at: str | None = None) -> dict[str, Any]:
+        return tasks.sync_tenant(fleet, tenant_id, due_at)
+
+    @app.task(name="deliver", queue=MAIL_QUEUE)
+    def deliver(tenant_id: str | None = None) -> dict[str, Any]:
+        return tasks.deliver(fleet, tenant_id)
+
+    @app.periodic(cron=every_pass, periodic_id="deliver_due")
+    @app.task(name="deliver_due", queue=MAIL_QUEUE, queueing_lock="deliver_due")
+    def deliver_due(timestamp: int) -> dict[str, Any]:
+        return tasks.deliver(fleet, None)
+
+    @app.periodic(cron=every_pass, periodic_id="retry_stalled")
+    @app.task(name="retry_stalled", queue=RUNS_QUEUE, queueing_lock="retry_stalled")
+    async def retry_stalled(timestamp: int) -> int:
+        stalled = await app.job_manager.get_stalled_jobs(
+            seconds_since_heartbeat=timing.stalled_after_seconds
+        )
+        count = 0
+        for job in stalled:
+            try:
+                await app.job_manager.retry_job(job)
+                log.warning(
+                    "job %s (%s) stalled: its worker died; retrying", job.id, job.call_string
+                )
+            except UniqueViolation:
+                # a newer run of the tenant already waits (its queueing lock): it does this
+                # run's work; closing this one frees the tenant's lock for it
+                await app.job_manager.finish_job(job, status=Status.FAILED, delete_job=False)
+                log.warning("job %s stalled: its worker died; merged into the run waiting", job.id)
+            count += 1
+        return count
+
+
+def run_job(
+    fleet: Fleet, tenant_id: str, due_at: datetime | None, priority: int, later: float = 0
+) -> bool:
+    """Queues a run of the tenant (`later` seconds from now); False when one is already queued
+    (then this request merges into it, and a requested run raises the queued one's priority)."""
+    from sync.store.queue_stats import raise_priority
+
+    try:
+        fleet.app.configure_task(
+            "sync_tenant",
+            lock=f"tenant:{tenant_id}",
+            queueing_lock=f"tenant:{tenant_id}",
+            priority=priority,
+            schedule_in={"seconds": later} if later else None,
+        ).defer(tenant_id=tenant_id, due_at=due_at.isoformat() if due_at else None)
+    except AlreadyEnqueued:
+        if priority > SCHEDULED:
+            raise_priority(fleet.engine, f"tenant:{tenant_id}", priority)
+        return False
+    return True
+
+
+def request_run(settings: Settings, engine: Engine, tenant_id: str) -> bool | None:
+    """A run of the tenant asked for now (the console's "resync now"): queued ahead of the
+    scheduled ones when a fleet serves this store (PostgreSQL with live workers); None when there
+    is no fleet to ask, so the caller runs the tenant itself. True when a run was queued, False
+    when one already waited (it now goes first)."""
+    from datetime import timedelta
+
+    from sync.store.queue_stats import has_queue, queue_stats
+
+    with engine.connect() as conn:
+        if not has_queue(conn):
+            return None
+        stalled = timedelta(seconds=settings.fleet.stalled_after_seconds)
+        if queue_stats(conn, stalled).workers == 0:
+            return None
+    fleet = make_app(settings, engine)
+    with fleet.app.open():
+        return run_job(fleet, tenant_id, None, REQUESTED)
+
+
+def deliver_soon(fleet: Fleet, tenant_id: str) -> None:
+    # an already queued delivery of the tenant sends this run's email too
+    with contextlib.suppress(AlreadyEnqueued):
+        fleet.app.configure_task(
+            "deliver", queueing_lock=f"deliver:{tenant_id}", lock="deliver"
+        ).defer(tenant_id=tenant_id)
+
+
+def lag(due_at: str | None, started: datetime) -> timedelta | None:
+    return None if due_at is None else started - datetime.fromisoformat(due_at)

@@ -1,0 +1,317 @@
+"""Plan a run (SPEC §5.2): from the directory and the store's accounts to a list of changes.
+
+Pure: values in, a Plan out. The `Planner` takes users one at a time as the source streams them,
+so an unchanged user costs no memory after it has been compared; only new users and renames wait
+for the end, where collisions are resolved together. Applying a plan is sync.store.apply's job,
+printing it a dry run's (STYLE.md 5).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+
+from sync.compose.collisions import Assigned, Claim, NameBook, resolve
+from sync.compose.normalize import name_key, normalize_email, normalize_text
+from sync.compose.rules import Composed, NameRule
+from sync.errors import UserIssue
+from sync.model import (
+    GONE,
+    INACTIVE,
+    OUT_OF_SCOPE,
+    AccountState,
+    Action,
+    Change,
+    DirectoryUser,
+    IssueReason,
+    Plan,
+    Profile,
+)
+from sync.model.grants import NO_GRANT_KEY, RoleChange
+from sync.planning.groups import GroupRules
+
+
+def profile_of(user: DirectoryUser) -> Profile:
+    """The user's profile as accounts hold it: normalised, addresses without repeats."""
+    emails = tuple(dict.fromkeys(e for e in map(normalize_email, user.all_emails()) if e))
+    return Profile(
+        primary_email=normalize_email(user.primary_email),
+        emails=emails,
+        employee_code=normalize_text(user.employee_code),
+        given_name=normalize_text(user.given_name),
+        family_name=normalize_text(user.family_name),
+        display_name=normalize_text(user.display_name),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    rule: NameRule
+    collision: str = "suffix"
+    needs_reset_email: bool = True
+    groups: GroupRules = field(default_factory=GroupRules)
+
+
+# every combination of actions, made once: 100,000 new accounts share one {"create"}
+_ACTION_SETS: dict[frozenset[Action], frozenset[Action]] = {}
+
+
+def _actions(names: set[Action] | frozenset[Action]) -> frozenset[Action]:
+    key = frozenset(names)
+    return _ACTION_SETS.setdefault(key, key)
+
+
+# what became of each source id the planner was given
+UNCHANGED, CLAIMING, SKIPPED = -1, -2, -3
+
+
+class Planner:
+    """Builds a Plan from users given one at a time, in any order."""
+
+    def __init__(self, accounts: Mapping[str, AccountState], book: NameBook, policy: Policy):
+        self.accounts, self.book, self.policy = accounts, book, policy
+        self.plan = Plan()
+        self._fate: dict[str, int] = {}  # source id -> index in plan.changes, or a constant
+        self._claims: dict[str, tuple[Profile, AccountState | None, str, bool]] = {}
+        self._duplicates: set[str] = set()
+        self._dropped: set[int] = set()  # indices of changes withdrawn for duplicate ids
+        self._grants: dict[str, RoleChange] = {}  # privileges the group rules give or change
+
+    def add(self, user: DirectoryUser) -> None:
+        source_id = user.source_id
+        if source_id in self._fate:
+            self._duplicates.add(source_id)
+            return
+        account = self.accounts.get(source_id)
+        rules = self.policy.groups
+        if not rules.in_scope(user.groups):
+            self._gone(source_id, account, OUT_OF_SCOPE)
+            return
+        if account is None and not user.active:
+            self._fate[source_id] = SKIPPED  # nobody gets an account the directory switched off
+            return
+        stored = account.grant_key if account is not None else NO_GRANT_KEY
+        grant = rules.regrant(user.groups, stored)
+        if grant is not None:
+            self._grants[source_id] = grant
+        composed = self.policy.rule.compose(user)
+        if not isinstance(composed, Composed):
+            self._fate[source_id] = SKIPPED
+            self.plan.issues.append(
+                _not_named(source_id, composed.reason, composed.detail, account)
+            )
+        elif account is None or _wants_rename(account, composed.name):
+            self._fate[source_id] = CLAIMING
+            self._claims[source_id] = (profile_of(user), account, composed.name, user.active)
+        else:
+            # a locked name keeps the composed name it had, so unlocking can rename it later
+            kept = account.composed_name if account.name_locked else composed.name
+            profile = profile_of(user)
+            change = _existing(source_id, profile, user.active, account, kept, account.name)
+            self._record(self._invited(change, account, profile))
+
+    def set_aside(self, issue: UserIssue) -> None:
+        """A user the source returned but could not use: reported, and not "gone"."""
+        self.plan.issues.append(issue)
+        self.set_aside_quietly(issue.source_id)
+
+    def set_aside_quietly(self, source_id: str) -> None:
+        """A user that is not to be planned, nor reported, nor taken for gone."""
+        if source_id in self._fate:
+            self._duplicates.add(source_id)
+        self._fate.setdefault(source_id, SKIPPED)
+
+    def remove(self, source_id: str) -> None:
+        """A user the directory says was deleted (a delta read's removal): its active account is
+        disabled as gone; a disabled one stays as it is; an id without an account is ignored."""
+        if source_id in self._fate:
+            self._duplicates.add(source_id)
+            return
+        self._gone(source_id, self.accounts.get(source_id), GONE)
+
+    def finish(self, *, full_read: bool) -> Plan:
+        """Resolves the claims; on a full read, disables active accounts whose user is absent."""
+        self._drop_duplicates()
+        self._settle_claims()
+        if full_read:
+            self._disable_absent()
+        # a report reads the same whatever order the source returned users in
+        self.plan.issues.sort(key=lambda issue: (issue.source_id, issue.reason))
+        if self._dropped:
+            kept = enumerate(self.plan.changes)
+            self.plan.changes = [c for i, c in kept if i not in self._dropped]
+        return self.plan
+
+    def _invited(self, change: Change, account: AccountState, profile: Profile) -> Change:
+        """The change with the invitation the account is owed (SPEC §10: a password account that
+        never had a password set is sent account_created as soon as it has an address, and
+        again when it is re-enabled), or its missing_email issue."""
+        active = (account.active and Action.DISABLE not in change.actions) or (
+            Action.ENABLE in change.actions
+        )
+        source_id = change.source_id
+        if not self.policy.needs_reset_email or account.password_set or not active:
+            return change
+        if account.invited and Action.ENABLE not in change.actions:
+            return change
+        address = profile.primary_email
+        if address and (address != account.invite_failed_to or Action.ENABLE in change.actions):
+            return replace(change, invite=True, profile=profile)
+        detail = "primary_email"
+        if address:
+            detail = f"primary_email: the invitation to {address} could not be delivered"
+        self.plan.issues.append(UserIssue(source_id, IssueReason.MISSING_EMAIL, detail))
+        return change
+
+    def _gone(self, source_id: str, account: AccountState | None, why: str) -> None:
+        """A user the directory no longer offers (deleted, or outside the tenant's group scope):
+        an active account is disabled (the disable guard applies), a disabled one stays as it
+        is, and nobody gets a new account."""
+        if account is None:
+            self._fate[source_id] = SKIPPED
+        elif account.active:
+            self._record(Change(source_id, _actions({Action.DISABLE}), account.name, account.id,
+                                why=why))  # fmt: skip
+        else:
+            self._record(Change(source_id, frozenset(), account.name, account.id))
+
+    def _record(self, change: Change) -> None:
+        grant = self._grants.pop(change.source_id, None)
+        if grant is not None:
+            actions = (
+                change.actions if change.account_id is None else change.actions | {Action.UPDATE}
+            )
+            change = replace(change, actions=_actions(actions), grant=grant)
+        if change.invite or change.actions or (change.composed_name and change.account_id):
+            self._fate[change.source_id] = len(self.plan.changes)
+            self.plan.changes.append(change)
+        else:
+            self._fate[change.source_id] = UNCHANGED
+        self.plan.unchanged += not change.actions
+
+    def _settle_claims(self) -> None:
+        claims = [Claim(sid, base) for sid, (_, _, base, _) in self._claims.items()]
+        rule = self.policy.rule
+        outcome = resolve(
+            claims, self.book, self.policy.collision, lambda n: isinstance(rule.check(n), Composed)
+        )
+        del claims  # 100,000 claims at that size: gone before the changes are made
+        for source_id in sorted(self._claims):
+            # popped: each claim's memory goes to its change, not to both
+            profile, account, base, active = self._claims.pop(source_id)
+            decision = outcome.pop(source_id)
+            if isinstance(decision, Assigned):
+                if account is None:
+                    self._record(_new(source_id, profile, decision.name, base))
+                else:
+                    change = _existing(source_id, profile, active, account, base, decision.name)
+                    self._record(self._invited(change, account, profile))
+                if account is None and self.policy.needs_reset_email and not profile.primary_email:
+                    self.plan.issues.append(
+                        UserIssue(source_id, IssueReason.MISSING_EMAIL, "primary_email")
+                    )
+                continue
+            self.plan.issues.append(
+                UserIssue(source_id, IssueReason.NAME_CONFLICT, decision.holder)
+            )
+            if account is not None:  # it keeps its name; its other changes still apply
+                kept = account.composed_name
+                change = _existing(source_id, profile, active, account, kept, account.name)
+                self._record(self._invited(change, account, profile))
+
+    def _drop_duplicates(self) -> None:
+        """Every row of an id the source returned twice is set aside; its account stays."""
+        for source_id in sorted(self._duplicates):
+            fate = self._fate[source_id]
+            if fate >= 0:
+                self._dropped.add(fate)
+                self.plan.unchanged -= not self.plan.changes[fate].actions
+            elif fate == UNCHANGED:
+                self.plan.unchanged -= 1
+            self._claims.pop(source_id, None)
+            self._fate[source_id] = SKIPPED
+        if self._duplicates:
+            self.plan.issues = [i for i in self.plan.issues if i.source_id not in self._duplicates]
+            self.plan.issues += [
+                UserIssue(
+                    s, IssueReason.DUPLICATE_SOURCE_ID, "the source returned this id more than once"
+                )
+                for s in sorted(self._duplicates)
+            ]
+
+    def _disable_absent(self) -> None:
+        for source_id in sorted(self.accounts.keys() - self._fate.keys()):
+            account = self.accounts[source_id]
+            if account.active:
+                self.plan.changes.append(
+                    Change(
+                        source_id, _actions({Action.DISABLE}), account.name, account.id, why=GONE
+                    )
+                )
+
+
+def make_plan(
+    users: Iterable[DirectoryUser],
+    accounts: Mapping[str, AccountState],
+    book: NameBook,
+    policy: Policy,
+    *,
+    full_read: bool,
+) -> Plan:
+    """The plan for a whole directory at once."""
+    planner = Planner(accounts, book, policy)
+    for user in users:
+        planner.add(user)
+    return planner.finish(full_read=full_read)
+
+
+def _wants_rename(account: AccountState, composed: str) -> bool:
+    """Only the account's own composed name changing renames it, and never a locked name: a
+    suffixed account (`taro-2`) keeps its name while its rule still yields `taro`."""
+    return (
+        not account.name_locked
+        and composed != account.composed_name
+        and name_key(composed) != name_key(account.name)
+    )
+
+
+def _new(source_id: str, profile: Profile, name: str, composed: str) -> Change:
+    return Change(
+        source_id, _actions({Action.CREATE}), name, composed_name=composed, profile=profile
+    )
+
+
+def _existing(
+    source_id: str,
+    profile: Profile,
+    active: bool,
+    account: AccountState,
+    composed: str | None,
+    name: str,
+) -> Change:
+    actions: set[Action] = set()
+    if profile.digest() != account.profile_digest:
+        actions.add(Action.UPDATE)
+    if name != account.name:
+        actions.add(Action.RENAME)
+    if active != account.active:
+        actions.add(Action.ENABLE if active else Action.DISABLE)
+    restate = composed if composed != account.composed_name else None
+    return Change(
+        source_id,
+        _actions(actions),
+        name,
+        account.id,
+        account.name if Action.RENAME in actions else None,
+        restate,
+        profile if actions & {Action.UPDATE, Action.RENAME} else None,
+        INACTIVE if Action.DISABLE in actions else "",
+    )
+
+
+def _not_named(
+    source_id: str, reason: IssueReason, detail: str, account: AccountState | None
+) -> UserIssue:
+    if account is not None:  # SPEC §3: the account is left as it is, and the report warns
+        detail = f"{detail} (account {account.name} left unchanged)"
+    return UserIssue(source_id, reason, detail)

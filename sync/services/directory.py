@@ -1,0 +1,115 @@
+"""Reading a tenant's directory (SPEC §2, §5.1): lookups first, then the main source streamed
+page by page into the planner."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from sync.compose.normalize import normalize_email, normalize_text
+from sync.errors import UserIssue
+from sync.model import DirectoryUser, IssueReason
+from sync.ops import progress
+from sync.planning.plan import Planner
+from sync.sources import open_source
+from sync.sources.base import Page, ReadRequest, ReadResult, drain
+from sync.sources.settings import SourceSettings
+
+# attributes a lookup can provide: those held by another system than the tenant's own directory
+LOOKUP_ATTRIBUTES = ("google_workspace_email", "salesforce_account")
+
+
+@dataclass(frozen=True, slots=True)
+class ReadSummary:
+    result: ReadResult
+    users_read: int
+
+
+class LookupIndex:
+    """A lookup source's users by match key (SPEC §2). A key two of them share matches nobody."""
+
+    def __init__(
+        self, lookup: SourceSettings, users: Iterable[DirectoryUser], provided: tuple[str, ...]
+    ) -> None:
+        self.match_on = lookup.match_on or "email"
+        self.kind = lookup.kind
+        self.provided = provided
+        self.index: dict[str, DirectoryUser | None] = {}
+        for user in users:
+            for key in self._lookup_keys(user, lookup.lookup_field):
+                known = self.index.get(key, user)
+                self.index[key] = user if known is user else None
+
+    def enrich(self, user: DirectoryUser) -> DirectoryUser | UserIssue:
+        """The user with the provided attributes copied from its match, or the issue."""
+        keys = _keys(user, self.match_on)
+        match = next((found for k in keys if (found := self.index.get(k)) is not None), None)
+        if match is None:
+            return UserIssue(
+                user.source_id, IssueReason.NO_LOOKUP_MATCH, f"{self.kind} by {self.match_on}"
+            )
+        return replace(user, **{a: getattr(match, a) for a in self.provided})
+
+    def _lookup_keys(self, user: DirectoryUser, lookup_field: str | None) -> list[str]:
+        if self.match_on in ("email", "employee_code"):
+            return _keys(user, self.match_on)
+        value = user.attribute(lookup_field) if lookup_field else user.source_id
+        return [value] if value else []
+
+
+def read_lookup(lookup: SourceSettings, provided: tuple[str, ...]) -> LookupIndex:
+    """Reads a lookup source completely; a lookup that cannot be read stops the run."""
+    wanted = {*provided, "primary_email", "emails", "employee_code"}
+    extra = {lookup.lookup_field} if lookup.lookup_field else set()
+    request = ReadRequest(frozenset(wanted), frozenset(extra), required=frozenset(provided))
+    users = [
+        u
+        for item in drain(open_source(lookup).read(request))
+        if isinstance(item, Page)
+        for u in item.users
+    ]
+    return LookupIndex(lookup, users, provided)
+
+
+def feed(
+    source: SourceSettings, request: ReadRequest, planner: Planner, lookups: list[LookupIndex]
+) -> ReadSummary:
+    """Streams the main source into the planner; raises StopRun when the read is incomplete."""
+    users_read = 0
+    with progress.bar(f"reading {source.kind}") as advance:
+        for item in drain(open_source(source).read(request)):
+            if isinstance(item, ReadResult):
+                return ReadSummary(item, users_read)
+            users_read += len(item.users) + len(item.issues)
+            for issue in item.issues:
+                planner.set_aside(issue)
+            for user in item.users:
+                _give(planner, user, lookups)
+            for source_id in item.removed:
+                planner.remove(source_id)
+            advance(len(item.users) + len(item.issues))
+    raise AssertionError("a source's read ended without its ReadResult")
+
+
+def _give(planner: Planner, user: DirectoryUser, lookups: list[LookupIndex]) -> None:
+    for lookup in lookups:
+        enriched = lookup.enrich(user)
+        if isinstance(enriched, UserIssue):
+            # no account for an unmatched user, and an existing one is left as it is
+            if user.active:
+                planner.set_aside(enriched)
+            else:
+                planner.set_aside_quietly(user.source_id)
+            return
+        user = enriched
+    planner.add(user)
+
+
+def _keys(user: DirectoryUser, match_on: str) -> list[str]:
+    if match_on == "email":
+        return [e.lower() for e in map(normalize_email, user.all_emails()) if e]
+    if match_on == "employee_code":
+        code = normalize_text(user.employee_code)
+        return [code] if code else []
+    value = normalize_text(user.attribute(match_on))
+    return [value] if value else []
