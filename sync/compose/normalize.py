@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import unicodedata
 
+from sync.model.names import name_key
+
+__all__ = ["name_key", "normalize_email", "normalize_text", "split_email"]
+
 
 def normalize_text(value: str | None) -> str | None:
     """NFKC (full-width `ＥＭＰ００１` becomes `EMP001`), surrounding white space removed;
@@ -24,14 +28,6 @@ def normalize_email(value: str | None) -> str | None:
     if not at:
         return text
     return f"{local}@{domain.lower()}"
-
-
-def name_key(name: str) -> str:
-    """The key under which names are unique: case-insensitive (SPEC §3). A name that is its
-    own key (most are lower-case) is returned itself rather than as a copy: a run holds keys
-    for every account and every claim, 100,000 of each at that size."""
-    key = name.casefold()
-    return name if key == name else key
 
 
 def split_email(name: str) -> tuple[str, str]:

@@ -10,10 +10,12 @@ from datetime import timedelta
 
 from sqlalchemy import Connection, Engine
 
+from sync.compose.collisions import NameBook
 from sync.config import Settings, TenantSettings
 from sync.errors import StopRun
 from sync.mail.notices import count_notices
 from sync.model import PROFILE_ATTRIBUTES, AccountState, Action, Plan, RunStatus
+from sync.model.names import name_key
 from sync.model.report import ACTION_COUNTS, RunReport
 from sync.ops.collector import run_thresholds
 from sync.ops.logs import log_context
@@ -24,7 +26,12 @@ from sync.planning.plan import Planner, Policy
 from sync.services.commit import Outcome, commit, finish
 from sync.services.directory import LOOKUP_ATTRIBUTES, ReadSummary, feed, read_lookup
 from sync.sources.base import ReadRequest
-from sync.store.accounts import load_states, name_book, quarantine_start, stored_profiles
+from sync.store.accounts import (
+    load_states,
+    quarantine_start,
+    released_names_since,
+    stored_profiles,
+)
 from sync.store.engine import writing
 from sync.store.locks import named_lock
 from sync.store.runs import read_state
@@ -101,12 +108,9 @@ def _run(
     with engine.connect() as conn:
         watermark, full = _read_mode(conn, tenant, options)
         states = load_states(conn, tenant.id)
-        book = name_book(
-            conn,
-            tenant.id,
-            states,
-            tenant.reserved_names,
-            quarantine_start(report.started_at, tenant.name_quarantine_days),
+        since = quarantine_start(report.started_at, tenant.name_quarantine_days)
+        book = _name_book(
+            states, tenant.reserved_names, released_names_since(conn, tenant.id, since)
         )
     groups = rules_from(
         tenant.scope.groups if tenant.scope else None,
@@ -147,6 +151,18 @@ def _read_mode(
         return None, True
     due = as_utc(state.last_full_at) + timedelta(hours=interval) <= utc_now()
     return (None if due else state.watermark), due
+
+
+def _name_book(
+    states: dict[str, AccountState], reserved: tuple[str, ...], released: dict[str, int]
+) -> NameBook:
+    """Names taken: held by accounts, reserved by the tenant, or released within the quarantine."""
+    by_id = {state.id: source_id for source_id, state in states.items()}
+    return NameBook(
+        held={name_key(s.name): (source_id, s.name) for source_id, s in states.items()},
+        reserved={name_key(name) for name in reserved},
+        quarantined={key: by_id.get(account, f"#{account}") for key, account in released.items()},
+    )
 
 
 def _read(

@@ -10,10 +10,9 @@ from typing import Any
 
 from sqlalchemy import CTE, Connection, or_, select, update
 
-from sync.compose.collisions import NameBook
-from sync.compose.normalize import name_key
 from sync.model import PROFILE_FIELDS, Account, AccountState, AccountStatus, ProfileValues
 from sync.model.grants import NO_GRANT_KEY, Grant
+from sync.model.names import name_key
 from sync.store.schema import accounts, released_names
 from sync.timeutil import as_utc
 
@@ -94,25 +93,13 @@ def stored_profiles(conn: Connection, account_ids: Collection[int]) -> dict[int,
     return found
 
 
-def name_book(
-    conn: Connection,
-    tenant_id: str,
-    states: dict[str, AccountState],
-    reserved: tuple[str, ...],
-    quarantine_since: datetime,
-) -> NameBook:
-    """Names taken: held by accounts, reserved by the tenant, or released within the quarantine."""
-    by_id = {state.id: source_id for source_id, state in states.items()}
-    book = NameBook(
-        held={name_key(s.name): (source_id, s.name) for source_id, s in states.items()},
-        reserved={name_key(name) for name in reserved},
-    )
+def released_names_since(conn: Connection, tenant_id: str, since: datetime) -> dict[str, int]:
+    """Names released by a rename since `since` (the quarantine): name key -> the account that
+    released it."""
     query = select(released_names.c.name_key, released_names.c.account_id).where(
-        released_names.c.tenant_id == tenant_id, released_names.c.released_at >= quarantine_since
+        released_names.c.tenant_id == tenant_id, released_names.c.released_at >= since
     )
-    for key, account_id in conn.execute(query):
-        book.quarantined[key] = by_id.get(account_id, f"#{account_id}")
-    return book
+    return {key: int(account_id) for key, account_id in conn.execute(query)}
 
 
 def load_account(conn: Connection, tenant_id: str, name: str) -> Account | None:

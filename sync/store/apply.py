@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
-from sync.compose.normalize import name_key
 from sync.model import (
     PROFILE_FIELDS,
     AccountStatus,
@@ -22,6 +21,7 @@ from sync.model import (
 )
 from sync.model.actor import Actor
 from sync.model.grants import NO_GRANT, Grant
+from sync.model.names import name_key
 from sync.store import audit
 from sync.store.accounts import inserted_after
 from sync.store.audit import Event

@@ -15,7 +15,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from sync.compose.normalize import name_key
 from sync.config import TenantSettings
 from sync.entry.web.console import sessions
 from sync.entry.web.console.console import (
@@ -28,6 +27,7 @@ from sync.entry.web.console.console import (
 from sync.entry.web.forms import posted_form
 from sync.entry.web.render import form_page
 from sync.entry.web.site import Site, site_of
+from sync.model.names import name_key
 from sync.services.passwords import verify_password
 from sync.store.accounts import credentials
 
