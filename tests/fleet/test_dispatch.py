@@ -47,7 +47,7 @@ def test_a_pass_reads_only_due_and_new_tenants(
         validated.append(stored.id)
         return tenant_settings(stored)
 
-    monkeypatch.setattr("sync.entry.fleet.tasks.tenant_settings", counted)
+    monkeypatch.setattr("sync.services.dispatch.tenant_settings", counted)
     fleet = make_app(settings, engine)
     with fleet.app.open():
         assert tasks.dispatch(fleet, int(now.timestamp())) == 1

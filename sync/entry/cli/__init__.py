@@ -73,10 +73,10 @@ class App:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            from sync.store.engine import open_reader, open_store
+            from sync.services import storage
 
             url = self.file_settings.database.url
-            self._engine = open_reader(url) if self.read_only else open_store(url)
+            self._engine = storage.for_reading(url) if self.read_only else storage.for_writing(url)
         return self._engine
 
     @property

@@ -30,9 +30,9 @@ def worker_command(app: App, concurrency: int) -> None:
     logging.getLogger("procrastinate").setLevel(logging.WARNING)
     progress.enable(False)
     app.engine.dispose()  # migrated and provisioned; the worker's own pool fits its concurrency
-    from sync.store.engine import make_engine
+    from sync.services.storage import pool
 
-    engine = make_engine(app.settings.database.url, pool_size=2 * concurrency + 2)
+    engine = pool(app.settings.database.url, pool_size=2 * concurrency + 2)
     raise SystemExit(serve(app.settings, engine, concurrency))
 
 

@@ -116,8 +116,7 @@ def db() -> None:
 @click.pass_obj
 def upgrade_db(app: App) -> None:
     """Migrate the store's schema to the newest revision."""
-    from sync.store.engine import make_engine, upgrade
+    from sync.services.storage import migrate
 
-    engine = make_engine(app.file_settings.database.url)
-    upgrade(engine)
+    migrate(app.file_settings.database.url)
     click.echo("the store's schema is up to date")

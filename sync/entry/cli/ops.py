@@ -49,11 +49,11 @@ def health_command(app: App, min_workers: int, max_lag: float | None, as_json: b
     """Exit 0 when the store answers (and the fleet's checks pass); else 1. On PostgreSQL with
     workers: also the workers seen, the queue depth and the oldest due tenant's lag."""
     from sync.ops.health import check_health
-    from sync.store.engine import make_engine
+    from sync.services.storage import pool
 
     settings = app.file_settings
     stalled = timedelta(seconds=settings.fleet.stalled_after_seconds)
-    engine = make_engine(settings.database.url)  # no migration: a health check only looks
+    engine = pool(settings.database.url)  # no migration: a health check only looks
     try:
         health = check_health(engine, stalled, min_workers, max_lag)
     finally:

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, make_url
 from sync.config import Settings
 from sync.errors import UsageError
 from sync.planning.schedule import periodic_cron
-from sync.store.engine import PG_KEEPALIVE
+from sync.services.storage import PG_KEEPALIVE
 
 log = logging.getLogger(__name__)
 RUNS_QUEUE, MAIL_QUEUE = "runs", "mail"
@@ -112,7 +112,7 @@ def run_job(
 ) -> bool:
     """Queues a run of the tenant (`later` seconds from now); False when one is already queued
     (then this request merges into it, and a requested run raises the queued one's priority)."""
-    from sync.store.queue_stats import raise_priority
+    from sync.services.queue import raise_priority
 
     try:
         fleet.app.configure_task(
@@ -136,14 +136,10 @@ def request_run(settings: Settings, engine: Engine, tenant_id: str) -> bool | No
     when one already waited (it now goes first)."""
     from datetime import timedelta
 
-    from sync.store.queue_stats import has_queue, queue_stats
+    from sync.services.queue import fleet_serves
 
-    with engine.connect() as conn:
-        if not has_queue(conn):
-            return None
-        stalled = timedelta(seconds=settings.fleet.stalled_after_seconds)
-        if queue_stats(conn, stalled).workers == 0:
-            return None
+    if not fleet_serves(engine, timedelta(seconds=settings.fleet.stalled_after_seconds)):
+        return None
     fleet = make_app(settings, engine)
     with fleet.app.open():
         return run_job(fleet, tenant_id, None, REQUESTED)
