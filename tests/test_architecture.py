@@ -57,7 +57,11 @@ def module_name(path: Path) -> str:
 
 
 def imports_of(path: Path) -> list[tuple[int, str]]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return imports_in(path.read_text(encoding="utf-8"))
+
+
+def imports_in(source: str) -> list[tuple[int, str]]:
+    tree = ast.parse(source)
     found: list[tuple[int, str]] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -78,12 +82,17 @@ def test_every_module_has_a_floor() -> None:
 
 @pytest.mark.parametrize("path", MODULES, ids=lambda p: module_name(p))
 def test_imports_point_down(path: Path) -> None:
-    name = module_name(path)
+    assert wrong_imports(module_name(path), imports_of(path)) == []
+
+
+def wrong_imports(name: str, imports: list[tuple[int, str]]) -> list[str]:
+    """Each import of module `name` that points up a floor, out of pure logic to the outside
+    world, or along a never-arrow."""
     own = floor_of(name)
     if own is None:
-        return
+        return []
     wrong = []
-    for line, imported in imports_of(path):
+    for line, imported in imports:
         target = floor_of(imported)
         if target is not None and target > own:
             wrong.append(f"line {line}: {NAMES[own]} imports {NAMES[target]} {imported}")
@@ -92,7 +101,28 @@ def test_imports_point_down(path: Path) -> None:
         for source, target_prefix in NEVER:
             if _under(name, source) and _under(imported, target_prefix):
                 wrong.append(f"line {line}: {name} imports {imported} (never {target_prefix})")
-    assert wrong == []
+    return wrong
+
+
+@pytest.mark.parametrize(
+    ("module", "planted", "said"),
+    [
+        ("sync.entry.cli.accounts", "from sync.store.accounts import account_rows",
+         "never sync.store"),
+        ("sync.entry.web.console.runs", "import sync.store.engine", "never sync.store"),
+        ("sync.sources.csv", "from sync.store.engine import writing", "never sync.store"),
+        ("sync.store.accounts", "from sync.compose.collisions import NameBook",
+         "never sync.compose"),
+        ("sync.mail.deliver", "from sync.ops.logs import log_context", "never sync.ops"),
+        ("sync.planning.plan", "from sync.services.runner import run_tenant",
+         "pure logic imports services"),
+    ],
+)  # fmt: skip
+def test_a_planted_import_fails(module: str, planted: str, said: str) -> None:
+    """The checker itself: an import that breaks an arrow is found (a planted `sync.store`
+    import in the CLI, say), naming the line and the arrow."""
+    found = wrong_imports(module, imports_in(f"import os\n{planted}\n"))
+    assert len(found) == 1 and found[0].startswith("line 2:") and said in found[0], found
 
 
 def _under(module: str, prefix: str) -> bool:

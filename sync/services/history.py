@@ -13,6 +13,18 @@ from sync.store.audit import run_events
 from sync.store.runs import ids_starting, run_report
 
 
+def tenant_run(
+    engine: Engine, tenant_id: str, run_id: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    """One run of this tenant by its whole id, with its events; None for another tenant's run
+    as for an unknown one."""
+    with engine.connect() as conn:
+        report = run_report(conn, run_id)
+        if report is None or report.get("tenant") != tenant_id:
+            return None
+        return report, run_events(conn, run_id)
+
+
 def run_with_events(engine: Engine, typed: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The run's report and the audit events it wrote."""
     with engine.connect() as conn:

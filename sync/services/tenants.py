@@ -23,11 +23,9 @@ from sqlalchemy.exc import IntegrityError
 
 from sync.config import Settings, TenantSettings
 from sync.errors import ConfigError, UsageError
+from sync.model.tenant import FILE, STORE, StoredTenant
 from sync.store.engine import writing
 from sync.store.tenants import (
-    FILE,
-    STORE,
-    StoredTenant,
     save_tenant,
     stored_tenant,
     stored_tenants,

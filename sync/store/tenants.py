@@ -10,40 +10,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from sync.model.tenant import StoredTenant, TenantVersion
 from sync.store.schema import tenant_versions, tenants
 from sync.timeutil import as_utc
 
-FILE, STORE = "file", "store"  # where a tenant's settings come from
 BATCH = 1000  # ids per IN list
-
-
-@dataclass(frozen=True, slots=True)
-class StoredTenant:
-    id: str
-    origin: str
-    origin_file: str | None
-    enabled: bool
-    version: int
-    settings: dict[str, Any]
-    created_at: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class TenantVersion:
-    tenant_id: str
-    version: int
-    settings: dict[str, Any]
-    changed: list[str]
-    author: str
-    origin: str
-    saved_at: datetime
 
 
 def _tenant(row: Any) -> StoredTenant:

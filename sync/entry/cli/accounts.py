@@ -50,11 +50,10 @@ def list_accounts(
     as_json: bool,
 ) -> None:
     """List a tenant's accounts, by name."""
-    from sync.store.accounts import account_rows
+    from sync.services.views import account_rows
 
     app.tenant(tenant_id)
-    with app.engine.connect() as conn:
-        every = account_rows(conn, tenant_id)
+    every = account_rows(app.engine, tenant_id)
     rows = [row for row in every if _matches(row, status, role, search)]
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
@@ -160,13 +159,10 @@ def edit_command(
 def history_command(app: App, tenant_id: str, name: str, as_json: bool) -> None:
     """Every recorded change to an account, oldest first (the audit)."""
     from sync.entry.cli.maintenance import event_text
-    from sync.services.accounts import load_account
-    from sync.store.audit import account_history
+    from sync.services.views import account_history
 
     app.tenant(tenant_id)
-    with app.engine.connect() as conn:
-        account = load_account(conn, tenant_id, name)
-        events = account_history(conn, tenant_id, account.id)
+    events = account_history(app.engine, tenant_id, name)
     if as_json:
         click.echo(json.dumps(events, ensure_ascii=False, indent=1))
         return
@@ -182,18 +178,19 @@ def history_command(app: App, tenant_id: str, name: str, as_json: bool) -> None:
 @click.pass_obj
 def set_password_command(app: App, tenant_id: str, name: str, password_stdin: bool) -> None:
     """Set a password (asked twice, not shown, on a terminal)."""
-    from sync.services.accounts import load_account
-    from sync.services.passwords import require_password_account, set_password
-    from sync.store.engine import writing
+    from sync.services.accounts import Edit
+    from sync.services.editing import EditRequest, edit_now
+    from sync.services.passwords import require_password_account
+    from sync.services.views import account as find
     from sync.timeutil import utc_now
 
     app.tenant(tenant_id)
-    with app.engine.connect() as conn:  # an unknown or federated account is said before asking
-        account = load_account(conn, tenant_id, name)
-        require_password_account(account)
+    account = find(app.engine, tenant_id, name)  # unknown or federated: said before asking
+    require_password_account(account)
     password = _read_password(password_stdin)
-    with writing(app.engine) as conn:
-        set_password(conn, tenant_id, account.name, password, utc_now(), app.operator)
+    request = EditRequest(tenant_id, account.name, Edit(), app.operator, utc_now(),
+                          password=password)  # fmt: skip
+    edit_now(app.settings, app.engine, request)
     click.echo(f"{tenant_id}: password of {account.name} set")
 
 
@@ -204,36 +201,21 @@ def set_password_command(app: App, tenant_id: str, name: str, password_stdin: bo
 @click.pass_obj
 def reset_password_command(app: App, tenant_id: str, name: str, address: str | None) -> None:
     """Send a reset link to the account's primary address, or to ADDR."""
-    from sync.mail.deliver import deliver_due
-    from sync.mail.queue import message_domain
-    from sync.services.resets import request_reset
-    from sync.store.engine import writing
-    from sync.store.outbox import message as outbox_message
+    from sync.services.reset_links import send_reset_link
     from sync.timeutil import utc_now
 
     tenant = app.tenant(tenant_id)
-    with writing(app.engine) as conn:
-        queued = request_reset(
-            conn,
-            tenant,
-            name,
-            address,
-            now=utc_now(),
-            domain=message_domain(app.settings, tenant),
-            actor=app.operator,
-        )
-    delivery = deliver_due(app.engine, app.settings, wait_seconds=DELIVER_WAIT_SECONDS)
-    with app.engine.connect() as conn:
-        row = outbox_message(conn, queued.outbox_id)
+    sent = send_reset_link(app.settings, app.engine, tenant, name, address, actor=app.operator,
+                           now=utc_now(), wait_seconds=DELIVER_WAIT_SECONDS)  # fmt: skip
+    queued = sent.queued
     what = f"{tenant_id}: reset link for {queued.account_name} to {queued.to_address}"
-    if row["status"] == "sent":
+    if sent.status == "sent":
         click.echo(f"{what}: sent")
-    elif row["status"] == "pending":
+    elif sent.status == "pending":
         # the server's refusal of this message, else why the delivery pass ended before it
-        why = row["last_error"] or delivery.stopped_error or "another worker is delivering"
-        click.echo(f"{what}: queued, not sent yet ({why}); `deliver` retries it")
+        click.echo(f"{what}: queued, not sent yet ({sent.error}); `deliver` retries it")
     else:
-        click.echo(f"{what}: failed: {row['last_error']}", err=True)
+        click.echo(f"{what}: failed: {sent.error}", err=True)
         raise SystemExit(EXIT_FAILED)
 
 
@@ -255,11 +237,10 @@ def _read_password(from_stdin: bool) -> str:
 
 
 def find_account(app: App, tenant_id: str, name: str) -> dict[str, Any]:
-    from sync.store.accounts import account_rows
+    from sync.services.views import account_rows
 
     app.tenant(tenant_id)
-    with app.engine.connect() as conn:
-        rows = account_rows(conn, tenant_id, name)
+    rows = account_rows(app.engine, tenant_id, name)
     if not rows:
         raise UsageError(f"tenant {tenant_id!r} has no account named {name!r}")
     return rows[0]

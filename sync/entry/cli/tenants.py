@@ -12,7 +12,7 @@ from sync.entry.cli import App
 from sync.errors import UsageError
 
 if TYPE_CHECKING:
-    from sync.store.tenants import StoredTenant
+    from sync.model.tenant import StoredTenant
 
 
 @click.group("tenants")
@@ -47,10 +47,9 @@ def apply_command(app: App, file: Path, dry_run: bool) -> None:
 def list_command(app: App, as_json: bool) -> None:
     """Every tenant in the store, with where its settings come from."""
     app.settings  # noqa: B018
-    with app.engine.connect() as conn:
-        from sync.store.tenants import stored_tenants
+    from sync.services.views import stored_tenants
 
-        found = stored_tenants(conn)
+    found = stored_tenants(app.engine)
     if as_json:
         click.echo(json.dumps([_summary(t) for t in found], ensure_ascii=False, indent=1))
         return
@@ -90,10 +89,9 @@ def history_command(app: App, tenant_id: str, as_json: bool) -> None:
     """Every saved version of a tenant's settings: when, by whom, which keys changed."""
     app.settings  # noqa: B018
     _found(app, tenant_id)
-    with app.engine.connect() as conn:
-        from sync.store.tenants import tenant_history
+    from sync.services.views import tenant_history
 
-        versions = tenant_history(conn, tenant_id)
+    versions = tenant_history(app.engine, tenant_id)
     if as_json:
         rows = [
             {
@@ -113,10 +111,9 @@ def history_command(app: App, tenant_id: str, as_json: bool) -> None:
 
 
 def _found(app: App, tenant_id: str) -> StoredTenant:
-    with app.engine.connect() as conn:
-        from sync.store.tenants import stored_tenant
+    from sync.services.views import stored_tenant
 
-        tenant = stored_tenant(conn, tenant_id)
+    tenant = stored_tenant(app.engine, tenant_id)
     if tenant is None:
         raise UsageError(f"no tenant {tenant_id!r} in the store (`tenants list` shows them)")
     return tenant

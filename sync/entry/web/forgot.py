@@ -20,13 +20,11 @@ from sync.entry.web.forms import FormRefused, posted_form
 from sync.entry.web.paths import SEND
 from sync.entry.web.render import form_page, mask, page
 from sync.entry.web.site import Site, site_of
-from sync.mail.deliver import deliver_due
-from sync.mail.queue import message_domain
 from sync.model import Account
 from sync.services.accounts import load_account
 from sync.services.policy import Refused
-from sync.services.resets import SELF, request_reset
-from sync.store.outbox import message as outbox_message
+from sync.services.reset_links import send_reset_link
+from sync.services.resets import SELF
 
 log = logging.getLogger(__name__)
 
@@ -121,27 +119,12 @@ def send_link(site: Site, found: Found, address: str) -> str | None:
     """Queues the password_reset email and delivers that one message now; its outbox status
     (`sent`, `pending` when the server is down or another worker holds the delivery lock,
     `failed`), or None when the account may no longer get a link."""
-    settings, tenant = site.settings, found.tenant
+    settings = site.settings
     try:
-        with site.engine.begin() as conn:
-            queued = request_reset(
-                conn,
-                tenant,
-                found.account.name,
-                address,
-                now=site.clock(),
-                domain=message_domain(settings, tenant),
-                actor=SELF,
-            )
+        sent = send_reset_link(
+            settings, site.engine, found.tenant, found.account.name, address, actor=SELF,
+            now=site.clock(), wait_seconds=settings.web.deliver_wait_seconds,
+        )  # fmt: skip
     except Refused:
         return None
-    deliver_due(
-        site.engine,
-        settings,
-        flush=True,
-        only=[queued.outbox_id],
-        wait_seconds=settings.web.deliver_wait_seconds,
-    )
-    with site.engine.connect() as conn:
-        status: str = outbox_message(conn, queued.outbox_id)["status"]
-    return status
+    return sent.status

@@ -19,17 +19,13 @@ from starlette.responses import RedirectResponse, Response
 from sync.entry.web.console.console import Admin, Privilege, console_page, render
 from sync.entry.web.forms import posted_form
 from sync.entry.web.render import mask
-from sync.mail.deliver import deliver_due
-from sync.mail.queue import message_domain
 from sync.model import Account
-from sync.services.accounts import Edit, load_account
+from sync.services import views
+from sync.services.accounts import Edit
 from sync.services.editing import EditRequest, edit_now
 from sync.services.policy import MAX_MEMO, MIN_ADMIN_PASSWORD, ROLES, Refused
-from sync.services.resets import request_reset
-from sync.store.accounts import AccountFilter, account_page, account_rows
-from sync.store.audit import account_history
-from sync.store.engine import writing
-from sync.store.outbox import message as outbox_message
+from sync.services.reset_links import send_reset_link
+from sync.services.views import AccountFilter, account_detail, account_page
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +70,7 @@ async def listing(request: Request, admin: Admin) -> Response:
 def _page(
     admin: Admin, wanted: AccountFilter, after: str | None
 ) -> tuple[list[dict[str, Any]], str | None]:
-    with admin.site.engine.connect() as conn:
-        return account_page(conn, admin.tenant.id, wanted, after, PAGE_SIZE)
+    return account_page(admin.site.engine, admin.tenant.id, wanted, after, PAGE_SIZE)
 
 
 @dataclass
@@ -85,12 +80,8 @@ class Detail:
 
 
 def _detail(admin: Admin, name: str) -> Detail | None:
-    with admin.site.engine.connect() as conn:
-        rows = account_rows(conn, admin.tenant.id, name)
-        if not rows:
-            return None
-        account = load_account(conn, admin.tenant.id, name)
-        return Detail(rows[0], account_history(conn, admin.tenant.id, account.id))
+    found = account_detail(admin.site.engine, admin.tenant.id, name)
+    return None if found is None else Detail(*found)
 
 
 async def _detail_page(
@@ -143,8 +134,7 @@ def _edit(admin: Admin, name: str, form: dict[str, str]) -> tuple[str, list[str]
         return ["the confirmation does not match the password"]
     site = admin.site
     try:
-        with site.engine.connect() as conn:
-            account = load_account(conn, admin.tenant.id, name)
+        account = views.account(site.engine, admin.tenant.id, name)
         change = _asked_edit(account, form)
         if change.is_empty() and not password:
             return account.name, []
@@ -189,27 +179,12 @@ async def send_reset(request: Request, admin: Admin) -> Response:
 
 def _send_reset(admin: Admin, name: str) -> str | list[str]:
     """Queues a password_reset email to the primary address and delivers it now."""
-    site, tenant = admin.site, admin.tenant
+    site = admin.site
     try:
-        with writing(site.engine) as conn:
-            queued = request_reset(
-                conn,
-                tenant,
-                name,
-                None,
-                now=site.clock(),
-                domain=message_domain(site.settings, tenant),
-                actor=admin.actor,
-            )
+        sent = send_reset_link(
+            site.settings, site.engine, admin.tenant, name, None, actor=admin.actor,
+            now=site.clock(), wait_seconds=site.settings.web.deliver_wait_seconds,
+        )  # fmt: skip
     except Refused as exc:
         return [str(exc)]
-    deliver_due(
-        site.engine,
-        site.settings,
-        flush=True,
-        only=[queued.outbox_id],
-        wait_seconds=site.settings.web.deliver_wait_seconds,
-    )
-    with site.engine.connect() as conn:
-        status = outbox_message(conn, queued.outbox_id)["status"]
-    return f"reset link to {mask(queued.to_address)}: {status}"
+    return f"reset link to {mask(sent.queued.to_address)}: {sent.status}"

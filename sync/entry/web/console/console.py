@@ -28,7 +28,7 @@ from sync.mail.deliver import deliver_due
 from sync.model.actor import Actor
 from sync.services.passwords import hash_password
 from sync.services.runner import RunOptions, run_tenant
-from sync.store.accounts import Credentials, credentials
+from sync.services.views import Credentials, credentials
 
 log = logging.getLogger(__name__)
 
@@ -165,8 +165,7 @@ def _signed_in(request: Request, site: Site, tenant: TenantSettings) -> Admin | 
     session = console.sessions.find(session_id(request), now_seconds(site))
     if session is None or session.tenant_id != tenant.id:
         return None
-    with site.engine.connect() as conn:
-        found = credentials(conn, tenant.id, account_id=session.account_id)
+    found = credentials(site.engine, tenant.id, account_id=session.account_id)
     if found is None or not may_sign_in(found):
         console.sessions.end(session.id)
         return None

@@ -14,7 +14,7 @@ from sync.model import IssueReason
 from sync.model.report import COUNT_KEYS, RunReport
 from sync.planning.guards import Allowance, GuardKind
 from sync.services.runner import RunOptions, run_tenant
-from sync.store.engine import open_reader
+from sync.services.storage import for_reading
 
 EDITABLE = ("account_name_source", "custom_template", "auth_type")
 SOURCES: tuple[str, ...] = get_args(NameSource)
@@ -66,7 +66,7 @@ def preview(settings: Settings, tenant: TenantSettings, changes: dict[str, Any])
     lists them, so the administrator sees which renames are waiting behind the guard."""
     changed = tenant.model_copy(update=changes)
     try:
-        reader = open_reader(settings.database.url)
+        reader = for_reading(settings.database.url)
     except StopRun as exc:  # an older schema, an unreachable server: said, not a 500
         return Preview("failed", dict.fromkeys(COUNT_KEYS, 0), 0, [], [], [], str(exc))
     try:

@@ -12,8 +12,8 @@ from starlette.responses import RedirectResponse, Response
 
 from sync.entry.web.console.console import Admin, Privilege, console_page, render
 from sync.entry.web.forms import posted_form
-from sync.store.audit import run_events
-from sync.store.runs import recent_reports, run_report
+from sync.services.history import tenant_run
+from sync.services.views import recent_runs
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +35,7 @@ async def listing(request: Request, admin: Admin) -> Response:
 
 
 def _recent(admin: Admin) -> list[dict[str, Any]]:
-    with admin.site.engine.connect() as conn:
-        return recent_reports(conn, admin.tenant.id, SHOWN_RUNS)
+    return recent_runs(admin.site.engine, admin.tenant.id, SHOWN_RUNS)
 
 
 @console_page(Privilege.VIEW)
@@ -53,11 +52,7 @@ def _run(admin: Admin, run_id: str) -> tuple[dict[str, Any], list[dict[str, Any]
     """The run's report and events; None for another tenant's run as for an unknown one."""
     if len(run_id) > MAX_RUN_ID:
         return None
-    with admin.site.engine.connect() as conn:
-        report = run_report(conn, run_id)
-        if report is None or report.get("tenant") != admin.tenant.id:
-            return None
-        return report, run_events(conn, run_id)
+    return tenant_run(admin.site.engine, admin.tenant.id, run_id)
 
 
 @console_page(Privilege.RESYNC)

@@ -29,7 +29,7 @@ from sync.entry.web.render import form_page
 from sync.entry.web.site import Site, site_of
 from sync.model.names import name_key
 from sync.services.passwords import verify_password
-from sync.store.accounts import credentials
+from sync.services.views import credentials
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +78,7 @@ def _verify(
     verification whatever the outcome."""
     found = None
     if name and len(name) <= MAX_NAME:
-        with site.engine.connect() as conn:
-            found = credentials(conn, tenant.id, name=name)
+        found = credentials(site.engine, tenant.id, name=name)
     stored = found.password_hash if found is not None else None
     matches = verify_password(stored or console.dummy_hash, password) and stored is not None
     return found.account_id if matches and found is not None and may_sign_in(found) else None

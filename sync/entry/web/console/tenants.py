@@ -13,8 +13,8 @@ from typing import Any
 from sync.entry.web.site import Site
 from sync.errors import ConfigError, UsageError
 from sync.model.actor import Actor
+from sync.model.tenant import FILE
 from sync.services.tenants import current_tenant, update_tenant
-from sync.store.tenants import FILE
 
 
 class SettingsReadOnly(UsageError):
