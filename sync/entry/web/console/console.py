@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import functools
 import logging
-import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -24,10 +24,9 @@ from sync.config import Settings, TenantSettings, WebSettings
 from sync.entry.web.console.sessions import Session, Sessions, session_id
 from sync.entry.web.render import form_page
 from sync.entry.web.site import Site, site_of
-from sync.mail.deliver import deliver_due
 from sync.model.actor import Actor
 from sync.services.passwords import hash_password
-from sync.services.runner import RunOptions, run_tenant
+from sync.services.resync import Resyncs
 from sync.services.views import Credentials, credentials
 
 log = logging.getLogger(__name__)
@@ -72,42 +71,22 @@ class Console:
     def __init__(self, web: WebSettings) -> None:
         self.sessions = Sessions(web.session_idle_minutes * 60, web.session_max_hours * 3600)
         self.dummy_hash = hash_password("no account has this password")
-        self._running: set[str] = set()
-        self._lock = threading.Lock()
+        self.resyncs = Resyncs(_ask_fleet)
 
     def resync(self, settings: Settings, tenant: TenantSettings, site: Site) -> str:
-        """Asks the fleet for a run ahead of the scheduled ones where workers serve this store
-        ("queued"); else starts a run in a background thread, then delivers its emails, as
-        `clomo-sync sync` does ("started", or "running" when this process already runs it)."""
-        from sync.entry.fleet.app import request_run
-
-        if request_run(settings, site.engine, tenant.id) is not None:
-            return "queued"
-        with self._lock:
-            if tenant.id in self._running:
-                return "running"
-            self._running.add(tenant.id)
-        thread = threading.Thread(
-            target=self._run, args=(settings, tenant, site), name=f"resync-{tenant.id}"
-        )
-        thread.daemon = True
-        thread.start()
-        return "started"
+        """ "resync now" through the resync service: queued for the fleet where workers serve
+        this store, else run by this process ("started", or "running" when it already is)."""
+        outcome: str = self.resyncs.ask(settings, site.engine, tenant.id).value
+        return outcome
 
     def running(self, tenant_id: str) -> bool:
-        with self._lock:
-            return tenant_id in self._running
+        return self.resyncs.running(tenant_id)
 
-    def _run(self, settings: Settings, tenant: TenantSettings, site: Site) -> None:
-        try:
-            report = run_tenant(settings, tenant, site.engine, RunOptions())
-            log.info("resync of %s from the console: %s", tenant.id, report.status)
-            deliver_due(site.engine, settings)
-        except Exception:  # a background thread has nobody else to tell
-            log.exception("resync of %s from the console failed", tenant.id)
-        finally:
-            with self._lock:
-                self._running.discard(tenant.id)
+
+def _ask_fleet(settings: Settings, engine: Engine, tenant_id: str) -> bool | None:
+    from sync.entry.fleet.app import request_run
+
+    return request_run(settings, engine, tenant_id)
 
 
 def console_of(request: Request) -> Console:
