@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection
 
 from sync.mail.tokens import new_token
+from sync.model.enums import OutboxStatus
 from sync.store.bulk import to_json
 from sync.store.outbox import insert_message, insert_messages
 from sync.store.tokens import revoke_tokens
@@ -121,7 +122,7 @@ def _rows(
         "message_id": f"<{os.urandom(16).hex()}@{domain}>",
         "params": to_json(notice.params),
         "token": token,
-        "status": "pending",
+        "status": OutboxStatus.PENDING,
         "attempts": 0,
         "next_attempt_at": now,
         "created_at": now,

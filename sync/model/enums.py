@@ -40,6 +40,14 @@ class AccountStatus(StrEnum):
     DISABLED = "disabled"
 
 
+class OutboxStatus(StrEnum):
+    """A queued email's state (SPEC §6): waiting (or retrying), delivered, given up on."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
 class Role(StrEnum):
     """An account's administrator privilege (SPEC §1)."""
 

@@ -171,7 +171,7 @@ def _hold(kind: GuardKind, change: Change, before: Mapping[int, ProfileValues]) 
     stored = before[change.account_id]
     after = change.profile.values()
     kept = after._replace(**{f: getattr(stored, f) for f in cleared_fields(change, stored)})
-    profile = Profile(*kept)
+    profile = Profile(**kept._asdict())
     if kept != stored:
         return replace(change, profile=profile)
     actions = change.actions - {Action.UPDATE}

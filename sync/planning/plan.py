@@ -170,10 +170,10 @@ class Planner:
         if account is None:
             self._fate[source_id] = SKIPPED
         elif account.active:
-            self._record(Change(source_id, _actions({Action.DISABLE}), account.name, account.id,
-                                why=why))  # fmt: skip
+            self._record(Change(source_id, _actions({Action.DISABLE}), account.name,
+                                account_id=account.id, why=why))  # fmt: skip
         else:
-            self._record(Change(source_id, frozenset(), account.name, account.id))
+            self._record(Change(source_id, frozenset(), account.name, account_id=account.id))
 
     def _record(self, change: Change) -> None:
         grant = self._grants.pop(change.source_id, None)
@@ -301,11 +301,11 @@ def _existing(
         source_id,
         _actions(actions),
         name,
-        account.id,
-        account.name if Action.RENAME in actions else None,
-        restate,
-        profile if actions & {Action.UPDATE, Action.RENAME} else None,
-        INACTIVE if Action.DISABLE in actions else "",
+        account_id=account.id,
+        old_name=account.name if Action.RENAME in actions else None,
+        composed_name=restate,
+        profile=profile if actions & {Action.UPDATE, Action.RENAME} else None,
+        why=INACTIVE if Action.DISABLE in actions else "",
     )
 
 

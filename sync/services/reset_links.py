@@ -13,6 +13,7 @@ from sync.config import Settings, TenantSettings
 from sync.mail.deliver import deliver_due
 from sync.mail.queue import message_domain
 from sync.model.actor import Actor
+from sync.model.enums import OutboxStatus
 from sync.services.resets import ResetQueued, request_reset
 from sync.store.engine import writing
 from sync.store.outbox import message as outbox_message
@@ -46,6 +47,6 @@ def send_reset_link(
     with engine.connect() as conn:
         row = outbox_message(conn, queued.outbox_id)
     error = row["last_error"] or delivery.stopped_error
-    if row["status"] == "pending" and error is None:
+    if row["status"] == OutboxStatus.PENDING and error is None:
         error = "another worker is delivering"
     return ResetSent(queued, str(row["status"]), error)

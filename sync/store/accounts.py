@@ -87,9 +87,10 @@ def stored_profiles(conn: Connection, account_ids: Collection[int]) -> dict[int,
     for start in range(0, len(ids), BATCH):
         chunk = ids[start : start + BATCH]
         query = select(accounts.c.id, *columns).where(accounts.c.id.in_(chunk))
-        for account_id, *values in conn.execute(query):
-            emails = tuple(json.loads(values[1])) if values[1] else ()
-            found[account_id] = ProfileValues(values[0], emails, *values[2:])
+        for row in conn.execute(query):
+            stored = {name: row._mapping[accounts.c[name]] for name in PROFILE_FIELDS}
+            stored["emails"] = tuple(json.loads(stored["emails"])) if stored["emails"] else ()
+            found[row.id] = ProfileValues(**stored)
     return found
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Connection, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from sync.model.enums import OutboxStatus
 from sync.store.schema import outbox, tenant_dispatch, tenants
 from sync.timeutil import as_utc
 
@@ -130,7 +131,7 @@ def due_outbox_ids(conn: Connection, tenant_id: str, now: datetime) -> list[int]
     rows = conn.execute(
         select(outbox.c.id).where(
             outbox.c.tenant_id == tenant_id,
-            outbox.c.status == "pending",
+            outbox.c.status == OutboxStatus.PENDING,
             outbox.c.next_attempt_at <= now,
         )
     )
@@ -141,7 +142,7 @@ def due_tenant_ids(conn: Connection, now: datetime) -> list[str]:
     """The tenants with pending email due by `now` (the outbox's due index: cheap when none)."""
     rows = conn.execute(
         select(outbox.c.tenant_id)
-        .where(outbox.c.status == "pending", outbox.c.next_attempt_at <= now)
+        .where(outbox.c.status == OutboxStatus.PENDING, outbox.c.next_attempt_at <= now)
         .distinct()
     )
     return [tenant_id for (tenant_id,) in rows]

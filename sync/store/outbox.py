@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, RowMapping, func, insert, select, update
 
+from sync.model.enums import OutboxStatus
 from sync.store.bulk import insert_rows
 from sync.store.schema import accounts, outbox, reset_tokens
 
@@ -42,7 +43,7 @@ def due(
     """Pending messages after id `after`, oldest first: those due by `now` (None: all)."""
     query = (
         select(outbox)
-        .where(outbox.c.status == "pending", outbox.c.id > after)
+        .where(outbox.c.status == OutboxStatus.PENDING, outbox.c.id > after)
         .order_by(outbox.c.id)
         .limit(limit)
     )
@@ -58,7 +59,9 @@ def mark_sent(conn: Connection, outbox_id: int, attempts: int, now: datetime) ->
     conn.execute(
         update(outbox)
         .where(outbox.c.id == outbox_id)
-        .values(status="sent", sent_at=now, attempts=attempts, token=None, last_error=None)
+        .values(
+            status=OutboxStatus.SENT, sent_at=now, attempts=attempts, token=None, last_error=None
+        )
     )
 
 
@@ -74,7 +77,7 @@ def mark_refused(
     """Refused: failed for good (its token dropped), or to be tried again at `next_attempt_at`."""
     values: dict[str, Any] = {"attempts": attempts, "last_error": error[:2000]}
     if final:
-        values.update(status="failed", token=None)
+        values.update(status=OutboxStatus.FAILED, token=None)
         _invitation_failed(conn, outbox_id)
     else:
         values["next_attempt_at"] = next_attempt_at
@@ -99,7 +102,7 @@ def _invitation_failed(conn: Connection, outbox_id: int) -> None:
 
 def failed(conn: Connection, tenant_id: str | None, limit: int) -> tuple[int, list[Row[Any]]]:
     """(how many messages are marked failed, the newest `limit` of them)."""
-    where = [outbox.c.status == "failed"]
+    where = [outbox.c.status == OutboxStatus.FAILED]
     if tenant_id is not None:
         where.append(outbox.c.tenant_id == tenant_id)
     total = int(conn.execute(select(func.count()).where(*where)).scalar_one())
@@ -111,7 +114,7 @@ def failed_by_run(conn: Connection, tenant_id: str | None) -> dict[str, dict[str
     """Failed messages by tenant, then by run id ("" for those no run queued)."""
     query = (
         select(outbox.c.tenant_id, outbox.c.run_id, func.count())
-        .where(outbox.c.status == "failed")
+        .where(outbox.c.status == OutboxStatus.FAILED)
         .group_by(outbox.c.tenant_id, outbox.c.run_id)
     )
     if tenant_id is not None:
@@ -124,7 +127,7 @@ def failed_by_run(conn: Connection, tenant_id: str | None) -> dict[str, dict[str
 
 def pending_total(conn: Connection) -> int:
     """Every message still pending, due or waiting (an index range: cheap)."""
-    query = select(func.count()).select_from(outbox).where(outbox.c.status == "pending")
+    query = select(func.count()).select_from(outbox).where(outbox.c.status == OutboxStatus.PENDING)
     return int(conn.execute(query).scalar_one())
 
 
@@ -137,7 +140,7 @@ def tenant_status_counts(conn: Connection) -> dict[tuple[str, str], int]:
     """Pending and failed messages by (tenant, status)."""
     rows = conn.execute(
         select(outbox.c.tenant_id, outbox.c.status, func.count())
-        .where(outbox.c.status.in_(("pending", "failed")))
+        .where(outbox.c.status.in_((OutboxStatus.PENDING, OutboxStatus.FAILED)))
         .group_by(outbox.c.tenant_id, outbox.c.status)
     )
     return {(tenant, status): int(n) for tenant, status, n in rows}

@@ -201,6 +201,7 @@ def set_password_command(app: App, tenant_id: str, name: str, password_stdin: bo
 @click.pass_obj
 def reset_password_command(app: App, tenant_id: str, name: str, address: str | None) -> None:
     """Send a reset link to the account's primary address, or to ADDR."""
+    from sync.model.enums import OutboxStatus
     from sync.services.reset_links import send_reset_link
     from sync.timeutil import utc_now
 
@@ -209,9 +210,9 @@ def reset_password_command(app: App, tenant_id: str, name: str, address: str | N
                            now=utc_now(), wait_seconds=DELIVER_WAIT_SECONDS)  # fmt: skip
     queued = sent.queued
     what = f"{tenant_id}: reset link for {queued.account_name} to {queued.to_address}"
-    if sent.status == "sent":
+    if sent.status == OutboxStatus.SENT:
         click.echo(f"{what}: sent")
-    elif sent.status == "pending":
+    elif sent.status == OutboxStatus.PENDING:
         # the server's refusal of this message, else why the delivery pass ended before it
         click.echo(f"{what}: queued, not sent yet ({sent.error}); `deliver` retries it")
     else:

@@ -21,6 +21,7 @@ from sync.entry.web.paths import SEND
 from sync.entry.web.render import form_page, mask, page
 from sync.entry.web.site import Site, site_of
 from sync.model import Account
+from sync.model.enums import OutboxStatus
 from sync.services.accounts import load_account
 from sync.services.policy import Refused
 from sync.services.reset_links import send_reset_link
@@ -91,7 +92,7 @@ async def send(request: Request) -> Response:
     hours = f"{found.tenant.token_ttl_hours:g}"
     return page(
         "sent.html",
-        503 if status == "failed" else 200,
+        503 if status == OutboxStatus.FAILED else 200,
         outcome=status,
         masked=mask(address),
         hours=hours,

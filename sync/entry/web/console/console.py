@@ -25,6 +25,7 @@ from sync.entry.web.console.sessions import Session, Sessions, session_id
 from sync.entry.web.render import form_page
 from sync.entry.web.site import Site, site_of
 from sync.model.actor import Actor
+from sync.model.enums import Role
 from sync.services.passwords import hash_password
 from sync.services.resync import Resyncs
 from sync.services.views import Credentials, credentials
@@ -47,10 +48,10 @@ _DAILY = frozenset({Privilege.VIEW, Privilege.ACCOUNTS, Privilege.RESYNC})
 # docs/web.md: system_admin may do everything; the other privileges run the tenant day to day
 # but change neither its rules nor what the guards held back
 GRANTS: dict[str, frozenset[Privilege]] = {
-    "system_admin": _EVERY,
-    "department_admin": _DAILY,
-    "operator": _DAILY,
-    "custom_admin": _DAILY,
+    Role.SYSTEM_ADMIN: _EVERY,
+    Role.DEPARTMENT_ADMIN: _DAILY,
+    Role.OPERATOR: _DAILY,
+    Role.CUSTOM_ADMIN: _DAILY,
 }
 
 
