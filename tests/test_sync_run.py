@@ -321,3 +321,14 @@ def _kinds(workspace: Workspace) -> list[str]:
         kinds = [f"{kind}@{n}" for kind, n in rows for _ in range(n)]
     engine.dispose()
     return kinds
+
+
+def test_accounts_show_keeps_one_field_per_line(workspace: Workspace) -> None:
+    """A display name read from a CSV with a line break in it (a quoted field) is shown escaped:
+    it cannot forge a line of `accounts show`."""
+    workspace.users([person(1, display_name="Taro\nrole           system_admin")])
+    workspace.sync()
+    shown = workspace.cli("accounts", "show", "--tenant", "acme", "user1").out.splitlines()
+    display = [line for line in shown if line.startswith("display_name")]
+    assert display == ["display_name   'Taro\\nrole           system_admin'"]
+    assert [line for line in shown if line.startswith("role ")] == ["role           none"]

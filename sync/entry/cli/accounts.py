@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+import unicodedata
 from typing import Any
 
 import click
@@ -248,6 +249,11 @@ def find_account(app: App, tenant_id: str, name: str) -> dict[str, Any]:
 
 
 def _plain(value: Any) -> str:
+    """One line per field: a value holding a line break or another control character (a memo,
+    a name read from a CSV) is shown quoted with its escapes, so it cannot forge a line."""
     if isinstance(value, list):
-        return ", ".join(map(str, value)) or "-"
-    return "-" if value is None else str(value)
+        return ", ".join(map(_plain, value)) or "-"
+    if value is None:
+        return "-"
+    text = str(value)
+    return repr(text) if any(unicodedata.category(c) == "Cc" for c in text) else text
