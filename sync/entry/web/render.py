@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from sync.entry.web import csrf
+from sync.entry.web.refusals import in_japanese
 from sync.entry.web.site import site_of
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -19,6 +20,7 @@ _ENV = jinja2.Environment(
     autoescape=True,
     undefined=jinja2.StrictUndefined,
 )
+_ENV.filters["ja"] = in_japanese  # a refusal said in Japanese, beside its English
 
 
 def page(

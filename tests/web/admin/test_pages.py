@@ -119,6 +119,7 @@ def test_a_console_edit_waits_for_a_running_sync_and_is_refused_after(
         refused = client.post(ACME + "/accounts/user4/edit", data=form)
     assert refused.status_code == 400
     assert "is being synced; nothing was changed" in refused.text
+    assert "同期の実行中のため、何も変更していません。" in refused.text  # said in Japanese too
     assert console.pages.account("user4")["name"] == "user4"
     saved = client.post(ACME + "/accounts/user4/edit", data=form)  # the run has ended
     assert saved.status_code == 303, saved.text
