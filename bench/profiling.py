@@ -41,7 +41,7 @@ def profile_run(argv: list[str]) -> None:
         profiler.runcall(ldap3_read, json.loads(argument))
         outcome: dict[str, Any] = {}
     else:
-        from sync.config import load_settings
+        from sync.config.settings import load_settings
         from sync.mail.deliver import deliver_due
         from sync.services.runner import RunOptions, run_tenant
         from sync.store.engine import open_store

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sync.config import load_settings
+from sync.config.settings import load_settings
 from sync.entry.cli import run as run_cli
 from sync.errors import ConfigError
 

@@ -11,7 +11,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from sync.config import Settings, TenantSettings
 from sync.config.env import apply_env_overrides
 from sync.config.explain import describe, hidden_errors, place, unknown_key
 from sync.config.paths import moved_store_problem, resolve_paths
@@ -22,6 +21,7 @@ from sync.config.secrets import (
     variable_name_problem,
     web_secret_problem,
 )
+from sync.config.settings import Settings, TenantSettings
 from sync.errors import ConfigError, StopRun
 
 Loc = tuple[str | int, ...]

@@ -21,7 +21,7 @@ from pydantic_core import PydanticUndefined
 
 from sync.config.schema import Shape, keys_of, shape_of
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # keys of a source table that only a [[tenants.lookups]] entry takes
 LOOKUP_ONLY = ("match_on", "lookup_field")
 TARGETS = ("docs/configuration.md", "docs/commands.md")
@@ -115,7 +115,7 @@ at once. How values, overrides and paths are read:
 
 
 def configuration() -> str:
-    from sync.config import Settings
+    from sync.config.settings import Settings
 
     return "\n".join([CONFIG_HEAD, *_sections("", Settings)])
 

@@ -33,7 +33,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
-from sync.config import Settings, TenantSettings, load_settings
+from sync.config.settings import Settings, TenantSettings, load_settings
 from sync.errors import ConfigError
 from sync.mail.deliver import deliver_due
 from sync.model.report import RunReport

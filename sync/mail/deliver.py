@@ -26,7 +26,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from sync.config import MailSettings, Settings
+from sync.config.settings import MailSettings, Settings
 from sync.errors import (
     DeliveryFailed,
     DeliveryStopped,

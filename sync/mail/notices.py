@@ -10,7 +10,7 @@ from sync.mail.queue import Notice
 from sync.model import Action, Change, ProfileValues, sends_invitation
 
 if TYPE_CHECKING:
-    from sync.config import TenantSettings
+    from sync.config.settings import TenantSettings
 
 CREATED, RENAMED = "account_created", "account_renamed"
 

@@ -22,7 +22,7 @@ from sync.store.outbox import insert_message, insert_messages
 from sync.store.tokens import revoke_tokens
 
 if TYPE_CHECKING:
-    from sync.config import Settings, TenantSettings
+    from sync.config.settings import Settings, TenantSettings
 
 BATCH = 2000
 

@@ -24,8 +24,8 @@ import ssl
 from email.message import Message
 from email.utils import parseaddr
 
-from sync.config import MailSettings
 from sync.config.secrets import read_secret
+from sync.config.settings import MailSettings
 from sync.errors import (
     DeliveryFailed,
     MailError,

@@ -11,7 +11,7 @@ from email.message import Message
 
 from sqlalchemy import Engine
 
-from sync.config import MailSettings, Settings
+from sync.config.settings import MailSettings, Settings
 from sync.mail.deliver import DeliveryReport, deliver_due, open_transport, pending_counts
 from sync.mail.transport import Transport
 from sync.ops import progress

@@ -21,7 +21,7 @@ from sync.config.secrets import read_secret
 from sync.errors import StopRun
 
 if TYPE_CHECKING:  # the command line imports this module before it needs pydantic
-    from sync.config import Settings
+    from sync.config.settings import Settings
 
 _tenant: contextvars.ContextVar[str | None] = contextvars.ContextVar("tenant", default=None)
 _run_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("run_id", default=None)

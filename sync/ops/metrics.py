@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Row
 
-from sync.config import Settings
+from sync.config.settings import Settings
 from sync.model import RunStatus
 from sync.model.report import COUNT_KEYS
 from sync.store import outbox as store_outbox

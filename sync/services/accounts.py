@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 from sync.compose.collisions import NameBook
 from sync.compose.normalize import name_key, normalize_text
 from sync.compose.rules import NotComposed
-from sync.config import TenantSettings
+from sync.config.settings import TenantSettings
 from sync.mail.queue import Notice, queue_notice
 from sync.model import Account, Action, Change
 from sync.model.actor import Actor

@@ -12,7 +12,7 @@ from sync.model import RunStatus
 from sync.model.report import RunReport
 
 if TYPE_CHECKING:
-    from sync.config import TenantSettings
+    from sync.config.settings import TenantSettings
 
 TROUBLE = frozenset({RunStatus.FAILED, RunStatus.BLOCKED})
 KIND = "run_alert"

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from sqlalchemy import Connection, Engine
 
-from sync.config import Settings
+from sync.config.settings import Settings
 from sync.errors import UsageError
 from sync.model import RunStatus
 from sync.model.actor import Actor

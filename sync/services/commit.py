@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy import Connection, Engine
 
-from sync.config import Settings, TenantSettings
+from sync.config.settings import Settings, TenantSettings
 from sync.mail.notices import notices_for
 from sync.mail.queue import message_domain, queue_notices
 from sync.model import Change, Plan, ProfileValues, RunStatus

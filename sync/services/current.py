@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from sync.config import Settings, TenantSettings, load_settings
+from sync.config.settings import Settings, TenantSettings, load_settings
 from sync.errors import ConfigError
 from sync.services.tenants import current_tenant, provision_from_file
 

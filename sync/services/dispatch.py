@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from sync.config import Settings, TenantSettings
+from sync.config.settings import Settings, TenantSettings
 from sync.mail.deliver import DeliveryReport, deliver_due
 from sync.ops.logs import log_context
 from sync.planning.schedule import schedule_trigger

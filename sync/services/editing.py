@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from sync.config import Settings
+from sync.config.settings import Settings
 from sync.mail.deliver import deliver_due
 from sync.mail.queue import message_domain
 from sync.model.actor import Actor

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from sync.config import Settings, TenantSettings
+from sync.config.settings import Settings, TenantSettings
 from sync.mail.deliver import deliver_due
 from sync.mail.queue import message_domain
 from sync.model.actor import Actor

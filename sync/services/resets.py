@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from sync.config import TenantSettings
+from sync.config.settings import TenantSettings
 from sync.mail.queue import Notice, queue_notice
 from sync.mail.tokens import hash_token
 from sync.model import Account

@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from sqlalchemy import Engine
 
-from sync.config import Settings
+from sync.config.settings import Settings
 from sync.mail.deliver import deliver_due
 from sync.services.current import tenant_now
 from sync.services.runner import RunOptions, run_tenant

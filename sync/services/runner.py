@@ -11,7 +11,7 @@ from datetime import timedelta
 from sqlalchemy import Connection, Engine
 
 from sync.compose.collisions import NameBook
-from sync.config import Settings, TenantSettings
+from sync.config.settings import Settings, TenantSettings
 from sync.errors import StopRun
 from sync.mail.notices import count_notices
 from sync.model import PROFILE_ATTRIBUTES, AccountState, Action, Plan, RunStatus

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from sync.config import Settings, TenantSettings
+from sync.config.settings import Settings, TenantSettings
 from sync.errors import ConfigError, UsageError
 from sync.model.tenant import FILE, STORE, StoredTenant
 from sync.store.engine import writing

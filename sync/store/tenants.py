@@ -1,6 +1,6 @@
 """Tenants as data (SPEC §11): each tenant's current settings and every saved version of them.
 
-Settings are kept as the JSON of the keys an administrator gave (sync.config.TenantSettings
+Settings are kept as the JSON of the keys an administrator gave (sync.config.settings.TenantSettings
 validates them on the way in and again on the way out), so a default that changes with a release
 applies to every tenant that did not set it. Secrets are in it only by name (`password_env`,
 `password_file`): the store never holds a secret value.

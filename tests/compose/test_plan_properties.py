@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from sync.compose.collisions import NameBook
 from sync.compose.normalize import name_key
 from sync.compose.rules import NameRule
-from sync.config import DEFAULT_NAME_PATTERN
+from sync.config.settings import DEFAULT_NAME_PATTERN
 from sync.model import AccountState, Action, DirectoryUser, Plan
 from sync.planning.plan import Policy, make_plan
 

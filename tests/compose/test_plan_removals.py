@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sync.compose.collisions import NameBook
 from sync.compose.rules import NameRule
-from sync.config import DEFAULT_NAME_PATTERN
+from sync.config.settings import DEFAULT_NAME_PATTERN
 from sync.model import GONE, AccountState, DirectoryUser
 from sync.planning.guards import Bound, GuardKind, Limits, guard
 from sync.planning.plan import Planner, Policy, profile_of

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sync.compose.rules import Composed, NameRule, NotComposed
-from sync.config import DEFAULT_NAME_PATTERN
+from sync.config.settings import DEFAULT_NAME_PATTERN
 from sync.model import DirectoryUser, IssueReason
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text, update
 
-from sync.config import load_settings
+from sync.config.settings import load_settings
 from sync.entry.fleet import tasks
 from sync.entry.fleet.app import make_app
 from sync.services.tenants import provision_from_file, tenant_settings

@@ -214,7 +214,7 @@ def test_enqueue_runs_ahead_of_the_scheduled_queue(tmp_path: Path, pg_store: str
 
 
 def _defer_scheduled(config: Path, tenant_id: str) -> None:
-    from sync.config import load_settings
+    from sync.config.settings import load_settings
     from sync.entry.fleet.app import SCHEDULED, make_app, run_job
     from sync.store.engine import make_engine
     from sync.timeutil import utc_now
@@ -281,7 +281,7 @@ def test_a_tenant_a_manual_sync_holds_is_run_again_later(tmp_path: Path, pg_stor
 def test_the_consoles_resync_asks_the_fleet_when_workers_serve_the_store(
     tmp_path: Path, pg_store: str
 ) -> None:
-    from sync.config import load_settings
+    from sync.config.settings import load_settings
     from sync.entry.fleet.app import request_run
 
     tenants = [tenant("r0", small_directory(tmp_path / "r0.csv", 2), schedule="0 0 1 1 *")]
@@ -323,7 +323,7 @@ def test_a_worker_whose_connections_keep_dropping_starts_again_and_serves(
 ) -> None:
     """Procrastinate ends its worker on a database error; the process starts a new one (after a
     back-off) instead of exiting, and serves again once the store is back."""
-    from sync.config import load_settings
+    from sync.config.settings import load_settings
     from sync.entry.fleet.app import request_run
 
     tenants = [tenant("d0", small_directory(tmp_path / "d0.csv", 2), schedule="0 0 1 1 *")]

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from sync.config import load_settings
+from sync.config.settings import load_settings
 from sync.errors import ConfigError
 from sync.services.policy import Refused, checked_role, clean_memo, password_problems
 from sync.services.resets import TokenHolder, TokenRefused, token_verdict

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sync.config import load_settings
+from sync.config.settings import load_settings
 from sync.services.current import tenant_now
 from sync.services.tenants import provision_from_file
 from tests.ops.conftest import configure, small_directory, tenant, upgraded

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from sync.config import Settings
+from sync.config.settings import Settings
 from sync.entry.cli import run as run_cli
 from sync.planning.schedule import schedule_trigger
 from tests.ops.conftest import REPO

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sync.config import load_settings
+from sync.config.settings import load_settings
 from sync.ops.logs import JsonFormatter, Redactor, TextFormatter, log_context, redact_settings
 from tests.ops.conftest import configure, run, small_directory, tenant
 from tests.support.configs import table

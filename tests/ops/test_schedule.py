@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sync.config import load_settings
+from sync.config.settings import load_settings
 from sync.errors import ConfigError
 from sync.planning.schedule import cron_weekdays, latest_tick, schedule_trigger
 from tests.ops.conftest import configure, small_directory, tenant

@@ -25,7 +25,7 @@ from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
 from starlette.types import ASGIApp
 
-from sync.config import Settings, WebSettings, load_settings
+from sync.config.settings import Settings, WebSettings, load_settings
 from sync.entry.web.app import create_app
 from sync.store.engine import open_store
 from sync.store.schema import outbox

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sync.config import Settings
+from sync.config.settings import Settings
 from sync.entry.web.paths import reset_paths, token_parameter
 from sync.errors import ConfigError
 from tests.conftest import Workspace

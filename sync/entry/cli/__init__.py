@@ -26,7 +26,7 @@ from sync.ops import progress
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from sync.config import Settings, TenantSettings
+    from sync.config.settings import Settings, TenantSettings
     from sync.model.actor import Actor
 
 EXIT_FAILED, EXIT_USAGE, EXIT_BLOCKED = 1, 2, 3
@@ -49,7 +49,7 @@ class App:
     def file_settings(self) -> Settings:
         """The configuration file as written (its tenants not yet read from the store)."""
         if self._file_settings is None:
-            from sync.config import load_settings
+            from sync.config.settings import load_settings
             from sync.ops.logs import redact_settings
 
             self._file_settings = load_settings(self.config)

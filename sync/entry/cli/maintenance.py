@@ -98,7 +98,7 @@ def check_config(app: App) -> None:
 
     Besides the keys, every secret variable and file named (and every CA file) must be readable;
     no value is ever printed."""
-    from sync.config import check_settings
+    from sync.config.settings import check_settings
 
     settings, problems = check_settings(app.config)
     if problems or settings is None:

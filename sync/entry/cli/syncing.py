@@ -13,7 +13,7 @@ from sync.model.ids import short_id
 from sync.ops import progress
 
 if TYPE_CHECKING:
-    from sync.config import TenantSettings
+    from sync.config.settings import TenantSettings
     from sync.model.report import RunReport
 
 

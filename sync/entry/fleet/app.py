@@ -14,7 +14,7 @@ from procrastinate.exceptions import AlreadyEnqueued, UniqueViolation
 from procrastinate.jobs import Status
 from sqlalchemy import Engine, make_url
 
-from sync.config import Settings
+from sync.config.settings import Settings
 from sync.errors import UsageError
 from sync.planning.schedule import periodic_cron
 from sync.services.storage import PG_KEEPALIVE

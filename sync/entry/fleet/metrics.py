@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from sync.config import Settings
+from sync.config.settings import Settings
 from sync.ops.metrics import collect, render
 from sync.services.tenants import load_tenants
 

@@ -26,7 +26,7 @@ from typing import Any
 from procrastinate.exceptions import ConnectorException
 from sqlalchemy import Engine
 
-from sync.config import Settings
+from sync.config.settings import Settings
 from sync.entry.fleet.app import Fleet, make_app
 from sync.retry import backoff_seconds
 

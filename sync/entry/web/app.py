@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
-from sync.config import Settings
+from sync.config.settings import Settings
 from sync.entry.web import console, forgot, reset
 from sync.entry.web.console.console import Console
 from sync.entry.web.csrf import Csrf

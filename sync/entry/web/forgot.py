@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from sync.config import TenantSettings
+from sync.config.settings import TenantSettings
 from sync.entry.web.forms import FormRefused, posted_form
 from sync.entry.web.paths import SEND
 from sync.entry.web.render import form_page, mask, page

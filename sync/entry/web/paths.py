@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import parse_qsl, urlsplit
 
-from sync.config import Settings
+from sync.config.settings import Settings
 from sync.errors import ConfigError
 
 log = logging.getLogger(__name__)

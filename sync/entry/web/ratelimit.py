@@ -11,7 +11,7 @@ from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
-from sync.config import WebSettings
+from sync.config.settings import WebSettings
 
 
 class RateLimited(Exception):

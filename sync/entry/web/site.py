@@ -14,8 +14,8 @@ from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import Engine
 from starlette.requests import Request
 
-from sync.config import Settings
 from sync.config.secrets import read_secret, web_secret_problem
+from sync.config.settings import Settings
 from sync.entry.web.csrf import Csrf
 from sync.entry.web.ratelimit import RateLimits
 from sync.errors import ConfigError, StopRun

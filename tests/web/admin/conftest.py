@@ -13,7 +13,7 @@ from httpx import Response
 from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
-from sync.config import Settings
+from sync.config.settings import Settings
 from sync.model.actor import Actor
 from sync.services.accounts import Edit, edit_account
 from sync.services.passwords import set_password

@@ -19,7 +19,7 @@ from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from sync.config import load_settings
+from sync.config.settings import load_settings
 from sync.entry.cli import run as run_cli
 from sync.store.engine import open_store
 from tests.support.configs import person, table, write_config, write_users

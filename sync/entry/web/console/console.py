@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from sync.config import Settings, TenantSettings, WebSettings
+from sync.config.settings import Settings, TenantSettings, WebSettings
 from sync.entry.web.console.sessions import Session, Sessions, session_id
 from sync.entry.web.render import form_page
 from sync.entry.web.site import Site, site_of

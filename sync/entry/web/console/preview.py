@@ -8,7 +8,7 @@ from typing import Any, get_args
 
 from pydantic import ValidationError
 
-from sync.config import AuthType, NameSource, Settings, TenantSettings
+from sync.config.settings import AuthType, NameSource, Settings, TenantSettings
 from sync.errors import StopRun
 from sync.model import IssueReason
 from sync.model.report import COUNT_KEYS, RunReport

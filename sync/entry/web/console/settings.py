@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from sync.config import TEMPLATE_FIELDS
+from sync.config.settings import TEMPLATE_FIELDS
 from sync.entry.web.console.console import Admin, Privilege, console_page, render
 from sync.entry.web.console.preview import AUTH_TYPES, SOURCES, preview, wanted_changes
 from sync.entry.web.console.tenants import SettingsReadOnly, read_only_reason, save_settings

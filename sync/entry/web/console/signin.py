@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from sync.config import TenantSettings
+from sync.config.settings import TenantSettings
 from sync.entry.web.console import sessions
 from sync.entry.web.console.console import (
     Console,
