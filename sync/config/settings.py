@@ -108,6 +108,12 @@ class SchedulerSettings(_Strict):
     )
 
 
+def crontab(value: str) -> str:
+    """A cron expression in the one dialect every setting takes (sync.planning.schedule)."""
+    schedule_trigger(value, "UTC")  # raises ValueError naming what is wrong
+    return value
+
+
 class FleetSettings(_Strict):
     """`clomo-sync worker` on PostgreSQL (docs/operations.md)."""
 
@@ -121,11 +127,7 @@ class FleetSettings(_Strict):
     metrics_port: int | None = Field(default=None, ge=0, le=65535)  # serve /metrics here
     metrics_host: str = "0.0.0.0"
 
-    @field_validator("dispatch_cron")
-    @classmethod
-    def _crontab(cls, value: str) -> str:
-        schedule_trigger(value, "UTC")  # raises ValueError naming what is wrong
-        return value
+    _crontab = field_validator("dispatch_cron")(crontab)
 
 
 class WebSettings(_Strict):
@@ -270,11 +272,7 @@ class TenantSettings(_Strict):
     scope: ScopeSettings | None = None
     roles: tuple[RoleRule, ...] = ()
 
-    @field_validator("schedule")
-    @classmethod
-    def _crontab(cls, value: str) -> str:
-        schedule_trigger(value, "UTC")  # raises ValueError naming what is wrong
-        return value
+    _crontab = field_validator("schedule")(crontab)
 
     @field_validator("timezone")
     @classmethod

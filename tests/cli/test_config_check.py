@@ -87,20 +87,20 @@ def test_every_mistake_of_file_and_environment_in_one_round(tmp_path: Path) -> N
     assert done.stdout == ""
 
 
-def test_a_csv_export_that_is_not_there_is_a_configuration_error(tmp_path: Path) -> None:
-    """SPEC §14: `config check` used to say OK for a CSV file that did not exist."""
-    config = tmp_path / "clomo-sync.toml"
-    config.write_text(
-        """
+ONE_CSV_TENANT = """
 [[tenants]]
 id = "acme"
 reset_url = "https://panel.example.com/r?token={token}"
 [tenants.source]
 kind = "csv"
-path = "exports/users.csv"
-""",
-        encoding="utf-8",
-    )
+path = "users.csv"
+"""
+
+
+def test_a_csv_export_that_is_not_there_is_a_configuration_error(tmp_path: Path) -> None:
+    """SPEC §14: `config check` used to say OK for a CSV file that did not exist."""
+    config = tmp_path / "clomo-sync.toml"
+    config.write_text(ONE_CSV_TENANT.replace("users.csv", "exports/users.csv"), encoding="utf-8")
     done = clomo("--config", str(config), "config", "check", cwd=tmp_path)
     assert done.returncode == 2, done
     assert done.stderr.strip() == (
@@ -112,16 +112,6 @@ path = "exports/users.csv"
 def test_a_good_file_is_ok_with_a_singular_count(tmp_path: Path) -> None:
     config = tmp_path / "clomo-sync.toml"
     (tmp_path / "users.csv").write_text("source_id,primary_email\n", encoding="utf-8")
-    config.write_text(
-        """
-[[tenants]]
-id = "acme"
-reset_url = "https://panel.example.com/r?token={token}"
-[tenants.source]
-kind = "csv"
-path = "users.csv"
-""",
-        encoding="utf-8",
-    )
+    config.write_text(ONE_CSV_TENANT, encoding="utf-8")
     done = clomo("--config", str(config), "config", "check")
     assert (done.returncode, done.stdout.strip()) == (0, f"{config}: OK (1 tenant)"), done

@@ -107,3 +107,32 @@ def test_the_tick_is_the_newest_firing_at_or_before_now() -> None:
     )
     exact = datetime(2026, 3, 2, 10, 10, tzinfo=UTC)
     assert latest_tick(trigger, exact, timedelta(minutes=30)) == exact
+
+
+@pytest.mark.parametrize(
+    ("ours", "procrastinate"),
+    [
+        ("* * * * *", "* * * * *"),
+        ("*/2 * * * * *", "* * * * * */2"),
+        ("30 0 3 * * mon", "0 3 * * mon 30"),
+    ],
+)
+def test_the_fleet_takes_the_one_dialect_and_hands_procrastinate_its_own(
+    ours: str, procrastinate: str
+) -> None:
+    """SPEC §14: one cron dialect. Our sixth field (seconds) comes first, as in tenants'
+    schedules; Procrastinate's croniter wants it last."""
+    from sync.config.settings import FleetSettings
+    from sync.planning.schedule import periodic_cron
+
+    assert FleetSettings(dispatch_cron=ours).dispatch_cron == ours
+    assert periodic_cron(ours) == procrastinate
+
+
+def test_a_fleet_cron_that_is_not_one_is_refused() -> None:
+    from pydantic import ValidationError
+
+    from sync.config.settings import FleetSettings
+
+    with pytest.raises(ValidationError, match="not a crontab expression"):
+        FleetSettings(dispatch_cron="every minute")
