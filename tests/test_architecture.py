@@ -36,6 +36,8 @@ FLOORS: dict[str, int] = {
 NEVER: tuple[tuple[str, str], ...] = (
     ("sync.entry", "sync.store"),  # entry points call services, which open the store
     ("sync.__main__", "sync.store"),
+    ("sync.entry", "sync.mail"),  # delivery too goes through a service
+    ("sync.entry", "sync.sources"),  # reading a directory is a run's, or explain's, business
     ("sync.sources", "sync.store"),  # a source yields people; it never writes them
     ("sync.store", "sync.compose"),  # the store returns domain objects, never builds names
     ("sync.store", "sync.planning"),

@@ -35,13 +35,13 @@ from sqlalchemy import Engine
 
 from sync.config.settings import Settings, TenantSettings, load_settings
 from sync.errors import ConfigError
-from sync.mail.deliver import deliver_due
 from sync.model.report import RunReport
 from sync.ops.delivery import summary_line, worth_saying
 from sync.ops.logs import log_context, redact_settings
 from sync.ops.metrics import write_metrics
 from sync.planning.schedule import latest_tick, schedule_trigger
 from sync.services.current import refresh_from_file, tenant_now
+from sync.services.delivery import deliver_now
 from sync.services.runner import RunOptions, run_tenant
 from sync.services.tenants import load_tenants, with_store_tenants
 from sync.timeutil import utc_now
@@ -279,7 +279,7 @@ class Scheduler:
             self._leave()
 
     def _deliver_once(self) -> None:
-        delivery = deliver_due(self.engine, self.settings)
+        delivery = deliver_now(self.settings, self.engine)
         if delivery.skipped_locked:
             log.debug("another worker is delivering email")
         elif worth_saying(delivery):

@@ -54,13 +54,13 @@ def event_text(event: dict[str, object]) -> str:
 @click.pass_obj
 def list_runs(app: App, tenant_id: str | None, limit: int, as_json: bool) -> None:
     """List past runs, newest first."""
-    from sync.mail.deliver import failed_counts
+    from sync.services.delivery import failed_by_run
     from sync.services.views import recent_runs
 
     if tenant_id is not None:
         app.tenant(tenant_id)
     reports = recent_runs(app.engine, tenant_id, limit)
-    failed = failed_counts(app.engine, tenant_id)
+    failed = failed_by_run(app.engine, tenant_id)
     for r in reports:  # emails a run queued that were given up on since
         r["emails_failed"] = failed.get(r["tenant"], {}).get(r["run_id"], 0)
     if as_json:

@@ -17,9 +17,9 @@ from starlette.responses import RedirectResponse, Response
 from sync.entry.web.console.console import Admin, Privilege, console_page, render
 from sync.entry.web.forms import posted_form
 from sync.errors import UsageError
-from sync.mail.deliver import deliver_due
 from sync.model.changeset import ChangeSet, HeldChange
 from sync.services import changes
+from sync.services.delivery import deliver_now
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def _approve(admin: Admin, set_id: str) -> changes.Approval:
     emails, as `clomo-sync changes approve`."""
     site = admin.site
     approval = changes.approve(site.settings, site.engine, set_id, admin.actor)
-    deliver_due(site.engine, site.settings)
+    deliver_now(site.settings, site.engine)
     return approval
 
 
