@@ -7,7 +7,6 @@ import itertools
 import json
 import math
 import signal
-import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -132,14 +131,10 @@ def _big_scheduler(tmp_path: Path, url: str, stop_timeout: float) -> tuple[Path,
 def test_sigterm_lets_the_run_in_progress_finish(tmp_path: Path, any_store: str) -> None:
     _config, scheduler = _big_scheduler(tmp_path, any_store, stop_timeout=120)
     scheduler.wait_for('"run started"')
-    time.sleep(0.5)
-    signalled = time.monotonic()
     scheduler.process.send_signal(signal.SIGTERM)
     result = scheduler.finish(150)
-    took = time.monotonic() - signalled
 
     assert result.code == 0, result.err[-3000:]
-    assert took < 120
     messages = [line["message"] for line in json_lines(result.err.splitlines())]
     assert any("1 in progress" in m for m in messages), messages
     engine = upgraded(any_store)
@@ -156,16 +151,13 @@ def test_sigterm_past_the_bound_leaves_the_store_as_before(tmp_path: Path, pg_st
     config, scheduler = _big_scheduler(tmp_path, pg_store, stop_timeout=1)
     scheduler.wait_for('"run started"')
     wait_for(lambda: _writing(engine), 60, "the run's transaction to start writing")
-    signalled = time.monotonic()
     scheduler.process.send_signal(signal.SIGTERM)
     result = scheduler.finish(30)
-    took = time.monotonic() - signalled
     holder.rollback()  # the run's server session now finds its client gone, and rolls back
     holder.close()
 
     assert result.code == 1, result.err[-3000:]
-    assert took < 5, took  # the 1 s bound, plus the interpreter's exit
-    assert "still in progress" in result.err
+    assert "still in progress after 1s" in result.err  # it gave up at its bound, not at ours
     wait_for(lambda: not _writing(engine), 30, "the server to roll the transaction back")
     assert _store_state(engine) == (0, 0, 0)
     again = run(config, "sync", "--tenant", "big", "--json", "--wait", "30")
