@@ -116,3 +116,19 @@ def test_a_batch_just_inserted_is_found_by_its_ids_not_the_tenants_index(
         assert "USING INTEGER PRIMARY KEY (rowid>?)" in plan, plan
     else:
         assert "(id > 2900)" in plan and "uq_accounts" not in plan, plan
+
+
+def test_postgresql_connections_notice_a_dead_peer_within_a_minute(postgres_url: str) -> None:
+    """SPEC §15: client-side keepalives and a TCP user timeout on this side, server-side
+    keepalives on the server's (a job blocked on a dead socket no longer waits for the kernel)."""
+    from sync.store.engine import make_engine
+
+    engine = make_engine(postgres_url)
+    try:
+        with engine.connect() as conn:
+            client = conn.connection.driver_connection.info.get_parameters()  # type: ignore[union-attr]
+            server = conn.exec_driver_sql("SHOW tcp_keepalives_idle").scalar()
+    finally:
+        engine.dispose()
+    assert (client["keepalives"], client["keepalives_idle"]) == ("1", "30")
+    assert client["tcp_user_timeout"] == "60000" and server == "30"

@@ -9,9 +9,9 @@ from sqlalchemy import Engine
 
 from sync.store import engine as store_engine
 
-# the client-side TCP keepalives every PostgreSQL connection of the store uses; the fleet's queue
-# connector takes the same
-PG_KEEPALIVE = store_engine.PG_KEEPALIVE
+# the keepalives (both ends) and TCP user timeout every PostgreSQL connection of the store uses;
+# the fleet's queue connector takes the same
+PG_CONNECT_ARGS = store_engine.PG_CONNECT_ARGS
 
 
 def for_writing(url: str) -> Engine:

@@ -43,14 +43,23 @@ def make_engine(url: str, pool_size: int | None = None) -> Engine:
 
 
 def _connect_args(url: str) -> dict[str, Any]:
-    """PostgreSQL: the server drops a dead worker's session (and its locks) within about a
-    minute instead of the kernel's two hours of keepalive (docs/operations.md)."""
-    if not url.startswith("postgresql"):
-        return {}
-    return {"options": PG_KEEPALIVE}
+    return dict(PG_CONNECT_ARGS) if url.startswith("postgresql") else {}
 
 
+# PostgreSQL, both ends (SPEC §15): the server drops a dead worker's session (and its locks)
+# within about a minute instead of the kernel's two hours of keepalive, and this side notices a
+# dead server or a cut path as soon: client keepalives for an idle connection, and
+# tcp_user_timeout (ms) for one whose sent data goes unacknowledged (a query on a dead socket
+# would otherwise wait for the kernel's retransmissions, a quarter of an hour)
 PG_KEEPALIVE = "-c tcp_keepalives_idle=30 -c tcp_keepalives_interval=10 -c tcp_keepalives_count=3"
+PG_CONNECT_ARGS: dict[str, Any] = {
+    "options": PG_KEEPALIVE,
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 60_000,
+}
 
 
 @contextmanager

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, make_url
 from sync.config.settings import Settings
 from sync.errors import UsageError
 from sync.planning.schedule import periodic_cron
-from sync.services.storage import PG_KEEPALIVE
+from sync.services.storage import PG_CONNECT_ARGS
 
 log = logging.getLogger(__name__)
 RUNS_QUEUE, MAIL_QUEUE = "runs", "mail"
@@ -48,7 +48,7 @@ def make_app(settings: Settings, engine: Engine) -> Fleet:
     app = procrastinate.App(
         connector=procrastinate.PsycopgConnector(
             conninfo=conninfo(settings.database.url),
-            kwargs={"options": PG_KEEPALIVE},
+            kwargs=dict(PG_CONNECT_ARGS),
             min_size=1,
             max_size=4,
         )
