@@ -140,8 +140,9 @@ class WebSettings(_Strict):
     secret_file: Path | None = Field(default=None, description="a file holding that secret")
     address_limit: str = "60/minute"  # page requests per client address
     account_limit: str = "5/hour"  # reset emails per account
-    # proxies whose X-Forwarded-For / -Proto give the client's address and scheme
-    trusted_proxies: tuple[str, ...] = ("127.0.0.1",)
+    # reverse proxies whose X-Forwarded-For / -Proto give the client's address and scheme; none
+    # by default (SPEC §15): a local client rotating X-Forwarded-For escaped the address limit
+    trusted_proxies: tuple[str, ...] = ()
     deliver_wait_seconds: float = Field(
         default=5, ge=0, description="how long a page waits for its email to be sent"
     )

@@ -38,7 +38,7 @@ def web_command(app: App, host: str | None, port: int | None) -> None:
         asgi,
         access_log=False,  # ours (sync.entry.web.access) leaves out query strings, where tokens are
         log_config=None,
-        proxy_headers=True,
+        proxy_headers=bool(settings.web.trusted_proxies),  # none trusted: headers ignored
         forwarded_allow_ips=list(settings.web.trusted_proxies),
         server_header=False,
         lifespan="off",
