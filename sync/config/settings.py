@@ -114,6 +114,13 @@ def crontab(value: str) -> str:
     return value
 
 
+def recipients(value: tuple[str, ...]) -> tuple[str, ...]:
+    """Addresses to send alerts to, each one checked."""
+    for address in value:
+        checked_recipient(address)
+    return value
+
+
 class FleetSettings(_Strict):
     """`clomo-sync worker` on PostgreSQL (docs/operations.md)."""
 
@@ -126,8 +133,19 @@ class FleetSettings(_Strict):
     stalled_after_seconds: float = Field(default=60, gt=0)
     metrics_port: int | None = Field(default=None, ge=0, le=65535)  # serve /metrics here
     metrics_host: str = "0.0.0.0"
+    run_timeout_seconds: float = Field(
+        default=3600,
+        ge=60,
+        le=86400,
+        description="how long a run may take (a minute to a day): the slack before a tenant "
+        "whose runs stopped counts as overdue (a run past it is not yet cut off)",
+    )
+    operator_emails: tuple[str, ...] = Field(
+        default=(), description="addresses told when any tenant becomes overdue, and recovers"
+    )
 
     _crontab = field_validator("dispatch_cron")(crontab)
+    _operators = field_validator("operator_emails")(recipients)
 
 
 class WebSettings(_Strict):
@@ -305,12 +323,7 @@ class TenantSettings(_Strict):
             template_fields(value)
         return value
 
-    @field_validator("alert_emails")
-    @classmethod
-    def _alert_addresses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for address in value:
-            checked_recipient(address)
-        return value
+    _alert_addresses = field_validator("alert_emails")(recipients)
 
     def limits(self) -> Limits:
         return Limits(

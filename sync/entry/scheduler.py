@@ -44,6 +44,7 @@ from sync.services.current import refresh_from_file, tenant_now
 from sync.services.delivery import deliver_now
 from sync.services.runner import RunOptions, run_tenant
 from sync.services.tenants import load_tenants, with_store_tenants
+from sync.services.watch import watch_pass
 from sync.timeutil import utc_now
 
 log = logging.getLogger(__name__)
@@ -206,6 +207,9 @@ class Scheduler:
         self.settings = settings
         if changed:
             self._schedule_tenants()
+        for tenant_id in watch_pass(settings, self.engine):
+            with log_context(tenant=tenant_id):
+                log.error("overdue: no run has ended for two ticks and the run time limit")
 
     def _quietly(self, action: Callable[..., object], *args: object) -> None:
         """Housekeeping must not stop the scheduler: a store outage is logged and retried."""

@@ -23,6 +23,7 @@ from sync.model import RunStatus
 from sync.model.report import COUNT_KEYS
 from sync.store import outbox as store_outbox
 from sync.store import runs as store_runs
+from sync.store.watch import watches
 from sync.timeutil import as_utc, utc_now
 
 RECORDED_STATUSES = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.BLOCKED)
@@ -104,9 +105,33 @@ def collect(engine: Engine, settings: Settings) -> list[Family]:
             for status in ("pending", "failed"):
                 f["emails"].add(emails.get((tenant.id, status), 0), tenant=tenant.id, status=status)
         fleet = queue_families(conn, settings)
+        watched = watch_families(conn, {tenant.id for tenant in settings.tenants})
     stamp = Family("clomo_sync_metrics_timestamp_seconds", "gauge", "When this file was written.")
     stamp.add(utc_now().timestamp())
-    return [*f.values(), *fleet, stamp]
+    return [*f.values(), *fleet, *watched, stamp]
+
+
+def watch_families(conn: Connection, tenant_ids: set[str]) -> list[Family]:
+    """SPEC §15: when each tenant's last run ended, and whether it is overdue now."""
+    finished = Family(
+        "clomo_sync_tenant_last_finished_timestamp",
+        "gauge",
+        "When the tenant's last run ended (succeeded, blocked or failed).",
+    )
+    overdue = Family(
+        "clomo_sync_tenant_overdue",
+        "gauge",
+        "1 when no run of the tenant ended for two of its ticks and the run time limit.",
+    )
+    now = utc_now()
+    for w in watches(conn):
+        if w.tenant_id not in tenant_ids:
+            continue
+        if w.last_ended_at is not None:
+            finished.add(w.last_ended_at.timestamp(), tenant=w.tenant_id)
+        late = w.overdue_since is not None or w.overdue_at <= now
+        overdue.add(1 if late else 0, tenant=w.tenant_id)
+    return [finished, overdue]
 
 
 def queue_families(conn: Connection, settings: Settings) -> list[Family]:

@@ -20,6 +20,7 @@ from sync.ops import progress
 from sync.planning.describe import held_change
 from sync.planning.guards import GuardKind, Held
 from sync.services.alerts import alerts_for
+from sync.services.watch import run_ended
 from sync.sources.base import ReadResult
 from sync.store import audit, changesets
 from sync.store.apply import change_accounts, create_accounts, split_plan
@@ -69,6 +70,7 @@ def finish(conn: Connection, settings: Settings, tenant: TenantSettings, report:
     previous = last_status(conn, tenant.id)
     report.finished_at = utc_now()
     record_run(conn, report)
+    run_ended(conn, settings, tenant, report.finished_at)
     alerts = list(alerts_for(tenant, report, previous))
     if alerts:
         queue_notices(conn, tenant.id, alerts, now=report.started_at, token_ttl=timedelta(0),

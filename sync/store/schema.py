@@ -215,3 +215,15 @@ tenant_dispatch = Table(
     Column("settings_version", Integer, nullable=True),
     Column("schedule", Text, nullable=True),
 )
+
+# Each tenant's watch (SPEC §15): when its last run ended (succeeded, blocked or failed), when it
+# becomes overdue if none ends before, and since when it has been overdue (one alert each way)
+tenant_watch = Table(
+    "tenant_watch",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("last_ended_at", DateTime(timezone=True), nullable=True),
+    Column("overdue_at", DateTime(timezone=True), nullable=False),
+    Column("overdue_since", DateTime(timezone=True), nullable=True),
+    Index("ix_tenant_watch_overdue_at", "overdue_at"),
+)

@@ -36,7 +36,7 @@ def test_health_of_the_store(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert code == 1 and "schema is not current" in out  # nobody ran `db upgrade`
 
     upgraded(url).dispose()
-    assert health(config, capsys) == (0, "store: ok: reachable\n")
+    assert health(config, capsys) == (0, "store: ok: reachable\noverdue: ok: no tenant overdue\n")
     code, out = health(config, capsys, "--min-workers", "1")
     assert code == 1 and "no fleet queue" in out
 

@@ -43,9 +43,16 @@ def scheduler_command(app: App) -> None:
     metavar="SECONDS",
     help="Fleet: fail when the oldest due tenant's run is later than this.",
 )
+@click.option(
+    "--fail-on-overdue",
+    is_flag=True,
+    help="Fail when a tenant is overdue: no run ended for two ticks and the run time limit.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
 @click.pass_obj
-def health_command(app: App, min_workers: int, max_lag: float | None, as_json: bool) -> None:
+def health_command(
+    app: App, min_workers: int, max_lag: float | None, fail_on_overdue: bool, as_json: bool
+) -> None:
     """Exit 0 when the store answers (and the fleet's checks pass); else 1. On PostgreSQL with
     workers: also the workers seen, the queue depth and the oldest due tenant's lag."""
     from sync.ops.health import check_health
@@ -55,7 +62,7 @@ def health_command(app: App, min_workers: int, max_lag: float | None, as_json: b
     stalled = timedelta(seconds=settings.fleet.stalled_after_seconds)
     engine = pool(settings.database.url)  # no migration: a health check only looks
     try:
-        health = check_health(engine, stalled, min_workers, max_lag)
+        health = check_health(engine, stalled, min_workers, max_lag, fail_on_overdue)
     finally:
         engine.dispose()
     if as_json:

@@ -10,6 +10,7 @@ from sync.ops.logs import log_context
 from sync.services.current import tenant_now
 from sync.services.dispatch import deliver_tenant, dispatch_pass
 from sync.services.runner import RunOptions, run_tenant
+from sync.services.watch import watch_pass
 from sync.timeutil import utc_now
 
 if TYPE_CHECKING:
@@ -23,9 +24,13 @@ def dispatch(fleet: Fleet, timestamp: int) -> int:
     from sync.entry.fleet.app import SCHEDULED, run_job
 
     now = max(utc_now(), datetime.fromtimestamp(timestamp, UTC))
-    return dispatch_pass(
+    queued = dispatch_pass(
         fleet.engine, now, lambda tenant_id, due_at: run_job(fleet, tenant_id, due_at, SCHEDULED)
     )
+    for tenant_id in watch_pass(fleet.settings, fleet.engine, now):
+        with log_context(tenant=tenant_id):
+            log.error("overdue: no run has ended for two ticks and the run time limit")
+    return queued
 
 
 def sync_tenant(fleet: Fleet, tenant_id: str, due_at: str | None) -> dict[str, Any]:
