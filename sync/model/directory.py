@@ -18,6 +18,8 @@ DIRECTORY_ATTRIBUTES: tuple[str, ...] = (
     "updated_at",
     "google_workspace_email",
     "salesforce_account",
+    "family_name_yomi",  # readings: read when a name template uses them
+    "given_name_yomi",
     "groups",  # read only when the tenant's scope or roles name groups
 )
 # Attributes whose value is a single string and may appear in a custom name template.
@@ -29,6 +31,8 @@ TEXT_ATTRIBUTES: tuple[str, ...] = (
     "display_name",
     "google_workspace_email",
     "salesforce_account",
+    "family_name_yomi",
+    "given_name_yomi",
 )
 
 
@@ -51,6 +55,10 @@ class DirectoryUser:
     updated_at: str | None = None
     google_workspace_email: str | None = None
     salesforce_account: str | None = None
+    # the name's reading in kana (ヤマダ, タロウ) where the directory has one (SPEC §18): it only
+    # feeds a custom name template (`{family_name_yomi|romaji}`), accounts do not keep it
+    family_name_yomi: str | None = None
+    given_name_yomi: str | None = None
     extra: tuple[tuple[str, str], ...] = field(default=())
     # the requested groups (ReadRequest.groups) the user belongs to, nested membership included,
     # each spelt as the tenant's configuration spells it
