@@ -18,6 +18,7 @@ from starlette.responses import Response
 from sync.admin.accounts import load_account
 from sync.admin.policy import Refused
 from sync.admin.resets import SELF, request_reset
+from sync.compose.normalize import name_key
 from sync.config import TenantSettings
 from sync.mail.deliver import deliver_due
 from sync.mail.queue import message_domain
@@ -104,8 +105,10 @@ def find_account(site: Site, tenant_id: str, name: str) -> Found | None:
     """The account a reset link may be sent for, or None (for every reason alike)."""
     if not tenant_id or not name or len(tenant_id) > MAX_INPUT or len(name) > MAX_INPUT:
         return None
-    wanted = tenant_id.casefold()
-    tenant = next((t for t in site.settings.tenants if t.id.casefold() == wanted), None)
+    # typed as a person types them: any case, full width too (the name's store lookup and the
+    # tenant's alike go by name_key)
+    wanted = name_key(tenant_id)
+    tenant = next((t for t in site.settings.tenants if name_key(t.id) == wanted), None)
     if tenant is None or tenant.auth_type != "password":
         return None
     try:
