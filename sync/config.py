@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sync.compose.rules import NameRule
+from sync.compose.template import FILTERS as TEMPLATE_FILTERS
 from sync.compose.template import TEMPLATE_FIELDS, parse_template
 from sync.config_env import DEFAULT_CONFIG, ENV_PREFIX, config_path
 from sync.config_paths import database_url_problem
@@ -25,6 +26,7 @@ __all__ = [
     "DEFAULT_CONFIG",
     "ENV_PREFIX",
     "TEMPLATE_FIELDS",
+    "TEMPLATE_FILTERS",
     "check_settings",
     "config_path",
     "load_settings",

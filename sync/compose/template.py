@@ -138,7 +138,7 @@ def _field(template: str, inner: str) -> Field:
     attribute, *filters = (part.strip() for part in inner.split("|"))
     if attribute not in TEMPLATE_FIELDS:
         known = ", ".join(f"{{{f}}}" for f in TEMPLATE_FIELDS)
-        raise _error(template, f"{{{inner}}}: {attribute!r} is not one of {known}")
+        raise _error(template, f"{{{inner}}}: {{{attribute}}} is not one of {known}")
     return Field(attribute, tuple(_filter(template, inner, spelled) for spelled in filters))
 
 

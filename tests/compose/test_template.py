@@ -117,9 +117,9 @@ def test_the_rule_asks_the_source_for_the_attributes_not_the_filters() -> None:
         ("{family_name", "the '{' at position 0 is never closed"),
         ("{family_name{given_name}", "the '{' at position 0 is never closed"),
         ("x}{family_name}", "a single '}' at position 1"),
-        ("{surname}", "{surname}: 'surname' is not one of {primary_email}"),
-        ("{}", "{}: '' is not one of"),
-        ("{family_name!r}", "'family_name!r' is not one of"),
+        ("{surname}", "{surname}: {surname} is not one of {primary_email}"),
+        ("{}", "{}: {} is not one of"),
+        ("{family_name!r}", "{family_name!r} is not one of"),
         ("plain", "uses no attribute"),
     ],
 )
