@@ -215,7 +215,7 @@ class TenantSettings(_Strict):
     custom_template: str | None = Field(
         default=None,
         description='for "custom": a template like "{family_name}.{given_name}" or, with '
-        'filters, "{family_name_yomi|romaji}.{given_name_yomi|romaji}"',
+        'filters, "{family_name_yomi|romaji}.{given_name_yomi|romaji}" (docs/names.md)',
     )
     auth_type: AuthType = Field(
         default="password", description="password accounts get a reset email; federated none"

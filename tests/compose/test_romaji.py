@@ -65,6 +65,7 @@ WORDS = [
     ("ツウ", "tsuu", "tsu"),
     ("タロウ", "tarou", "taro"),
     ("オウ", "ou", "o"),
+    ("オオウチ", "oouchi", "oochi"),  # the rule reads spelling, not words (docs/names.md)
     ("エイジ", "eiji", "eiji"),  # ei is not folded
     ("サアヤ", "saaya", "saaya"),  # nor aa
     # ン before a vowel or y: n, no apostrophe
