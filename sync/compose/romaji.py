@@ -15,6 +15,7 @@ left as it is. The passport rules apply within each run of kana: the end of a ru
 
 from __future__ import annotations
 
+import functools
 import re
 
 import jaconv
@@ -71,46 +72,86 @@ N = "ン"
 KANA = frozenset(MONOGRAPHS) | {SOKUON, CHOONPU}
 
 _VOWELS = frozenset("aeiou")
-# ou, oo, uu before anything but a vowel (a consonant or the run's end)
-_PASSPORT_LONG = re.compile(r"(o)[ou](?![aeiou])|(u)u(?![aeiou])")
+# the second letter of ou, oo, uu before anything but a vowel (a consonant or the run's end)
+_PASSPORT_LONG = re.compile("(?<=o)[ou](?![aeiou])|(?<=u)u(?![aeiou])")
+_SOUNDS = {**MONOGRAPHS, SOKUON: "", CHOONPU: ""}
+_KANA_RUN = re.compile(f"[{''.join(sorted(KANA))}]+")
+# a kana and the small kana after it; a pair that is no digraph is read as two kana
+_SMALL = "".join(sorted({pair[1] for pair in DIGRAPHS}))
+_SYLLABLE = re.compile(f".[{_SMALL}]?", re.DOTALL)
+_SMALL_KANA = re.compile(f"[{_SMALL}]")
+_DIGRAPH = re.compile("|".join(DIGRAPHS))
+_TRANSLATION = str.maketrans(_SOUNDS)
+_PASSPORT_N = re.compile("n(?=[bmp])")
+# the conversions are skipped for text without half-width katakana or hiragana: most readings
+_HALF_WIDTH = re.compile("[\uff61-\uff9f]")
+_HIRAGANA = re.compile("[\u3041-\u309f]")
 
 
 def to_romaji(text: str, passport: bool = False) -> str:
     """`text` with every run of kana spelt in romaji; anything else as it is."""
-    katakana = jaconv.hira2kata(jaconv.h2z(text, kana=True, ascii=False, digit=False))
-    out: list[str] = []
-    run: list[str] = []  # the current run of kana, one syllable each
-    position = 0
-    while position < len(katakana):
-        pair = katakana[position : position + 2]
-        if pair in DIGRAPHS:
-            run.append(pair)
-            position += 2
-            continue
-        char = katakana[position]
-        if char in KANA:
-            run.append(char)
-        else:
-            out.append(_spell(run, passport))
-            out.append(char)
-            run = []
-        position += 1
-    out.append(_spell(run, passport))
-    return "".join(out)
+    return _passport(text) if passport else _as_written(text)
 
 
-def _spell(run: list[str], passport: bool) -> str:
-    """One run of kana syllables (as found in DIGRAPHS or KANA) in romaji."""
-    if not run:
-        return ""
-    sounds = [DIGRAPHS.get(s) or MONOGRAPHS.get(s, "") for s in run]
-    for index, syllable in enumerate(run):
+# A run romanises the same readings again and again (one surname reading is many people's):
+# remembered, a reading costs a dictionary look-up after its first time. Bounded: a directory's
+# distinct readings, not its people, fill it.
+@functools.lru_cache(maxsize=1 << 15)
+def _as_written(text: str) -> str:
+    return _romaji(text, passport=False)
+
+
+@functools.lru_cache(maxsize=1 << 15)
+def _passport(text: str) -> str:
+    return _romaji(text, passport=True)
+
+
+def _romaji(text: str, passport: bool) -> str:
+    if _HALF_WIDTH.search(text):
+        text = jaconv.h2z(text, kana=True, ascii=False, digit=False)
+    if _HIRAGANA.search(text):
+        text = jaconv.hira2kata(text)
+    return _KANA_RUN.sub(lambda run: _spell(run[0], passport), text)
+
+
+def _spell(run: str, passport: bool) -> str:
+    """One run of kana in romaji. Without ッ, no syllable looks at its neighbours: the pairs are
+    replaced, the rest translated, at C speed; ッ takes the syllable by syllable way."""
+    if SOKUON in run:
+        return _spell_syllables(run, passport)
+    if _SMALL_KANA.search(run):
+        run = _DIGRAPH.sub(_digraph_sound, run)
+    spelt = run.translate(_TRANSLATION)
+    if passport:
+        # every n before a consonant is ン's: the n of na, nya … precedes a vowel or y
+        spelt = _PASSPORT_LONG.sub("", _PASSPORT_N.sub("m", spelt))
+    return spelt
+
+
+def _digraph_sound(pair: re.Match[str]) -> str:
+    return DIGRAPHS[pair[0]]
+
+
+def _spell_syllables(run: str, passport: bool) -> str:
+    syllables = _syllables(run)
+    sounds = [DIGRAPHS.get(s) or _SOUNDS[s] for s in syllables]
+    for index, syllable in enumerate(syllables):
         if syllable == SOKUON:
-            sounds[index] = _geminate(run, sounds, index)
+            sounds[index] = _geminate(syllables, sounds, index)
         elif syllable == N and passport and _next_sound(sounds, index)[:1] in ("b", "m", "p"):
             sounds[index] = "m"
     spelt = "".join(sounds)
-    return _PASSPORT_LONG.sub(r"\1\2", spelt) if passport else spelt
+    return _PASSPORT_LONG.sub("", spelt) if passport else spelt
+
+
+def _syllables(run: str) -> list[str]:
+    syllables: list[str] = []
+    for token in _SYLLABLE.findall(run):
+        if len(token) == 1 or token in DIGRAPHS:
+            syllables.append(token)
+        else:
+            syllables += token
+    return syllables
 
 
 def _geminate(run: list[str], sounds: list[str], index: int) -> str:

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sync.compose import romaji
 from sync.compose.romaji import DIGRAPHS, KANA, to_romaji
 
 # Every single kana. A single syllable has no long vowel and no ン before b/m/p, so both
@@ -200,3 +201,9 @@ def test_a_passport_spelling_only_shortens_vowels_and_writes_m_for_n(text: str) 
     written, passport = to_romaji(text), to_romaji(text, passport=True)
     assert len(passport) <= len(written)
     assert passport.replace("m", "n") == written.replace("m", "n") or len(passport) < len(written)
+
+
+@given(kana_text.filter(lambda text: "ッ" not in text), st.booleans())
+def test_the_fast_way_spells_as_the_syllable_by_syllable_way(text: str, passport: bool) -> None:
+    # sync.compose.romaji spells runs without ッ by replacing and translating: the same spelling
+    assert romaji._spell(text, passport) == romaji._spell_syllables(text, passport)
