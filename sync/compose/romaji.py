@@ -84,33 +84,35 @@ _DIGRAPH = re.compile("|".join(DIGRAPHS))
 _TRANSLATION = str.maketrans(_SOUNDS)
 _PASSPORT_N = re.compile("n(?=[bmp])")
 # the conversions are skipped for text without half-width katakana or hiragana: most readings
-_HALF_WIDTH = re.compile("[\uff61-\uff9f]")
-_HIRAGANA = re.compile("[\u3041-\u309f]")
+_TO_CONVERT = re.compile("[\uff61-\uff9f\u3041-\u309f]")
+_KANA_ONLY = re.compile(_KANA_RUN.pattern)
 
 
 def to_romaji(text: str, passport: bool = False) -> str:
     """`text` with every run of kana spelt in romaji; anything else as it is."""
-    return _passport(text) if passport else _as_written(text)
+    return passport_spelling(text) if passport else as_written(text)
 
 
 # A run romanises the same readings again and again (one surname reading is many people's):
 # remembered, a reading costs a dictionary look-up after its first time. Bounded: a directory's
 # distinct readings, not its people, fill it.
 @functools.lru_cache(maxsize=1 << 15)
-def _as_written(text: str) -> str:
+def as_written(text: str) -> str:
+    """`romaji`: to_romaji(text)."""
     return _romaji(text, passport=False)
 
 
 @functools.lru_cache(maxsize=1 << 15)
-def _passport(text: str) -> str:
+def passport_spelling(text: str) -> str:
+    """`romaji(passport)`: to_romaji(text, passport=True)."""
     return _romaji(text, passport=True)
 
 
 def _romaji(text: str, passport: bool) -> str:
-    if _HALF_WIDTH.search(text):
-        text = jaconv.h2z(text, kana=True, ascii=False, digit=False)
-    if _HIRAGANA.search(text):
-        text = jaconv.hira2kata(text)
+    if _TO_CONVERT.search(text):
+        text = jaconv.hira2kata(jaconv.h2z(text, kana=True, ascii=False, digit=False))
+    if _KANA_ONLY.fullmatch(text):  # most readings: one run, nothing around it
+        return _spell(text, passport)
     return _KANA_RUN.sub(lambda run: _spell(run[0], passport), text)
 
 
@@ -122,9 +124,16 @@ def _spell(run: str, passport: bool) -> str:
     if _SMALL_KANA.search(run):
         run = _DIGRAPH.sub(_digraph_sound, run)
     spelt = run.translate(_TRANSLATION)
-    if passport:
-        # every n before a consonant is ン's: the n of na, nya … precedes a vowel or y
-        spelt = _PASSPORT_LONG.sub("", _PASSPORT_N.sub("m", spelt))
+    if not passport:
+        return spelt
+    if N in run:  # every n before a consonant is ン's: the n of na, nya … precedes a vowel or y
+        spelt = _PASSPORT_N.sub("m", spelt)
+    return _passport_vowels(spelt)
+
+
+def _passport_vowels(spelt: str) -> str:
+    if "oo" in spelt or "ou" in spelt or "uu" in spelt:
+        return _PASSPORT_LONG.sub("", spelt)
     return spelt
 
 
@@ -141,7 +150,7 @@ def _spell_syllables(run: str, passport: bool) -> str:
         elif syllable == N and passport and _next_sound(sounds, index)[:1] in ("b", "m", "p"):
             sounds[index] = "m"
     spelt = "".join(sounds)
-    return _PASSPORT_LONG.sub("", spelt) if passport else spelt
+    return _passport_vowels(spelt) if passport else spelt
 
 
 def _syllables(run: str) -> list[str]:

@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sync.compose.romaji import to_romaji
+from sync.compose.romaji import as_written, passport_spelling
 from sync.model import TEXT_ATTRIBUTES
 
 # Fields a custom template may use: every text attribute, plus the derived local part.
@@ -37,7 +37,7 @@ def _ascii(value: str) -> str | None:
 
 
 _PLAIN: dict[str, Transform] = {
-    "romaji": to_romaji,
+    "romaji": as_written,
     "lower": str.lower,
     "upper": str.upper,
     "initial": lambda value: value[:1],
@@ -156,7 +156,7 @@ def _filter(template: str, inner: str, spelled: str) -> Filter:
     if name == "romaji" and argument is not None:
         if argument.strip() != "passport":
             raise _error(template, f"{where}: romaji takes no argument or (passport)")
-        return Filter(spelled, lambda value: to_romaji(value, passport=True))
+        return Filter(spelled, passport_spelling)
     if argument is not None:
         raise _error(template, f"{where}: {name} takes no argument")
     return Filter(spelled, _PLAIN[name])
