@@ -35,6 +35,8 @@ TEXT_ATTRIBUTES: tuple[str, ...] = (
     "given_name_yomi",
 )
 
+_TEXT = frozenset(TEXT_ATTRIBUTES)  # asked per person and field by a custom name template
+
 
 @dataclass(frozen=True, slots=True)
 class DirectoryUser:
@@ -66,7 +68,7 @@ class DirectoryUser:
 
     def attribute(self, name: str) -> str | None:
         """A single-valued attribute by name, or a raw extra field, or None when absent."""
-        if name in TEXT_ATTRIBUTES:
+        if name in _TEXT:
             value = getattr(self, name)
             return value if isinstance(value, str) else None
         for key, value in self.extra:
