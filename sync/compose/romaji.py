@@ -85,7 +85,6 @@ _TRANSLATION = str.maketrans(_SOUNDS)
 _PASSPORT_N = re.compile("n(?=[bmp])")
 # the conversions are skipped for text without half-width katakana or hiragana: most readings
 _TO_CONVERT = re.compile("[\uff61-\uff9f\u3041-\u309f]")
-_KANA_ONLY = re.compile(_KANA_RUN.pattern)
 
 
 def to_romaji(text: str, passport: bool = False) -> str:
@@ -111,7 +110,7 @@ def passport_spelling(text: str) -> str:
 def _romaji(text: str, passport: bool) -> str:
     if _TO_CONVERT.search(text):
         text = jaconv.hira2kata(jaconv.h2z(text, kana=True, ascii=False, digit=False))
-    if _KANA_ONLY.fullmatch(text):  # most readings: one run, nothing around it
+    if _KANA_RUN.fullmatch(text):  # most readings: one run, nothing around it
         return _spell(text, passport)
     return _KANA_RUN.sub(lambda run: _spell(run[0], passport), text)
 
