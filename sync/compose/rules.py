@@ -7,11 +7,11 @@ asks its server only for those (STYLE.md 4).
 from __future__ import annotations
 
 import re
-import string
 import unicodedata
 from dataclasses import dataclass
 
 from sync.compose.normalize import normalize_email, normalize_text
+from sync.compose.template import Missing, Template, parse_template
 from sync.model import DirectoryUser, IssueReason
 
 EMAIL_SOURCES = {
@@ -35,7 +35,7 @@ class NotComposed:
 @dataclass(frozen=True, slots=True)
 class NameRule:
     source: str
-    template: tuple[tuple[str, str | None], ...] = ()  # (literal, field) pairs of a custom rule
+    template: Template | None = None  # a custom rule's
     lowercase_email: bool = True
     pattern: re.Pattern[str] = re.compile(r"[A-Za-z0-9._@+\-]{1,128}")
 
@@ -43,18 +43,18 @@ class NameRule:
     def parse(
         cls, source: str, template: str | None, pattern: str, lowercase_email: bool = True
     ) -> NameRule:
-        parsed: tuple[tuple[str, str | None], ...] = ()
+        parsed = None
         if source == "custom":
             if not template:
                 raise ValueError('a "custom" rule needs a template')
-            parsed = tuple((lit, name) for lit, name, _, _ in string.Formatter().parse(template))
+            parsed = parse_template(template)  # TemplateError (a ValueError) naming it
         return cls(source, parsed, lowercase_email, re.compile(pattern))
 
     @property
     def attributes(self) -> frozenset[str]:
         """Directory attributes this rule reads."""
-        if self.source == "custom":
-            fields = {name for _, name in self.template if name}
+        if self.template is not None:
+            fields = self.template.attributes
             return frozenset("primary_email" if f == "email_local_part" else f for f in fields)
         if self.source == "email_local_part":
             return frozenset({"primary_email"})
@@ -79,8 +79,8 @@ class NameRule:
         return Composed(name)
 
     def _raw_name(self, user: DirectoryUser) -> str | NotComposed:
-        if self.source == "custom":
-            return self._from_template(user)
+        if self.template is not None:
+            return self._from_template(self.template, user)
         if self.source == "employee_code":
             return normalize_text(user.employee_code) or NotComposed(
                 IssueReason.MISSING_ATTRIBUTE, "employee_code"
@@ -102,25 +102,17 @@ class NameRule:
             else NotComposed(IssueReason.INVALID_NAME, f"{address!r} has no local part")
         )
 
-    def _from_template(self, user: DirectoryUser) -> str | NotComposed:
-        pieces: list[str] = []
-        for literal, field in self.template:
-            pieces.append(literal)
-            if field is None:
-                continue
-            value = self._template_value(user, field)
-            if value is None:
-                return NotComposed(IssueReason.MISSING_ATTRIBUTE, field)
-            pieces.append(value)
-        return normalize_text("".join(pieces)) or NotComposed(
-            IssueReason.INVALID_NAME, "empty name"
-        )
+    def _from_template(self, template: Template, user: DirectoryUser) -> str | NotComposed:
+        def value_of(field: str) -> str | None:
+            if field == "email_local_part":
+                address = normalize_email(user.primary_email)
+                return _local_part(address) if address else None
+            return normalize_text(user.attribute(field))
 
-    def _template_value(self, user: DirectoryUser, field: str) -> str | None:
-        if field == "email_local_part":
-            address = normalize_email(user.primary_email)
-            return _local_part(address) if address else None
-        return normalize_text(user.attribute(field))
+        filled = template.fill(value_of)
+        if isinstance(filled, Missing):
+            return NotComposed(IssueReason.MISSING_ATTRIBUTE, filled.detail)
+        return normalize_text(filled) or NotComposed(IssueReason.INVALID_NAME, "empty name")
 
 
 def _has_control(name: str) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import string
 import zoneinfo
 from collections.abc import Mapping
 from email.utils import parseaddr
@@ -14,18 +13,25 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sync.compose.rules import NameRule
+from sync.compose.template import FILTERS as TEMPLATE_FILTERS
+from sync.compose.template import TEMPLATE_FIELDS, parse_template
 from sync.config.env import DEFAULT_CONFIG, ENV_PREFIX, config_path
 from sync.config.paths import database_url_problem
 from sync.errors import ConfigError, UsageError
-from sync.model import TEXT_ATTRIBUTES
 from sync.planning.guards import Bound, GuardKind, Limits
 from sync.planning.schedule import schedule_trigger
 from sync.sources.settings import AnySourceSettings
 
-__all__ = ["DEFAULT_CONFIG", "ENV_PREFIX", "check_settings", "config_path", "load_settings"]
+__all__ = [
+    "DEFAULT_CONFIG",
+    "ENV_PREFIX",
+    "TEMPLATE_FIELDS",
+    "TEMPLATE_FILTERS",
+    "check_settings",
+    "config_path",
+    "load_settings",
+]
 DEFAULT_NAME_PATTERN = r"[A-Za-z0-9._@+\-]{1,128}"
-# Fields a custom template may use: every text attribute, plus the derived local part.
-TEMPLATE_FIELDS = (*TEXT_ATTRIBUTES, "email_local_part")
 
 
 class _Strict(BaseModel):
@@ -235,7 +241,9 @@ class TenantSettings(_Strict):
         default="email", description="what the account name is built from"
     )
     custom_template: str | None = Field(
-        default=None, description='for "custom": a template like "{family_name}.{given_name}"'
+        default=None,
+        description='for "custom": a template like "{family_name}.{given_name}" or, with '
+        'filters, "{family_name_yomi|romaji}.{given_name_yomi|romaji}" (docs/names.md)',
     )
     auth_type: AuthType = Field(
         default="password", description="password accounts get a reset email; federated none"
@@ -320,7 +328,7 @@ class TenantSettings(_Strict):
     @classmethod
     def _template(cls, value: str | None) -> str | None:
         if value is not None:
-            template_fields(value)
+            parse_template(value)  # TemplateError (a ValueError) naming the template
         return value
 
     _alert_addresses = field_validator("alert_emails")(recipients)
@@ -406,27 +414,6 @@ def checked_recipient(value: str) -> str:
     if address != value.strip() or "@" not in address or any(ch in value for ch in "\r\n\0 "):
         raise ValueError(f"{value!r} is not a plain email address like 'it-admins@example.com'")
     return value
-
-
-def template_fields(template: str) -> tuple[str, ...]:
-    """The attribute names a custom template uses; ValueError for anything but plain `{name}`."""
-    names: list[str] = []
-    try:
-        parsed = list(string.Formatter().parse(template))
-    except ValueError as exc:
-        raise ValueError(f"custom_template {template!r}: {exc}") from None
-    for _literal, name, spec, conversion in parsed:
-        if name is None:
-            continue
-        if spec or conversion or name not in TEMPLATE_FIELDS:
-            raise ValueError(
-                f"custom_template {template!r}: {{{name}}} is not one of "
-                + ", ".join(f"{{{f}}}" for f in TEMPLATE_FIELDS)
-            )
-        names.append(name)
-    if not names:
-        raise ValueError(f"custom_template {template!r} uses no attribute")
-    return tuple(names)
 
 
 def load_settings(path: Path, environ: Mapping[str, str] = os.environ) -> Settings:

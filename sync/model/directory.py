@@ -18,6 +18,8 @@ DIRECTORY_ATTRIBUTES: tuple[str, ...] = (
     "updated_at",
     "google_workspace_email",
     "salesforce_account",
+    "family_name_yomi",  # readings: read when a name template uses them
+    "given_name_yomi",
     "groups",  # read only when the tenant's scope or roles name groups
 )
 # Attributes whose value is a single string and may appear in a custom name template.
@@ -29,7 +31,11 @@ TEXT_ATTRIBUTES: tuple[str, ...] = (
     "display_name",
     "google_workspace_email",
     "salesforce_account",
+    "family_name_yomi",
+    "given_name_yomi",
 )
+
+_TEXT = frozenset(TEXT_ATTRIBUTES)  # asked per person and field by a custom name template
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +57,10 @@ class DirectoryUser:
     updated_at: str | None = None
     google_workspace_email: str | None = None
     salesforce_account: str | None = None
+    # the name's reading in kana (ヤマダ, タロウ) where the directory has one (SPEC §18): it only
+    # feeds a custom name template (`{family_name_yomi|romaji}`), accounts do not keep it
+    family_name_yomi: str | None = None
+    given_name_yomi: str | None = None
     extra: tuple[tuple[str, str], ...] = field(default=())
     # the requested groups (ReadRequest.groups) the user belongs to, nested membership included,
     # each spelt as the tenant's configuration spells it
@@ -58,7 +68,7 @@ class DirectoryUser:
 
     def attribute(self, name: str) -> str | None:
         """A single-valued attribute by name, or a raw extra field, or None when absent."""
-        if name in TEXT_ATTRIBUTES:
+        if name in _TEXT:
             value = getattr(self, name)
             return value if isinstance(value, str) else None
         for key, value in self.extra:

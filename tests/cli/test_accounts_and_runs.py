@@ -96,3 +96,19 @@ def test_an_unknown_tenant_exits_2_naming_the_configured_ones(
     done = clomo("--config", str(config), *args)
     assert done.returncode == 2, done
     assert done.stderr.strip() == "error: unknown tenant 'nosuch'; configured: acme"
+
+
+def test_account_names_typed_in_full_width_find_the_account(config: Path) -> None:
+    def run(*args: str) -> str:
+        done = clomo("--config", str(config), *args)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    shown = json.loads(run("accounts", "show", "--tenant", "acme", "ＵＳＥＲ３", "--json"))
+    assert shown["name"] == "user3"
+    assert run("accounts", "edit", "--tenant", "acme", "ｕｓｅｒ３", "--memo", "wide").startswith(
+        "acme: user3: "
+    )
+    assert "memo" in run("accounts", "history", "--tenant", "acme", "ｕｓｅｒ３")
+    said = run("accounts", "reset-password", "--tenant", "acme", "Ｕｓｅｒ３")
+    assert said.startswith("acme: reset link for user3 to user3@example.com")

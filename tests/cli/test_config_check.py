@@ -87,20 +87,29 @@ def test_every_mistake_of_file_and_environment_in_one_round(tmp_path: Path) -> N
     assert done.stdout == ""
 
 
-ONE_CSV_TENANT = """
+def one_csv_tenant(folder: Path, settings: str = "") -> Path:
+    """A configuration file of tenant `acme` reading folder/users.csv, with `settings` added."""
+    config = folder / "clomo-sync.toml"
+    (folder / "users.csv").write_text("source_id,primary_email\n", encoding="utf-8")
+    config.write_text(
+        f"""
 [[tenants]]
 id = "acme"
-reset_url = "https://panel.example.com/r?token={token}"
+reset_url = "https://panel.example.com/r?token={{token}}"
+{settings}
 [tenants.source]
 kind = "csv"
 path = "users.csv"
-"""
+""",
+        encoding="utf-8",
+    )
+    return config
 
 
 def test_a_csv_export_that_is_not_there_is_a_configuration_error(tmp_path: Path) -> None:
     """SPEC §14: `config check` used to say OK for a CSV file that did not exist."""
-    config = tmp_path / "clomo-sync.toml"
-    config.write_text(ONE_CSV_TENANT.replace("users.csv", "exports/users.csv"), encoding="utf-8")
+    config = one_csv_tenant(tmp_path)
+    config.write_text(config.read_text().replace("users.csv", "exports/users.csv"))
     done = clomo("--config", str(config), "config", "check", cwd=tmp_path)
     assert done.returncode == 2, done
     assert done.stderr.strip() == (
@@ -110,8 +119,24 @@ def test_a_csv_export_that_is_not_there_is_a_configuration_error(tmp_path: Path)
 
 
 def test_a_good_file_is_ok_with_a_singular_count(tmp_path: Path) -> None:
-    config = tmp_path / "clomo-sync.toml"
-    (tmp_path / "users.csv").write_text("source_id,primary_email\n", encoding="utf-8")
-    config.write_text(ONE_CSV_TENANT, encoding="utf-8")
+    config = one_csv_tenant(tmp_path)
     done = clomo("--config", str(config), "config", "check")
     assert (done.returncode, done.stdout.strip()) == (0, f"{config}: OK (1 tenant)"), done
+
+
+def test_an_unknown_template_filter_names_the_key_the_template_and_the_filter(
+    tmp_path: Path,
+) -> None:
+    config = one_csv_tenant(
+        tmp_path,
+        'account_name_source = "custom"\n'
+        'custom_template = "{family_name_yomi|romaji}.{given_name_yomi|hepburn}"',
+    )
+    done = clomo("--config", str(config), "config", "check")
+    assert done.returncode == 2, done
+    assert done.stderr.splitlines() == [
+        f"configuration error: {config}: tenants[acme].custom_template: custom_template "
+        "'{family_name_yomi|romaji}.{given_name_yomi|hepburn}': {given_name_yomi|hepburn}: "
+        "filter 'hepburn' is unknown; filters: romaji, romaji(passport), lower, upper, initial, "
+        "ascii, truncate(N)"
+    ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from sync.compose.normalize import name_key
 from sync.compose.rules import Composed, NameRule, NotComposed
 from sync.config.settings import DEFAULT_NAME_PATTERN
 from sync.model import DirectoryUser, IssueReason
@@ -100,3 +101,12 @@ def test_rule_says_which_attributes_it_needs() -> None:
         "primary_email",
     }
     assert rule("salesforce_account").attributes == {"salesforce_account"}
+
+
+@pytest.mark.parametrize(
+    ("typed", "key"),
+    [("ＥＭＰ００１", "emp001"), ("EMP001", "emp001"), ("ｙａｍａｄａ．ｔａｒｏ", "yamada.taro"),
+     ("emp001", "emp001"), ("Straße", "strasse")],
+)  # fmt: skip
+def test_a_name_is_keyed_as_typed_in_any_width_and_case(typed: str, key: str) -> None:
+    assert name_key(typed) == key

@@ -82,6 +82,15 @@ def test_every_account_that_cannot_be_reset_gets_the_same_page(pages: Pages) -> 
     assert pages.outbox() == before
 
 
+def test_names_typed_in_full_width_find_the_account(pages: Pages) -> None:
+    client = pages.client()
+    listed = ask_for_link(client, "ＡＣＭＥ", "ｕｓｅｒ２")  # an IME left on
+    assert listed.status_code == 200
+    assert "u***@example.com" in listed.text and "s***@example.org" in listed.text
+    assert choose(client, listed, "0").status_code == 200
+    assert pages.outbox()[-1:] == [("password_reset", "user2@example.com", "sent")]
+
+
 def test_the_choice_is_checked(pages: Pages) -> None:
     client = pages.client()
     listed = ask_for_link(client, "acme", "user2")

@@ -22,6 +22,7 @@ from sync.entry.web.render import form_page, mask, page
 from sync.entry.web.site import Site, site_of
 from sync.model import Account
 from sync.model.enums import OutboxStatus
+from sync.model.names import name_key
 from sync.services.accounts import load_account
 from sync.services.policy import Refused
 from sync.services.reset_links import send_reset_link
@@ -103,8 +104,10 @@ def find_account(site: Site, tenant_id: str, name: str) -> Found | None:
     """The account a reset link may be sent for, or None (for every reason alike)."""
     if not tenant_id or not name or len(tenant_id) > MAX_INPUT or len(name) > MAX_INPUT:
         return None
-    wanted = tenant_id.casefold()
-    tenant = next((t for t in site.settings.tenants if t.id.casefold() == wanted), None)
+    # typed as a person types them: any case, full width too (the name's store lookup and the
+    # tenant's alike go by name_key)
+    wanted = name_key(tenant_id)
+    tenant = next((t for t in site.settings.tenants if name_key(t.id) == wanted), None)
     if tenant is None or tenant.auth_type != "password":
         return None
     try:

@@ -100,6 +100,9 @@ ACTIVE_DIRECTORY = Dialect(
             "family_name": ("sn",),
             "display_name": ("displayName", "cn"),
             "updated_at": ("whenChanged",),
+            # the readings Japanese AD holds (ヤマダ, タロウ): a name template's romaji input
+            "family_name_yomi": ("msDS-PhoneticLastName",),
+            "given_name_yomi": ("msDS-PhoneticFirstName",),
         }
     ),
     # whenChanged is kept per domain controller (not replicated): point `url` at one DC

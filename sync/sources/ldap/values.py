@@ -34,6 +34,8 @@ SINGLE_ATTRIBUTES = (
     "updated_at",
     "google_workspace_email",
     "salesforce_account",
+    "family_name_yomi",
+    "given_name_yomi",
 )
 
 RawAttributes = Mapping[str, Sequence[bytes]]  # keys in lower case

@@ -4,6 +4,8 @@ held change sets, and what each privilege may do. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import csv
+import html
 import json
 import re
 import time
@@ -19,7 +21,7 @@ from sync.services.tenants import current_tenant
 from sync.store.engine import writing
 from sync.store.locks import named_lock
 from sync.timeutil import utc_now
-from tests.support.configs import person, table, write_users
+from tests.support.configs import CSV_COLUMNS, person, table, write_users
 from tests.web.admin.conftest import Console, csrf_of
 from tests.web.conftest import RESET_URL
 
@@ -124,6 +126,36 @@ def test_a_console_edit_waits_for_a_running_sync_and_is_refused_after(
     saved = client.post(ACME + "/accounts/user4/edit", data=form)  # the run has ended
     assert saved.status_code == 303, saved.text
     assert console.pages.account("renamed.during.run")["name_locked"] is True
+
+
+def test_the_preview_shows_what_a_template_with_filters_names(console: Console) -> None:
+    readings = ["ヤマダ タロウ", "さとう ゆうき", "ｽｽﾞｷ ｲﾁﾛｳ", "山田 タロウ", "ホンマ ジュンペイ"]
+    with console.pages.ws.csv.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, [*CSV_COLUMNS, "family_name_yomi", "given_name_yomi"])
+        writer.writeheader()
+        for number, reading in enumerate(readings, start=1):
+            family, given = reading.split()
+            writer.writerow(person(number, family_name_yomi=family, given_name_yomi=given))
+    client = console.signed_in()
+    page = client.get(ACME + "/settings")
+    assert "<code>|romaji(passport)</code>" in page.text
+    template = "{family_name_yomi|romaji}.{given_name_yomi|romaji(passport)}"
+    rule = {"account_name_source": "custom", "custom_template": template, "auth_type": "password"}
+    preview = client.post(ACME + "/settings/preview", data={"csrf": csrf_of(page.text), **rule})
+    assert preview.status_code == 200, preview.text
+    renames = dict(re.findall(r'<td>(user\d)</td><td class="after">([^<]+)</td>', preview.text))
+    assert renames == {"user1": "yamada.taro", "user2": "satou.yuki", "user3": "suzuki.ichiro",
+                       "user5": "honma.jumpei"}  # fmt: skip
+    unnamed = html.unescape(preview.text.split('id="unnamed"', 1)[1].split("</ul>", 1)[0])
+    assert "u-00004</code>: invalid_name: '山田.taro' is not allowed" in unnamed
+
+    bad = {**rule, "custom_template": "{family_name_yomi|hepburn}"}
+    answer = client.post(ACME + "/settings/preview", data={"csrf": csrf_of(page.text), **bad})
+    assert answer.status_code == 400
+    assert (
+        "custom_template '{family_name_yomi|hepburn}': {family_name_yomi|hepburn}: "
+        "filter 'hepburn' is unknown"
+    ) in html.unescape(answer.text)
 
 
 def test_an_account_is_edited_through_the_services_and_audited(console: Console) -> None:

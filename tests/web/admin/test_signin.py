@@ -123,6 +123,18 @@ def test_failed_sign_ins_lock_the_name_out_whether_it_exists_or_not(console: Con
     assert console.sign_in(console.pages.client(app), "acme", "user2").status_code == 303
 
 
+def test_a_name_typed_in_full_width_signs_in_and_shares_the_lockout(console: Console) -> None:
+    app = console.pages.app(signin_lockout="3/15 minutes", signin_limit="100/minute")
+    wide = "\u3000ＵＳＥＲ１"  # an IME left on, with an ideographic space before the name
+    answer = console.sign_in(console.pages.client(app), "acme", wide, "Acme-Admin1")
+    assert answer.status_code == 303 and answer.headers["location"] == "/admin/acme/accounts"
+    for name in ("ｕｓｅｒ１", "User1", "ｕｓｅｒ1"):  # three spellings of one name: one counter
+        failed = console.sign_in(console.pages.client(app), "acme", name, "Wrong-1a")
+        assert failed.status_code == 401
+    locked = console.sign_in(console.pages.client(app), "acme", "user1", "Acme-Admin1")
+    assert locked.status_code == 429
+
+
 def test_sign_in_attempts_per_client_are_limited(console: Console) -> None:
     app = console.pages.app(signin_limit="3/minute")
     for _ in range(3):

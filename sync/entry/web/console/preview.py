@@ -21,6 +21,8 @@ SOURCES: tuple[str, ...] = get_args(NameSource)
 AUTH_TYPES: tuple[str, ...] = get_args(AuthType)
 EXAMPLES = 20
 RENAMES = frozenset({GuardKind.RENAME})
+# the issues of people the rule would give no name: a template's filters show here (SPEC §18)
+UNNAMED = frozenset({IssueReason.MISSING_ATTRIBUTE, IssueReason.INVALID_NAME})
 
 
 @dataclass
@@ -32,6 +34,7 @@ class Preview:
     conflicts: list[dict[str, Any]]  # the first EXAMPLES name_conflict issues
     held: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
+    unnamed: list[dict[str, Any]] = field(default_factory=list)  # the first EXAMPLES
 
 
 def wanted_changes(
@@ -80,6 +83,7 @@ def preview(settings: Settings, tenant: TenantSettings, changes: dict[str, Any])
     conflicts = [
         issue.as_json() for issue in report.issues if issue.reason == IssueReason.NAME_CONFLICT
     ]
+    unnamed = [issue.as_json() for issue in report.issues if issue.reason in UNNAMED]
     return Preview(
         str(report.status),
         dict(report.counts),
@@ -88,6 +92,7 @@ def preview(settings: Settings, tenant: TenantSettings, changes: dict[str, Any])
         conflicts[:EXAMPLES],
         list(report.held),
         report.error,
+        unnamed[:EXAMPLES],
     )
 
 

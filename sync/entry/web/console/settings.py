@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from sync.config.settings import TEMPLATE_FIELDS
+from sync.config.settings import TEMPLATE_FIELDS, TEMPLATE_FILTERS
 from sync.entry.web.console.console import Admin, Privilege, console_page, render
 from sync.entry.web.console.preview import AUTH_TYPES, SOURCES, preview, wanted_changes
 from sync.entry.web.console.tenants import SettingsReadOnly, read_only_reason, save_settings
@@ -84,6 +84,7 @@ def _page(
         sources=SOURCES,
         auth_types=AUTH_TYPES,
         template_fields=TEMPLATE_FIELDS,
+        template_filters=TEMPLATE_FILTERS,
         read_only=read_only_reason(admin.site, admin.tenant.id),
         saved=request.query_params.get("saved") == "1",
         **context,
