@@ -6,12 +6,13 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine
 
 from sync.commit import Outcome, commit, finish
 from sync.config import Settings, TenantSettings
+from sync.dates import Calendar
 from sync.describe import plan_line
 from sync.directory import LOOKUP_ATTRIBUTES, ReadSummary, feed, read_lookup
 from sync.errors import StopRun
@@ -23,7 +24,7 @@ from sync.ops.collector import run_thresholds
 from sync.ops.logs import log_context
 from sync.plan import Planner, Policy
 from sync.report import ACTION_COUNTS, RunReport
-from sync.sources.base import ReadRequest
+from sync.sources.base import ReadRequest, ReadResult
 from sync.store.accounts import load_states, name_book, quarantine_start, stored_profiles
 from sync.store.engine import writing
 from sync.store.locks import named_lock
@@ -41,6 +42,13 @@ class RunOptions:
     allowance: Allowance | None = None
     wait_seconds: float = 0
     run_id: str | None = None  # an approval names its run before starting it
+    # the plan's time (SPEC §16's dates are judged at it); None: now
+    now: datetime | None = None
+    # the date sweep (sync.datesweep): the stored accounts' dates act, no source is read
+    date_sweep: bool = False
+
+
+DATE_SWEEP = "date_sweep"  # the report's source kind of a date sweep
 
 
 def run_tenant(
@@ -49,7 +57,8 @@ def run_tenant(
     """Runs the tenant unless another worker is; never raises for a failed run. A dry run
     needs only a reader (sync.store.engine.open_reader) and writes nothing."""
     run_id = options.run_id or str(uuid.uuid4())
-    report = RunReport(tenant.id, run_id, utc_now(), tenant.source.kind, dry_run=options.dry_run)
+    kind = DATE_SWEEP if options.date_sweep else tenant.source.kind
+    report = RunReport(tenant.id, run_id, options.now or utc_now(), kind, dry_run=options.dry_run)
     with log_context(tenant.id, report.run_id):
         if options.dry_run:  # reads a snapshot and writes nothing, not even a lock
             log.info("run started (dry run)")
@@ -112,15 +121,22 @@ def _run(
         tenant.scope.groups if tenant.scope else None,
         [(r.group, r.role, r.permission_scheme) for r in tenant.roles],
     )
-    policy = Policy(rule, tenant.collision, tenant.auth_type == "password", groups)
+    calendar = Calendar.at(report.started_at, tenant.timezone, tenant.invite_days_before_start)
+    policy = Policy(rule, tenant.collision, tenant.auth_type == "password", groups, calendar)
     planner = Planner(states, book, policy)
-    summary = _read(tenant, planner, rule.attributes, None if full else watermark, len(states))
+    if options.date_sweep:  # the stored dates alone: nothing read, nobody absent
+        summary = ReadSummary(ReadResult(full=False), 0)
+    else:
+        summary = _read(tenant, planner, rule.attributes, None if full else watermark, len(states))
     report.users_read = summary.users_read
     # the source says whether its read was complete (ReadResult.full), whatever was asked
     report.full = summary.result.full
     plan = planner.finish(full_read=report.full)
     outcome = _guarded(engine, tenant, plan, states, summary, options, report)
     _count(report, outcome.plan)
+    if options.date_sweep and not (outcome.plan.changes or outcome.held):
+        report.status = RunStatus.SUCCEEDED  # nothing came due: no run to record
+        return
     if options.dry_run:
         report.status = RunStatus.PLANNED
         report.counts["emails_queued"] = (

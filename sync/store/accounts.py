@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import CTE, Connection, or_, select, update
 
 from sync.compose.collisions import NameBook
 from sync.compose.normalize import name_key
-from sync.model import PROFILE_FIELDS, Account, AccountState, AccountStatus, ProfileValues
+from sync.model import (
+    PROFILE_FIELDS,
+    Account,
+    AccountState,
+    AccountStatus,
+    Dates,
+    Profile,
+    ProfileValues,
+)
 from sync.model.grants import NO_GRANT_KEY, Grant
 from sync.store.schema import accounts, released_names
 from sync.timeutil import as_utc
@@ -50,9 +58,29 @@ def load_states(conn: Connection, tenant_id: str) -> dict[str, AccountState]:
         accounts.c.role_scheme,
         accounts.c.role_group,
         accounts.c.role_by_hand,
+        accounts.c.start_date,
+        accounts.c.end_date,
+        accounts.c.primary_email,
+        accounts.c.display_name,
     ).where(accounts.c.tenant_id == tenant_id)
     result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(query)
-    return {source_id: _state(*rest) for source_id, *rest in result}
+    return {source_id: _dated(_state(*rest[:13]), *rest[13:]) for source_id, *rest in result}
+
+
+def _dated(
+    state: AccountState,
+    start: date | None,
+    end: date | None,
+    address: str | None,
+    display_name: str | None,
+) -> AccountState:
+    """SPEC §16: the stored dates, and for an account whose invitation waits for its day the
+    profile to send it to (the date sweep has no directory entry to take it from)."""
+    if start is None and end is None:
+        return state
+    waiting = start is not None and not (state.password_set or state.invited)
+    profile = Profile(primary_email=address, display_name=display_name) if waiting else None
+    return replace(state, dates=Dates(start, end), invite_profile=profile)
 
 
 def _state(
@@ -77,7 +105,8 @@ def _state(
     grant = NO_GRANT_KEY if plain else Grant(role, scheme, group).key(bool(by_hand))
     active = status == AccountStatus.ACTIVE
     return AccountState(id_, name, composed, active, bool(locked), digest, bool(password_set),
-                        bool(invited), None if invited else failed_to, grant)  # fmt: skip
+                        bool(invited), None if invited else failed_to, grant,
+                        status == AccountStatus.PENDING)  # fmt: skip
 
 
 def stored_profiles(conn: Connection, account_ids: Collection[int]) -> dict[int, ProfileValues]:
@@ -152,8 +181,8 @@ def set_password_hash(
 ) -> bool:
     """Stores a new password hash; False when the account is gone (or disabled, if asked)."""
     query = update(accounts).where(accounts.c.id == account_id)
-    if only_if_active:
-        query = query.where(accounts.c.status == AccountStatus.ACTIVE)
+    if only_if_active:  # a pending account's invitation sets its password before its first day
+        query = query.where(accounts.c.status != AccountStatus.DISABLED)
     return conn.execute(query.values(password_hash=digest, updated_at=now)).rowcount == 1
 
 
@@ -208,7 +237,13 @@ def public_view(row: Any) -> dict[str, Any]:
         "password_set": row["password_hash"] is not None,
         "created_at": _iso(row["created_at"]),
         "updated_at": _iso(row["updated_at"]),
+        "start_date": _day(row["start_date"]),
+        "end_date": _day(row["end_date"]),
     }
+
+
+def _day(value: date | None) -> str | None:
+    return value.isoformat() if value is not None else None
 
 
 def _iso(value: datetime) -> str:
