@@ -12,7 +12,7 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from sync.errors import UserIssue
+from sync.errors import IncompleteRead, SourceUnavailable, StopRun, UserIssue
 from sync.model import DirectoryUser
 
 
@@ -85,3 +85,16 @@ def drain(read: SourceRead) -> Iterator[Page | ReadResult]:
     """Yields each page, then the ReadResult last: lets a `for` loop see the generator's return."""
     result = yield from read
     yield result
+
+
+def cut_short(kind: str, failure: Exception, pages: int, read: str, budget: float) -> StopRun:
+    """What a request that still failed after its retries (`budget` seconds) makes of the read:
+    before the first page the source is unavailable; after it the read is incomplete, so nobody
+    is disabled. `read` says how much was read (`120 users`)."""
+    retried = f"retried for up to {budget:g} s"
+    if not pages:
+        return SourceUnavailable(f"{kind}: {failure} ({retried})")
+    return IncompleteRead(
+        f"{kind}: the read stopped after {read} ({pages} pages): {failure} ({retried}); "
+        "nobody is disabled"
+    )
