@@ -8,8 +8,10 @@ vendor type.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Protocol
 
 from sync.errors import IncompleteRead, SourceUnavailable, StopRun, UserIssue
@@ -98,3 +100,24 @@ def cut_short(kind: str, failure: Exception, pages: int, read: str, budget: floa
         f"{kind}: the read stopped after {read} ({pages} pages): {failure} ({retried}); "
         "nobody is disabled"
     )
+
+
+DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+Dates = tuple[date | None, date | None]
+
+
+def read_dates(start: str | None, end: str | None, names: tuple[str, str]) -> Dates | str:
+    """A person's start and end dates from `YYYY-MM-DD` texts (None or "" for none), or what is
+    wrong with them, naming the field (`names`: the source's names of the two)."""
+    found: list[date | None] = []
+    for text, name in zip((start, end), names, strict=True):
+        try:
+            if text and not DAY.fullmatch(text):
+                raise ValueError(text)
+            found.append(date.fromisoformat(text) if text else None)
+        except ValueError:
+            return f"{name}: {text!r} is not a date (YYYY-MM-DD)"
+    first, last = found
+    if first is not None and last is not None and last < first:
+        return f"{names[1]} {last} is before {names[0]} {first}"
+    return first, last

@@ -46,6 +46,8 @@ PROPERTIES = (
     "userPrincipalName",
     "department",
     "onPremisesExtensionAttributes",
+    "employeeHireDate",
+    "employeeLeaveDateTime",
 )
 FILTER = re.compile(r"(\w+) eq ('(?:[^']|'')*'|true|false)")
 GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
@@ -339,6 +341,13 @@ class EntraEmulator(Served):
 
     def _select(self, query: dict[str, list[str]]) -> str:
         select = query.get("$select", [""])[0]
+        lifecycle = "User-LifeCycleInfo.Read.All"
+        if "employeeLeaveDateTime" in select.split(",") and lifecycle not in self.permissions:
+            raise graph_error(
+                403,
+                "Authorization_RequestDenied",
+                "Insufficient privileges to complete the operation.",
+            )
         for name in filter(None, select.split(",")):
             if name not in PROPERTIES:
                 raise graph_error(

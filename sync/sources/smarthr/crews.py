@@ -17,6 +17,7 @@ from typing import Any
 
 from sync.errors import UserIssue
 from sync.model import DirectoryUser, IssueReason, user_from
+from sync.sources.base import read_dates
 
 DEFAULT_FIELDS: dict[str, str] = {
     "source_id": "id",
@@ -102,20 +103,11 @@ class CrewMapping:
     def _dates(
         self, crew: dict[str, Any], source_id: str, who: str
     ) -> tuple[date | None, date | None] | UserIssue:
-        found: list[date | None] = []
-        for attribute in ("start_date", "end_date"):
-            field = self.fields.get(attribute)
-            text = _text(crew.get(field)) if field else None
-            try:
-                found.append(date.fromisoformat(text) if text else None)
-            except ValueError:
-                detail = f"{field}: {text!r} is not a date (YYYY-MM-DD){who}"
-                return UserIssue(source_id, IssueReason.MISSING_ATTRIBUTE, detail)
-        start, end = found
-        if start is not None and end is not None and end < start:
-            detail = f"resigned_at {end} is before entered_at {start}{who}"
-            return UserIssue(source_id, IssueReason.MISSING_ATTRIBUTE, detail)
-        return start, end
+        start, end = (self.fields.get(a) or "" for a in ("start_date", "end_date"))
+        found = read_dates(_text(crew.get(start)), _text(crew.get(end)), (start, end))
+        if isinstance(found, str):
+            return UserIssue(source_id, IssueReason.MISSING_ATTRIBUTE, f"{found}{who}")
+        return found
 
 
 def first_text(crew: dict[str, Any], fields: tuple[str, ...]) -> str | None:
