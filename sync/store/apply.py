@@ -10,6 +10,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 
 from sync.compose.normalize import name_key
 from sync.model import (
+    NO_DATES,
     PROFILE_FIELDS,
     AccountStatus,
     Action,
@@ -94,8 +95,8 @@ def _new_row(tenant_id: str, auth_type: str, change: Change, now: datetime) -> d
         created_at=now,
         updated_at=now,
     )
-    if change.dates is not None:
-        row.update(date_columns(change.dates[1]))
+    # every row names the same columns (sync.store.bulk)
+    row.update(date_columns(change.dates[1] if change.dates else NO_DATES))
     return row
 
 
