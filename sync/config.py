@@ -152,6 +152,12 @@ class WebSettings(_Strict):
         default="5/15 minutes",
         description="failed console sign-ins per account name before it is locked out",
     )
+    webhook_settle_seconds: float = Field(
+        default=5,
+        ge=0,
+        le=300,
+        description="an HR webhook's run starts once no other came for this long (one run a burst)",
+    )
 
     @field_validator("address_limit", "account_limit", "signin_limit", "signin_lockout")
     @classmethod

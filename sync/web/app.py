@@ -19,7 +19,7 @@ from starlette.types import ASGIApp
 
 from sync.config import Settings
 from sync.timeutil import utc_now
-from sync.web import admin, forgot, reset
+from sync.web import admin, forgot, hooks, reset
 from sync.web.admin.console import Console
 from sync.web.csrf import Csrf
 from sync.web.forms import FormRefused
@@ -78,6 +78,7 @@ def _routes(site: Site) -> list[BaseRoute]:
     ]
     routes += [Route(path, reset.reset, methods=["GET", "POST"]) for path in site.reset_paths]
     routes += admin.routes()
+    routes += hooks.routes()
     return routes
 
 

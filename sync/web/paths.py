@@ -21,6 +21,7 @@ SEND = "/password/forgot/send"
 DONE = "/password/done"
 STATIC = "/static"
 ADMIN = "/admin"  # the administrators' console (sync.web.admin)
+HOOKS = "/hooks"  # HR webhooks (sync.web.hooks)
 OWN_PATHS = ("/", FORGOT, SEND, DONE)
 
 

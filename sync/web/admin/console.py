@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -73,18 +74,31 @@ class Console:
         self.sessions = Sessions(web.session_idle_minutes * 60, web.session_max_hours * 3600)
         self.dummy_hash = hash_password("no account has this password")
         self._running: set[str] = set()
+        self._again: set[str] = set()  # tenants owed one more run when the current one ends
+        self._last_call: dict[str, float] = {}  # the last webhook call per tenant (monotonic)
         self._lock = threading.Lock()
 
-    def resync(self, settings: Settings, tenant: TenantSettings, site: Site) -> str:
+    def resync(
+        self, settings: Settings, tenant: TenantSettings, site: Site, *, follow_up: bool = False
+    ) -> str:
         """Asks the fleet for a run ahead of the scheduled ones where workers serve this store
         ("queued"); else starts a run in a background thread, then delivers its emails, as
-        `clomo-sync sync` does ("started", or "running" when this process already runs it)."""
+        `clomo-sync sync` does ("started", or "running" when this process already runs it).
+
+        `follow_up` (a webhook saying the directory changed): the run starts once no other such
+        call came for `[web] webhook_settle_seconds`, so a burst makes one run; a call while
+        the run is under way (it may have read before the change) makes one more after it."""
         from sync.fleet.app import request_run
 
         if request_run(settings, site.engine, tenant.id) is not None:
             return "queued"
         with self._lock:
+            if follow_up:
+                self._last_call[tenant.id] = time.monotonic()
             if tenant.id in self._running:
+                if follow_up:
+                    self._again.add(tenant.id)
+                    return "queued"
                 return "running"
             self._running.add(tenant.id)
         thread = threading.Thread(
@@ -94,20 +108,40 @@ class Console:
         thread.start()
         return "started"
 
+    def _settle(self, tenant_id: str, seconds: float) -> None:
+        """Waits until no webhook call for the tenant came for `seconds`; the calls until then
+        are served by the run that follows."""
+        while True:
+            with self._lock:
+                last = self._last_call.get(tenant_id)
+                wait = 0.0 if last is None else last + seconds - time.monotonic()
+                if wait <= 0:
+                    self._again.discard(tenant_id)
+                    self._last_call.pop(tenant_id, None)
+                    return
+            time.sleep(wait)
+
     def running(self, tenant_id: str) -> bool:
         with self._lock:
             return tenant_id in self._running
 
     def _run(self, settings: Settings, tenant: TenantSettings, site: Site) -> None:
-        try:
-            report = run_tenant(settings, tenant, site.engine, RunOptions())
-            log.info("resync of %s from the console: %s", tenant.id, report.status)
-            deliver_due(site.engine, settings)
-        except Exception:  # a background thread has nobody else to tell
-            log.exception("resync of %s from the console failed", tenant.id)
-        finally:
+        again = True
+        while again:
+            self._settle(tenant.id, settings.web.webhook_settle_seconds)
+            try:
+                report = run_tenant(settings, tenant, site.engine, RunOptions())
+                log.info("resync of %s: %s", tenant.id, report.status)
+                deliver_due(site.engine, settings)
+            except Exception:  # a background thread has nobody else to tell
+                log.exception("resync of %s failed", tenant.id)
             with self._lock:
-                self._running.discard(tenant.id)
+                again = tenant.id in self._again
+                self._again.discard(tenant.id)
+                if not again:
+                    self._running.discard(tenant.id)
+            if again:  # the settings as they are now (SPEC §14)
+                tenant = tenant_of(site, tenant.id) or tenant
 
 
 def console_of(request: Request) -> Console:
