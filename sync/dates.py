@@ -15,6 +15,10 @@ from datetime import date, datetime, time, timedelta
 from enum import Enum
 
 INVITE_TIME = time(9, 0)  # invitations go out in the morning of their day, tenant time
+# when a date sweep is due, tenant time: 00:00 (leavers, joiners' first day) and 09:00
+# (invitations); as a crontab line for a tenant's own zone (the single-host scheduler)
+SWEEP_TIMES = (time(0, 0), INVITE_TIME)
+SWEEP_SCHEDULE = "0 0,9 * * *"
 
 
 class Phase(Enum):
@@ -50,6 +54,15 @@ class Calendar:
         if start is not None and today < start:
             return Phase.BEFORE
         return Phase.DURING
+
+    def sweep_due(self, window: timedelta) -> bool:
+        """Whether a sweep time of the tenant's day fell within the `window` ending now (a
+        fleet pass every `window` sweeps each tenant at its own 00:00 and 09:00)."""
+        for moment in SWEEP_TIMES:
+            at = datetime.combine(self.today, moment, tzinfo=self.now.tzinfo)
+            if at <= self.now < at + window:
+                return True
+        return False
 
     def invite_due(self, start: date | None) -> bool:
         """Whether a person starting on `start` may be sent their invitation now."""

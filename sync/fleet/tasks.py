@@ -6,6 +6,8 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from sync.dates import Calendar
+from sync.datesweep import sweep_dates
 from sync.mail.deliver import deliver_due
 from sync.ops.logs import log_context
 from sync.runner import RunOptions, run_tenant
@@ -108,6 +110,32 @@ def sync_tenant(fleet: Fleet, tenant_id: str, due_at: str | None) -> dict[str, A
             report.status,
             f" ({late.total_seconds():.1f}s after its tick)" if late else "",
         )
+    return {"tenant": tenant_id, "run_id": report.run_id, "status": report.status}
+
+
+def date_sweeps(fleet: Fleet, timestamp: int, window: timedelta) -> int:
+    """Queues the date sweep of every tenant whose 00:00 or 09:00 fell within the pass's window
+    (sync.dates.Calendar.sweep_due); each sweep takes the tenant's lock as a run does."""
+    from sync.fleet.app import sweep_job
+
+    moment = datetime.fromtimestamp(timestamp, UTC)
+    with fleet.engine.connect() as conn:
+        tenants = _settings(conn, [t.id for t in stored_tenants(conn) if t.enabled])
+    due = [t for t in tenants.values() if Calendar.at(moment, t.timezone).sweep_due(window)]
+    return sum(sweep_job(fleet, tenant.id) for tenant in due)
+
+
+def date_sweep(fleet: Fleet, tenant_id: str) -> dict[str, Any]:
+    """One tenant's date sweep with its settings as they are now."""
+    from sync.fleet.app import deliver_soon
+
+    with fleet.engine.connect() as conn:
+        tenant = _settings(conn, [tenant_id]).get(tenant_id)
+    if tenant is None:
+        return {"tenant": tenant_id, "status": "unknown_tenant"}
+    report = sweep_dates(fleet.settings, tenant, fleet.engine)
+    if report.counts["emails_queued"]:
+        deliver_soon(fleet, tenant_id)
     return {"tenant": tenant_id, "run_id": report.run_id, "status": report.status}
 
 

@@ -108,3 +108,12 @@ def test_a_later_start_date_never_locks_out_someone_already_working() -> None:
     working = stored(active=True, dates=Dates(date(2026, 3, 1), None))
     [change] = plan_one(user(start_date=START), jst(date(2026, 4, 1)), {"1": working})
     assert change.actions == {Action.UPDATE} and change.status is None
+
+
+@pytest.mark.parametrize(
+    ("hour", "minute", "due"),
+    [(0, 0, True), (0, 14, True), (0, 15, False), (8, 59, False), (9, 0, True), (12, 0, False)],
+)
+def test_a_sweep_is_due_at_midnight_and_nine_tenant_time(hour: int, minute: int, due: bool) -> None:
+    moment = jst(date(2026, 4, 1), hour) + timedelta(minutes=minute)
+    assert Calendar.at(moment, "Asia/Tokyo").sweep_due(timedelta(minutes=15)) is due
