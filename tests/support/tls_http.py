@@ -40,6 +40,9 @@ class JsonHandler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     wbufsize = -1
+    # an answer larger than the write buffer goes out in several writes: with Nagle's algorithm
+    # the last one waits for the client's delayed ACK, 40 ms a page
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         pass

@@ -10,13 +10,10 @@ crew field by name in `[tenants.source.attributes]`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import replace
-from datetime import date
 from typing import Any
 
 from sync.errors import UserIssue
-from sync.model import DirectoryUser, IssueReason, user_from
+from sync.model import SINGLE_ATTRIBUTES, DirectoryUser, IssueReason
 from sync.sources.base import read_dates
 
 DEFAULT_FIELDS: dict[str, str] = {
@@ -42,11 +39,19 @@ ACTIVE_STATUS = {"employed": True, "retired": False}
 
 
 class CrewMapping:
-    """The tenant's mapping, worked out once: attribute -> crew field."""
+    """The tenant's mapping, worked out once: attribute -> crew field(s). Each crew is read in
+    one pass over its fields (a read maps tens of thousands of them)."""
 
     def __init__(self, overrides: dict[str, str], absent_active: bool) -> None:
-        self.fields = {**DEFAULT_FIELDS, **overrides}
-        self.names = {a: (overrides[a],) if a in overrides else f for a, f in NAMES.items()}
+        fields = {**DEFAULT_FIELDS, **overrides}
+        # each text attribute and the fields it is read from, the first that holds text winning
+        self.texts: dict[str, tuple[str, ...]] = {a: (f,) for a, f in fields.items()
+                                                  if a in SINGLE_ATTRIBUTES}  # fmt: skip
+        for attribute, chain in NAMES.items():
+            self.texts.setdefault(attribute, chain)
+        self.composed_display = "display_name" not in self.texts
+        self.id_field = fields["source_id"]
+        self.date_fields = (fields.get("start_date") or "", fields.get("end_date") or "")
         self.absent_active = absent_active
 
     def to_user(
@@ -55,43 +60,34 @@ class CrewMapping:
         """The user, or the crew's issue (no id, an unreadable date or status)."""
         if not isinstance(crew, dict):
             return UserIssue(where, IssueReason.MISSING_ATTRIBUTE, "source_id (not an object)")
-        value = self._reader(crew)
-        source_id = value("source_id")
+        # text attribute -> value: the keyword arguments of DirectoryUser
+        values: dict[str, Any] = {a: first_text(crew, chain) for a, chain in self.texts.items()}
+        if self.composed_display:
+            parts = (values["family_name"], values["given_name"])
+            values["display_name"] = " ".join(p for p in parts if p) or None
+        source_id = _text(crew.get(self.id_field))
         if source_id is None:
-            label = value("employee_code") or value("primary_email") or where
+            label = values.get("employee_code") or values.get("primary_email") or where
             return UserIssue(label, IssueReason.MISSING_ATTRIBUTE, "source_id (a crew without id)")
-        who = _who(value)
         active = self._active(crew.get("emp_status"))
         if active is None:
             detail = f"emp_status {crew.get('emp_status')!r} is not employed, absent or retired"
-            return UserIssue(source_id, IssueReason.MISSING_ATTRIBUTE, f"{detail}{who}")
-        dates = self._dates(crew, source_id, who)
-        if isinstance(dates, UserIssue):
-            return dates
-        user = user_from(
+            return UserIssue(source_id, IssueReason.MISSING_ATTRIBUTE, detail + _who(values))
+        start, end = self.date_fields
+        dates = read_dates(_text(crew.get(start)), _text(crew.get(end)), self.date_fields)
+        if isinstance(dates, str):
+            return UserIssue(source_id, IssueReason.MISSING_ATTRIBUTE, dates + _who(values))
+        extra = sorted((f, t) for f in extra_fields if (t := _text(crew.get(f))) is not None)
+        named = frozenset(n for n in _departments(crew) if n in groups) if groups else frozenset()
+        return DirectoryUser(
             source_id,
             active,
-            value,
-            (),
-            sorted((f, t) for f in extra_fields if (t := _text(crew.get(f))) is not None),
-            (name for name in _departments(crew) if name in groups),
+            extra=tuple(extra),
+            groups=named,
+            start_date=dates[0],
+            end_date=dates[1],
+            **values,
         )
-        start, end = dates
-        if start is None and end is None:
-            return user
-        return replace(user, start_date=start, end_date=end)
-
-    def _reader(self, crew: dict[str, Any]) -> Callable[[str], str | None]:
-        def value(attribute: str) -> str | None:
-            if attribute == "display_name" and "display_name" not in self.fields:
-                parts = (value("family_name"), value("given_name"))
-                return " ".join(p for p in parts if p) or None
-            if attribute in self.names and attribute not in DEFAULT_FIELDS:
-                return first_text(crew, self.names[attribute])
-            field = self.fields.get(attribute)
-            return _text(crew.get(field)) if field else None
-
-        return value
 
     def _active(self, status: Any) -> bool | None:
         if status is None:
@@ -99,15 +95,6 @@ class CrewMapping:
         if status == "absent":
             return self.absent_active
         return ACTIVE_STATUS.get(status) if isinstance(status, str) else None
-
-    def _dates(
-        self, crew: dict[str, Any], source_id: str, who: str
-    ) -> tuple[date | None, date | None] | UserIssue:
-        start, end = (self.fields.get(a) or "" for a in ("start_date", "end_date"))
-        found = read_dates(_text(crew.get(start)), _text(crew.get(end)), (start, end))
-        if isinstance(found, str):
-            return UserIssue(source_id, IssueReason.MISSING_ATTRIBUTE, f"{found}{who}")
-        return found
 
 
 def first_text(crew: dict[str, Any], fields: tuple[str, ...]) -> str | None:
@@ -132,14 +119,15 @@ def _departments(crew: dict[str, Any]) -> list[str]:
     return names
 
 
-def _who(value: Callable[[str], str | None]) -> str:
+def _who(values: dict[str, Any]) -> str:
     """The person as an administrator knows them, for an issue's detail."""
-    known = [v for v in (value("display_name"), value("employee_code")) if v]
+    known = [v for v in (values.get("display_name"), values.get("employee_code")) if v]
     return f" ({', '.join(known)})" if known else ""
 
 
 def _text(node: Any) -> str | None:
-    if isinstance(node, bool) or node is None:
+    if type(node) is str:  # nearly always: the quick way first
+        return node.strip() or None
+    if isinstance(node, bool) or not isinstance(node, int):
         return None
-    text = str(node).strip() if isinstance(node, str | int) else ""
-    return text or None
+    return str(node)
