@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, Engine
 
 from sync.commit import Outcome, commit, finish
+from sync.compose.collisions import NameBook
 from sync.config import Settings, TenantSettings
 from sync.dates import Calendar
 from sync.describe import plan_line
@@ -19,13 +20,20 @@ from sync.errors import StopRun
 from sync.groups import rules_from
 from sync.guards import Allowance, GuardKind, Held, guard
 from sync.mail.notices import count_notices
-from sync.model import PROFILE_ATTRIBUTES, AccountState, Action, Plan, RunStatus
+from sync.model import PROFILE_ATTRIBUTES, Action, Plan, RunStatus
 from sync.ops.collector import run_thresholds
 from sync.ops.logs import log_context
 from sync.plan import Planner, Policy
 from sync.report import ACTION_COUNTS, RunReport
 from sync.sources.base import ReadRequest, ReadResult
-from sync.store.accounts import load_states, name_book, quarantine_start, stored_profiles
+from sync.store.accounts import (
+    count_active,
+    due_states,
+    load_states,
+    name_book,
+    quarantine_start,
+    stored_profiles,
+)
 from sync.store.engine import writing
 from sync.store.locks import named_lock
 from sync.store.runs import read_state
@@ -107,21 +115,30 @@ def _run(
     report: RunReport,
 ) -> None:
     rule = tenant.name_rule()
+    calendar = Calendar.at(report.started_at, tenant.timezone, tenant.invite_days_before_start)
     with engine.connect() as conn:
         watermark, full = _read_mode(conn, tenant, options)
-        states = load_states(conn, tenant.id)
-        book = name_book(
-            conn,
-            tenant.id,
-            states,
-            tenant.reserved_names,
-            quarantine_start(report.started_at, tenant.name_quarantine_days),
-        )
+        if options.date_sweep:
+            # only the accounts whose dates may act now: a sweep creates and renames nobody
+            today = calendar.today
+            invite_until = today + timedelta(days=tenant.invite_days_before_start)
+            invites = tenant.auth_type == "password"
+            states = due_states(conn, tenant.id, today, invite_until if invites else None)
+            book, active = NameBook(held={}, reserved=set()), count_active(conn, tenant.id)
+        else:
+            states = load_states(conn, tenant.id)
+            book = name_book(
+                conn,
+                tenant.id,
+                states,
+                tenant.reserved_names,
+                quarantine_start(report.started_at, tenant.name_quarantine_days),
+            )
+            active = sum(1 for state in states.values() if state.active)
     groups = rules_from(
         tenant.scope.groups if tenant.scope else None,
         [(r.group, r.role, r.permission_scheme) for r in tenant.roles],
     )
-    calendar = Calendar.at(report.started_at, tenant.timezone, tenant.invite_days_before_start)
     policy = Policy(rule, tenant.collision, tenant.auth_type == "password", groups, calendar)
     planner = Planner(states, book, policy)
     if options.date_sweep:  # the stored dates alone: nothing read, nobody absent
@@ -132,7 +149,7 @@ def _run(
     # the source says whether its read was complete (ReadResult.full), whatever was asked
     report.full = summary.result.full
     plan = planner.finish(full_read=report.full)
-    outcome = _guarded(engine, tenant, plan, states, summary, options, report)
+    outcome = _guarded(engine, tenant, plan, active, summary, options, report)
     _count(report, outcome.plan)
     if options.date_sweep and not (outcome.plan.changes or outcome.held):
         report.status = RunStatus.SUCCEEDED  # nothing came due: no run to record
@@ -191,17 +208,17 @@ def _guarded(
     engine: Engine,
     tenant: TenantSettings,
     plan: Plan,
-    states: dict[str, AccountState],
+    active: int,
     summary: ReadSummary,
     options: RunOptions,
     report: RunReport,
 ) -> Outcome:
     """SPEC §10: each kind of change the plan has too many of is held back; so are the
-    disables of a full read that returned nobody while accounts are active."""
+    disables of a full read that returned nobody while accounts are active. `active`: the
+    tenant's active accounts, the percent bounds' base."""
     updated = [c.account_id for c in plan.changes if Action.UPDATE in c.actions and c.account_id]
     with engine.connect() as conn:
         before = stored_profiles(conn, updated)
-    active = sum(1 for state in states.values() if state.active)
     forced = {}
     if summary.result.full and summary.users_read == 0 and active:
         forced[GuardKind.DISABLE] = (
