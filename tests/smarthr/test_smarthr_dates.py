@@ -1,8 +1,8 @@
 """SPEC §16's done-when scenario on SQLite and PostgreSQL: a SmartHR tenant on the emulator goes
 through a first run, a joiner ten days ahead (pending, invited on the configured day at 09:00),
-a leaver whose date passed (disabled by the date sweep with no source read), and a crew put on
-leave under both absent policies. Runs at chosen moments go through the services with the plan's
-time passed in; the rest through the command line."""
+a leaver whose date passed (disabled by the date sweep with no source read), a crew put on leave
+under both absent policies, and a webhook-triggered run. Runs at chosen moments go through the
+services with the plan's time passed in; the rest through the command line and the web app."""
 
 from __future__ import annotations
 
@@ -20,8 +20,11 @@ from sync.report import RunReport
 from sync.runner import RunOptions, run_tenant
 from sync.store.engine import open_store
 from tests.conftest import Workspace
-from tests.smarthr.conftest import smarthr_keys
+from tests.ops.conftest import wait_for
+from tests.smarthr.conftest import WEBHOOK_TOKEN, smarthr_keys
 from tests.smarthr.emulator import SmartHrEmulator, make_crew
+from tests.smarthr.test_smarthr_webhook import HOOK, client, settled
+from tests.web.conftest import Pages
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 TODAY = datetime.now(TOKYO).date()
@@ -130,6 +133,17 @@ def test_joiner_leaver_and_leave_on_their_dates(
     dropped = tenant.run(tokyo(JOINS, 12, 30))
     assert (dropped.status, dropped.counts["disabled"]) == ("succeeded", 1)
     assert statuses(workspace)["crew3"] == "disabled"
+
+    # SmartHR says a crew changed: the webhook runs the tenant, which reads SmartHR
+    emulator.crew(3)["emp_status"] = "employed"
+    read_before, runs_before = emulator.crew_requests, len(tenant.runs())
+    hooked = Pages(workspace, tenant.engine)
+    with client(hooked) as http:
+        answer = http.post(HOOK, headers={"X-SmartHR-Token": WEBHOOK_TOKEN})
+        assert answer.status_code == 202
+        wait_for(lambda: len(tenant.runs()) > runs_before, 60, "the webhook's run")
+        settled(http)
+    assert emulator.crew_requests > read_before and statuses(workspace)["crew3"] == "active"
     tenant.engine.dispose()
 
 
