@@ -186,6 +186,12 @@ class WebSettings(_Strict):
         default="5/15 minutes",
         description="failed console sign-ins per account name before it is locked out",
     )
+    webhook_settle_seconds: float = Field(
+        default=5,
+        ge=0,
+        le=300,
+        description="an HR webhook's run starts once no other came for this long (one run a burst)",
+    )
 
     @field_validator("address_limit", "account_limit", "signin_limit", "signin_lockout")
     @classmethod
@@ -236,7 +242,15 @@ class TenantSettings(_Strict):
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,62}$", description="the tenant's id, unique"
     )
     schedule: str = Field(default="0 * * * *", description="crontab line of the scheduler's runs")
-    timezone: str = Field(default="UTC", description="the time zone of schedule")
+    timezone: str = Field(
+        default="UTC", description="the time zone of schedule and of people's start and end dates"
+    )
+    invite_days_before_start: int = Field(
+        default=0,
+        ge=0,
+        le=366,
+        description="a joiner is invited this many days before the start date, at 09:00",
+    )
     account_name_source: NameSource = Field(
         default="email", description="what the account name is built from"
     )

@@ -39,8 +39,10 @@ from sync.model.report import RunReport
 from sync.ops.delivery import summary_line, worth_saying
 from sync.ops.logs import log_context, redact_settings
 from sync.ops.metrics import write_metrics
+from sync.planning.dates import SWEEP_SCHEDULE
 from sync.planning.schedule import latest_tick, schedule_trigger
 from sync.services.current import refresh_from_file, tenant_now
+from sync.services.datesweep import sweep_dates
 from sync.services.delivery import deliver_now
 from sync.services.runner import RunOptions, run_tenant
 from sync.services.tenants import load_tenants, with_store_tenants
@@ -173,9 +175,11 @@ class Scheduler:
     def _schedule_tenants(self) -> None:
         wanted = {tenant.id: tenant for tenant in self.settings.tenants}
         for job in self._aps.get_jobs():
-            if job.id.startswith("tenant:") and job.id.removeprefix("tenant:") not in wanted:
+            kind, _, tenant_id = job.id.partition(":")
+            if kind in ("tenant", "sweep") and tenant_id not in wanted:
                 job.remove()
-                log.info("tenant %s is no longer in the store: unscheduled", job.id[7:])
+                if kind == "tenant":
+                    log.info("tenant %s is no longer in the store: unscheduled", tenant_id)
         for tenant in self.settings.tenants:
             self._schedule(tenant)
 
@@ -188,6 +192,15 @@ class Scheduler:
             args=[tenant.id],
             id=f"tenant:{tenant.id}",
             name=f"sync {tenant.id}",
+            replace_existing=True,
+        )
+        # SPEC §16's date sweep at 00:00 and 09:00 of the tenant's own day (sync.services.datesweep)
+        self._aps.add_job(
+            self._tenant_job,
+            schedule_trigger(SWEEP_SCHEDULE, tenant.timezone, jitter),
+            args=[tenant.id, True],
+            id=f"sweep:{tenant.id}",
+            name=f"date sweep {tenant.id}",
             replace_existing=True,
         )
         upcoming = job.next_run_time.astimezone(ZoneInfo(tenant.timezone)).isoformat()
@@ -232,22 +245,28 @@ class Scheduler:
             self._busy -= 1
             self._idle.notify_all()
 
-    def _tenant_job(self, tenant_id: str) -> None:
+    def _tenant_job(self, tenant_id: str, sweep: bool = False) -> None:
         if not self._enter():
             return
         try:
             with log_context(tenant=tenant_id):
-                self._run_tick(tenant_id)
+                self._run_tick(tenant_id, sweep)
         except Exception:
             log.exception("tenant %s: the scheduled run failed unexpectedly", tenant_id)
         finally:
             self._leave()
 
-    def _run_tick(self, tenant_id: str) -> None:
+    def _run_tick(self, tenant_id: str, sweep: bool = False) -> None:
         settings = self.settings
         tenant = tenant_now(settings, self.engine, tenant_id)  # as it is now, not as scheduled
         if tenant is None:
             log.warning("tenant %s is no longer in the store: run skipped", tenant_id)
+            return
+        if sweep:
+            report = sweep_dates(settings, tenant, self.engine)
+            _log_outcome(report, "date sweep")
+            if report.counts["emails_queued"]:
+                self._deliver_soon()
             return
         timing = settings.scheduler
         lookback = timedelta(seconds=timing.misfire_grace_seconds + timing.jitter_seconds + 60)

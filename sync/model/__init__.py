@@ -3,11 +3,14 @@ every layer above shares and none of which knows a database, a network or a cloc
 
 from sync.model.account import Account
 from sync.model.changes import (
+    ENDED,
     GONE,
     INACTIVE,
+    NO_DATES,
     OUT_OF_SCOPE,
     AccountState,
     Change,
+    Dates,
     Plan,
     sends_invitation,
 )
@@ -25,8 +28,10 @@ from sync.model.profile import PROFILE_FIELDS, Profile, ProfileValues, digest_of
 
 __all__ = [
     "DIRECTORY_ATTRIBUTES",
+    "ENDED",
     "GONE",
     "INACTIVE",
+    "NO_DATES",
     "OUT_OF_SCOPE",
     "PROFILE_ATTRIBUTES",
     "PROFILE_FIELDS",
@@ -37,6 +42,7 @@ __all__ = [
     "AccountStatus",
     "Action",
     "Change",
+    "Dates",
     "DirectoryUser",
     "IssueReason",
     "Plan",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from sync.model.profile import PROFILE_FIELDS
@@ -21,6 +22,7 @@ DIRECTORY_ATTRIBUTES: tuple[str, ...] = (
     "family_name_yomi",  # readings: read when a name template uses them
     "given_name_yomi",
     "groups",  # read only when the tenant's scope or roles name groups
+    *("start_date", "end_date"),  # the first and last day of employment, where a source has them
 )
 # Attributes whose value is a single string and may appear in a custom name template.
 TEXT_ATTRIBUTES: tuple[str, ...] = (
@@ -65,6 +67,10 @@ class DirectoryUser:
     # the requested groups (ReadRequest.groups) the user belongs to, nested membership included,
     # each spelt as the tenant's configuration spells it
     groups: frozenset[str] = field(default=frozenset())
+    # SPEC §16: the first and the last day of employment (calendar days of the tenant's time
+    # zone); before the first the account is pending, after the last it is disabled
+    start_date: date | None = None
+    end_date: date | None = None
 
     def attribute(self, name: str) -> str | None:
         """A single-valued attribute by name, or a raw extra field, or None when absent."""

@@ -38,6 +38,8 @@ class IssueReason(StrEnum):
 class AccountStatus(StrEnum):
     ACTIVE = "active"
     DISABLED = "disabled"
+    # listed by the source before their start date: no sign-in, no reset link (SPEC §16)
+    PENDING = "pending"
 
 
 class OutboxStatus(StrEnum):

@@ -29,6 +29,8 @@ ACTION_COUNTS = {
 }
 NOT_SKIPPED = {IssueReason.NAME_CONFLICT, IssueReason.MISSING_EMAIL}
 
+DATE_SWEEP = "date_sweep"  # the source kind in the report of a date sweep (no source read)
+
 
 @dataclass(slots=True)
 class RunReport:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sync.model import AccountStatus, Action, Change, ProfileValues
+from sync.model import Action, Change, ProfileValues
 from sync.model.changeset import HeldChange
 from sync.planning.guards import GuardKind, cleared_fields
 
@@ -26,10 +26,11 @@ def change_fields(change: Change, before: ProfileValues | None) -> dict[str, lis
     address = change.profile.primary_email if change.profile is not None else None
     if Action.CREATE in change.actions and address:
         fields["primary_email"] = [None, address]
-    if Action.DISABLE in change.actions:
-        fields["status"] = [AccountStatus.ACTIVE.value, AccountStatus.DISABLED.value]
-    if Action.ENABLE in change.actions:
-        fields["status"] = [AccountStatus.DISABLED.value, AccountStatus.ACTIVE.value]
+    if change.actions & {Action.DISABLE, Action.ENABLE} or change.status is not None:
+        was, now = change.status_change()
+        fields["status"] = [was or None, now]
+    for field, moved in change.date_fields().items():
+        fields[field] = list(moved)
     return fields
 
 
@@ -54,7 +55,7 @@ def held_change(kind: GuardKind, change: Change, before: Mapping[int, ProfileVal
     """What a change set shows of one held change: only the part of that kind."""
     stored = before.get(change.account_id) if change.account_id is not None else None
     if kind is GuardKind.DISABLE:
-        status = [AccountStatus.ACTIVE.value, AccountStatus.DISABLED.value]
+        status = list(change.status_change())
         return HeldChange(change.name, change.source_id, "disable", {"status": status})
     if kind is GuardKind.RENAME:
         assert change.old_name is not None

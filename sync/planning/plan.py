@@ -16,18 +16,23 @@ from sync.compose.normalize import name_key, normalize_email, normalize_text
 from sync.compose.rules import Composed, NameRule
 from sync.errors import UserIssue
 from sync.model import (
+    ENDED,
     GONE,
     INACTIVE,
+    NO_DATES,
     OUT_OF_SCOPE,
     AccountState,
+    AccountStatus,
     Action,
     Change,
+    Dates,
     DirectoryUser,
     IssueReason,
     Plan,
     Profile,
 )
 from sync.model.grants import NO_GRANT_KEY, RoleChange
+from sync.planning.dates import Calendar, Phase
 from sync.planning.groups import GroupRules
 
 
@@ -50,6 +55,21 @@ class Policy:
     collision: str = "suffix"
     needs_reset_email: bool = True
     groups: GroupRules = field(default_factory=GroupRules)
+    # the plan's moment in the tenant's zone (SPEC §16's dates); needed once anyone has dates
+    calendar: Calendar | None = None
+
+    def phase(self, dates: Dates) -> Phase:
+        if dates == NO_DATES:
+            return Phase.DURING
+        return self._calendar().phase(*dates)
+
+    def invite_due(self, dates: Dates) -> bool:
+        return dates.start is None or self._calendar().invite_due(dates.start)
+
+    def _calendar(self) -> Calendar:
+        if self.calendar is None:
+            raise ValueError("a plan of people with dates needs the plan's time (a Calendar)")
+        return self.calendar
 
 
 # every combination of actions, made once: 100,000 new accounts share one {"create"}
@@ -72,7 +92,7 @@ class Planner:
         self.accounts, self.book, self.policy = accounts, book, policy
         self.plan = Plan()
         self._fate: dict[str, int] = {}  # source id -> index in plan.changes, or a constant
-        self._claims: dict[str, tuple[Profile, AccountState | None, str, bool]] = {}
+        self._claims: dict[str, tuple[Profile, AccountState | None, str, _Target]] = {}
         self._duplicates: set[str] = set()
         self._dropped: set[int] = set()  # indices of changes withdrawn for duplicate ids
         self._grants: dict[str, RoleChange] = {}  # privileges the group rules give or change
@@ -87,7 +107,8 @@ class Planner:
         if not rules.in_scope(user.groups):
             self._gone(source_id, account, OUT_OF_SCOPE)
             return
-        if account is None and not user.active:
+        target = _target(user, self.policy)
+        if account is None and target.status == AccountStatus.DISABLED:
             self._fate[source_id] = SKIPPED  # nobody gets an account the directory switched off
             return
         stored = account.grant_key if account is not None else NO_GRANT_KEY
@@ -102,13 +123,13 @@ class Planner:
             )
         elif account is None or _wants_rename(account, composed.name):
             self._fate[source_id] = CLAIMING
-            self._claims[source_id] = (profile_of(user), account, composed.name, user.active)
+            self._claims[source_id] = (profile_of(user), account, composed.name, target)
         else:
             # a locked name keeps the composed name it had, so unlocking can rename it later
             kept = account.composed_name if account.name_locked else composed.name
             profile = profile_of(user)
-            change = _existing(source_id, profile, user.active, account, kept, account.name)
-            self._record(self._invited(change, account, profile))
+            change = _existing(source_id, profile, target, account, kept, account.name)
+            self._record(self._invited(change, account, profile, target.dates))
 
     def set_aside(self, issue: UserIssue) -> None:
         """A user the source returned but could not use: reported, and not "gone"."""
@@ -133,8 +154,7 @@ class Planner:
         """Resolves the claims; on a full read, disables active accounts whose user is absent."""
         self._drop_duplicates()
         self._settle_claims()
-        if full_read:
-            self._disable_absent()
+        self._unseen(full_read)
         # a report reads the same whatever order the source returned users in
         self.plan.issues.sort(key=lambda issue: (issue.source_id, issue.reason))
         if self._dropped:
@@ -142,20 +162,25 @@ class Planner:
             self.plan.changes = [c for i, c in kept if i not in self._dropped]
         return self.plan
 
-    def _invited(self, change: Change, account: AccountState, profile: Profile) -> Change:
+    def _invited(
+        self, change: Change, account: AccountState, profile: Profile, dates: Dates
+    ) -> Change:
         """The change with the invitation the account is owed (SPEC §10: a password account that
         never had a password set is sent account_created as soon as it has an address, and
-        again when it is re-enabled), or its missing_email issue."""
-        active = (account.active and Action.DISABLE not in change.actions) or (
-            Action.ENABLE in change.actions
-        )
+        again when it is re-enabled; SPEC §16: not before its invitation day), or its
+        missing_email issue."""
+        moved = change.actions & {Action.ENABLE, Action.DISABLE}
+        after = change.status_change()[1] if moved else account.status
+        reenabled = Action.ENABLE in change.actions and account.status == AccountStatus.DISABLED
         source_id = change.source_id
-        if not self.policy.needs_reset_email or account.password_set or not active:
+        if not self.policy.needs_reset_email or account.password_set:
             return change
-        if account.invited and Action.ENABLE not in change.actions:
+        if after == AccountStatus.DISABLED or (account.invited and not reenabled):
+            return change
+        if not self.policy.invite_due(dates):
             return change
         address = profile.primary_email
-        if address and (address != account.invite_failed_to or Action.ENABLE in change.actions):
+        if address and (address != account.invite_failed_to or reenabled):
             return replace(change, invite=True, profile=profile)
         detail = "primary_email"
         if address:
@@ -169,9 +194,8 @@ class Planner:
         is, and nobody gets a new account."""
         if account is None:
             self._fate[source_id] = SKIPPED
-        elif account.active:
-            self._record(Change(source_id, _actions({Action.DISABLE}), account.name,
-                                account_id=account.id, why=why))  # fmt: skip
+        elif account.status != AccountStatus.DISABLED:
+            self._record(_disabled(source_id, account, why))
         else:
             self._record(Change(source_id, frozenset(), account.name, account_id=account.id))
 
@@ -198,14 +222,15 @@ class Planner:
         del claims  # 100,000 claims at that size: gone before the changes are made
         for source_id in sorted(self._claims):
             # popped: each claim's memory goes to its change, not to both
-            profile, account, base, active = self._claims.pop(source_id)
+            profile, account, base, target = self._claims.pop(source_id)
             decision = outcome.pop(source_id)
             if isinstance(decision, Assigned):
                 if account is None:
-                    self._record(_new(source_id, profile, decision.name, base))
+                    later = not self.policy.invite_due(target.dates)
+                    self._record(_new(source_id, profile, decision.name, base, target, later))
                 else:
-                    change = _existing(source_id, profile, active, account, base, decision.name)
-                    self._record(self._invited(change, account, profile))
+                    change = _existing(source_id, profile, target, account, base, decision.name)
+                    self._record(self._invited(change, account, profile, target.dates))
                 if account is None and self.policy.needs_reset_email and not profile.primary_email:
                     self.plan.issues.append(
                         UserIssue(source_id, IssueReason.MISSING_EMAIL, "primary_email")
@@ -216,8 +241,8 @@ class Planner:
             )
             if account is not None:  # it keeps its name; its other changes still apply
                 kept = account.composed_name
-                change = _existing(source_id, profile, active, account, kept, account.name)
-                self._record(self._invited(change, account, profile))
+                change = _existing(source_id, profile, target, account, kept, account.name)
+                self._record(self._invited(change, account, profile, target.dates))
 
     def _drop_duplicates(self) -> None:
         """Every row of an id the source returned twice is set aside; its account stays."""
@@ -239,15 +264,36 @@ class Planner:
                 for s in sorted(self._duplicates)
             ]
 
-    def _disable_absent(self) -> None:
-        for source_id in sorted(self.accounts.keys() - self._fate.keys()):
+    def _unseen(self, full_read: bool) -> None:
+        """The accounts the read did not return. A full read disables them as gone; after any
+        other read (a delta, or none: the date sweep) their stored dates still act (SPEC §16)."""
+        unseen = self.accounts.keys() - self._fate.keys()
+        if not full_read:  # only dated, live accounts can have anything to do
+            unseen = {s for s in unseen if self.accounts[s].dates != NO_DATES}
+        for source_id in sorted(unseen):
             account = self.accounts[source_id]
-            if account.active:
-                self.plan.changes.append(
-                    Change(
-                        source_id, _actions({Action.DISABLE}), account.name, account.id, why=GONE
-                    )
-                )
+            if account.status == AccountStatus.DISABLED:
+                continue
+            if full_read:
+                self.plan.changes.append(_disabled(source_id, account, GONE))
+            else:
+                self._sweep(source_id, account)
+
+    def _sweep(self, source_id: str, account: AccountState) -> None:
+        """One stored account's dates, without its directory entry: disabled after the end
+        date, activated on the start date, invited on its invitation day."""
+        phase = self.policy.phase(account.dates)
+        change = Change(source_id, frozenset(), account.name, account_id=account.id)
+        if phase is Phase.AFTER:
+            change = _disabled(source_id, account, ENDED)
+        elif account.pending and phase is Phase.DURING:
+            status = (AccountStatus.PENDING.value, AccountStatus.ACTIVE.value)
+            actions = _actions({Action.ENABLE})
+            change = Change(source_id, actions, account.name, account_id=account.id, status=status)
+        if account.invite_profile is not None:
+            change = self._invited(change, account, account.invite_profile, account.dates)
+        if change.actions or change.invite:
+            self.plan.changes.append(change)
 
 
 def make_plan(
@@ -275,28 +321,79 @@ def _wants_rename(account: AccountState, composed: str) -> bool:
     )
 
 
-def _new(source_id: str, profile: Profile, name: str, composed: str) -> Change:
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """What the directory says a person's account should be: its status and dates."""
+
+    status: AccountStatus
+    dates: Dates = NO_DATES
+    why: str = ""  # why it is disabled
+
+
+_ACTIVE = _Target(AccountStatus.ACTIVE)
+_INACTIVE = _Target(AccountStatus.DISABLED, why=INACTIVE)
+
+
+def _target(user: DirectoryUser, policy: Policy) -> _Target:
+    """SPEC §16: active in the source and within its dates is active; before its start date,
+    pending; after its end date, disabled whatever the source says."""
+    if user.start_date is None and user.end_date is None:
+        return _ACTIVE if user.active else _INACTIVE  # shared: most people have no dates
+    dates = Dates(user.start_date, user.end_date)
+    phase = policy.phase(dates)
+    if phase is Phase.AFTER:
+        return _Target(AccountStatus.DISABLED, dates, ENDED)
+    if not user.active:
+        return _Target(AccountStatus.DISABLED, dates, INACTIVE)
+    status = AccountStatus.PENDING if phase is Phase.BEFORE else AccountStatus.ACTIVE
+    return _Target(status, dates)
+
+
+def _disabled(source_id: str, account: AccountState, why: str) -> Change:
+    status = (account.status.value, AccountStatus.DISABLED.value) if account.pending else None
+    actions = _actions({Action.DISABLE})
+    return Change(source_id, actions, account.name, account_id=account.id, why=why, status=status)
+
+
+def _new(
+    source_id: str, profile: Profile, name: str, composed: str, target: _Target, later: bool
+) -> Change:
+    pending = target.status == AccountStatus.PENDING
     return Change(
-        source_id, _actions({Action.CREATE}), name, composed_name=composed, profile=profile
+        source_id,
+        _actions({Action.CREATE}),
+        name,
+        composed_name=composed,
+        profile=profile,
+        status=("", AccountStatus.PENDING.value) if pending else None,
+        dates=(NO_DATES, target.dates) if target.dates != NO_DATES else None,
+        invite_later=later,
     )
 
 
 def _existing(
     source_id: str,
     profile: Profile,
-    active: bool,
+    target: _Target,
     account: AccountState,
     composed: str | None,
     name: str,
 ) -> Change:
     actions: set[Action] = set()
-    if profile.digest() != account.profile_digest:
+    if profile.digest() != account.profile_digest or target.dates != account.dates:
         actions.add(Action.UPDATE)
     if name != account.name:
         actions.add(Action.RENAME)
-    if active != account.active:
-        actions.add(Action.ENABLE if active else Action.DISABLE)
+    before, after = account.status, target.status
+    if after == AccountStatus.PENDING and before == AccountStatus.ACTIVE:
+        after = before  # a start date moved later never locks out someone already working
+    status = None
+    if after != before:
+        actions.add(Action.DISABLE if after == AccountStatus.DISABLED else Action.ENABLE)
+        if AccountStatus.PENDING in (before, after):
+            status = (before.value, after.value)
     restate = composed if composed != account.composed_name else None
+    moved = target.dates != account.dates
     return Change(
         source_id,
         _actions(actions),
@@ -305,7 +402,9 @@ def _existing(
         old_name=account.name if Action.RENAME in actions else None,
         composed_name=restate,
         profile=profile if actions & {Action.UPDATE, Action.RENAME} else None,
-        why=INACTIVE if Action.DISABLE in actions else "",
+        why=target.why if Action.DISABLE in actions else "",
+        status=status,
+        dates=(account.dates, target.dates) if moved else None,
     )
 
 

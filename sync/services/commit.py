@@ -15,7 +15,7 @@ from sync.mail.notices import notices_for
 from sync.mail.queue import message_domain, queue_notices
 from sync.model import Change, Plan, ProfileValues, RunStatus
 from sync.model.actor import Actor
-from sync.model.report import RunReport
+from sync.model.report import DATE_SWEEP, RunReport
 from sync.ops import progress
 from sync.planning.describe import held_change
 from sync.planning.guards import GuardKind, Held
@@ -70,7 +70,8 @@ def finish(conn: Connection, settings: Settings, tenant: TenantSettings, report:
     previous = last_status(conn, tenant.id)
     report.finished_at = utc_now()
     record_run(conn, report)
-    run_ended(conn, settings, tenant, report.finished_at)
+    if report.source_kind != DATE_SWEEP:  # a sweep reads no directory: it proves no sync runs
+        run_ended(conn, settings, tenant, report.finished_at)
     alerts = list(alerts_for(tenant, report, previous))
     if alerts:
         queue_notices(conn, tenant.id, alerts, now=report.started_at, token_ttl=timedelta(0),

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine
 from sync.config.settings import Settings, TenantSettings
 from sync.mail.deliver import DeliveryReport, deliver_due
 from sync.ops.logs import log_context
+from sync.planning.dates import Calendar
 from sync.planning.schedule import schedule_trigger
 from sync.services.tenants import tenant_settings
 from sync.store.dispatch import (
@@ -122,3 +123,16 @@ def deliver_tenant(
         return None
     with_senders = settings.model_copy(update={"tenants": tenants})
     return deliver_due(engine, with_senders, only=only, wait_seconds=60)
+
+
+def sweeps_due(engine: Engine, moment: datetime, window: timedelta) -> list[str]:
+    """The enabled tenants whose own 00:00 or 09:00 fell within the `window` before `moment`
+    (SPEC §16's date sweeps; sync.planning.dates.Calendar.sweep_due)."""
+    with engine.connect() as conn:
+        enabled = [t.id for t in stored_tenants(conn) if t.enabled]
+        tenants = _settings(conn, enabled)
+    return [
+        tenant.id
+        for tenant, _ in tenants.values()
+        if Calendar.at(moment, tenant.timezone).sweep_due(window)
+    ]

@@ -73,6 +73,11 @@ def request_reset(
     account's primary address or to `address`, which must be one of the account's own."""
     account = load_account(conn, tenant.id, name)
     require_password_account(account)
+    if account.status == "pending":
+        raise Refused(
+            f"account {account.name!r} is pending until its start date: its invitation is sent "
+            "on its invitation day"
+        )
     if account.status != "active":
         raise Refused(f"account {account.name!r} is disabled: its reset links would not work")
     if not tenant.reset_url:
@@ -123,7 +128,7 @@ def token_verdict(row: Any, now: datetime) -> TokenHolder | TokenRefused:
     "superseded"."""
     if row["used_at"] is not None:
         return TokenRefused("used")
-    if row["status"] != "active":
+    if row["status"] == "disabled":  # a pending account's invitation link works (SPEC §16)
         return TokenRefused("disabled")
     if row["revoked_at"] is not None:
         return TokenRefused("superseded")

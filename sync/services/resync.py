@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from enum import StrEnum
 
@@ -32,22 +33,42 @@ class Resync(StrEnum):
 
 
 class Resyncs:
-    """The runs this process makes for asks, one at a time per tenant."""
+    """The runs this process makes for asks, one at a time per tenant. An ask that follows a
+    change (a webhook, a push) waits until no other such ask came for `settle_seconds`, so a
+    burst makes one run; one that comes while the run is under way (it may have read before the
+    change) makes one more run after it."""
 
     def __init__(self, ask_fleet: AskFleet) -> None:
         self._ask_fleet = ask_fleet
         self._running: set[str] = set()
+        self._again: set[str] = set()  # tenants owed one more run when the current one ends
+        self._last_call: dict[str, float] = {}  # the last follow-up ask per tenant (monotonic)
         self._lock = threading.Lock()
 
-    def ask(self, settings: Settings, engine: Engine, tenant_id: str) -> Resync:
+    def ask(
+        self,
+        settings: Settings,
+        engine: Engine,
+        tenant_id: str,
+        *,
+        follow_up: bool = False,
+        settle_seconds: float = 0,
+    ) -> Resync:
         if self._ask_fleet(settings, engine, tenant_id) is not None:
             return Resync.QUEUED
         with self._lock:
+            if follow_up:
+                self._last_call[tenant_id] = time.monotonic()
             if tenant_id in self._running:
+                if follow_up:
+                    self._again.add(tenant_id)
+                    return Resync.QUEUED
                 return Resync.RUNNING
             self._running.add(tenant_id)
         thread = threading.Thread(
-            target=self._run, args=(settings, engine, tenant_id), name=f"resync-{tenant_id}"
+            target=self._run,
+            args=(settings, engine, tenant_id, settle_seconds),
+            name=f"resync-{tenant_id}",
         )
         thread.daemon = True
         thread.start()
@@ -57,9 +78,33 @@ class Resyncs:
         with self._lock:
             return tenant_id in self._running
 
-    def _run(self, settings: Settings, engine: Engine, tenant_id: str) -> None:
+    def _settle(self, tenant_id: str, seconds: float) -> None:
+        """Waits until no follow-up ask for the tenant came for `seconds`; the asks until then
+        are served by the run that follows."""
+        while True:
+            with self._lock:
+                last = self._last_call.get(tenant_id)
+                wait = 0.0 if last is None else last + seconds - time.monotonic()
+                if wait <= 0:
+                    self._again.discard(tenant_id)
+                    self._last_call.pop(tenant_id, None)
+                    return
+            time.sleep(wait)
+
+    def _run(self, settings: Settings, engine: Engine, tenant_id: str, settle: float) -> None:
+        again = True
+        while again:
+            self._settle(tenant_id, settle)
+            self._run_once(settings, engine, tenant_id)
+            with self._lock:
+                again = tenant_id in self._again
+                self._again.discard(tenant_id)
+                if not again:
+                    self._running.discard(tenant_id)
+
+    def _run_once(self, settings: Settings, engine: Engine, tenant_id: str) -> None:
         try:
-            tenant = tenant_now(settings, engine, tenant_id)
+            tenant = tenant_now(settings, engine, tenant_id)  # as it is now (SPEC §14)
             if tenant is None:
                 log.warning("resync of %s asked for, but the tenant is gone or disabled", tenant_id)
                 return
@@ -68,6 +113,3 @@ class Resyncs:
             deliver_due(engine, settings)
         except Exception:  # a background thread has nobody else to tell
             log.exception("resync of %s failed", tenant_id)
-        finally:
-            with self._lock:
-                self._running.discard(tenant_id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine
 
@@ -16,17 +16,20 @@ from sync.errors import StopRun
 from sync.mail.notices import count_notices
 from sync.model import PROFILE_ATTRIBUTES, AccountState, Action, Plan, RunStatus
 from sync.model.names import name_key
-from sync.model.report import ACTION_COUNTS, RunReport
+from sync.model.report import ACTION_COUNTS, DATE_SWEEP, RunReport
 from sync.ops.collector import run_thresholds
 from sync.ops.logs import log_context
+from sync.planning.dates import Calendar
 from sync.planning.describe import plan_line
 from sync.planning.groups import rules_from
 from sync.planning.guards import Allowance, GuardKind, Held, guard
 from sync.planning.plan import Planner, Policy
 from sync.services.commit import Outcome, commit, finish
 from sync.services.directory import LOOKUP_ATTRIBUTES, ReadSummary, feed, read_lookup
-from sync.sources.base import ReadRequest
+from sync.sources.base import ReadRequest, ReadResult
 from sync.store.accounts import (
+    count_active,
+    due_states,
     load_states,
     quarantine_start,
     released_names_since,
@@ -48,6 +51,10 @@ class RunOptions:
     allowance: Allowance | None = None
     wait_seconds: float = 0
     run_id: str | None = None  # an approval names its run before starting it
+    # the plan's time (SPEC §16's dates are judged at it); None: now
+    now: datetime | None = None
+    # the date sweep (sync.services.datesweep): the stored accounts' dates act, no source is read
+    date_sweep: bool = False
 
 
 def run_tenant(
@@ -56,7 +63,8 @@ def run_tenant(
     """Runs the tenant unless another worker is; never raises for a failed run. A dry run
     needs only a reader (sync.store.engine.open_reader) and writes nothing."""
     run_id = options.run_id or str(uuid.uuid4())
-    report = RunReport(tenant.id, run_id, utc_now(), tenant.source.kind, dry_run=options.dry_run)
+    kind = DATE_SWEEP if options.date_sweep else tenant.source.kind
+    report = RunReport(tenant.id, run_id, options.now or utc_now(), kind, dry_run=options.dry_run)
     with log_context(tenant.id, report.run_id):
         if options.dry_run:  # reads a snapshot and writes nothing, not even a lock
             log.info("run started (dry run)")
@@ -105,26 +113,41 @@ def _run(
     report: RunReport,
 ) -> None:
     rule = tenant.name_rule()
+    calendar = Calendar.at(report.started_at, tenant.timezone, tenant.invite_days_before_start)
     with engine.connect() as conn:
         watermark, full = _read_mode(conn, tenant, options)
-        states = load_states(conn, tenant.id)
-        since = quarantine_start(report.started_at, tenant.name_quarantine_days)
-        book = _name_book(
-            states, tenant.reserved_names, released_names_since(conn, tenant.id, since)
-        )
+        if options.date_sweep:
+            # only the accounts whose dates may act now: a sweep creates and renames nobody
+            today = calendar.today
+            invite_until = today + timedelta(days=tenant.invite_days_before_start)
+            invites = tenant.auth_type == "password"
+            states = due_states(conn, tenant.id, today, invite_until if invites else None)
+            book, active = NameBook(held={}, reserved=set()), count_active(conn, tenant.id)
+        else:
+            states = load_states(conn, tenant.id)
+            since = quarantine_start(report.started_at, tenant.name_quarantine_days)
+            released = released_names_since(conn, tenant.id, since)
+            book = _name_book(states, tenant.reserved_names, released)
+            active = sum(1 for state in states.values() if state.active)
     groups = rules_from(
         tenant.scope.groups if tenant.scope else None,
         [(r.group, r.role, r.permission_scheme) for r in tenant.roles],
     )
-    policy = Policy(rule, tenant.collision, tenant.auth_type == "password", groups)
+    policy = Policy(rule, tenant.collision, tenant.auth_type == "password", groups, calendar)
     planner = Planner(states, book, policy)
-    summary = _read(tenant, planner, rule.attributes, None if full else watermark, len(states))
+    if options.date_sweep:  # the stored dates alone: nothing read, nobody absent
+        summary = ReadSummary(ReadResult(full=False), 0)
+    else:
+        summary = _read(tenant, planner, rule.attributes, None if full else watermark, len(states))
     report.users_read = summary.users_read
     # the source says whether its read was complete (ReadResult.full), whatever was asked
     report.full = summary.result.full
     plan = planner.finish(full_read=report.full)
-    outcome = _guarded(engine, tenant, plan, states, summary, options, report)
+    outcome = _guarded(engine, tenant, plan, active, summary, options, report)
     _count(report, outcome.plan)
+    if options.date_sweep and not (outcome.plan.changes or outcome.held):
+        report.status = RunStatus.SUCCEEDED  # nothing came due: no run to record
+        return
     if options.dry_run:
         report.status = RunStatus.PLANNED
         report.counts["emails_queued"] = (
@@ -191,17 +214,17 @@ def _guarded(
     engine: Engine,
     tenant: TenantSettings,
     plan: Plan,
-    states: dict[str, AccountState],
+    active: int,
     summary: ReadSummary,
     options: RunOptions,
     report: RunReport,
 ) -> Outcome:
     """SPEC §10: each kind of change the plan has too many of is held back; so are the
-    disables of a full read that returned nobody while accounts are active."""
+    disables of a full read that returned nobody while accounts are active. `active`: the
+    tenant's active accounts, the percent bounds' base."""
     updated = [c.account_id for c in plan.changes if Action.UPDATE in c.actions and c.account_id]
     with engine.connect() as conn:
         before = stored_profiles(conn, updated)
-    active = sum(1 for state in states.values() if state.active)
     forced = {}
     if summary.result.full and summary.users_read == 0 and active:
         forced[GuardKind.DISABLE] = (

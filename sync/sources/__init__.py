@@ -60,12 +60,20 @@ def _entra_id(settings: SourceSettings) -> DirectorySource:
     return EntraIdSource(_settings(settings, EntraIdSourceSettings))
 
 
+def _smarthr(settings: SourceSettings) -> DirectorySource:
+    from sync.sources.settings import SmartHrSourceSettings
+    from sync.sources.smarthr.source import SmartHrSource
+
+    return SmartHrSource(_settings(settings, SmartHrSourceSettings))
+
+
 SOURCES: dict[str, Opener] = {
     "csv": _csv,
     "ldap": _ldap,
     "google_workspace": _google_workspace,
     "salesforce": _salesforce,
     "entra_id": _entra_id,
+    "smarthr": _smarthr,
 }
 
 

@@ -8,11 +8,13 @@ vendor type.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Protocol
 
-from sync.errors import UserIssue
+from sync.errors import IncompleteRead, SourceUnavailable, StopRun, UserIssue
 from sync.model import DirectoryUser
 
 
@@ -85,3 +87,37 @@ def drain(read: SourceRead) -> Iterator[Page | ReadResult]:
     """Yields each page, then the ReadResult last: lets a `for` loop see the generator's return."""
     result = yield from read
     yield result
+
+
+def cut_short(kind: str, failure: Exception, pages: int, read: str, budget: float) -> StopRun:
+    """What a request that still failed after its retries (`budget` seconds) makes of the read:
+    before the first page the source is unavailable; after it the read is incomplete, so nobody
+    is disabled. `read` says how much was read (`120 users`)."""
+    retried = f"retried for up to {budget:g} s"
+    if not pages:
+        return SourceUnavailable(f"{kind}: {failure} ({retried})")
+    return IncompleteRead(
+        f"{kind}: the read stopped after {read} ({pages} pages): {failure} ({retried}); "
+        "nobody is disabled"
+    )
+
+
+DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+Dates = tuple[date | None, date | None]
+
+
+def read_dates(start: str | None, end: str | None, names: tuple[str, str]) -> Dates | str:
+    """A person's start and end dates from `YYYY-MM-DD` texts (None or "" for none), or what is
+    wrong with them, naming the field (`names`: the source's names of the two)."""
+    found: list[date | None] = []
+    for text, name in zip((start, end), names, strict=True):
+        try:
+            if text and not DAY.fullmatch(text):
+                raise ValueError(text)
+            found.append(date.fromisoformat(text) if text else None)
+        except ValueError:
+            return f"{name}: {text!r} is not a date (YYYY-MM-DD)"
+    first, last = found
+    if first is not None and last is not None and last < first:
+        return f"{names[1]} {last} is before {names[0]} {first}"
+    return first, last

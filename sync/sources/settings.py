@@ -268,11 +268,66 @@ class EntraIdSourceSettings(SourceSettings):
         return self
 
 
+class SmartHrSourceSettings(SourceSettings):
+    """SmartHR's crews (従業員) through its REST API (SPEC §16, docs/smarthr.md)."""
+
+    kind: Literal["smarthr"]
+    full_sync_interval_hours: None = None  # the crews API has no delta: every read is full
+    subdomain: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9][a-z0-9-]{0,62}$",
+        description="the tenant's SmartHR subdomain: the site is https://SUBDOMAIN.smarthr.jp",
+    )
+    base_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^/?]+/?$",
+        description="the SmartHR site without /api, instead of subdomain",
+    )
+    access_token_env: str | None = Field(
+        default=None, description="the variable holding SmartHR's access token"
+    )
+    access_token_file: Path | None = Field(default=None, description="or a file holding it")
+    # the token SmartHR's webhook sends in X-SmartHR-Token (POST /hooks/smarthr/{tenant})
+    webhook_token_env: str | None = None
+    # a crew on leave (emp_status "absent"): keeps an active account, or is disabled
+    absent_policy: Literal["keep", "disable"] = "keep"
+    timeout_seconds: float = Field(default=60, gt=0)
+    # Back-off for 429 (never sooner than x-rate-limit-reset), 503 maintenance, 5xx and dropped
+    # connections: the first wait, and the most time spent retrying one request
+    retry_initial_seconds: float = Field(default=1, gt=0)
+    retry_max_seconds: float = Field(default=300, ge=0)
+
+    @model_validator(mode="after")
+    def _smarthr_keys(self) -> SmartHrSourceSettings:
+        if (self.subdomain is None) == (self.base_url is None):
+            raise ValueError("give exactly one of subdomain or base_url")
+        if (self.access_token_env is None) == (self.access_token_file is None):
+            raise ValueError("give exactly one of access_token_env or access_token_file")
+        for attribute in ("active", "groups"):
+            if attribute in self.attributes:
+                raise ValueError(
+                    f"attributes.{attribute} cannot be mapped for smarthr: it comes from "
+                    + ("emp_status and absent_policy" if attribute == "active" else "departments")
+                )
+        return self
+
+    def site(self) -> str:
+        """The SmartHR site the API lives under (without /api)."""
+        return (self.base_url or f"https://{self.subdomain}.smarthr.jp").rstrip("/")
+
+    def token_key(self) -> str:
+        """The configuration key that holds the access token, as an error names it."""
+        if self.access_token_env:
+            return f"access_token_env ({self.access_token_env})"
+        return f"access_token_file ({self.access_token_file})"
+
+
 AnySourceSettings = Annotated[
     CsvSourceSettings
     | LdapSourceSettings
     | GoogleWorkspaceSourceSettings
     | SalesforceSourceSettings
-    | EntraIdSourceSettings,
+    | EntraIdSourceSettings
+    | SmartHrSourceSettings,
     Field(discriminator="kind"),
 ]

@@ -5,12 +5,21 @@ from __future__ import annotations
 import json
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CTE, Connection, or_, select, update
+from sqlalchemy import CTE, Connection, Select, and_, func, or_, select, update
 
-from sync.model import PROFILE_FIELDS, Account, AccountState, AccountStatus, ProfileValues
+from sync.model import (
+    NO_DATES,
+    PROFILE_FIELDS,
+    Account,
+    AccountState,
+    AccountStatus,
+    Dates,
+    Profile,
+    ProfileValues,
+)
 from sync.model.grants import NO_GRANT_KEY, Grant
 from sync.model.names import name_key
 from sync.store.schema import accounts, released_names
@@ -34,24 +43,76 @@ def inserted_after(after_id: int) -> CTE:
 def load_states(conn: Connection, tenant_id: str) -> dict[str, AccountState]:
     """Every account of the tenant by source id, as the plan sees it: a few short fields each,
     fetched in batches (a server-side cursor on PostgreSQL), so 100,000 accounts stay small."""
-    query = select(
-        accounts.c.source_id,
-        accounts.c.id,
-        accounts.c.name,
-        accounts.c.composed_name,
-        accounts.c.status,
-        accounts.c.name_locked,
-        accounts.c.profile_digest,
-        accounts.c.password_hash.is_not(None),
-        accounts.c.invited,
-        accounts.c.invite_failed_to,
-        accounts.c.role,
-        accounts.c.role_scheme,
-        accounts.c.role_group,
-        accounts.c.role_by_hand,
-    ).where(accounts.c.tenant_id == tenant_id)
+    return _states(conn, _STATE_QUERY.where(accounts.c.tenant_id == tenant_id))
+
+
+def due_states(
+    conn: Connection, tenant_id: str, today: date, invite_until: date | None
+) -> dict[str, AccountState]:
+    """The live accounts whose stored dates may act on `today` (SPEC §16's sweep): past their
+    end date, pending with their start date come, or (unless `invite_until` is None: a tenant
+    that sends no invitations) owed an invitation for a start date up to `invite_until`. A
+    superset: the plan decides each exactly."""
+    c = accounts.c
+    due = or_(
+        c.end_date < today,
+        and_(c.status == AccountStatus.PENDING, c.start_date <= today),
+    )
+    if invite_until is not None:
+        owed = and_(c.invited.is_(False), c.password_hash.is_(None))
+        due = or_(due, and_(c.start_date <= invite_until, owed))
+    live = c.status != AccountStatus.DISABLED
+    return _states(conn, _STATE_QUERY.where(c.tenant_id == tenant_id, live, due))
+
+
+def count_active(conn: Connection, tenant_id: str) -> int:
+    """The tenant's active accounts (the guards' percent bounds count from them)."""
+    c = accounts.c
+    query = select(func.count()).where(c.tenant_id == tenant_id, c.status == AccountStatus.ACTIVE)
+    return int(conn.execute(query).scalar_one())
+
+
+def _states(conn: Connection, query: Select[Any]) -> dict[str, AccountState]:
     result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(query)
     return {source_id: _state(*rest) for source_id, *rest in result}
+
+
+_STATE_QUERY = select(
+    accounts.c.source_id,
+    accounts.c.id,
+    accounts.c.name,
+    accounts.c.composed_name,
+    accounts.c.status,
+    accounts.c.name_locked,
+    accounts.c.profile_digest,
+    accounts.c.password_hash.is_not(None),
+    accounts.c.invited,
+    accounts.c.invite_failed_to,
+    accounts.c.role,
+    accounts.c.role_scheme,
+    accounts.c.role_group,
+    accounts.c.role_by_hand,
+    accounts.c.start_date,
+    accounts.c.end_date,
+    accounts.c.primary_email,
+    accounts.c.display_name,
+)
+
+
+def _dates(
+    start: date | None,
+    end: date | None,
+    waiting: bool,
+    address: str | None,
+    display_name: str | None,
+) -> tuple[Dates, Profile | None]:
+    """SPEC §16: the stored dates, and for an account whose invitation waits for its day the
+    profile to send it to (the date sweep has no directory entry to take it from)."""
+    if start is None and end is None:
+        return NO_DATES, None  # shared: most accounts of most sources have no dates
+    if not waiting or start is None:
+        return Dates(start, end), None
+    return Dates(start, end), Profile(primary_email=address, display_name=display_name)
 
 
 def _state(
@@ -68,6 +129,7 @@ def _state(
     scheme: str | None,
     group: str | None,
     by_hand: bool,
+    *dated: Any,  # start_date, end_date, primary_email, display_name
 ) -> AccountState:
     # the composed name is nearly always the name itself: one string serves both
     composed = name if composed == name else composed
@@ -75,8 +137,11 @@ def _state(
     plain = role == "none" and scheme is None and group is None and not by_hand
     grant = NO_GRANT_KEY if plain else Grant(role, scheme, group).key(bool(by_hand))
     active = status == AccountStatus.ACTIVE
+    start, end, address, display_name = dated
+    dates, profile = _dates(start, end, not (password_set or invited), address, display_name)
     return AccountState(id_, name, composed, active, bool(locked), digest, bool(password_set),
-                        bool(invited), None if invited else failed_to, grant)  # fmt: skip
+                        bool(invited), None if invited else failed_to, grant,
+                        status == AccountStatus.PENDING, dates, profile)  # fmt: skip
 
 
 def stored_profiles(conn: Connection, account_ids: Collection[int]) -> dict[int, ProfileValues]:
@@ -140,8 +205,8 @@ def set_password_hash(
 ) -> bool:
     """Stores a new password hash; False when the account is gone (or disabled, if asked)."""
     query = update(accounts).where(accounts.c.id == account_id)
-    if only_if_active:
-        query = query.where(accounts.c.status == AccountStatus.ACTIVE)
+    if only_if_active:  # a pending account's invitation sets its password before its first day
+        query = query.where(accounts.c.status != AccountStatus.DISABLED)
     return conn.execute(query.values(password_hash=digest, updated_at=now)).rowcount == 1
 
 
@@ -196,7 +261,13 @@ def public_view(row: Any) -> dict[str, Any]:
         "password_set": row["password_hash"] is not None,
         "created_at": _iso(row["created_at"]),
         "updated_at": _iso(row["updated_at"]),
+        "start_date": _day(row["start_date"]),
+        "end_date": _day(row["end_date"]),
     }
+
+
+def _day(value: date | None) -> str | None:
+    return value.isoformat() if value is not None else None
 
 
 def _iso(value: datetime) -> str:

@@ -9,10 +9,12 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from sync.model import (
+    NO_DATES,
     PROFILE_FIELDS,
     AccountStatus,
     Action,
     Change,
+    Dates,
     Plan,
     Profile,
     ProfileValues,
@@ -87,14 +89,20 @@ def _new_row(tenant_id: str, auth_type: str, change: Change, now: datetime) -> d
         name_key=name_key(change.name),
         source_id=change.source_id,
         composed_name=change.composed_name,
-        status=AccountStatus.ACTIVE,
+        status=change.status_change()[1],
         auth_type=auth_type,
         name_locked=False,
         invited=auth_type == "password" and sends_invitation(change, profile),
         created_at=now,
         updated_at=now,
     )
+    # every row names the same columns (sync.store.bulk)
+    row.update(date_columns(change.dates[1] if change.dates else NO_DATES))
     return row
+
+
+def date_columns(dates: Dates) -> dict[str, Any]:
+    return {"start_date": dates.start, "end_date": dates.end}
 
 
 EMPTY_PROFILE = Profile()
@@ -116,12 +124,12 @@ def change_events(change: Change, before: ProfileValues | None) -> list[Event]:
         fields = profile_changes(before, change.profile.values()) if change.profile else {}
         if change.grant is not None:  # the new privilege, and the group rule that gave it
             fields.update(change.grant.fields())
+        fields.update(change.date_fields())
         events.append(Event(account_id, name, "updated", fields))
-    active, disabled = AccountStatus.ACTIVE.value, AccountStatus.DISABLED.value
     if Action.DISABLE in change.actions:
-        events.append(Event(account_id, name, "disabled", {"status": (active, disabled)}))
+        events.append(Event(account_id, name, "disabled", {"status": change.status_change()}))
     if Action.ENABLE in change.actions:
-        events.append(Event(account_id, name, "enabled", {"status": (disabled, active)}))
+        events.append(Event(account_id, name, "enabled", {"status": change.status_change()}))
     return events
 
 
@@ -164,7 +172,9 @@ def change_accounts(
             values["status"] = AccountStatus.DISABLED
             revoke_tokens(conn, [change.account_id], now)
         elif Action.ENABLE in change.actions:
-            values["status"] = AccountStatus.ACTIVE
+            values["status"] = change.status_change()[1]
+        if change.dates is not None:
+            values.update(date_columns(change.dates[1]))
         if change.grant is not None:
             values.update(grant_values(change.grant.after))
         if change.invite and sends_invitation(change):

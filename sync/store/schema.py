@@ -8,6 +8,7 @@ from __future__ import annotations
 from sqlalchemy import (
     Boolean,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -32,7 +33,7 @@ accounts = Table(
     Column("source_id", String(256), nullable=False),
     # the name the tenant's rule composed last time: a rename happens only when it changes
     Column("composed_name", String(256), nullable=True),
-    Column("status", String(16), nullable=False),  # active | disabled
+    Column("status", String(16), nullable=False),  # active | disabled | pending
     Column("primary_email", String(320), nullable=True),
     Column("emails", Text, nullable=False, default="[]"),  # JSON array
     Column("employee_code", String(256), nullable=True),
@@ -57,6 +58,10 @@ accounts = Table(
     # the outbox
     Column("invited", Boolean, nullable=False, default=False),
     Column("invite_failed_to", String(320), nullable=True),
+    # SPEC §16: the first and last day of employment (tenant calendar days), as the source last
+    # gave them: the date sweep acts on them without reading the source
+    Column("start_date", Date, nullable=True),
+    Column("end_date", Date, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("tenant_id", "name_key", name="uq_accounts_tenant_name"),

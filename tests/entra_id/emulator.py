@@ -16,12 +16,10 @@ Any request it does not know is answered 500 and recorded in `unknown`, which th
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -29,7 +27,7 @@ import jwt
 from cryptography import x509
 
 from tests.entra_id.keys import AppCertificate
-from tests.support.tls_http import serve_tls
+from tests.support.tls_http import JsonHandler, Served, serve_tls
 
 TENANT = "8f2c6a0e-1d3b-4c5e-9f70-0a1b2c3d4e5f"
 CLIENT_ID = "5b0e9c1a-7d2f-4e6a-8b3c-9d0e1f2a3b4c"
@@ -48,6 +46,8 @@ PROPERTIES = (
     "userPrincipalName",
     "department",
     "onPremisesExtensionAttributes",
+    "employeeHireDate",
+    "employeeLeaveDateTime",
 )
 FILTER = re.compile(r"(\w+) eq ('(?:[^']|'')*'|true|false)")
 GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
@@ -91,7 +91,7 @@ def token_error(error: str, code: int, text: str) -> Refusal:
 
 
 @dataclass
-class EntraEmulator:
+class EntraEmulator(Served):
     certfile: str
     keyfile: str
     users: list[dict[str, Any]] = field(default_factory=list)
@@ -121,14 +121,6 @@ class EntraEmulator:
     def start(self) -> EntraEmulator:
         self.server, self.thread, self.port = serve_tls(self, _Handler, self.certfile, self.keyfile)
         return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    @property
-    def url(self) -> str:
-        return f"https://127.0.0.1:{self.port}"
 
     # -- the directory changing -----------------------------------------------------------------
 
@@ -349,6 +341,13 @@ class EntraEmulator:
 
     def _select(self, query: dict[str, list[str]]) -> str:
         select = query.get("$select", [""])[0]
+        lifecycle = "User-LifeCycleInfo.Read.All"
+        if "employeeLeaveDateTime" in select.split(",") and lifecycle not in self.permissions:
+            raise graph_error(
+                403,
+                "Authorization_RequestDenied",
+                "Insufficient privileges to complete the operation.",
+            )
         for name in filter(None, select.split(",")):
             if name not in PROPERTIES:
                 raise graph_error(
@@ -452,13 +451,8 @@ def _filter(text: str) -> Any:
     return lambda user: all(user.get(name) == literal for name, literal in tests)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     emulator: EntraEmulator
-    protocol_version = "HTTP/1.1"
-    wbufsize = -1
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
     def do_GET(self) -> None:
         parts = urlsplit(self.path)
@@ -497,13 +491,3 @@ class _Handler(BaseHTTPRequestHandler):
     def _unknown(self) -> None:
         self.emulator.unknown.append(f"{self.command} {self.path}")
         self._json(500, {"error": {"code": "notEmulated", "message": self.path}})
-
-    def _json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)

@@ -26,7 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import jwt
 
-from tests.support.tls_http import serve_tls
+from tests.support.tls_http import Served, serve_tls
 
 USER_FIELDS = (
     "Id",
@@ -83,7 +83,7 @@ class QueryError(Exception):
 
 
 @dataclass
-class SalesforceEmulator:
+class SalesforceEmulator(Served):
     certfile: str
     keyfile: str
     public_key: bytes
@@ -109,14 +109,6 @@ class SalesforceEmulator:
     def start(self) -> SalesforceEmulator:
         self.server, self.thread, self.port = serve_tls(self, _Handler, self.certfile, self.keyfile)
         return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    @property
-    def url(self) -> str:
-        return f"https://127.0.0.1:{self.port}"
 
     # -- sign-in --------------------------------------------------------------------------------
 

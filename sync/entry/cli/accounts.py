@@ -32,7 +32,9 @@ tenant_option = click.option(
 @accounts.command("list")
 @tenant_option
 @click.option(
-    "--status", type=click.Choice(["active", "disabled"]), help="Only accounts in this status."
+    "--status",
+    type=click.Choice(["active", "pending", "disabled"]),
+    help="Only accounts in this status (pending: before the person's start date).",
 )
 @click.option("--role", type=click.Choice(ROLES), help="Only accounts with this privilege.")
 @click.option(

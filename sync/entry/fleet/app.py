@@ -21,6 +21,10 @@ from sync.services.storage import PG_CONNECT_ARGS
 
 log = logging.getLogger(__name__)
 RUNS_QUEUE, MAIL_QUEUE = "runs", "mail"
+# SPEC §16's date sweeps: a pass every quarter hour queues each tenant whose own 00:00 or
+# 09:00 fell within it (a quarter hour: time zones 30 and 45 minutes off the hour included)
+SWEEP_CRON = "*/15 * * * *"
+SWEEP_WINDOW = timedelta(minutes=15)
 SCHEDULED, REQUESTED = 0, 10  # priorities: a run asked for now goes ahead of scheduled ones
 BUSY_RETRY = 15  # seconds: a tenant a manual `sync` holds is tried again this much later
 
@@ -72,6 +76,15 @@ def _register(fleet: Fleet) -> None:
     def dispatch(timestamp: int) -> int:
         return tasks.dispatch(fleet, timestamp)
 
+    @app.periodic(cron=SWEEP_CRON, periodic_id="date_sweeps")
+    @app.task(name="date_sweeps", queue=RUNS_QUEUE, queueing_lock="date_sweeps")
+    def date_sweeps(timestamp: int) -> int:
+        return tasks.date_sweeps(fleet, timestamp, SWEEP_WINDOW)
+
+    @app.task(name="date_sweep", queue=RUNS_QUEUE)
+    def date_sweep(tenant_id: str) -> dict[str, Any]:
+        return tasks.date_sweep(fleet, tenant_id)
+
     @app.task(name="sync_tenant", queue=RUNS_QUEUE)
     def sync_tenant(tenant_id: str, due_at: str | None = None) -> dict[str, Any]:
         return tasks.sync_tenant(fleet, tenant_id, due_at)
@@ -105,6 +118,17 @@ def _register(fleet: Fleet) -> None:
                 log.warning("job %s stalled: its worker died; merged into the run waiting", job.id)
             count += 1
         return count
+
+
+def sweep_job(fleet: Fleet, tenant_id: str) -> bool:
+    """Queues the tenant's date sweep; False when one already waits."""
+    try:
+        fleet.app.configure_task(
+            "date_sweep", lock=f"tenant:{tenant_id}", queueing_lock=f"sweep:{tenant_id}"
+        ).defer(tenant_id=tenant_id)
+    except AlreadyEnqueued:
+        return False
+    return True
 
 
 def run_job(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sync.ops.logs import log_context
 from sync.services.current import tenant_now
-from sync.services.dispatch import deliver_tenant, dispatch_pass
+from sync.services.datesweep import sweep_dates
+from sync.services.dispatch import deliver_tenant, dispatch_pass, sweeps_due
 from sync.services.runner import RunOptions, run_tenant
 from sync.services.watch import watch_pass
 from sync.timeutil import utc_now
@@ -57,6 +58,30 @@ def sync_tenant(fleet: Fleet, tenant_id: str, due_at: str | None) -> dict[str, A
             report.status,
             f" ({late.total_seconds():.1f}s after its tick)" if late else "",
         )
+    return {"tenant": tenant_id, "run_id": report.run_id, "status": report.status}
+
+
+def date_sweeps(fleet: Fleet, timestamp: int, window: timedelta) -> int:
+    """Queues the date sweep of every tenant whose 00:00 or 09:00 fell within the pass's window;
+    each sweep takes the tenant's lock as a run does."""
+    from sync.entry.fleet.app import sweep_job
+
+    moment = datetime.fromtimestamp(timestamp, UTC)
+    return sum(
+        sweep_job(fleet, tenant_id) for tenant_id in sweeps_due(fleet.engine, moment, window)
+    )
+
+
+def date_sweep(fleet: Fleet, tenant_id: str) -> dict[str, Any]:
+    """One tenant's date sweep with its settings as they are now."""
+    from sync.entry.fleet.app import deliver_soon
+
+    tenant = tenant_now(fleet.settings, fleet.engine, tenant_id)
+    if tenant is None:
+        return {"tenant": tenant_id, "status": "unknown_tenant"}
+    report = sweep_dates(fleet.settings, tenant, fleet.engine)
+    if report.counts["emails_queued"]:
+        deliver_soon(fleet, tenant_id)
     return {"tenant": tenant_id, "run_id": report.run_id, "status": report.status}
 
 

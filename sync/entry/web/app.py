@@ -18,7 +18,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from sync.config.settings import Settings
-from sync.entry.web import console, forgot, reset
+from sync.entry.web import console, forgot, hooks, reset
 from sync.entry.web.console.console import Console
 from sync.entry.web.csrf import Csrf
 from sync.entry.web.forms import FormRefused
@@ -78,6 +78,7 @@ def _routes(site: Site) -> list[BaseRoute]:
     ]
     routes += [Route(path, reset.reset, methods=["GET", "POST"]) for path in site.reset_paths]
     routes += console.routes()
+    routes += hooks.routes()
     return routes
 
 

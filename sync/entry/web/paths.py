@@ -21,6 +21,7 @@ SEND = "/password/forgot/send"
 DONE = "/password/done"
 STATIC = "/static"
 ADMIN = "/admin"  # the administrators' console (sync.entry.web.console)
+HOOKS = "/hooks"  # HR webhooks (sync.entry.web.hooks)
 OWN_PATHS = ("/", FORGOT, SEND, DONE)
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sync.errors import UserIssue
 from sync.model import SINGLE_ATTRIBUTES, DirectoryUser, IssueReason, user_from
+from sync.sources.base import read_dates
+
+DATES = ("start_date", "end_date")
 
 TRUE_WORDS = {"true", "1", "yes", "y", "t"}
 FALSE_WORDS = {"false", "0", "no", "n", "f"}
@@ -49,7 +52,10 @@ class RowLayout:
         # a `groups` cell names groups separated by ";": compared without case, kept as the
         # tenant's configuration spells them
         self.groups = {name.casefold(): name for name in groups}
-        for attribute in (*SINGLE_ATTRIBUTES, "source_id", "active", "emails", "groups"):
+        # the dates are read where the export has them (SPEC §16): optional columns
+        every = (*SINGLE_ATTRIBUTES, *DATES, "source_id", "active", "emails", "groups")
+        self.dates = (columns.get("start_date", "start_date"), columns.get("end_date", "end_date"))
+        for attribute in every:
             column = columns.get(attribute, attribute)
             if column in first:
                 self.at[attribute] = first[column]
@@ -78,4 +84,10 @@ class RowLayout:
         extra = tuple((f, values[i].strip()) for f, i in self.extra if values[i].strip())
         named = (g.strip().casefold() for g in (text("groups") or "").split(";"))
         groups = [self.groups[g] for g in named if g in self.groups]
-        return user_from(source_id, active_text not in FALSE_WORDS, text, emails, extra, groups)
+        user = user_from(source_id, active_text not in FALSE_WORDS, text, emails, extra, groups)
+        if "start_date" not in at and "end_date" not in at:
+            return user
+        dates = read_dates(text("start_date"), text("end_date"), self.dates)
+        if isinstance(dates, str):
+            return Malformed(line, source_id, dates)
+        return replace(user, start_date=dates[0], end_date=dates[1])

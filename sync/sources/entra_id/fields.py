@@ -10,12 +10,12 @@ https://learn.microsoft.com/graph/api/resources/user
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sync.errors import UserIssue
 from sync.model import DirectoryUser, IssueReason, user_from
-from sync.sources.base import ReadRequest
+from sync.sources.base import ReadRequest, read_dates
 
 DEFAULT_FIELDS: dict[str, str] = {
     "source_id": "id",
@@ -26,6 +26,9 @@ DEFAULT_FIELDS: dict[str, str] = {
     "family_name": "surname",
     "display_name": "displayName",
 }
+# SPEC §16's dates, read when the tenant maps them: `employeeLeaveDateTime` needs the Graph
+# permission User-LifeCycleInfo.Read.All, which tenants set up before it lack (docs/entra_id.md)
+DATE_PROPERTIES = {"start_date": "employeeHireDate", "end_date": "employeeLeaveDateTime"}
 STATUS_PROPERTY = "accountEnabled"  # false: the account cannot sign in, so it is inactive
 PROPERTY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 
@@ -68,7 +71,7 @@ def plan_fields(request: ReadRequest, overrides: dict[str, str]) -> FieldPlan:
             f"Entra ID has no default property for {', '.join(unmapped)}; map one in "
             "[tenants.source.attributes] (e.g. 'onPremisesExtensionAttributes.extensionAttribute1')"
         )
-    wanted = ({"source_id"} | request.attributes) & set(mapping)
+    wanted = ({"source_id", *DATE_PROPERTIES} | request.attributes) & set(mapping)
     paths = {a: parse_properties(mapping[a], f"attributes.{a}") for a in sorted(wanted)}
     extra = {n: parse_properties(n, "lookup field")[0] for n in sorted(request.extra_fields)}
     return FieldPlan(paths, extra)
@@ -122,7 +125,7 @@ def to_user(
     for address in values(resource, plan.paths.get("emails", ())):
         emails.setdefault(address.lower(), address)
     extra = {name: texts(resolve(resource, path)) for name, path in plan.extra.items()}
-    return user_from(
+    user = user_from(
         source_id,
         resource.get(STATUS_PROPERTY) is not False,
         value,
@@ -130,3 +133,12 @@ def to_user(
         sorted((name, found[0]) for name, found in extra.items() if found),
         groups,
     )
+    if not DATE_PROPERTIES.keys() & plan.paths.keys():
+        return user
+    # a DateTimeOffset (2026-04-01T00:00:00Z): its day as written is the day
+    days = [(value(a) or "")[:10] or None for a in DATE_PROPERTIES]
+    names = tuple(",".join(".".join(p) for p in plan.paths.get(a, ())) for a in DATE_PROPERTIES)
+    dates = read_dates(days[0], days[1], (names[0], names[1]))
+    if isinstance(dates, str):
+        return UserIssue(source_id, IssueReason.MISSING_ATTRIBUTE, dates)
+    return replace(user, start_date=dates[0], end_date=dates[1])

@@ -14,9 +14,9 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
-from sync.errors import IncompleteRead, SourceUnavailable, StopRun, TransientError, UserIssue
+from sync.errors import IncompleteRead, StopRun, TransientError, UserIssue
 from sync.model import DirectoryUser, IssueReason
-from sync.sources.base import Page, ReadRequest, ReadResult, SourceRead
+from sync.sources.base import Page, ReadRequest, ReadResult, SourceRead, cut_short
 from sync.sources.entra_id.fields import FieldPlan, plan_fields, to_user
 from sync.sources.entra_id.graph import DeltaExpired, Graph
 from sync.sources.entra_id.groups import Membership, read_membership
@@ -114,16 +114,12 @@ class EntraIdSource:
         headers: dict[str, str],
         stats: dict[str, int],
     ) -> dict[str, Any]:
-        budget = f"retried for up to {self.settings.retry_max_seconds:g} s"
         try:
             return graph.get(url, params or None, headers)
         except TransientError as exc:
-            if not stats["pages"]:
-                raise SourceUnavailable(f"entra_id: {exc} ({budget})") from None
-            raise IncompleteRead(
-                f"entra_id: the read stopped after {stats['users']} users "
-                f"({stats['pages']} pages): {exc} ({budget}); nobody is disabled"
-            ) from None
+            read = f"{stats['users']} users"
+            budget = self.settings.retry_max_seconds
+            raise cut_short("entra_id", exc, stats["pages"], read, budget) from None
         except DeltaExpired as exc:
             if not stats["pages"]:
                 raise

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
 MAX_QUERY = 256
-STATUSES = ("active", "disabled")
+STATUSES = ("active", "pending", "disabled")
 # a memo of MAX_MEMO characters, each up to 3 bytes of UTF-8, each byte %XX when URL-encoded
 MEMO_FIELD_BYTES = MAX_MEMO * 9 + 64
 # a console edit waits this long for a run of the tenant, then is refused (sync.services.editing)

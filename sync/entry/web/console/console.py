@@ -74,11 +74,18 @@ class Console:
         self.dummy_hash = hash_password("no account has this password")
         self.resyncs = Resyncs(_ask_fleet)
 
-    def resync(self, settings: Settings, tenant: TenantSettings, site: Site) -> str:
+    def resync(
+        self, settings: Settings, tenant: TenantSettings, site: Site, *, follow_up: bool = False
+    ) -> str:
         """ "resync now" through the resync service: queued for the fleet where workers serve
-        this store, else run by this process ("started", or "running" when it already is)."""
-        outcome: str = self.resyncs.ask(settings, site.engine, tenant.id).value
-        return outcome
+        this store, else run by this process ("started", or "running" when it already is).
+        `follow_up` (a webhook saying the directory changed): the run starts once no other such
+        call came for `[web] webhook_settle_seconds`, so a burst makes one run."""
+        settle = settings.web.webhook_settle_seconds if follow_up else 0
+        outcome = self.resyncs.ask(
+            settings, site.engine, tenant.id, follow_up=follow_up, settle_seconds=settle
+        )
+        return outcome.value
 
     def running(self, tenant_id: str) -> bool:
         return self.resyncs.running(tenant_id)

@@ -1,0 +1,1 @@
+"""SmartHR (`kind = "smarthr"`): crews read through SmartHR's REST API (docs/smarthr.md)."""

@@ -1,0 +1,151 @@
+"""SmartHR API GET requests: the bearer token, the retry policy, and the one place where SmartHR's
+answers become the worker's error vocabulary (STYLE.md 6).
+
+SmartHR answers errors as `{"code", "type", "message", "errors"}` (developer.smarthr.jp/api/
+about_api): 429 `too_many_requests` is retried after `x-rate-limit-reset` seconds, 503
+`service_maintenance`, other 5xx and dropped connections with back-off, all within
+`retry_max_seconds` (sync.retry); 401 `unauthorized_token` and 403 stop the run naming the key that
+holds the token (never the token). The error's `type` and `message` are kept in every message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from sync.config.secrets import read_secret
+from sync.errors import SourceUnavailable, TransientError
+from sync.retry import retrying
+from sync.sources.settings import SmartHrSourceSettings
+
+RETRIED = frozenset({429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One page: its crews, the next page's URL, and the server's count of all crews."""
+
+    crews: list[Any]
+    next_url: str | None
+    total: int | None
+
+
+class SmartHrClient:
+    def __init__(self, settings: SmartHrSourceSettings, session: requests.Session | None = None):
+        self.settings = settings
+        token = read_secret(
+            f"smarthr source: {settings.token_key()}",
+            settings.access_token_env,
+            settings.access_token_file,
+        )
+        assert token is not None  # the settings demand one of the two keys
+        self._auth = f"Bearer {token}"
+        self.session = session or requests.Session()
+        self.retries = 0
+        self._origin = _origin(settings.site())
+
+    def close(self) -> None:
+        self.session.close()
+
+    def get(self, url: str, params: dict[str, str] | None = None) -> Answer:
+        """One page; TransientError once the retry budget is spent, SourceUnavailable when
+        retrying cannot help."""
+        if _origin(url) != self._origin:
+            # the token goes only to the configured site, whatever a Link header says
+            raise SourceUnavailable(
+                f"smarthr: a next-page link points to {_origin(url)}, not to {self._origin}"
+            )
+        policy = retrying(
+            budget_seconds=self.settings.retry_max_seconds,
+            initial_seconds=self.settings.retry_initial_seconds,
+            on_retry=self._count,
+            what="SmartHR request",
+        )
+        answer: Answer = policy(self._attempt, url, params)
+        return answer
+
+    def _count(self, failure: BaseException, attempt: int, sleep: float) -> None:
+        self.retries += 1
+
+    def _attempt(self, url: str, params: dict[str, str] | None) -> Answer:
+        headers = {"Authorization": self._auth, "Accept": "application/json"}
+        try:
+            response = self.session.get(
+                url, params=params, headers=headers, timeout=self.settings.timeout_seconds
+            )
+        except requests.RequestException as exc:
+            raise TransientError(f"SmartHR {_path(url)}: {type(exc).__name__}") from None
+        if response.status_code != 200:
+            raise self._failure(response, url)
+        try:
+            body = response.json()
+        except ValueError:
+            raise TransientError(f"SmartHR {_path(url)}: an answer that is not JSON") from None
+        if not isinstance(body, list):
+            raise SourceUnavailable(f"smarthr: {_path(url)} answered something not a list")
+        following = response.links.get("next", {}).get("url")
+        return Answer(body, following or None, _count_header(response))
+
+    def _failure(self, response: requests.Response, url: str) -> Exception:
+        status = response.status_code
+        kind, message = _error(response)
+        detail = f"HTTP {status} {kind}: {message}" if message else f"HTTP {status} {kind}"
+        where = f"SmartHR {_path(url)}"
+        if status in RETRIED:
+            wait = _seconds(response.headers.get("x-rate-limit-reset")) if status == 429 else 0
+            return TransientError(f"{where}: {detail}", retry_after=wait)
+        key = self.settings.token_key()
+        if status == 401:
+            return SourceUnavailable(
+                f"smarthr: {where} refused the access token ({detail}); check {key}"
+            )
+        if status == 403:
+            return SourceUnavailable(
+                f"smarthr: {where} was forbidden ({detail}); the token of {key} needs "
+                "permission to read crews (従業員) and their departments"
+            )
+        if status == 404:
+            return SourceUnavailable(f"smarthr: {where}: {detail}; check {self._site_key()}")
+        return SourceUnavailable(f"smarthr: {where}: {detail}")
+
+    def _site_key(self) -> str:
+        if self.settings.base_url:
+            return f"base_url ({self.settings.base_url})"
+        return f"subdomain ({self.settings.subdomain})"
+
+
+def _error(response: requests.Response) -> tuple[str, str]:
+    """SmartHR's `{"type", "message"}`, or the reason phrase."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.reason or "", ""
+    if not isinstance(body, dict):
+        return response.reason or "", ""
+    return str(body.get("type") or response.reason or ""), str(body.get("message") or "")
+
+
+def _count_header(response: requests.Response) -> int | None:
+    try:
+        return int(response.headers["x-total-count"])
+    except (KeyError, ValueError):
+        return None
+
+
+def _seconds(text: str | None) -> float:
+    try:
+        return max(0.0, float(text or 0))
+    except ValueError:
+        return 0.0
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _path(url: str) -> str:
+    return urlsplit(url).path or url
