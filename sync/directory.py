@@ -46,7 +46,10 @@ class LookupIndex:
         match = next((found for k in keys if (found := self.index.get(k)) is not None), None)
         if match is None:
             return UserIssue(
-                user.source_id, IssueReason.NO_LOOKUP_MATCH, f"{self.kind} by {self.match_on}"
+                user.source_id,
+                IssueReason.NO_LOOKUP_MATCH,
+                f"{self.kind} by {self.match_on}",
+                user.person(),
             )
         return replace(user, **{a: getattr(match, a) for a in self.provided})
 

@@ -27,6 +27,7 @@ FLOORS: dict[str, int] = {
     "sync.guards": 1,
     "sync.describe": 1,
     "sync.groups": 1,
+    "sync.trace": 1,
     "sync.sources": 2,
     "sync.mail": 2,
     "sync.store": 2,

@@ -9,6 +9,7 @@ import click
 
 from sync.cli import App, plural
 from sync.errors import ConfigError, UsageError
+from sync.model import person_text
 
 
 @click.group("runs")
@@ -36,6 +37,10 @@ def show_run(app: App, run_id: str, as_json: bool) -> None:
     counts = " ".join(f"{k}={v}" for k, v in report["counts"].items() if v)
     click.echo(f"run {run_id}: {report['tenant']} {report['status']} {report['started_at']}")
     click.echo(f"  {counts}" + (f"\n  {report['error']}" if report["error"] else ""))
+    for issue in report["issues"]:
+        # reports recorded before SPEC §18 have no `person`
+        who = f" ({person_text(issue['person'])})" if issue.get("person") else ""
+        click.echo(f"  ! {issue['source_id']}{who}: {issue['reason']}: {issue['detail']}")
     for event in events:
         click.echo("  " + event_text(event))
 

@@ -133,5 +133,6 @@ def report_text(report: RunReport) -> str:
             if field != "name":
                 lines.append(f"  {'':<14}   {field}: {old!r} -> {new!r}")
     for issue in report.issues:
-        lines.append(f"  ! {issue.source_id}: {issue.reason}: {issue.detail}")
+        who = f" ({issue.person_text()})" if issue.person else ""
+        lines.append(f"  ! {issue.source_id}{who}: {issue.reason}: {issue.detail}")
     return "\n".join(lines)

@@ -22,6 +22,7 @@ class Claim:
 @dataclass(frozen=True, slots=True)
 class Assigned:
     name: str
+    blocker: str | None = None  # for a suffixed name: who held the base name (as in Conflict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +83,7 @@ def resolve(
             outcome[claim.source_id] = Conflict(blocker)
             continue
         suffixed = _first_free(claim, book, taken, is_valid)
-        outcome[claim.source_id] = Assigned(suffixed) if suffixed else Conflict(blocker)
+        outcome[claim.source_id] = Assigned(suffixed, blocker) if suffixed else Conflict(blocker)
         if suffixed:
             taken[name_key(suffixed)] = suffixed
     return outcome

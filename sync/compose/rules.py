@@ -95,7 +95,7 @@ class NameRule:
             address = address.lower()
         if self.source != "email_local_part":
             return address
-        local = _local_part(address)
+        local = local_part(address)
         return (
             local
             if local
@@ -119,7 +119,7 @@ class NameRule:
     def _template_value(self, user: DirectoryUser, field: str) -> str | None:
         if field == "email_local_part":
             address = normalize_email(user.primary_email)
-            return _local_part(address) if address else None
+            return local_part(address) if address else None
         return normalize_text(user.attribute(field))
 
 
@@ -129,6 +129,6 @@ def _has_control(name: str) -> bool:
     return any(unicodedata.category(ch).startswith("C") for ch in name)
 
 
-def _local_part(address: str) -> str | None:
+def local_part(address: str) -> str | None:
     local, at, _domain = address.rpartition("@")
     return local if at and local else None
