@@ -88,6 +88,7 @@ class Planner:
         self.plan = Plan()
         self.watch = frozenset(watch)
         self.traces: dict[str, list[Step]] = {}
+        self.outside: set[str] = set()  # watched people outside the group scope
         self._fate: dict[str, int] = {}  # source id -> index in plan.changes, or a constant
         # a claimant's profile, account, composed name, active flag and locator (its issues
         # name the person: SPEC §18)
@@ -109,6 +110,7 @@ class Planner:
         if not rules.in_scope(user.groups):
             if watched:
                 self._note(source_id, StepKind.SCOPE, scope_text(rules.scope, user.groups))
+                self.outside.add(source_id)
             self._gone(source_id, account, OUT_OF_SCOPE)
             return
         if watched:

@@ -47,6 +47,9 @@ class RunReport:
     plan: list[dict[str, Any]] | None = None  # only for a dry run: the changes it would make
     # what the guards held back: {kind, count, reason, change_set} each (SPEC §10)
     held: list[dict[str, Any]] = field(default_factory=list)
+    on_demand: bool = False  # `sync --only`: one person, now (SPEC §18)
+    # `explain`: one person's steps, action and emails (sync.trace.explained); never recorded
+    explained: dict[str, Any] | None = None
 
     def count_issues(self) -> None:
         self.counts["conflicts"] = sum(
@@ -63,6 +66,7 @@ class RunReport:
             "status": self.status,
             "dry_run": self.dry_run,
             "full": self.full,
+            "on_demand": self.on_demand,
             "started_at": self.started_at.isoformat(),
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
             "source": {"kind": self.source_kind, "users_read": self.users_read},

@@ -14,21 +14,23 @@ from sync.commit import Outcome, commit, finish
 from sync.config import Settings, TenantSettings
 from sync.describe import plan_line
 from sync.directory import LOOKUP_ATTRIBUTES, ReadSummary, feed, read_lookup
-from sync.errors import StopRun
+from sync.errors import OutOfScope, StopRun
 from sync.groups import rules_from
 from sync.guards import Allowance, GuardKind, Held, guard
-from sync.mail.notices import count_notices
+from sync.mail.notices import count_notices, notice_kind
 from sync.model import PROFILE_ATTRIBUTES, AccountState, Action, Plan, RunStatus
 from sync.ops.collector import run_thresholds
 from sync.ops.logs import log_context
 from sync.plan import Planner, Policy
 from sync.report import ACTION_COUNTS, RunReport
+from sync.sources import ONE_ENTRY_READS
 from sync.sources.base import ReadRequest
 from sync.store.accounts import load_states, name_book, quarantine_start, stored_profiles
 from sync.store.engine import writing
 from sync.store.locks import named_lock
 from sync.store.runs import read_state
 from sync.timeutil import as_utc, utc_now
+from sync.trace import explained
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,11 @@ class RunOptions:
     allowance: Allowance | None = None
     wait_seconds: float = 0
     run_id: str | None = None  # an approval names its run before starting it
+    # SPEC §18: one person by source id, now (`sync --only`): a partial read, marked on demand
+    only: str | None = None
+    # with `only` and dry_run: that person's next-run decisions, step by step (`explain`); the
+    # read being of that person alone, an account missing from it is planned as gone
+    explain: bool = False
 
 
 def run_tenant(
@@ -77,6 +84,8 @@ def _guarded_run(
     try:
         with run_thresholds():
             _run(settings, tenant, engine, options, report)
+    except OutOfScope:  # a refusal, not a failed run: nothing is recorded
+        raise
     except StopRun as exc:
         report.status, report.error = RunStatus.FAILED, str(exc)
     except Exception as exc:  # an unknown error stops the run; it is never retried blindly
@@ -98,8 +107,13 @@ def _run(
     report: RunReport,
 ) -> None:
     rule = tenant.name_rule()
+    only = options.only
+    # explain reads as the next run will where the source cannot read one entry alone: the
+    # same read, everyone planned, one person watched, so its words are the run's exactly
+    alone = only is not None and not (options.explain and tenant.source.kind not in ONE_ENTRY_READS)
     with engine.connect() as conn:
-        watermark, full = _read_mode(conn, tenant, options)
+        # one person is read whatever their change time
+        watermark, full = (None, True) if alone else _read_mode(conn, tenant, options)
         states = load_states(conn, tenant.id)
         book = name_book(
             conn,
@@ -113,14 +127,31 @@ def _run(
         [(r.group, r.role, r.permission_scheme) for r in tenant.roles],
     )
     policy = Policy(rule, tenant.collision, tenant.auth_type == "password", groups)
-    planner = Planner(states, book, policy)
-    summary = _read(tenant, planner, rule.attributes, None if full else watermark, len(states))
+    planner = Planner(states, book, policy, () if only is None else (only,))
+    since = None if full else watermark
+    summary = _read(tenant, planner, rule.attributes, since, len(states), only if alone else None)
     report.users_read = summary.users_read
     # the source says whether its read was complete (ReadResult.full), whatever was asked
     report.full = summary.result.full
-    plan = planner.finish(full_read=report.full)
+    report.on_demand = only is not None and not options.explain
+    if alone and options.explain and only is not None:  # the next run finds them gone if absent
+        plan = planner.finish(full_read=True, among=(only,))
+    else:  # `sync --only` disables nobody for being absent
+        plan = planner.finish(full_read=report.full)
+    if only is not None and only in planner.outside and not options.explain:
+        raise OutOfScope(f"{only} is outside the tenant's group scope: nothing changed")
     outcome = _guarded(engine, tenant, plan, states, summary, options, report)
     _count(report, outcome.plan)
+    if only is not None and options.explain:
+        emails = _emails(tenant, outcome.plan, only)
+        report.explained = explained(planner.traces.get(only, []), only, outcome.plan,
+                                     outcome.held, only in states, emails)  # fmt: skip
+        report.explained["read"] = (
+            f"{tenant.source.kind}: this person's entry alone; collisions judged against the "
+            "stored accounts, the guards against this one change"
+            if alone
+            else f"{tenant.source.kind}: the whole directory, as the next run reads it"
+        )
     if options.dry_run:
         report.status = RunStatus.PLANNED
         report.counts["emails_queued"] = (
@@ -155,6 +186,7 @@ def _read(
     needed: frozenset[str],
     since: str | None,
     known_users: int,
+    only: str | None = None,
 ) -> ReadSummary:
     provided = tuple(a for a in LOOKUP_ATTRIBUTES if a in needed) if tenant.lookups else ()
     lookups = [read_lookup(lookup, provided) for lookup in tenant.lookups]
@@ -167,6 +199,7 @@ def _read(
         required=own,
         groups=tenant.groups(),
         known_users=known_users,
+        only=only,
     )
     return feed(tenant.source, request, planner, lookups)
 
@@ -199,6 +232,18 @@ def _guarded(
         ]
         report.error = "; ".join(_held_text(h, options.dry_run) for h in guarded.held)
     return Outcome(guarded.plan, guarded.held, before, summary.result)
+
+
+def _emails(tenant: TenantSettings, plan: Plan, source_id: str) -> list[str]:
+    """The emails the run would queue for this person (sync.mail.notices decides)."""
+    if tenant.auth_type != "password":
+        return []
+    said = []
+    for change in plan.changes:
+        kind = notice_kind(change) if change.source_id == source_id else None
+        if kind is not None and change.profile is not None:
+            said.append(f"{kind} to {change.profile.values().primary_email}")
+    return said
 
 
 def _held_text(held: Held, dry_run: bool) -> str:

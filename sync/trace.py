@@ -4,9 +4,13 @@ guards and the mail made of the person's change (`after_plan`). Pure."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sync.compose.collisions import Assigned, Conflict
-from sync.model import AccountState, DirectoryUser
+from sync.guards import Held
+from sync.model import AccountState, Action, Change, DirectoryUser, IssueReason, Plan, UserIssue
 from sync.model.grants import Grant, RoleChange
+from sync.model.trace import Step, StepKind
 
 
 def as_read(user: DirectoryUser) -> str:
@@ -64,3 +68,44 @@ def gone_text(account: AccountState | None, why: str) -> str:
     if account.active:
         return f"{why}: the account {account.name!r} is disabled"
     return f"{why}: the account {account.name!r} is already disabled"
+
+
+# the order actions are told in: a rename and an update read "update+rename" in every report
+_ORDER = tuple(Action)
+
+
+def explained(
+    steps: list[Step],
+    source_id: str,
+    plan: Plan,
+    held: list[Held],
+    has_account: bool,
+    emails: list[str],
+) -> dict[str, Any]:
+    """The person's steps with what the guards held back, the action left, and the emails."""
+    told = list(steps)
+    for kind in held:
+        if any(change.source_id == source_id for change in kind.changes):
+            told.append(Step(StepKind.GUARD, f"held back by the {kind.kind} guard: {kind.reason}"))
+    change = next((c for c in plan.changes if c.source_id == source_id), None)
+    issues = [i for i in plan.issues if i.source_id == source_id]
+    action = action_of(change, issues, has_account)
+    told.append(Step(StepKind.ACTION, f"the run's action: {action}"))
+    told += [Step(StepKind.EMAIL, f"queues {email}") for email in emails]
+    return {
+        "source_id": source_id,
+        "steps": [step.as_json() for step in told],
+        "action": action,
+        "issues": [issue.as_json() for issue in issues],
+        "emails": emails,
+    }
+
+
+def action_of(change: Change | None, issues: list[UserIssue], has_account: bool) -> str:
+    """create, update, rename, disable, enable (joined by "+"), else issue, unchanged, or none
+    (no account, and none made)."""
+    if change is not None and change.actions:
+        return "+".join(action for action in _ORDER if action in change.actions)
+    if any(issue.reason != IssueReason.MISSING_EMAIL for issue in issues):
+        return "issue"
+    return "unchanged" if has_account else "none"

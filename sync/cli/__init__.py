@@ -184,10 +184,11 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def _register() -> None:
-    from sync.cli import accounts, admin, changes, fleet, ops, syncing, tenants, web
+    from sync.cli import accounts, admin, changes, explain, fleet, ops, syncing, tenants, web
 
     cli.add_command(syncing.sync_command)
     cli.add_command(syncing.deliver_command)
+    cli.add_command(explain.explain_command)
     cli.add_command(accounts.accounts)
     cli.add_command(admin.runs)
     cli.add_command(changes.changes)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CTE, Connection, or_, select, update
+from sqlalchemy import CTE, Connection, func, or_, select, update
 
 from sync.compose.collisions import NameBook
 from sync.compose.normalize import name_key
@@ -179,6 +179,27 @@ def quarantined_for(conn: Connection, tenant_id: str, name: str, since: datetime
         )
     ).first()
     return None if released is None else str(released.source_id)
+
+
+def accounts_known_as(conn: Connection, tenant_id: str, typed: str) -> list[tuple[str, str]]:
+    """(source id, name) of the accounts `typed` (NFKC already) names, by name, source id,
+    primary address or employee code, without regard to case (SPEC §18)."""
+    folded = typed.casefold()
+    c = accounts.c
+    query = (
+        select(c.source_id, c.name)
+        .where(
+            c.tenant_id == tenant_id,
+            or_(
+                c.name_key == name_key(typed),
+                c.source_id.in_({typed, folded}),
+                func.lower(c.primary_email) == folded,
+                func.lower(c.employee_code) == folded,
+            ),
+        )
+        .order_by(c.name_key)
+    )
+    return [(row.source_id, row.name) for row in conn.execute(query)]
 
 
 def account_rows(conn: Connection, tenant_id: str, name: str | None = None) -> list[dict[str, Any]]:

@@ -32,6 +32,7 @@ from sync.store.schema import account_events
 from sync.timeutil import as_utc
 
 RUN_ACTOR = "run"
+ON_DEMAND_ACTOR = "run:on_demand"  # a run of one person now (`sync --only`, SPEC §18)
 
 FieldChanges = Mapping[str, tuple[Any, Any]]
 
@@ -54,8 +55,8 @@ class Actor:
     run_id: str | None = None
 
     @classmethod
-    def run(cls, run_id: str) -> Actor:
-        return cls(RUN_ACTOR, run_id)
+    def run(cls, run_id: str, on_demand: bool = False) -> Actor:
+        return cls(ON_DEMAND_ACTOR if on_demand else RUN_ACTOR, run_id)
 
     @classmethod
     def admin(cls, name: str) -> Actor:
@@ -157,6 +158,7 @@ def _public(row: RowMapping) -> dict[str, Any]:
         "at": as_utc(row["at"]).isoformat(),
         "account": row["account_name"],
         "actor": row["actor"],
+        "on_demand": row["actor"] == ON_DEMAND_ACTOR,
         "run_id": row["run_id"],
         "action": row["action"],
         "fields": json.loads(row["fields"]),
