@@ -22,6 +22,7 @@ from sync.model import PROFILE_ATTRIBUTES, RunStatus
 from sync.report import RunReport
 from sync.runner import RunOptions, run_tenant
 from sync.store.accounts import accounts_known_as
+from sync.store.engine import open_reader
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +89,16 @@ def explain(settings: Settings, tenant: TenantSettings, engine: Engine, typed: s
     told = report.explained
     return Explanation(tenant.id, typed, source_id, told["steps"], told["action"],
                        told["issues"], told["emails"], told["read"])  # fmt: skip
+
+
+def explain_in_store(settings: Settings, tenant: TenantSettings, typed: str) -> Explanation:
+    """`explain` on a reader of the configured store of its own (the console's): nothing can
+    be written through it."""
+    reader = open_reader(settings.database.url)
+    try:
+        return explain(settings, tenant, reader, typed)
+    finally:
+        reader.dispose()
 
 
 def run_one(
