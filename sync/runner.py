@@ -18,14 +18,21 @@ from sync.errors import OutOfScope, StopRun
 from sync.groups import rules_from
 from sync.guards import Allowance, GuardKind, Held, guard
 from sync.mail.notices import count_notices, notice_kind
-from sync.model import PROFILE_ATTRIBUTES, AccountState, Action, Plan, RunStatus
+from sync.model import PROFILE_ATTRIBUTES, Action, Plan, RunStatus
 from sync.ops.collector import run_thresholds
 from sync.ops.logs import log_context
 from sync.plan import Planner, Policy
 from sync.report import ACTION_COUNTS, RunReport
 from sync.sources import ONE_ENTRY_READS
 from sync.sources.base import ReadRequest
-from sync.store.accounts import load_states, name_book, quarantine_start, stored_profiles
+from sync.store.accounts import (
+    asked_name_book,
+    count_active,
+    load_states,
+    name_book,
+    quarantine_start,
+    stored_profiles,
+)
 from sync.store.engine import writing
 from sync.store.locks import named_lock
 from sync.store.runs import read_state
@@ -111,17 +118,18 @@ def _run(
     # explain reads as the next run will where the source cannot read one entry alone: the
     # same read, everyone planned, one person watched, so its words are the run's exactly
     alone = only is not None and not (options.explain and tenant.source.kind not in ONE_ENTRY_READS)
+    since_released = quarantine_start(report.started_at, tenant.name_quarantine_days)
     with engine.connect() as conn:
         # one person is read whatever their change time
         watermark, full = (None, True) if alone else _read_mode(conn, tenant, options)
-        states = load_states(conn, tenant.id)
-        book = name_book(
-            conn,
-            tenant.id,
-            states,
-            tenant.reserved_names,
-            quarantine_start(report.started_at, tenant.name_quarantine_days),
-        )
+        if alone and only is not None:  # that person's account, names asked for as needed
+            states = load_states(conn, tenant.id, (only,))
+            active = count_active(conn, tenant.id)
+            book = asked_name_book(engine, tenant.id, tenant.reserved_names, since_released)
+        else:
+            states = load_states(conn, tenant.id)
+            active = sum(1 for state in states.values() if state.active)
+            book = name_book(conn, tenant.id, states, tenant.reserved_names, since_released)
     groups = rules_from(
         tenant.scope.groups if tenant.scope else None,
         [(r.group, r.role, r.permission_scheme) for r in tenant.roles],
@@ -140,7 +148,7 @@ def _run(
         plan = planner.finish(full_read=report.full)
     if only is not None and only in planner.outside and not options.explain:
         raise OutOfScope(f"{only} is outside the tenant's group scope: nothing changed")
-    outcome = _guarded(engine, tenant, plan, states, summary, options, report)
+    outcome = _guarded(engine, tenant, plan, active, summary, options, report)
     _count(report, outcome.plan)
     if only is not None and options.explain:
         emails = _emails(tenant, outcome.plan, only)
@@ -208,7 +216,7 @@ def _guarded(
     engine: Engine,
     tenant: TenantSettings,
     plan: Plan,
-    states: dict[str, AccountState],
+    active: int,
     summary: ReadSummary,
     options: RunOptions,
     report: RunReport,
@@ -218,7 +226,6 @@ def _guarded(
     updated = [c.account_id for c in plan.changes if Action.UPDATE in c.actions and c.account_id]
     with engine.connect() as conn:
         before = stored_profiles(conn, updated)
-    active = sum(1 for state in states.values() if state.active)
     forced = {}
     if summary.result.full and summary.users_read == 0 and active:
         forced[GuardKind.DISABLE] = (

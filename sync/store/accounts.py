@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Iterator, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CTE, Connection, func, or_, select, update
+from sqlalchemy import CTE, Connection, Engine, func, or_, select, update
 
 from sync.compose.collisions import NameBook
 from sync.compose.normalize import name_key
@@ -32,9 +32,12 @@ def inserted_after(after_id: int) -> CTE:
     return found.cte("inserted").prefix_with("MATERIALIZED")
 
 
-def load_states(conn: Connection, tenant_id: str) -> dict[str, AccountState]:
-    """Every account of the tenant by source id, as the plan sees it: a few short fields each,
-    fetched in batches (a server-side cursor on PostgreSQL), so 100,000 accounts stay small."""
+def load_states(
+    conn: Connection, tenant_id: str, source_ids: Collection[str] | None = None
+) -> dict[str, AccountState]:
+    """Every account of the tenant by source id (or those of `source_ids`), as the plan sees
+    it: a few short fields each, fetched in batches (a server-side cursor on PostgreSQL), so
+    100,000 accounts stay small."""
     query = select(
         accounts.c.source_id,
         accounts.c.id,
@@ -51,6 +54,8 @@ def load_states(conn: Connection, tenant_id: str) -> dict[str, AccountState]:
         accounts.c.role_group,
         accounts.c.role_by_hand,
     ).where(accounts.c.tenant_id == tenant_id)
+    if source_ids is not None:
+        query = query.where(accounts.c.source_id.in_(sorted(source_ids)))
     result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(query)
     return {source_id: _state(*rest) for source_id, *rest in result}
 
@@ -113,6 +118,73 @@ def name_book(
     for key, account_id in conn.execute(query):
         book.quarantined[key] = by_id.get(account_id, f"#{account_id}")
     return book
+
+
+def asked_name_book(
+    engine: Engine, tenant_id: str, reserved: tuple[str, ...], quarantine_since: datetime
+) -> NameBook:
+    """The name book of a plan of one person (explain, `sync --only`): held names are asked of
+    the store as the plan looks them up (a few, not the tenant's 100,000), released ones are
+    read with their accounts' source ids."""
+    book = NameBook(held=AskedNames(engine, tenant_id), reserved={name_key(n) for n in reserved})
+    query = (
+        select(released_names.c.name_key, accounts.c.source_id)
+        .join(accounts, accounts.c.id == released_names.c.account_id)
+        .where(
+            released_names.c.tenant_id == tenant_id,
+            released_names.c.released_at >= quarantine_since,
+        )
+    )
+    with engine.connect() as conn:
+        book.quarantined.update({key: source_id for key, source_id in conn.execute(query)})
+    return book
+
+
+class AskedNames(MutableMapping[str, tuple[str, str]]):
+    """The tenant's held names (name key -> (source id, name)), each asked of the store when
+    first looked up and kept; its length is the tenant's number of accounts (the collision
+    search's bound). What is set is kept here only."""
+
+    def __init__(self, engine: Engine, tenant_id: str) -> None:
+        self.engine, self.tenant_id = engine, tenant_id
+        self.known: dict[str, tuple[str, str] | None] = {}
+        self.count: int | None = None
+
+    def __getitem__(self, key: str) -> tuple[str, str]:
+        if key not in self.known:
+            where = (accounts.c.tenant_id == self.tenant_id, accounts.c.name_key == key)
+            with self.engine.connect() as conn:
+                row = conn.execute(select(accounts.c.source_id, accounts.c.name).where(*where))
+                found = row.first()
+            self.known[key] = None if found is None else (found.source_id, found.name)
+        held = self.known[key]
+        if held is None:
+            raise KeyError(key)
+        return held
+
+    def __setitem__(self, key: str, value: tuple[str, str]) -> None:
+        self.known[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        self.known[key] = None
+
+    def __iter__(self) -> Iterator[str]:
+        raise TypeError("the held names of a one-person plan are asked for by key only")
+
+    def __len__(self) -> int:
+        if self.count is None:
+            query = select(func.count()).where(accounts.c.tenant_id == self.tenant_id)
+            with self.engine.connect() as conn:
+                self.count = int(conn.execute(query).scalar_one())
+        return self.count
+
+
+def count_active(conn: Connection, tenant_id: str) -> int:
+    """How many of the tenant's accounts are active (the guards' percent bounds use it)."""
+    query = select(func.count()).where(
+        accounts.c.tenant_id == tenant_id, accounts.c.status == AccountStatus.ACTIVE
+    )
+    return int(conn.execute(query).scalar_one())
 
 
 def load_account(conn: Connection, tenant_id: str, name: str) -> Account | None:
