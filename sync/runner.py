@@ -7,10 +7,12 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import Connection, Engine
 
 from sync.commit import Outcome, commit, finish
+from sync.compose.collisions import NameBook
 from sync.config import Settings, TenantSettings
 from sync.describe import plan_line
 from sync.directory import LOOKUP_ATTRIBUTES, ReadSummary, feed, read_lookup
@@ -18,7 +20,7 @@ from sync.errors import OutOfScope, StopRun
 from sync.groups import rules_from
 from sync.guards import Allowance, GuardKind, Held, guard
 from sync.mail.notices import count_notices, notice_kind
-from sync.model import PROFILE_ATTRIBUTES, Action, Plan, RunStatus
+from sync.model import PROFILE_ATTRIBUTES, AccountState, Action, Plan, RunStatus
 from sync.ops.collector import run_thresholds
 from sync.ops.logs import log_context
 from sync.plan import Planner, Policy
@@ -118,18 +120,7 @@ def _run(
     # explain reads as the next run will where the source cannot read one entry alone: the
     # same read, everyone planned, one person watched, so its words are the run's exactly
     alone = only is not None and not (options.explain and tenant.source.kind not in ONE_ENTRY_READS)
-    since_released = quarantine_start(report.started_at, tenant.name_quarantine_days)
-    with engine.connect() as conn:
-        # one person is read whatever their change time
-        watermark, full = (None, True) if alone else _read_mode(conn, tenant, options)
-        if alone and only is not None:  # that person's account, names asked for as needed
-            states = load_states(conn, tenant.id, (only,))
-            active = count_active(conn, tenant.id)
-            book = asked_name_book(engine, tenant.id, tenant.reserved_names, since_released)
-        else:
-            states = load_states(conn, tenant.id)
-            active = sum(1 for state in states.values() if state.active)
-            book = name_book(conn, tenant.id, states, tenant.reserved_names, since_released)
+    watermark, full, states, active, book = _stored(engine, tenant, options, report, alone)
     groups = rules_from(
         tenant.scope.groups if tenant.scope else None,
         [(r.group, r.role, r.permission_scheme) for r in tenant.roles],
@@ -151,15 +142,7 @@ def _run(
     outcome = _guarded(engine, tenant, plan, active, summary, options, report)
     _count(report, outcome.plan)
     if only is not None and options.explain:
-        emails = _emails(tenant, outcome.plan, only)
-        report.explained = explained(planner.traces.get(only, []), only, outcome.plan,
-                                     outcome.held, only in states, emails)  # fmt: skip
-        report.explained["read"] = (
-            f"{tenant.source.kind}: this person's entry alone; collisions judged against the "
-            "stored accounts, the guards against this one change"
-            if alone
-            else f"{tenant.source.kind}: the whole directory, as the next run reads it"
-        )
+        report.explained = _explained(tenant, planner, outcome, only, only in states, alone)
     if options.dry_run:
         report.status = RunStatus.PLANNED
         report.counts["emails_queued"] = (
@@ -172,6 +155,45 @@ def _run(
         ]
         return
     commit(settings, tenant, engine, outcome, report)
+
+
+def _stored(
+    engine: Engine, tenant: TenantSettings, options: RunOptions, report: RunReport, alone: bool
+) -> tuple[str | None, bool, dict[str, AccountState], int, NameBook]:
+    """(watermark, whether to read everything, account states, active accounts, name book).
+    One person read alone (explain, --only) is read whatever their change time, with only
+    their account loaded and held names asked for as the plan needs them."""
+    since_released = quarantine_start(report.started_at, tenant.name_quarantine_days)
+    with engine.connect() as conn:
+        if alone and options.only is not None:
+            states = load_states(conn, tenant.id, (options.only,))
+            book = asked_name_book(engine, tenant.id, tenant.reserved_names, since_released)
+            return None, True, states, count_active(conn, tenant.id), book
+        watermark, full = _read_mode(conn, tenant, options)
+        states = load_states(conn, tenant.id)
+        active = sum(1 for state in states.values() if state.active)
+        book = name_book(conn, tenant.id, states, tenant.reserved_names, since_released)
+        return watermark, full, states, active, book
+
+
+def _explained(
+    tenant: TenantSettings,
+    planner: Planner,
+    outcome: Outcome,
+    source_id: str,
+    has_account: bool,
+    alone: bool,
+) -> dict[str, Any]:
+    emails = _emails(tenant, outcome.plan, source_id)
+    told = explained(planner.traces.get(source_id, []), source_id, outcome.plan, outcome.held,
+                     has_account, emails)  # fmt: skip
+    told["read"] = (
+        f"{tenant.source.kind}: this person's entry alone; collisions judged against the "
+        "stored accounts, the guards against this one change"
+        if alone
+        else f"{tenant.source.kind}: the whole directory, as the next run reads it"
+    )
+    return told
 
 
 def _read_mode(

@@ -22,6 +22,7 @@ REPORT_KEYS = [
     "status",
     "dry_run",
     "full",
+    "on_demand",  # SPEC §18: a run of one person (`sync --only`)
     "started_at",
     "finished_at",
     "source",
