@@ -141,3 +141,15 @@ def test_only_someone_outside_the_scope_changes_nothing(workspace: Workspace) ->
     assert workspace.accounts()["user2"]["status"] == "active"
     told = explain(workspace, "user2")  # the next full run would disable it
     assert told["action"] == "disable"
+
+
+def test_explain_names_the_guard_that_would_hold_the_change(workspace: Workspace) -> None:
+    workspace.sync()
+    workspace.configure(max_disable=1)
+    workspace.users([person(n) for n in (1, 2, 3)])  # two leave: more than max_disable = 1
+    told = explain(workspace, "user4")
+    assert steps(told, "guard") == ["held back by the disable guard: more than max_disable = 1"]
+    assert told["action"] == "unchanged"  # the disable is held: nothing else was planned
+    report = workspace.sync()
+    assert report["status"] == "blocked" and report["held"][0]["count"] == 2
+    assert workspace.accounts()["user4"]["status"] == "active"
