@@ -359,3 +359,15 @@ def test_the_account_page_explains_the_next_run(console: Console) -> None:
     assert console.pages.account("user4")["display_name"] == "User 4"  # nothing was written
     missing = client.get(ACME + "/accounts/nobody/explain")
     assert missing.status_code == 404
+
+
+def test_the_run_page_names_the_person_of_each_issue(console: Console) -> None:
+    write_users(console.pages.ws.csv, [person(n) for n in (1, 2, 3, 4, 5)]
+                + [person(6, primary_email="", display_name="Roku")])  # fmt: skip
+    report = console.pages.ws.sync()
+    page = console.signed_in().get(f"{ACME}/runs/{report['run_id']}")
+    assert page.status_code == 200
+    assert (
+        '<li><code>u-00006</code> <span class="person">Roku, employee_code E00006</span> '
+        "missing_attribute: primary_email</li>"
+    ) in page.text
