@@ -157,7 +157,12 @@ def test_a_person_without_mail_is_named_by_dn_and_sam_account_name(
             "sAMAccountName": "gnomail",
         }
         shown = workspace.cli("runs", "show", report["run_id"])
-        assert f"(Goro Nomail, dn {dn}, sAMAccountName gnomail): missing_attribute" in (shown.out)
+        assert f"(Goro Nomail, dn {dn}, sAMAccountName gnomail): missing_attribute" in shown.out
+        # one entry read alone on a real DC: by objectGUID (as bytes), and by distinguishedName
+        for typed in (issue["source_id"], dn.lower()):
+            alone = workspace.sync("--only", typed)
+            assert (alone["source"]["users_read"], alone["on_demand"]) == (1, True), alone
+            assert [i["source_id"] for i in alone["issues"]] == [issue["source_id"]]
     finally:
         conn.delete(dn)
         conn.unbind()
