@@ -261,11 +261,13 @@ def one_entry_filter(
         return f"({dialect.dn_attribute}={escape_filter_chars(key)})"
     terms = []
     for attribute in places["source_id"]:
-        if dialect.decoders.get(attribute.lower()) == "guid":
+        decoder = dialect.decoders.get(attribute.lower())
+        if decoder in ("guid", "uuid"):  # a key that is no UUID cannot be this id: not asked
             try:
-                value = escape_bytes(uuid.UUID(key).bytes_le)
+                parsed = uuid.UUID(key)
             except ValueError:
                 continue
+            value = escape_bytes(parsed.bytes_le) if decoder == "guid" else str(parsed)
         else:
             value = escape_filter_chars(key)
         terms.append(f"({attribute}={value})")
