@@ -20,6 +20,7 @@ __all__ = [
     "IncompleteRead",
     "MailError",
     "MailSetupError",
+    "OutOfScope",
     "RenderError",
     "ServerThrottled",
     "ServerUnreachable",
@@ -112,3 +113,7 @@ class MailSetupError(DeliveryStopped):
 
 class UsageError(SyncError):
     """The command line asked for something that cannot be done (an unknown tenant or account)."""
+
+
+class OutOfScope(UsageError):
+    """`sync --only` named a person outside the tenant's group scope: nothing is changed."""

@@ -22,6 +22,7 @@ REPORT_KEYS = [
     "status",
     "dry_run",
     "full",
+    "on_demand",  # SPEC §18: a run of one person (`sync --only`)
     "started_at",
     "finished_at",
     "source",
@@ -90,7 +91,13 @@ def test_collisions_reserved_and_full_width_codes(workspace: Workspace) -> None:
     report = workspace.sync()
     assert sorted(workspace.accounts()) == ["admin-2", "taro", "taro-2"]
     assert report["issues"] == [
-        {"source_id": "u-00004", "reason": "missing_attribute", "detail": "primary_email"}
+        {
+            "source_id": "u-00004",
+            "reason": "missing_attribute",
+            "detail": "primary_email",
+            # SPEC §18: named as the administrator knows the person, the code as the file has it
+            "person": {"display_name": "User 4", "employee_code": "ＥＭＰ００４"},
+        }
     ]
     assert report["counts"]["skipped"] == 1
     workspace.configure(account_name_source="employee_code")
@@ -107,7 +114,16 @@ def test_reject_policy_reports_the_holder(workspace: Workspace) -> None:
     report = workspace.sync()
     assert sorted(workspace.accounts()) == ["taro"]
     assert report["issues"] == [
-        {"source_id": "u-00002", "reason": "name_conflict", "detail": "taro"}
+        {
+            "source_id": "u-00002",
+            "reason": "name_conflict",
+            "detail": "taro",
+            "person": {
+                "display_name": "User 2",
+                "email": "taro@b.example",
+                "employee_code": "E00002",
+            },
+        }
     ]
     assert report["counts"]["conflicts"] == 1 and report["counts"]["skipped"] == 0
 
@@ -252,7 +268,12 @@ def test_missing_email_is_reported_for_password_accounts(workspace: Workspace) -
     report = workspace.sync()
     assert report["counts"]["created"] == 1 and report["counts"]["emails_queued"] == 0
     assert report["issues"] == [
-        {"source_id": "u-00001", "reason": "missing_email", "detail": "primary_email"}
+        {
+            "source_id": "u-00001",
+            "reason": "missing_email",
+            "detail": "primary_email",
+            "person": {"display_name": "User 1", "employee_code": "E00001"},
+        }
     ]
 
 
@@ -265,6 +286,7 @@ def test_duplicate_source_ids_are_reported_and_not_disabled(workspace: Workspace
         "source_id": "u-00003",
         "reason": "duplicate_source_id",
         "detail": "the source returned this id more than once",
+        "person": {},  # two rows, two people: neither names the id
     } in report["issues"]
     assert workspace.accounts()["user3"]["status"] == "active"
 
@@ -285,7 +307,16 @@ def test_custom_template_and_csv_lookup(workspace: Workspace, tmp_path: Path) ->
     report = workspace.sync()
     assert sorted(workspace.accounts()) == ["u2@corp.example", "user1@corp.example"]
     assert report["issues"] == [
-        {"source_id": "u-00003", "reason": "no_lookup_match", "detail": "csv by email"}
+        {
+            "source_id": "u-00003",
+            "reason": "no_lookup_match",
+            "detail": "csv by email",
+            "person": {
+                "display_name": "User 3",
+                "email": "user3@example.com",
+                "employee_code": "E00003",
+            },
+        }
     ]
 
 

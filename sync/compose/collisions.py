@@ -7,7 +7,7 @@ claimants are served in order of their immutable source id.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 
 from sync.compose.normalize import name_key, split_email
@@ -22,6 +22,7 @@ class Claim:
 @dataclass(frozen=True, slots=True)
 class Assigned:
     name: str
+    blocker: str | None = None  # for a suffixed name: who held the base name (as in Conflict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +39,8 @@ class NameBook:
     of the account that released it (only that account may take it back).
     """
 
-    held: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # a plan of one person is given a mapping that asks the store for each key it is asked for
+    held: MutableMapping[str, tuple[str, str]] = field(default_factory=dict)
     reserved: set[str] = field(default_factory=set)
     quarantined: dict[str, str] = field(default_factory=dict)
 
@@ -82,7 +84,7 @@ def resolve(
             outcome[claim.source_id] = Conflict(blocker)
             continue
         suffixed = _first_free(claim, book, taken, is_valid)
-        outcome[claim.source_id] = Assigned(suffixed) if suffixed else Conflict(blocker)
+        outcome[claim.source_id] = Assigned(suffixed, blocker) if suffixed else Conflict(blocker)
         if suffixed:
             taken[name_key(suffixed)] = suffixed
     return outcome

@@ -95,7 +95,7 @@ class NameRule:
             address = address.lower()
         if self.source != "email_local_part":
             return address
-        local = _local_part(address)
+        local = local_part(address)
         return (
             local
             if local
@@ -103,16 +103,17 @@ class NameRule:
         )
 
     def _from_template(self, template: Template, user: DirectoryUser) -> str | NotComposed:
-        def value_of(field: str) -> str | None:
-            if field == "email_local_part":
-                address = normalize_email(user.primary_email)
-                return _local_part(address) if address else None
-            return normalize_text(user.attribute(field))
-
-        filled = template.fill(value_of)
+        filled = template.fill(lambda field: self.template_value(user, field))
         if isinstance(filled, Missing):
             return NotComposed(IssueReason.MISSING_ATTRIBUTE, filled.detail)
         return normalize_text(filled) or NotComposed(IssueReason.INVALID_NAME, "empty name")
+
+    def template_value(self, user: DirectoryUser, field: str) -> str | None:
+        """A template field's value before its filters: normalised as every name is."""
+        if field == "email_local_part":
+            address = normalize_email(user.primary_email)
+            return local_part(address) if address else None
+        return normalize_text(user.attribute(field))
 
 
 def _has_control(name: str) -> bool:
@@ -121,6 +122,6 @@ def _has_control(name: str) -> bool:
     return any(unicodedata.category(ch).startswith("C") for ch in name)
 
 
-def _local_part(address: str) -> str | None:
+def local_part(address: str) -> str | None:
     local, at, _domain = address.rpartition("@")
     return local if at and local else None

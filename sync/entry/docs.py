@@ -260,18 +260,27 @@ unknown tenant is named with the configured ones), `3` a run was blocked by a sa
 
 ```json
 {"tenant": "acme", "run_id": "…", "status": "succeeded", "dry_run": false, "full": true,
- "started_at": "2026-11-23T09:00:00+00:00", "finished_at": "…",
+ "on_demand": false, "started_at": "2026-11-23T09:00:00+00:00", "finished_at": "…",
  "source": {"kind": "ldap", "users_read": 1234},
  "counts": {"created": 10, "updated": 2, "renamed": 1, "disabled": 0, "enabled": 0,
             "unchanged": 1200, "skipped": 5, "conflicts": 3, "emails_queued": 11},
- "issues": [{"source_id": "…", "reason": "missing_attribute", "detail": "employee_code"}],
+ "issues": [{"source_id": "c89053f9-…", "reason": "missing_attribute", "detail": "primary_email",
+             "person": {"display_name": "Goro Nomail", "dn": "CN=Goro Nomail,OU=Staff,DC=corp,…",
+                        "sAMAccountName": "gnomail"}}],
  "error": null}
 ```
 
 `status` is `succeeded`, `failed`, `blocked`, `skipped_locked` (another worker was syncing the
 tenant) or `planned` (a dry run, which also lists its changes under `plan`). An issue's `reason`
 is `missing_attribute`, `invalid_name`, `name_conflict`, `no_lookup_match`,
-`duplicate_source_id` or `missing_email`. `accounts list --json` prints an array of accounts
+`duplicate_source_id` or `missing_email`; its `person` names the person as an administrator
+knows them (`display_name`, `email`, `employee_code`, and from LDAP `dn` and AD's
+`sAMAccountName`; those the source has), `{}` when nobody can be named (a duplicate id).
+`on_demand` is true for `sync --only` (one person now, a partial read: `full` is false; its
+audit events' actor is `run:on_demand`). `explain --json` prints `tenant`, `person` (as typed),
+`source_id`, `read`, `steps` (each `{"step", "text"}`; steps `read`, `scope`, `role`, `name`,
+`collision`, `issue`, `guard`, `action`, `email`), `action`, `issues` and `emails`
+([explain.md](explain.md)). `accounts list --json` prints an array of accounts
 (`name`, `status`, `source_id`, `primary_email`, `emails`, `employee_code`, `display_name`,
 `auth_type`, `role`, `memo`, `name_locked`, `password_set`, `created_at`, `updated_at`, …).
 """

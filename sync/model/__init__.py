@@ -23,7 +23,7 @@ from sync.model.directory import (
     user_from,
 )
 from sync.model.enums import AccountStatus, Action, IssueReason, Role, RunStatus
-from sync.model.issues import UserIssue
+from sync.model.issues import Person, UserIssue, person_label, person_text
 from sync.model.profile import PROFILE_FIELDS, Profile, ProfileValues, digest_of
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
     "Dates",
     "DirectoryUser",
     "IssueReason",
+    "Person",
     "Plan",
     "Profile",
     "ProfileValues",
@@ -52,6 +53,8 @@ __all__ = [
     "RunStatus",
     "UserIssue",
     "digest_of",
+    "person_label",
+    "person_text",
     "sends_invitation",
     "user_from",
 ]

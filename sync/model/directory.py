@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from sync.model.issues import Person, person_label
 from sync.model.profile import PROFILE_FIELDS
 
 # Attributes every account keeps in step with the directory: every run reads them.
@@ -71,6 +72,13 @@ class DirectoryUser:
     # zone); before the first the account is pending, after the last it is disabled
     start_date: date | None = None
     end_date: date | None = None
+    # where the directory keeps the person, as an administrator looks them up: LDAP's
+    # ("dn", …) and AD's ("sAMAccountName", …); it names them in issues (SPEC §18)
+    locator: Person = ()
+
+    def person(self) -> Person:
+        """The person as an administrator knows them, for an issue about them."""
+        return person_label(self.display_name, self.primary_email, self.employee_code, self.locator)
 
     def attribute(self, name: str) -> str | None:
         """A single-valued attribute by name, or a raw extra field, or None when absent."""

@@ -51,6 +51,9 @@ class RunReport:
     held: list[dict[str, Any]] = field(default_factory=list)
     # a run approving a change set: how many of the set's changes it still planned and applied
     approved_applied: int | None = None
+    on_demand: bool = False  # `sync --only`: one person, now (SPEC §18)
+    # `explain`: one person's steps, action and emails (sync.planning.trace); never recorded
+    explained: dict[str, Any] | None = None
 
     def count_issues(self) -> None:
         self.counts["conflicts"] = sum(
@@ -67,6 +70,7 @@ class RunReport:
             "status": self.status,
             "dry_run": self.dry_run,
             "full": self.full,
+            "on_demand": self.on_demand,
             "started_at": self.started_at.isoformat(),
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
             "source": {"kind": self.source_kind, "users_read": self.users_read},

@@ -8,12 +8,13 @@ printing it a dry run's (STYLE.md 5).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from sync.compose.collisions import Assigned, Claim, NameBook, resolve
 from sync.compose.normalize import name_key, normalize_email, normalize_text
 from sync.compose.rules import Composed, NameRule
+from sync.compose.steps import name_steps
 from sync.errors import UserIssue
 from sync.model import (
     ENDED,
@@ -28,12 +29,16 @@ from sync.model import (
     Dates,
     DirectoryUser,
     IssueReason,
+    Person,
     Plan,
     Profile,
+    person_label,
 )
 from sync.model.grants import NO_GRANT_KEY, RoleChange
+from sync.model.trace import Step, StepKind
 from sync.planning.dates import Calendar, Phase
 from sync.planning.groups import GroupRules
+from sync.planning.trace import as_read, claim_text, gone_text, kept_text, role_text, scope_text
 
 
 def profile_of(user: DirectoryUser) -> Profile:
@@ -86,54 +91,88 @@ UNCHANGED, CLAIMING, SKIPPED = -1, -2, -3
 
 
 class Planner:
-    """Builds a Plan from users given one at a time, in any order."""
+    """Builds a Plan from users given one at a time, in any order.
 
-    def __init__(self, accounts: Mapping[str, AccountState], book: NameBook, policy: Policy):
+    `watch`: source ids whose way through the plan is recorded step by step in `traces`
+    (SPEC §18 `explain`): the steps are said where each decision is taken, so they cannot
+    disagree with the plan."""
+
+    def __init__(
+        self,
+        accounts: Mapping[str, AccountState],
+        book: NameBook,
+        policy: Policy,
+        watch: Collection[str] = (),
+    ):
         self.accounts, self.book, self.policy = accounts, book, policy
         self.plan = Plan()
+        self.watch = frozenset(watch)
+        self.traces: dict[str, list[Step]] = {}
+        self.outside: set[str] = set()  # watched people outside the group scope
         self._fate: dict[str, int] = {}  # source id -> index in plan.changes, or a constant
-        self._claims: dict[str, tuple[Profile, AccountState | None, str, _Target]] = {}
+        # a claimant's profile, account, composed name, target (status and dates) and locator
+        # (its issues name the person: SPEC §18)
+        self._claims: dict[str, tuple[Profile, AccountState | None, str, _Target, Person]] = {}
         self._duplicates: set[str] = set()
         self._dropped: set[int] = set()  # indices of changes withdrawn for duplicate ids
         self._grants: dict[str, RoleChange] = {}  # privileges the group rules give or change
 
     def add(self, user: DirectoryUser) -> None:
         source_id = user.source_id
+        watched = source_id in self.watch
+        if watched:
+            self._note(source_id, StepKind.READ, as_read(user))
         if source_id in self._fate:
             self._duplicates.add(source_id)
             return
         account = self.accounts.get(source_id)
         rules = self.policy.groups
         if not rules.in_scope(user.groups):
+            if watched:
+                self._note(source_id, StepKind.SCOPE, scope_text(rules.scope, user.groups))
+                self.outside.add(source_id)
             self._gone(source_id, account, OUT_OF_SCOPE)
             return
+        if watched:
+            self._note(source_id, StepKind.SCOPE, scope_text(rules.scope, user.groups))
         target = _target(user, self.policy)
         if account is None and target.status == AccountStatus.DISABLED:
+            if watched:
+                self._note(
+                    source_id, StepKind.ACTION, "inactive in the source, no account: none made"
+                )
             self._fate[source_id] = SKIPPED  # nobody gets an account the directory switched off
             return
         stored = account.grant_key if account is not None else NO_GRANT_KEY
         grant = rules.regrant(user.groups, stored)
         if grant is not None:
             self._grants[source_id] = grant
+        if watched and rules.roles:
+            self._note(source_id, StepKind.ROLE, role_text(rules.grant(user.groups), stored, grant))
         composed = self.policy.rule.compose(user)
+        if watched:
+            for text in name_steps(self.policy.rule, user):
+                self._note(source_id, StepKind.NAME, text)
         if not isinstance(composed, Composed):
             self._fate[source_id] = SKIPPED
-            self.plan.issues.append(
-                _not_named(source_id, composed.reason, composed.detail, account)
-            )
+            self._issue(_not_named(source_id, composed.reason, composed.detail, account, user))
         elif account is None or _wants_rename(account, composed.name):
             self._fate[source_id] = CLAIMING
-            self._claims[source_id] = (profile_of(user), account, composed.name, target)
+            self._claims[source_id] = (
+                profile_of(user), account, composed.name, target, user.locator
+            )  # fmt: skip
         else:
             # a locked name keeps the composed name it had, so unlocking can rename it later
             kept = account.composed_name if account.name_locked else composed.name
+            if watched:
+                self._note(source_id, StepKind.COLLISION, kept_text(account, composed.name))
             profile = profile_of(user)
             change = _existing(source_id, profile, target, account, kept, account.name)
-            self._record(self._invited(change, account, profile, target.dates))
+            self._record(self._invited(change, account, profile, target.dates, user.locator))
 
     def set_aside(self, issue: UserIssue) -> None:
         """A user the source returned but could not use: reported, and not "gone"."""
-        self.plan.issues.append(issue)
+        self._issue(issue)
         self.set_aside_quietly(issue.source_id)
 
     def set_aside_quietly(self, source_id: str) -> None:
@@ -150,11 +189,12 @@ class Planner:
             return
         self._gone(source_id, self.accounts.get(source_id), GONE)
 
-    def finish(self, *, full_read: bool) -> Plan:
-        """Resolves the claims; on a full read, disables active accounts whose user is absent."""
+    def finish(self, *, full_read: bool, among: Collection[str] | None = None) -> Plan:
+        """Resolves the claims; on a full read, disables active accounts whose user is absent
+        (only those of `among` when given: a read of those people alone)."""
         self._drop_duplicates()
         self._settle_claims()
-        self._unseen(full_read)
+        self._unseen(full_read, among)
         # a report reads the same whatever order the source returned users in
         self.plan.issues.sort(key=lambda issue: (issue.source_id, issue.reason))
         if self._dropped:
@@ -163,7 +203,12 @@ class Planner:
         return self.plan
 
     def _invited(
-        self, change: Change, account: AccountState, profile: Profile, dates: Dates
+        self,
+        change: Change,
+        account: AccountState,
+        profile: Profile,
+        dates: Dates,
+        locator: Person = (),
     ) -> Change:
         """The change with the invitation the account is owed (SPEC §10: a password account that
         never had a password set is sent account_created as soon as it has an address, and
@@ -185,13 +230,24 @@ class Planner:
         detail = "primary_email"
         if address:
             detail = f"primary_email: the invitation to {address} could not be delivered"
-        self.plan.issues.append(UserIssue(source_id, IssueReason.MISSING_EMAIL, detail))
+        self._issue(UserIssue(source_id, IssueReason.MISSING_EMAIL, detail,
+                              _person(profile, locator)))  # fmt: skip
         return change
+
+    def _note(self, source_id: str, kind: StepKind, text: str) -> None:
+        self.traces.setdefault(source_id, []).append(Step(kind, text))
+
+    def _issue(self, issue: UserIssue) -> None:
+        self.plan.issues.append(issue)
+        if issue.source_id in self.watch:
+            self._note(issue.source_id, StepKind.ISSUE, f"{issue.reason}: {issue.detail}")
 
     def _gone(self, source_id: str, account: AccountState | None, why: str) -> None:
         """A user the directory no longer offers (deleted, or outside the tenant's group scope):
         an active account is disabled (the disable guard applies), a disabled one stays as it
         is, and nobody gets a new account."""
+        if source_id in self.watch:
+            self._note(source_id, StepKind.ACTION, gone_text(account, why))
         if account is None:
             self._fate[source_id] = SKIPPED
         elif account.status != AccountStatus.DISABLED:
@@ -214,7 +270,7 @@ class Planner:
         self.plan.unchanged += not change.actions
 
     def _settle_claims(self) -> None:
-        claims = [Claim(sid, base) for sid, (_, _, base, _) in self._claims.items()]
+        claims = [Claim(sid, base) for sid, (_, _, base, _, _) in self._claims.items()]
         rule = self.policy.rule
         outcome = resolve(
             claims, self.book, self.policy.collision, lambda n: isinstance(rule.check(n), Composed)
@@ -222,27 +278,27 @@ class Planner:
         del claims  # 100,000 claims at that size: gone before the changes are made
         for source_id in sorted(self._claims):
             # popped: each claim's memory goes to its change, not to both
-            profile, account, base, target = self._claims.pop(source_id)
+            profile, account, base, target, locator = self._claims.pop(source_id)
             decision = outcome.pop(source_id)
+            if source_id in self.watch:
+                self._note(source_id, StepKind.COLLISION, claim_text(base, decision, account))
             if isinstance(decision, Assigned):
                 if account is None:
                     later = not self.policy.invite_due(target.dates)
                     self._record(_new(source_id, profile, decision.name, base, target, later))
                 else:
                     change = _existing(source_id, profile, target, account, base, decision.name)
-                    self._record(self._invited(change, account, profile, target.dates))
+                    self._record(self._invited(change, account, profile, target.dates, locator))
                 if account is None and self.policy.needs_reset_email and not profile.primary_email:
-                    self.plan.issues.append(
-                        UserIssue(source_id, IssueReason.MISSING_EMAIL, "primary_email")
-                    )
+                    self._issue(UserIssue(source_id, IssueReason.MISSING_EMAIL, "primary_email",
+                                          _person(profile, locator)))  # fmt: skip
                 continue
-            self.plan.issues.append(
-                UserIssue(source_id, IssueReason.NAME_CONFLICT, decision.holder)
-            )
+            self._issue(UserIssue(source_id, IssueReason.NAME_CONFLICT, decision.holder,
+                                  _person(profile, locator)))  # fmt: skip
             if account is not None:  # it keeps its name; its other changes still apply
                 kept = account.composed_name
                 change = _existing(source_id, profile, target, account, kept, account.name)
-                self._record(self._invited(change, account, profile, target.dates))
+                self._record(self._invited(change, account, profile, target.dates, locator))
 
     def _drop_duplicates(self) -> None:
         """Every row of an id the source returned twice is set aside; its account stays."""
@@ -264,14 +320,20 @@ class Planner:
                 for s in sorted(self._duplicates)
             ]
 
-    def _unseen(self, full_read: bool) -> None:
-        """The accounts the read did not return. A full read disables them as gone; after any
-        other read (a delta, or none: the date sweep) their stored dates still act (SPEC §16)."""
+    def _unseen(self, full_read: bool, among: Collection[str] | None = None) -> None:
+        """The accounts the read did not return (of `among` only, when given: a read of those
+        people alone). A full read disables them as gone; after any other read (a delta, or
+        none: the date sweep) their stored dates still act (SPEC §16)."""
         unseen = self.accounts.keys() - self._fate.keys()
+        if among is not None:
+            unseen &= set(among)
         if not full_read:  # only dated, live accounts can have anything to do
             unseen = {s for s in unseen if self.accounts[s].dates != NO_DATES}
         for source_id in sorted(unseen):
             account = self.accounts[source_id]
+            if full_read and source_id in self.watch:
+                self._note(source_id, StepKind.READ, "not in the read: gone from the source")
+                self._note(source_id, StepKind.ACTION, gone_text(account, GONE))
             if account.status == AccountStatus.DISABLED:
                 continue
             if full_read:
@@ -409,8 +471,17 @@ def _existing(
 
 
 def _not_named(
-    source_id: str, reason: IssueReason, detail: str, account: AccountState | None
+    source_id: str,
+    reason: IssueReason,
+    detail: str,
+    account: AccountState | None,
+    user: DirectoryUser,
 ) -> UserIssue:
     if account is not None:  # SPEC §3: the account is left as it is, and the report warns
         detail = f"{detail} (account {account.name} left unchanged)"
-    return UserIssue(source_id, reason, detail)
+    return UserIssue(source_id, reason, detail, user.person())
+
+
+def _person(profile: Profile, locator: Person) -> Person:
+    values = profile.values()
+    return person_label(values.display_name, values.primary_email, values.employee_code, locator)

@@ -43,7 +43,7 @@ def commit(
     settings: Settings, tenant: TenantSettings, engine: Engine, outcome: Outcome, report: RunReport
 ) -> None:
     now = report.started_at
-    actor = Actor.run(report.run_id)
+    actor = Actor.run(report.run_id, report.on_demand)
     creates, others = split_plan(outcome.plan)
     queued = 0
     with writing(engine) as conn:

@@ -46,7 +46,10 @@ class LookupIndex:
         match = next((found for k in keys if (found := self.index.get(k)) is not None), None)
         if match is None:
             return UserIssue(
-                user.source_id, IssueReason.NO_LOOKUP_MATCH, f"{self.kind} by {self.match_on}"
+                user.source_id,
+                IssueReason.NO_LOOKUP_MATCH,
+                f"{self.kind} by {self.match_on}",
+                user.person(),
             )
         return replace(user, **{a: getattr(match, a) for a in self.provided})
 
@@ -79,7 +82,11 @@ def feed(
     with progress.bar(f"reading {source.kind}") as advance:
         for item in drain(open_source(source).read(request)):
             if isinstance(item, ReadResult):
+                if request.only is not None:  # one person's read says nothing of the others
+                    item = ReadResult(full=False, stats=item.stats)
                 return ReadSummary(item, users_read)
+            if request.only is not None:
+                item = one_person(item, request.only)
             users_read += len(item.users) + len(item.issues)
             for issue in item.issues:
                 planner.set_aside(issue)
@@ -89,6 +96,53 @@ def feed(
                 planner.remove(source_id)
             advance(len(item.users) + len(item.issues))
     raise AssertionError("a source's read ended without its ReadResult")
+
+
+def one_person(page: Page, key: str) -> Page:
+    """The page's entries for the person `key` names (ReadRequest.only): by source id, or by
+    DN. A source that read that entry alone gives it as it is; the others are filtered here."""
+    folded = key.casefold()
+
+    def located(pairs: tuple[tuple[str, str], ...]) -> bool:
+        return any(label == "dn" and value.casefold() == folded for label, value in pairs)
+
+    return Page(
+        tuple(u for u in page.users if u.source_id == key or located(u.locator)),
+        tuple(i for i in page.issues if i.source_id == key or located(i.person)),
+        tuple(r for r in page.removed if r == key),
+    )
+
+
+def find_users(
+    source: SourceSettings, attributes: frozenset[str], typed: str
+) -> list[DirectoryUser]:
+    """The directory's users `typed` (NFKC already) names: the one entry it names where the
+    source can read it alone (by id or DN), else every user read and those kept whose id,
+    address, employee code or DN is `typed`, without regard to case (SPEC §18)."""
+    key = typed.casefold()
+    for only in (typed, None):
+        request = ReadRequest(attributes, only=only)
+        found = [
+            user
+            for item in drain(open_source(source).read(request))
+            if isinstance(item, Page)
+            for user in item.users
+            if _known_as(user, key)
+        ]
+        if found:
+            return found
+    return []
+
+
+def _known_as(user: DirectoryUser, key: str) -> bool:
+    if user.source_id.casefold() == key:
+        return True
+    if any(value.casefold() == key for label, value in user.locator if label == "dn"):
+        return True
+    if key in _keys(user, "email"):
+        return True
+    code = normalize_text(user.employee_code)
+    return code is not None and code.casefold() == key
 
 
 def _give(planner: Planner, user: DirectoryUser, lookups: list[LookupIndex]) -> None:

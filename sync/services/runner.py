@@ -6,16 +6,15 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
-from sync.compose.collisions import NameBook
 from sync.config.settings import Settings, TenantSettings
-from sync.errors import StopRun
-from sync.mail.notices import count_notices
-from sync.model import PROFILE_ATTRIBUTES, AccountState, Action, Plan, RunStatus
-from sync.model.names import name_key
+from sync.errors import OutOfScope, StopRun
+from sync.mail.notices import count_notices, notice_kind
+from sync.model import PROFILE_ATTRIBUTES, Action, Plan, RunStatus
 from sync.model.report import ACTION_COUNTS, DATE_SWEEP, RunReport
 from sync.ops.collector import run_thresholds
 from sync.ops.logs import log_context
@@ -24,21 +23,16 @@ from sync.planning.describe import plan_line
 from sync.planning.groups import rules_from
 from sync.planning.guards import Allowance, GuardKind, Held, guard
 from sync.planning.plan import Planner, Policy
+from sync.planning.trace import explained
 from sync.services.commit import Outcome, commit, finish
 from sync.services.directory import LOOKUP_ATTRIBUTES, ReadSummary, feed, read_lookup
+from sync.services.run_state import Shape, run_state
+from sync.sources import ONE_ENTRY_READS
 from sync.sources.base import ReadRequest, ReadResult
-from sync.store.accounts import (
-    count_active,
-    due_states,
-    load_states,
-    quarantine_start,
-    released_names_since,
-    stored_profiles,
-)
+from sync.store.accounts import stored_profiles
 from sync.store.engine import writing
 from sync.store.locks import named_lock
-from sync.store.runs import read_state
-from sync.timeutil import as_utc, utc_now
+from sync.timeutil import utc_now
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +49,11 @@ class RunOptions:
     now: datetime | None = None
     # the date sweep (sync.services.datesweep): the stored accounts' dates act, no source is read
     date_sweep: bool = False
+    # SPEC §18: one person by source id, now (`sync --only`): a partial read, marked on demand
+    only: str | None = None
+    # with `only` and dry_run: that person's next-run decisions, step by step (`explain`); the
+    # read being of that person alone, an account missing from it is planned as gone
+    explain: bool = False
 
 
 def run_tenant(
@@ -92,6 +91,8 @@ def _guarded_run(
     try:
         with run_thresholds():
             _run(settings, tenant, engine, options, report)
+    except OutOfScope:  # a refusal, not a failed run: nothing is recorded
+        raise
     except StopRun as exc:
         report.status, report.error = RunStatus.FAILED, str(exc)
     except Exception as exc:  # an unknown error stops the run; it is never retried blindly
@@ -114,37 +115,39 @@ def _run(
 ) -> None:
     rule = tenant.name_rule()
     calendar = Calendar.at(report.started_at, tenant.timezone, tenant.invite_days_before_start)
-    with engine.connect() as conn:
-        watermark, full = _read_mode(conn, tenant, options)
-        if options.date_sweep:
-            # only the accounts whose dates may act now: a sweep creates and renames nobody
-            today = calendar.today
-            invite_until = today + timedelta(days=tenant.invite_days_before_start)
-            invites = tenant.auth_type == "password"
-            states = due_states(conn, tenant.id, today, invite_until if invites else None)
-            book, active = NameBook(held={}, reserved=set()), count_active(conn, tenant.id)
-        else:
-            states = load_states(conn, tenant.id)
-            since = quarantine_start(report.started_at, tenant.name_quarantine_days)
-            released = released_names_since(conn, tenant.id, since)
-            book = _name_book(states, tenant.reserved_names, released)
-            active = sum(1 for state in states.values() if state.active)
+    only = options.only
+    # explain reads as the next run will where the source cannot read one entry alone: the
+    # same read, everyone planned, one person watched, so its words are the run's exactly
+    alone = only is not None and not (options.explain and tenant.source.kind not in ONE_ENTRY_READS)
+    shape = Shape(options.full, options.date_sweep, only if alone else None)
+    stored = run_state(engine, tenant, report.started_at, calendar, shape)
     groups = rules_from(
         tenant.scope.groups if tenant.scope else None,
         [(r.group, r.role, r.permission_scheme) for r in tenant.roles],
     )
     policy = Policy(rule, tenant.collision, tenant.auth_type == "password", groups, calendar)
-    planner = Planner(states, book, policy)
+    planner = Planner(stored.states, stored.book, policy, () if only is None else (only,))
     if options.date_sweep:  # the stored dates alone: nothing read, nobody absent
         summary = ReadSummary(ReadResult(full=False), 0)
     else:
-        summary = _read(tenant, planner, rule.attributes, None if full else watermark, len(states))
+        since = None if stored.full else stored.watermark
+        summary = _read(tenant, planner, rule.attributes, since, len(stored.states),
+                        only if alone else None)  # fmt: skip
     report.users_read = summary.users_read
     # the source says whether its read was complete (ReadResult.full), whatever was asked
     report.full = summary.result.full
-    plan = planner.finish(full_read=report.full)
-    outcome = _guarded(engine, tenant, plan, active, summary, options, report)
+    report.on_demand = only is not None and not options.explain
+    if alone and options.explain and only is not None:  # the next run finds them gone if absent
+        plan = planner.finish(full_read=True, among=(only,))
+    else:  # `sync --only` disables nobody for being absent
+        plan = planner.finish(full_read=report.full)
+    if only is not None and only in planner.outside and not options.explain:
+        raise OutOfScope(f"{only} is outside the tenant's group scope: nothing changed")
+    outcome = _guarded(engine, tenant, plan, stored.active, summary, options, report)
     _count(report, outcome.plan)
+    if only is not None and options.explain:
+        has_account = only in stored.states
+        report.explained = _explained(tenant, planner, outcome, only, has_account, alone)
     if options.date_sweep and not (outcome.plan.changes or outcome.held):
         report.status = RunStatus.SUCCEEDED  # nothing came due: no run to record
         return
@@ -162,38 +165,13 @@ def _run(
     commit(settings, tenant, engine, outcome, report)
 
 
-def _read_mode(
-    conn: Connection, tenant: TenantSettings, options: RunOptions
-) -> tuple[str | None, bool]:
-    """(the delta watermark, whether this run reads everything)."""
-    state = read_state(conn, tenant.id)
-    interval = tenant.source.full_sync_interval_hours
-    if options.full or interval is None or state is None:
-        return None, True
-    if not state.watermark or not state.last_full_at:
-        return None, True
-    due = as_utc(state.last_full_at) + timedelta(hours=interval) <= utc_now()
-    return (None if due else state.watermark), due
-
-
-def _name_book(
-    states: dict[str, AccountState], reserved: tuple[str, ...], released: dict[str, int]
-) -> NameBook:
-    """Names taken: held by accounts, reserved by the tenant, or released within the quarantine."""
-    by_id = {state.id: source_id for source_id, state in states.items()}
-    return NameBook(
-        held={name_key(s.name): (source_id, s.name) for source_id, s in states.items()},
-        reserved={name_key(name) for name in reserved},
-        quarantined={key: by_id.get(account, f"#{account}") for key, account in released.items()},
-    )
-
-
 def _read(
     tenant: TenantSettings,
     planner: Planner,
     needed: frozenset[str],
     since: str | None,
     known_users: int,
+    only: str | None = None,
 ) -> ReadSummary:
     provided = tuple(a for a in LOOKUP_ATTRIBUTES if a in needed) if tenant.lookups else ()
     lookups = [read_lookup(lookup, provided) for lookup in tenant.lookups]
@@ -206,6 +184,7 @@ def _read(
         required=own,
         groups=tenant.groups(),
         known_users=known_users,
+        only=only,
     )
     return feed(tenant.source, request, planner, lookups)
 
@@ -240,6 +219,38 @@ def _guarded(
         ]
         report.error = "; ".join(_held_text(h, options.dry_run) for h in guarded.held)
     return Outcome(guarded.plan, guarded.held, before, summary.result)
+
+
+def _explained(
+    tenant: TenantSettings,
+    planner: Planner,
+    outcome: Outcome,
+    source_id: str,
+    has_account: bool,
+    alone: bool,
+) -> dict[str, Any]:
+    emails = _emails(tenant, outcome.plan, source_id)
+    told = explained(planner.traces.get(source_id, []), source_id, outcome.plan, outcome.held,
+                     has_account, emails)  # fmt: skip
+    told["read"] = (
+        f"{tenant.source.kind}: this person's entry alone; collisions judged against the "
+        "stored accounts, the guards against this one change"
+        if alone
+        else f"{tenant.source.kind}: the whole directory, as the next run reads it"
+    )
+    return told
+
+
+def _emails(tenant: TenantSettings, plan: Plan, source_id: str) -> list[str]:
+    """The emails the run would queue for this person (sync.mail.notices decides)."""
+    if tenant.auth_type != "password":
+        return []
+    said = []
+    for change in plan.changes:
+        kind = notice_kind(change) if change.source_id == source_id else None
+        if kind is not None and change.profile is not None:
+            said.append(f"{kind} to {change.profile.values().primary_email}")
+    return said
 
 
 def _held_text(held: Held, dry_run: bool) -> str:

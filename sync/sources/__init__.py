@@ -77,6 +77,11 @@ SOURCES: dict[str, Opener] = {
 }
 
 
+# kinds whose read of one person (ReadRequest.only) asks the server for that entry alone; the
+# others read everyone and sync.services.directory.feed keeps the person (docs/explain.md)
+ONE_ENTRY_READS = frozenset({"ldap"})
+
+
 def open_source(settings: SourceSettings) -> DirectorySource:
     """The source for a `[tenants.source]` or `[[tenants.lookups]]` table."""
     return SOURCES[settings.kind](settings)

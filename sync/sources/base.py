@@ -36,6 +36,11 @@ class ReadRequest:
 
     `known_users` is how many accounts the store holds for the tenant: a hint of the read's size,
     for a source that reads small directories another way than large ones (LDAP).
+
+    `only` asks for one person (SPEC §18 `explain`, `sync --only`): a source id, or a DN where
+    the source has DNs. A source that can read that entry alone does (LDAP by a filter on the
+    id or DN attribute); the others read as usual and the caller keeps that person
+    (sync.services.directory.feed). Either way the read is partial: nobody is gone for being absent.
     """
 
     attributes: frozenset[str]
@@ -44,6 +49,7 @@ class ReadRequest:
     required: frozenset[str] = frozenset()
     groups: frozenset[str] = frozenset()
     known_users: int = 0
+    only: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Iterator, MutableMapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CTE, Connection, Select, and_, func, or_, select, update
+from sqlalchemy import CTE, Connection, Engine, Select, and_, func, or_, select, update
 
 from sync.model import (
     NO_DATES,
@@ -40,10 +40,16 @@ def inserted_after(after_id: int) -> CTE:
     return found.cte("inserted").prefix_with("MATERIALIZED")
 
 
-def load_states(conn: Connection, tenant_id: str) -> dict[str, AccountState]:
-    """Every account of the tenant by source id, as the plan sees it: a few short fields each,
-    fetched in batches (a server-side cursor on PostgreSQL), so 100,000 accounts stay small."""
-    return _states(conn, _STATE_QUERY.where(accounts.c.tenant_id == tenant_id))
+def load_states(
+    conn: Connection, tenant_id: str, source_ids: Collection[str] | None = None
+) -> dict[str, AccountState]:
+    """Every account of the tenant by source id (or those of `source_ids`), as the plan sees
+    it: a few short fields each, fetched in batches (a server-side cursor on PostgreSQL), so
+    100,000 accounts stay small."""
+    query = _STATE_QUERY.where(accounts.c.tenant_id == tenant_id)
+    if source_ids is not None:
+        query = query.where(accounts.c.source_id.in_(sorted(source_ids)))
+    return _states(conn, query)
 
 
 def due_states(
@@ -166,6 +172,78 @@ def released_names_since(conn: Connection, tenant_id: str, since: datetime) -> d
         released_names.c.tenant_id == tenant_id, released_names.c.released_at >= since
     )
     return {key: int(account_id) for key, account_id in conn.execute(query)}
+
+
+def released_to(conn: Connection, tenant_id: str, since: datetime) -> dict[str, str]:
+    """Names released since `since` (the quarantine): name key -> the source id of the account
+    that released it (the one plan of one person has not loaded every account)."""
+    query = (
+        select(released_names.c.name_key, accounts.c.source_id)
+        .join(accounts, accounts.c.id == released_names.c.account_id)
+        .where(released_names.c.tenant_id == tenant_id, released_names.c.released_at >= since)
+    )
+    return {key: source_id for key, source_id in conn.execute(query)}
+
+
+class AskedNames(MutableMapping[str, tuple[str, str]]):
+    """The tenant's held names (name key -> (source id, name)) for a plan of one person
+    (explain, `sync --only`): each asked of the store when first looked up and kept, not the
+    tenant's 100,000 read at once; its length is the tenant's number of accounts (the collision
+    search's bound). What is set is kept here only."""
+
+    def __init__(self, engine: Engine, tenant_id: str) -> None:
+        self.engine, self.tenant_id = engine, tenant_id
+        self.known: dict[str, tuple[str, str] | None] = {}
+        self.count: int | None = None
+
+    def __getitem__(self, key: str) -> tuple[str, str]:
+        if key not in self.known:
+            where = (accounts.c.tenant_id == self.tenant_id, accounts.c.name_key == key)
+            with self.engine.connect() as conn:
+                row = conn.execute(select(accounts.c.source_id, accounts.c.name).where(*where))
+                found = row.first()
+            self.known[key] = None if found is None else (found.source_id, found.name)
+        held = self.known[key]
+        if held is None:
+            raise KeyError(key)
+        return held
+
+    def __setitem__(self, key: str, value: tuple[str, str]) -> None:
+        self.known[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        self.known[key] = None
+
+    def __iter__(self) -> Iterator[str]:
+        raise TypeError("the held names of a one-person plan are asked for by key only")
+
+    def __len__(self) -> int:
+        if self.count is None:
+            query = select(func.count()).where(accounts.c.tenant_id == self.tenant_id)
+            with self.engine.connect() as conn:
+                self.count = int(conn.execute(query).scalar_one())
+        return self.count
+
+
+def accounts_known_as(conn: Connection, tenant_id: str, typed: str) -> list[tuple[str, str]]:
+    """(source id, name) of the accounts `typed` (NFKC already) names, by name, source id,
+    primary address or employee code, without regard to case (SPEC §18)."""
+    folded = typed.casefold()
+    c = accounts.c
+    query = (
+        select(c.source_id, c.name)
+        .where(
+            c.tenant_id == tenant_id,
+            or_(
+                c.name_key == name_key(typed),
+                c.source_id.in_({typed, folded}),
+                func.lower(c.primary_email) == folded,
+                func.lower(c.employee_code) == folded,
+            ),
+        )
+        .order_by(c.name_key)
+    )
+    return [(row.source_id, row.name) for row in conn.execute(query)]
 
 
 def load_account(conn: Connection, tenant_id: str, name: str) -> Account | None:

@@ -26,7 +26,7 @@ from sqlalchemy import (
     select,
 )
 
-from sync.model.actor import Actor
+from sync.model.actor import ON_DEMAND_ACTOR, Actor
 from sync.store.accounts import inserted_after
 from sync.store.bulk import insert_rows, to_json
 from sync.store.schema import account_events
@@ -140,6 +140,7 @@ def _public(row: RowMapping) -> dict[str, Any]:
         "at": as_utc(row["at"]).isoformat(),
         "account": row["account_name"],
         "actor": row["actor"],
+        "on_demand": row["actor"] == ON_DEMAND_ACTOR,
         "run_id": row["run_id"],
         "action": row["action"],
         "fields": json.loads(row["fields"]),

@@ -149,7 +149,7 @@ account_events = Table(
     Column("account_id", Integer, nullable=False),
     Column("account_name", String(256), nullable=False),  # the name when it happened
     Column("at", DateTime(timezone=True), nullable=False),
-    Column("actor", String(320), nullable=False),  # "run" or "admin:NAME"
+    Column("actor", String(320), nullable=False),  # "run", "run:on_demand" or "admin:NAME"
     Column("run_id", String(36), nullable=True),
     Column("action", String(32), nullable=False),
     Column("fields", Text, nullable=False),  # JSON: {field: [before, after]}, never a secret

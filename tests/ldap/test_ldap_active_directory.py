@@ -59,6 +59,7 @@ def test_reads_guids_addresses_and_the_disabled_flag(
         family_name="Family2",
         display_name="Given2 Family2",
         updated_at="2024-01-01T00:02:00+00:00",
+        locator=(("dn", f"cn=user000002,{S.PEOPLE}"), ("sAMAccountName", "user000002")),
     )
     assert read.result is not None and read.result.full and read.issues == []
 

@@ -46,6 +46,7 @@ def test_maps_the_openldap_attributes(make_slapd: MakeSlapd, make_source: MakeSo
         family_name="Family2",
         display_name="Given2 Family2",
         updated_at="2024-01-01T00:02:00+00:00",  # the server's modifyTimestamp
+        locator=(("dn", S.person_dn(2)),),  # what issues name the person by (SPEC §18)
     )
 
 

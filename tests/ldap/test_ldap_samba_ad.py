@@ -1,6 +1,7 @@
 """The `active_directory` dialect against a real domain controller (Samba 4, TESTING.md): a
 base DN at the domain root with the DC's own referrals, disabled and expired accounts, nested
-groups through LDAP_MATCHING_RULE_IN_CHAIN, and issues that name the entry."""
+groups through LDAP_MATCHING_RULE_IN_CHAIN, and issues that name the entry (the source's and
+the plan's)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 
 from sync.errors import StopRun
 from sync.sources.ldap.values import to_filetime
+from tests.conftest import Workspace
 from tests.ldap.conftest import PASSWORD_ENV, MakeSource
 from tests.support.reading import collect, request
 from tests.support.samba import ADMIN, ADMIN_PW, DOMAIN_DN, SambaDc
@@ -129,3 +131,38 @@ def test_groups_of_a_real_domain_controller(
     missing = f"CN=Nobody,{GROUPS}"
     with pytest.raises(StopRun, match=f"group {missing} does not exist"):
         collect(source.read(replace(asked, groups=frozenset({missing}))))
+
+
+def test_a_person_without_mail_is_named_by_dn_and_sam_account_name(
+    samba_dc: SambaDc, workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SPEC §18: the plan's missing_attribute issue names the person as an administrator finds
+    them, not by objectGUID alone, in the JSON report, the text report and `runs show`."""
+    monkeypatch.setenv(PASSWORD_ENV, ADMIN_PW)
+    dn = f"CN=Goro Nomail,{STAFF}"
+    conn = samba_dc.admin()
+    conn.add(dn, "user", {"sAMAccountName": "gnomail", "displayName": "Goro Nomail",
+                          "userAccountControl": str(NORMAL)})  # fmt: skip
+    try:
+        workspace.tenant["source"] = {"kind": "ldap", "url": samba_dc.url, "retry_seconds": 0,
+                                      "dialect": "active_directory", "bind_dn": ADMIN,
+                                      "password_env": PASSWORD_ENV, "base_dn": STAFF}  # fmt: skip
+        workspace.configure()
+        report = workspace.sync()
+        [issue] = [i for i in report["issues"] if i["person"].get("display_name") == "Goro Nomail"]
+        assert (issue["reason"], issue["detail"]) == ("missing_attribute", "primary_email")
+        assert issue["person"] == {
+            "display_name": "Goro Nomail",
+            "dn": dn,
+            "sAMAccountName": "gnomail",
+        }
+        shown = workspace.cli("runs", "show", report["run_id"])
+        assert f"(Goro Nomail, dn {dn}, sAMAccountName gnomail): missing_attribute" in shown.out
+        # one entry read alone on a real DC: by objectGUID (as bytes), and by distinguishedName
+        for typed in (issue["source_id"], dn.lower()):
+            alone = workspace.sync("--only", typed)
+            assert (alone["source"]["users_read"], alone["on_demand"]) == (1, True), alone
+            assert [i["source_id"] for i in alone["issues"]] == [issue["source_id"]]
+    finally:
+        conn.delete(dn)
+        conn.unbind()

@@ -184,10 +184,21 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def _register() -> None:
-    from sync.entry.cli import accounts, changes, fleet, maintenance, ops, syncing, tenants, web
+    from sync.entry.cli import (
+        accounts,
+        changes,
+        explain,
+        fleet,
+        maintenance,
+        ops,
+        syncing,
+        tenants,
+        web,
+    )
 
     cli.add_command(syncing.sync_command)
     cli.add_command(syncing.deliver_command)
+    cli.add_command(explain.explain_command)
     cli.add_command(accounts.accounts)
     cli.add_command(maintenance.runs)
     cli.add_command(changes.changes)

@@ -9,6 +9,7 @@ import click
 
 from sync.entry.cli import App, plural
 from sync.errors import ConfigError
+from sync.model import person_text
 from sync.model.ids import short_id
 
 
@@ -35,6 +36,10 @@ def show_run(app: App, run_id: str, as_json: bool) -> None:
         f"{report['started_at']}"
     )
     click.echo(f"  {counts}" + (f"\n  {report['error']}" if report["error"] else ""))
+    for issue in report["issues"]:
+        # reports recorded before SPEC §18 have no `person`
+        who = f" ({person_text(issue['person'])})" if issue.get("person") else ""
+        click.echo(f"  ! {issue['source_id']}{who}: {issue['reason']}: {issue['detail']}")
     for event in events:
         click.echo("  " + event_text(event))
 

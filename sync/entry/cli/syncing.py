@@ -33,6 +33,14 @@ if TYPE_CHECKING:
     help="Wait this long for a tenant another worker is syncing.",
 )
 @click.option("--enqueue", is_flag=True, help="Ask the fleet's workers for the run (PostgreSQL).")
+@click.option(
+    "--only",
+    "person",
+    default=None,
+    metavar="PERSON",
+    help="Run one person now (source id, email, employee code, account name or DN): a partial "
+    "read, marked on demand.",
+)
 @click.pass_obj
 def sync_command(
     app: App,
@@ -44,12 +52,13 @@ def sync_command(
     allow_mass_disable: bool,
     wait_seconds: float,
     enqueue: bool,
+    person: str | None,
 ) -> None:
     """Run tenants now, then deliver queued email."""
     if enqueue:
         from sync.entry.cli.fleet import enqueue as ask_fleet
 
-        if not tenant_ids or all_tenants or full or dry_run or allow_mass_disable:
+        if not tenant_ids or all_tenants or full or dry_run or allow_mass_disable or person:
             raise UsageError("--enqueue takes --tenant ID (one or more) and no other option")
         click.echo("\n".join(ask_fleet(app, list(tenant_ids))))
         return
@@ -64,7 +73,14 @@ def sync_command(
         progress.enable(False)
     allowance = Allowance(frozenset({GuardKind.DISABLE}) if allow_mass_disable else frozenset())
     options = RunOptions(full, dry_run, allowance, wait_seconds)
-    reports = [run_tenant(app.settings, tenant, app.engine, options) for tenant in tenants]
+    if person is not None:
+        from sync.services.explain import run_one
+
+        if len(tenants) != 1 or all_tenants or full:
+            raise UsageError("--only takes one --tenant ID, and not --all or --full")
+        reports = [run_one(app.settings, tenants[0], app.engine, person, options)]
+    else:
+        reports = [run_tenant(app.settings, tenant, app.engine, options) for tenant in tenants]
     for report in reports:
         click.echo(
             json.dumps(report.as_json(), ensure_ascii=False) if as_json else report_text(report)
@@ -114,6 +130,8 @@ def report_text(report: RunReport) -> str:
     mode = "dry run, " if report.dry_run else ""
     read = "full read" if report.full else "delta or incomplete read"
     run = "" if report.dry_run else f"run {short_id(report.run_id)}, "
+    if report.on_demand:
+        read = "one person on demand"
     lines = [
         f"{report.tenant}: {report.status} ({run}{mode}{read} of {report.source_kind}, "
         f"{plural(report.users_read, 'user')} read)"
@@ -137,5 +155,6 @@ def report_text(report: RunReport) -> str:
             if field != "name":
                 lines.append(f"  {'':<14}   {field}: {old!r} -> {new!r}")
     for issue in report.issues:
-        lines.append(f"  ! {issue.source_id}: {issue.reason}: {issue.detail}")
+        who = f" ({issue.person_text()})" if issue.person else ""
+        lines.append(f"  ! {issue.source_id}{who}: {issue.reason}: {issue.detail}")
     return "\n".join(lines)

@@ -49,6 +49,9 @@ class Dialect:
     # first RDNs of the directory's own partitions that a search of the domain root is referred
     # to and that hold no people: those continuation references are not an incomplete read
     own_partitions: tuple[str, ...] = ()
+    # the attribute a filter matches an entry's DN with, for reading one person by DN
+    # (SPEC §18): OpenLDAP's operational entryDN (RFC 5020), AD's distinguishedName
+    dn_attribute: str = "entryDN"
 
 
 # Timestamps both servers keep; any attribute named here reads as a time wherever it is mapped.
@@ -120,6 +123,7 @@ ACTIVE_DIRECTORY = Dialect(
     # a DC answers a search of the domain root with continuation references to the application
     # partitions for DNS and to the configuration partition (docs/ldap.md, "Referrals")
     own_partitions=("dc=domaindnszones", "dc=forestdnszones", "cn=configuration"),
+    dn_attribute="distinguishedName",
 )
 
 DIALECTS: Mapping[str, Dialect] = MappingProxyType(

@@ -17,18 +17,20 @@ from __future__ import annotations
 
 import math
 import time
+import uuid
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from ldap3.utils.conv import escape_filter_chars
+from ldap3.utils.conv import escape_bytes, escape_filter_chars
 
 from sync.config.secrets import read_secret
 from sync.errors import StopRun, UserIssue
 from sync.model import DirectoryUser
 from sync.sources.base import Page, ReadRequest, ReadResult, SourceRead
 from sync.sources.ldap.connection import Endpoint
-from sync.sources.ldap.dialects import ACTIVE_DIRECTORY, DIALECTS, places_for
+from sync.sources.ldap.dialects import ACTIVE_DIRECTORY, DIALECTS, Dialect, places_for
 from sync.sources.ldap.membership import GroupQuery, GroupsOf, Mode
 from sync.sources.ldap.reader import Job, PageReader, SmallFirstReader
 from sync.sources.ldap.values import (
@@ -68,8 +70,8 @@ class LdapSource:
         )
         # membership changes need not touch the person's entry (OpenLDAP changes the group's):
         # with groups, every read is full, so someone who left a group is seen (docs/ldap.md)
-        since = None if request.groups else request.since
-        passes = self._passes(since, now)
+        since = None if request.groups or request.only else request.since
+        passes = self._passes(since, now, request.only)
         filters = tuple(one_pass.search_filter for one_pass in passes)
         attributes = tuple(self._attributes(request))
         endpoint = Endpoint.of(
@@ -119,12 +121,15 @@ class LdapSource:
             mode = "members"
         return GroupQuery(tuple(sorted(request.groups)), mode)
 
-    def _passes(self, since: str | None, now: datetime) -> list[Pass]:
+    def _passes(self, since: str | None, now: datetime, only: str | None = None) -> list[Pass]:
         """The searches of one read. With an `inactive_filter`, the inactive entries are read
         first and the rest after, so an entry that changes in between is seen at least once."""
         user_filter = _parenthesised(self.settings.user_filter or self.dialect.user_filter)
         if since is not None:
             user_filter = f"(&{user_filter}{self._changed_since(since, now)})"
+        one = one_entry_filter(self.dialect, self.places, only) if only else None
+        if one is not None:
+            user_filter = f"(&{user_filter}{one})"
         inactive = self.settings.inactive_filter
         if not inactive:
             return [Pass(user_filter, inactive=False)]
@@ -242,7 +247,33 @@ def _large(request: ReadRequest, since: str | None) -> bool:
     """A full read of a tenant the store knows to be large goes to the reader process at once;
     any other read (a delta, a small tenant, a tenant's first read) starts in this process and
     moves there only if it turns out large."""
-    return since is None and request.known_users > SMALL_READ
+    return since is None and request.only is None and request.known_users > SMALL_READ
+
+
+def one_entry_filter(
+    dialect: Dialect, places: Mapping[str, tuple[str, ...]], key: str
+) -> str | None:
+    """A filter for the one person `key` names (ReadRequest.only): a DN on the dialect's DN
+    attribute, else a source id on the id attribute(s), written as the server stores it (AD's
+    objectGUID as its 16 bytes). None when the key cannot be an id of this directory: the read
+    is then of everyone, and the caller keeps the person."""
+    if "=" in key:
+        return f"({dialect.dn_attribute}={escape_filter_chars(key)})"
+    terms = []
+    for attribute in places["source_id"]:
+        decoder = dialect.decoders.get(attribute.lower())
+        if decoder in ("guid", "uuid"):  # a key that is no UUID cannot be this id: not asked
+            try:
+                parsed = uuid.UUID(key)
+            except ValueError:
+                continue
+            value = escape_bytes(parsed.bytes_le) if decoder == "guid" else str(parsed)
+        else:
+            value = escape_filter_chars(key)
+        terms.append(f"({attribute}={value})")
+    if not terms:
+        return None
+    return terms[0] if len(terms) == 1 else f"(|{''.join(terms)})"
 
 
 def _parenthesised(search_filter: str) -> str:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sync.errors import UserIssue
-from sync.model import DirectoryUser, IssueReason
+from sync.model import DirectoryUser, IssueReason, Person
 from sync.sources.ldap.dialects import Decoder, Dialect
 
 # RFC 4517 §3.3.13 GeneralizedTime: YYYYMMDDHH[MM[SS]][(.|,)fraction](Z|+HHMM|-HHMM)
@@ -203,27 +203,37 @@ class EntryReader:
             return Converted(
                 None, UserIssue(dn, IssueReason.MISSING_ATTRIBUTE, detail), changed, False
             )
+        locator = self._locator(dn, raw)
         try:
             active = active and not self._disabled(raw) and not self._expired(raw)
-            user = self._user(source_id, raw, active, groups)
+            user = self._user(source_id, raw, active, groups, locator)
         except BadValue as exc:
-            issue = UserIssue(
-                source_id, IssueReason.MISSING_ATTRIBUTE, f"{exc} ({self._who(dn, raw)})"
-            )
+            issue = UserIssue(source_id, IssueReason.MISSING_ATTRIBUTE,
+                              f"{exc} ({self._who(dn, raw)})", locator)  # fmt: skip
             return Converted(None, issue, changed, True)
         return Converted(user, None, changed, True)
 
     def _who(self, dn: str, raw: RawAttributes) -> str:
         """The entry as an administrator finds it: its DN, and its sign-in name on AD."""
+        return "; ".join(" ".join(pair) if pair[0] != "dn" else pair[1]
+                         for pair in self._locator(dn, raw))  # fmt: skip
+
+    def _locator(self, dn: str, raw: RawAttributes) -> Person:
+        """("dn", DN), and on AD ("sAMAccountName", its value): what issues name (SPEC §18)."""
         key, name, _ = self.name_place
         try:
             account = text_value(raw[key][0]) if key and raw.get(key) else ""
         except BadValue:
             account = ""
-        return f"{dn}; {name} {account}" if account else dn
+        return (("dn", dn), (name, account)) if account else (("dn", dn),)
 
     def _user(
-        self, source_id: str, raw: RawAttributes, active: bool, groups: frozenset[str]
+        self,
+        source_id: str,
+        raw: RawAttributes,
+        active: bool,
+        groups: frozenset[str],
+        locator: Person,
     ) -> DirectoryUser:
         values: dict[str, Any] = {}  # single-valued attributes: str | None each
         addresses: list[str] = []  # a multi-valued mail's values, every one an address
@@ -254,6 +264,7 @@ class EntryReader:
             emails=tuple(emails.values()),
             extra=tuple(extra),
             groups=groups,
+            locator=locator,
             **values,
         )
 

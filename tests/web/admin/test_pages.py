@@ -438,3 +438,35 @@ def test_a_tenant_stored_as_data_is_saved_from_the_console(console: Console) -> 
     assert "admin:user1" in history and "account_name_source" in history
     planned = ws.cli("sync", "--tenant", "gamma", "--dry-run", "--json")
     assert json.loads(planned.out)["counts"]["renamed"] == 3
+
+
+def test_the_account_page_explains_the_next_run(console: Console) -> None:
+    """SPEC §18: asked for by a link, the account page shows the person's next-run steps."""
+    client = console.signed_in()
+    page = client.get(ACME + "/accounts/user4")
+    assert 'id="explain" href="/admin/acme/accounts/user4/explain"' in page.text
+    write_users(console.pages.ws.csv, [person(n) for n in (1, 2, 3, 5)]
+                + [person(4, display_name="Shiro")])  # fmt: skip
+    shown = client.get(ACME + "/accounts/user4/explain")
+    assert shown.status_code == 200, shown.text
+    assert '<li data-step="name"><code>name</code> the part before the @: &#39;user4&#39;</li>' in (
+        shown.text
+    )
+    assert 'id="explained-action">結果 <span lang="en">Action</span>: <code>update</code>' in (
+        shown.text
+    )
+    assert console.pages.account("user4")["display_name"] == "User 4"  # nothing was written
+    missing = client.get(ACME + "/accounts/nobody/explain")
+    assert missing.status_code == 404
+
+
+def test_the_run_page_names_the_person_of_each_issue(console: Console) -> None:
+    write_users(console.pages.ws.csv, [person(n) for n in (1, 2, 3, 4, 5)]
+                + [person(6, primary_email="", display_name="Roku")])  # fmt: skip
+    report = console.pages.ws.sync()
+    page = console.signed_in().get(f"{ACME}/runs/{report['run_id']}")
+    assert page.status_code == 200
+    assert (
+        '<li><code>u-00006</code> <span class="person">Roku, employee_code E00006</span> '
+        "missing_attribute: primary_email</li>"
+    ) in page.text

@@ -36,6 +36,7 @@ def routes() -> list[BaseRoute]:
         Route(PREFIX + "/accounts", accounts.listing),
         Route(PREFIX + "/accounts/{name}", accounts.detail),
         Route(PREFIX + "/accounts/{name}/edit", accounts.edit, methods=post),
+        Route(PREFIX + "/accounts/{name}/explain", accounts.explained),
         Route(PREFIX + "/accounts/{name}/reset", accounts.send_reset, methods=post),
         Route(PREFIX + "/runs", runs.listing),
         Route(PREFIX + "/runs/resync", runs.resync, methods=post),

@@ -19,10 +19,12 @@ from starlette.responses import RedirectResponse, Response
 from sync.entry.web.console.console import Admin, Privilege, console_page, render
 from sync.entry.web.forms import posted_form
 from sync.entry.web.render import mask
+from sync.errors import StopRun, UsageError
 from sync.model import Account
 from sync.services import views
 from sync.services.accounts import Edit
 from sync.services.editing import EditRequest, edit_now
+from sync.services.explain import Explanation, explain_in_store
 from sync.services.policy import MAX_MEMO, MIN_ADMIN_PASSWORD, ROLES, Refused
 from sync.services.reset_links import send_reset_link
 from sync.services.views import AccountFilter, account_detail, account_page
@@ -93,6 +95,8 @@ async def _detail_page(
     context.setdefault("problems", [])
     context.setdefault("said", [])
     context.setdefault("values", {})
+    context.setdefault("explanation", None)
+    context.setdefault("explain_error", "")
     return render(
         request,
         admin,
@@ -112,6 +116,28 @@ async def _detail_page(
 async def detail(request: Request, admin: Admin) -> Response:
     said = [request.query_params["said"]] if "said" in request.query_params else []
     return await _detail_page(request, admin, request.path_params["name"], said=said[:1])
+
+
+@console_page(Privilege.VIEW)
+async def explained(request: Request, admin: Admin) -> Response:
+    """The account page with what the next run would do for its person, and why (SPEC §18):
+    asked for by a link, as it reads the directory."""
+    name = request.path_params["name"]
+    detail = await run_in_threadpool(_detail, admin, name)
+    if detail is None:
+        raise HTTPException(404)
+    told = await run_in_threadpool(_explain, admin, detail.view["source_id"])
+    if isinstance(told, str):
+        return await _detail_page(request, admin, name, explain_error=told)
+    return await _detail_page(request, admin, name, explanation=told)
+
+
+def _explain(admin: Admin, source_id: str) -> Explanation | str:
+    """The explanation, or why there is none (a source that cannot be read, say)."""
+    try:
+        return explain_in_store(admin.site.settings, admin.tenant, source_id)
+    except (StopRun, UsageError) as exc:
+        return str(exc)
 
 
 @console_page(Privilege.ACCOUNTS)
