@@ -114,7 +114,9 @@ def _run(
     )
     policy = Policy(rule, tenant.collision, tenant.auth_type == "password", groups)
     planner = Planner(states, book, policy)
-    summary = _read(tenant, planner, rule.attributes, None if full else watermark, len(states))
+    summary = _read(
+        tenant, planner, rule.attributes, None if full else watermark, len(states), engine
+    )
     report.users_read = summary.users_read
     # the source says whether its read was complete (ReadResult.full), whatever was asked
     report.full = summary.result.full
@@ -155,6 +157,7 @@ def _read(
     needed: frozenset[str],
     since: str | None,
     known_users: int,
+    engine: Engine,
 ) -> ReadSummary:
     provided = tuple(a for a in LOOKUP_ATTRIBUTES if a in needed) if tenant.lookups else ()
     lookups = [read_lookup(lookup, provided) for lookup in tenant.lookups]
@@ -167,6 +170,8 @@ def _read(
         required=own,
         groups=tenant.groups(),
         known_users=known_users,
+        tenant=tenant.id,
+        store=engine,
     )
     return feed(tenant.source, request, planner, lookups)
 

@@ -47,6 +47,7 @@ FLOORS: dict[str, int] = {
     "sync.tenants": 3,
     "sync.current": 3,
     "sync.history": 3,
+    "sync.provisioning": 3,
     "sync.cli": 4,
     "sync.web": 4,
     "sync.fleet": 4,

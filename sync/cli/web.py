@@ -29,8 +29,10 @@ def web_command(app: App, host: str | None, port: int | None) -> None:
 
     settings = app.settings
     paths = reset_paths(settings)
-    if not paths:
-        raise UsageError("no tenant has a reset_url with a {token} query parameter to serve")
+    if not paths and not any(t.source.kind == "scim" for t in settings.tenants):
+        raise UsageError(
+            "no tenant has a reset_url with a {token} query parameter, or a scim source, to serve"
+        )
     asgi = create_app(settings, app.engine)
     sock = _listen(host or settings.web.host, settings.web.port if port is None else port)
     logging.getLogger("sync.web").setLevel(logging.INFO)

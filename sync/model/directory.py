@@ -18,6 +18,7 @@ DIRECTORY_ATTRIBUTES: tuple[str, ...] = (
     "updated_at",
     "google_workspace_email",
     "salesforce_account",
+    "user_name",
     "groups",  # read only when the tenant's scope or roles name groups
 )
 # Attributes whose value is a single string and may appear in a custom name template.
@@ -29,6 +30,7 @@ TEXT_ATTRIBUTES: tuple[str, ...] = (
     "display_name",
     "google_workspace_email",
     "salesforce_account",
+    "user_name",  # a SCIM userName (SPEC §17)
 )
 
 
@@ -51,6 +53,7 @@ class DirectoryUser:
     updated_at: str | None = None
     google_workspace_email: str | None = None
     salesforce_account: str | None = None
+    user_name: str | None = None
     extra: tuple[tuple[str, str], ...] = field(default=())
     # the requested groups (ReadRequest.groups) the user belongs to, nested membership included,
     # each spelt as the tenant's configuration spells it

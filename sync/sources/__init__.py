@@ -60,12 +60,20 @@ def _entra_id(settings: SourceSettings) -> DirectorySource:
     return EntraIdSource(_settings(settings, EntraIdSourceSettings))
 
 
+def _scim(settings: SourceSettings) -> DirectorySource:
+    from sync.sources.scim import ScimSource
+    from sync.sources.settings import ScimSourceSettings
+
+    return ScimSource(_settings(settings, ScimSourceSettings))
+
+
 SOURCES: dict[str, Opener] = {
     "csv": _csv,
     "ldap": _ldap,
     "google_workspace": _google_workspace,
     "salesforce": _salesforce,
     "entra_id": _entra_id,
+    "scim": _scim,
 }
 
 

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sync.errors import UserIssue
 from sync.model import DirectoryUser
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +37,9 @@ class ReadRequest:
 
     `known_users` is how many accounts the store holds for the tenant: a hint of the read's size,
     for a source that reads small directories another way than large ones (LDAP).
+
+    `tenant` and `store` are for the one source whose directory lives in the store (`scim`,
+    what identity providers pushed): the run's tenant and its store. Other sources ignore them.
     """
 
     attributes: frozenset[str]
@@ -42,6 +48,8 @@ class ReadRequest:
     required: frozenset[str] = frozenset()
     groups: frozenset[str] = frozenset()
     known_users: int = 0
+    tenant: str | None = None
+    store: Engine | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from starlette.types import ASGIApp
 
 from sync.config import Settings
 from sync.timeutil import utc_now
-from sync.web import admin, forgot, reset
+from sync.web import admin, forgot, reset, scim
 from sync.web.admin.console import Console
 from sync.web.csrf import Csrf
 from sync.web.forms import FormRefused
@@ -27,6 +27,7 @@ from sync.web.middleware import Guard, rate_limited_page
 from sync.web.paths import DONE, FORGOT, SEND, STATIC, reset_paths
 from sync.web.ratelimit import RateLimited, RateLimits
 from sync.web.render import page
+from sync.web.scim.door import ScimDoor
 from sync.web.site import Site, signing_secret
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -65,6 +66,7 @@ def create_app(
     )
     app.state.site = site
     app.state.console = Console(settings.web)
+    app.state.scim = ScimDoor(settings, engine)
     return Guard(app, limits)
 
 
@@ -78,6 +80,7 @@ def _routes(site: Site) -> list[BaseRoute]:
     ]
     routes += [Route(path, reset.reset, methods=["GET", "POST"]) for path in site.reset_paths]
     routes += admin.routes()
+    routes += scim.routes()
     return routes
 
 

@@ -1,0 +1,41 @@
+"""The `scim` source (SPEC §17): the tenant's SCIM directory, what identity providers pushed,
+read from the store like any directory. Every read is whole: a user deleted over SCIM is still
+there, inactive, so its account is disabled (guards applying) rather than silently kept."""
+
+from __future__ import annotations
+
+from sync.errors import StopRun
+from sync.model import DirectoryUser
+from sync.sources.base import Page, ReadRequest, ReadResult, SourceRead
+from sync.sources.scim.mapping import to_user
+from sync.sources.settings import ScimSourceSettings
+from sync.store.scim import memberships, pushed_users
+
+PAGE = 1000
+
+
+class ScimSource:
+    kind = "scim"
+
+    def __init__(self, settings: ScimSourceSettings) -> None:
+        self.settings = settings
+
+    def read(self, request: ReadRequest) -> SourceRead:
+        if request.store is None or request.tenant is None:
+            raise StopRun(
+                "a scim source reads the tenant's SCIM directory in the store: it can be the "
+                "tenant's [tenants.source] only, not a lookup"
+            )
+        wanted = {g.casefold(): g for g in request.groups}
+        with request.store.connect() as conn:
+            groups = memberships(conn, request.tenant) if wanted else {}
+            page: list[DirectoryUser] = []
+            for pushed in pushed_users(conn, request.tenant):
+                named = (wanted.get(g.casefold()) for g in groups.get(pushed.id, ()))
+                page.append(to_user(pushed, frozenset(g for g in named if g)))
+                if len(page) == PAGE:
+                    yield Page(tuple(page))
+                    page = []
+        if page:
+            yield Page(tuple(page))
+        return ReadResult(full=True)

@@ -1,0 +1,80 @@
+"""The run after a burst of pushes (SPEC §17), in the `web` process: a thread that lives
+while runs are owed. Once a tenant's directory has settled it queues the run for the fleet
+where workers serve this store, or runs it here and delivers its emails, as the console's
+"resync now" does. The owed run is marked in the store, so it still happens when `web` is
+restarted in between (the thread is started with the app and looks first)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from sqlalchemy import Engine
+
+from sync.config import Settings
+from sync.mail.deliver import deliver_due
+from sync.model import RunStatus
+from sync.provisioning.settling import Owed, handled, settled
+from sync.runner import RunOptions, run_tenant
+
+log = logging.getLogger(__name__)
+BUSY_RETRY = 5.0  # seconds: a tenant another process is running is tried again this much later
+
+
+class Settler:
+    def __init__(self, settings: Settings, engine: Engine) -> None:
+        self.settings = settings
+        self.engine = engine
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._alive = False
+
+    def poke(self) -> None:
+        """A push came (or the process started): look again, starting the thread if needed."""
+        with self._lock:
+            self._wake.set()
+            if not self._alive:
+                self._alive = True
+                threading.Thread(target=self._loop, name="scim-settle", daemon=True).start()
+
+    def _loop(self) -> None:
+        try:
+            while True:
+                self._wake.clear()
+                wait = self._pass()
+                if wait is None:
+                    with self._lock:
+                        if not self._wake.is_set():  # nothing owed and no push since the look
+                            self._alive = False
+                            return
+                    continue
+                self._wake.wait(wait)
+        except Exception:  # a background thread has nobody else to tell; the next push retries
+            log.exception("SCIM: starting the runs owed failed")
+            with self._lock:
+                self._alive = False
+
+    def _pass(self) -> float | None:
+        found = settled(self.settings, self.engine)
+        waits = [] if found.wait is None else [found.wait]
+        for owed in found.due:
+            if not self._start(owed):
+                waits.append(BUSY_RETRY)
+        return min(waits) if waits else None
+
+    def _start(self, owed: Owed) -> bool:
+        """False when another process holds the tenant: the run is still owed."""
+        from sync.fleet.app import request_run
+
+        tenant = owed.tenant
+        if request_run(self.settings, self.engine, tenant.id) is not None:
+            handled(self.engine, tenant.id, owed.pushed_at)
+            log.info("SCIM: pushes to %s settled; run queued for the fleet", tenant.id)
+            return True
+        report = run_tenant(self.settings, tenant, self.engine, RunOptions())
+        if report.status == RunStatus.SKIPPED_LOCKED:
+            return False
+        handled(self.engine, tenant.id, owed.pushed_at)
+        log.info("SCIM: pushes to %s settled; run %s", tenant.id, report.status)
+        deliver_due(self.engine, self.settings)
+        return True
