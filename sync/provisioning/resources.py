@@ -10,6 +10,7 @@ from typing import Any, TypeVar, cast
 from pydantic import ValidationError
 from scim2_models import (
     Context,
+    Email,
     EnterpriseUser,
     Error,
     InvalidSyntaxException,
@@ -26,7 +27,22 @@ from sqlalchemy import Connection
 
 from sync.store.scim import ScimRecord, name_holder
 
-ScimUser = User[EnterpriseUser]
+
+class LooseEmail(Email):
+    """An address as the identity provider holds it. scim2-models checks addresses with
+    email-validator, which refuses special-use domains: Okta's own examples use
+    `okta.local`, and Active Directory forests often have `corp.local` addresses."""
+
+    value: str | None = None
+
+
+class PushedUser(User[EnterpriseUser]):
+    # narrower in what it refuses, wider in what it holds: pydantic validates the override
+    emails: list[LooseEmail] | None = None  # type: ignore[assignment]
+
+
+PushedUser.__name__ = "User"  # the name its schema and resource type are published under
+ScimUser = PushedUser
 R = TypeVar("R", bound=Resource[Any])
 M = TypeVar("M", bound="Resource[Any] | PatchOp[Any]")  # a string: PatchOp[Any] is refused
 
@@ -79,7 +95,7 @@ def loaded(model: type[R], record: ScimRecord, extra: dict[str, Any] | None = No
     """The stored resource as a model, with its id and meta (location left to the caller)."""
     resource = model.model_validate({**record.resource, **(extra or {}), "id": record.id})
     resource.meta = Meta(
-        resource_type=model.__name__.split("[")[0],
+        resource_type=str(model.__schema__).rsplit(":", 1)[-1],
         created=record.created_at,
         last_modified=record.updated_at,
         version=etag(record.version),

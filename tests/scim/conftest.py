@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,6 +95,7 @@ def wait_for(check: Callable[[], bool], timeout: float = 30) -> None:
         time.sleep(0.05)
 
 
+@contextmanager
 def open_scim(workspace: Workspace, *tenants: dict[str, Any]) -> Iterator[Scim]:
     workspace.tenant = tenants[0]
     workspace.extra_tenants = list(tenants[1:])
@@ -112,4 +114,5 @@ def open_scim(workspace: Workspace, *tenants: dict[str, Any]) -> Iterator[Scim]:
 
 @pytest.fixture
 def scim(workspace: Workspace) -> Iterator[Scim]:
-    yield from open_scim(workspace, scim_tenant("acme"), scim_tenant("globex"))
+    with open_scim(workspace, scim_tenant("acme"), scim_tenant("globex")) as opened:
+        yield opened
