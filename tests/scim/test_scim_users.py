@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 
-from tests.scim.conftest import PATCH_OP, Scim, user_body
+from tests.conftest import Workspace
+from tests.scim.conftest import PATCH_OP, Scim, open_scim, scim_tenant, user_body
 
 
 def _filter(scim: Scim, expression: str, **params: str) -> dict[str, object]:
@@ -116,3 +117,14 @@ def test_a_rotated_token_replaces_the_old_one(scim: Scim) -> None:
     assert scim.call("GET", "/Users", token=rotated.out.strip()).status_code == 200
     refused = scim.workspace.cli("tenants", "scim-token", "nobody")
     assert refused.code == 2 and "nobody" in refused.err
+
+
+def test_each_token_has_its_own_rate_limit(workspace: Workspace) -> None:
+    limited = scim_tenant("acme", source={"scim_requests_per_minute": 3})
+    with open_scim(workspace, limited, scim_tenant("globex")) as scim:
+        for _ in range(3):
+            assert scim.call("GET", "/Users").status_code == 200
+        refused = scim.call("GET", "/Users")
+        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+        scim.tenant = "globex"  # another token, its own count
+        assert scim.call("GET", "/Users").status_code == 200
