@@ -46,12 +46,10 @@ def create_user(engine: Engine, tenant_id: str, body: Any) -> ScimUser:
     try:
         with writing(engine) as conn:
             name_free(conn, "User", tenant_id, data["userName"], None)
-            add_user(conn, tenant_id, user_id, data, now)
+            record = add_user(conn, tenant_id, user_id, data, now)
             mark_pushed(conn, tenant_id, now)
-            record = user_record(conn, tenant_id, user_id)
     except IntegrityError:  # the same userName pushed twice at once: one of them wins
         raise taken("User", data["userName"]) from None
-    assert record is not None
     return loaded(ScimUser, record)
 
 
@@ -85,13 +83,11 @@ def replace_user_resource(engine: Engine, tenant_id: str, user_id: str, body: An
                     data["active"] = record.resource["active"]
             name_free(conn, "User", tenant_id, data["userName"], user_id)
             if data != record.resource:
-                replace_user(conn, tenant_id, record, data, now)
+                record = replace_user(conn, tenant_id, record, data, now)
                 mark_pushed(conn, tenant_id, now)
-            fresh = user_record(conn, tenant_id, user_id)
     except IntegrityError:
         raise taken("User", data["userName"]) from None
-    assert fresh is not None
-    return loaded(ScimUser, fresh)
+    return loaded(ScimUser, record)
 
 
 def patch_user(engine: Engine, tenant_id: str, user_id: str, body: Any) -> ScimUser:
@@ -107,13 +103,11 @@ def patch_user(engine: Engine, tenant_id: str, user_id: str, body: Any) -> ScimU
             data = stored_json(user)
             if changed and data != record.resource:
                 name_free(conn, "User", tenant_id, data["userName"], user_id)
-                replace_user(conn, tenant_id, record, data, now)
+                record = replace_user(conn, tenant_id, record, data, now)
                 mark_pushed(conn, tenant_id, now)
-            fresh = user_record(conn, tenant_id, user_id)
     except IntegrityError:
         raise taken("User", str(user.user_name)) from None
-    assert fresh is not None
-    return loaded(ScimUser, fresh)
+    return loaded(ScimUser, record)
 
 
 def delete_user_resource(engine: Engine, tenant_id: str, user_id: str) -> None:

@@ -105,23 +105,25 @@ def _record(row: Any) -> ScimRecord:
 
 def add_user(
     conn: Connection, tenant_id: str, user_id: str, resource: dict[str, Any], now: datetime
-) -> None:
+) -> ScimRecord:
     conn.execute(
         insert(scim_users).values(
             id=user_id, tenant_id=tenant_id, version=1, created_at=now, updated_at=now,
             deleted_at=None, **_user_columns(resource),
         )
     )  # fmt: skip
+    return ScimRecord(user_id, resource, 1, now, now)
 
 
 def replace_user(
     conn: Connection, tenant_id: str, record: ScimRecord, resource: dict[str, Any], now: datetime
-) -> None:
+) -> ScimRecord:
     conn.execute(
         update(scim_users)
         .where(scim_users.c.id == record.id, scim_users.c.tenant_id == tenant_id)
         .values(version=record.version + 1, updated_at=now, **_user_columns(resource))
     )
+    return ScimRecord(record.id, resource, record.version + 1, record.created_at, now)
 
 
 def _user_columns(resource: dict[str, Any]) -> dict[str, Any]:
