@@ -316,6 +316,11 @@ def memberships(conn: Connection, tenant_id: str) -> dict[str, set[str]]:
     return found
 
 
+def group_names(conn: Connection, tenant_id: str) -> set[str]:
+    c = scim_groups.c
+    return set(conn.execute(select(c.display_name).where(c.tenant_id == tenant_id)).scalars())
+
+
 def count_users(conn: Connection, tenant_id: str) -> int:
     c = scim_users.c
     return int(

@@ -36,7 +36,7 @@ def test_a_push_disabling_200_of_300_is_answered_and_held_as_a_change_set(
     workspace: Workspace,
 ) -> None:
     # a settle time long enough that the whole burst of PATCHes is one run
-    with open_scim(workspace, scim_tenant("acme", source={"scim_settle_seconds": 3})) as scim:
+    with open_scim(workspace, scim_tenant("acme", source={"scim_settle_seconds": 5})) as scim:
         ids = [scim.create(f"u{n:03d}@example.com")["id"] for n in range(300)]
         wait_for(lambda: len(scim.accounts()) == 300, timeout=120)
         off = {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": {"active": False}}]}
@@ -71,6 +71,18 @@ def test_groups_give_scope_and_roles_by_display_name(workspace: Workspace) -> No
         }
         assert scim.call("PATCH", f"/Groups/{sales}", remove).status_code == 200
         wait_for(lambda: scim.accounts()["m0@example.com"]["status"] == "disabled")
+        # a named group deleted by the identity provider fails the run, naming it
+        assert scim.call("DELETE", f"/Groups/{sales}").status_code == 204
+        wait_for(lambda: "Sales" in (_runs(workspace)[0].get("error") or ""))
+        assert _runs(workspace)[0]["status"] == "failed"
+        assert scim.accounts()["m1@example.com"]["status"] == "active"
+
+
+def _runs(workspace: Workspace) -> list[dict[str, Any]]:
+    listed = workspace.cli("runs", "list", "--tenant", "acme", "--json")
+    assert listed.code == 0, listed.err
+    found: list[dict[str, Any]] = json.loads(listed.out)
+    return found
 
 
 def _group(scim: Scim, name: str, members: list[str]) -> str:

@@ -9,7 +9,7 @@ from sync.model import DirectoryUser
 from sync.sources.base import Page, ReadRequest, ReadResult, SourceRead
 from sync.sources.scim.mapping import to_user
 from sync.sources.settings import ScimSourceSettings
-from sync.store.scim import memberships, pushed_users
+from sync.store.scim import group_names, memberships, pushed_users
 
 PAGE = 1000
 
@@ -28,6 +28,7 @@ class ScimSource:
             )
         wanted = {g.casefold(): g for g in request.groups}
         with request.store.connect() as conn:
+            _all_pushed(wanted, {g.casefold() for g in group_names(conn, request.tenant)})
             groups = memberships(conn, request.tenant) if wanted else {}
             page: list[DirectoryUser] = []
             for pushed in pushed_users(conn, request.tenant):
@@ -39,3 +40,14 @@ class ScimSource:
         if page:
             yield Page(tuple(page))
         return ReadResult(full=True)
+
+
+def _all_pushed(wanted: dict[str, str], pushed: set[str]) -> None:
+    """A group the scope or roles name that the identity provider has not pushed (or has
+    deleted) fails the run naming it, rather than putting everyone out of scope."""
+    missing = sorted(name for key, name in wanted.items() if key not in pushed)
+    if missing:
+        raise StopRun(
+            f"group(s) {missing} named in [tenants.scope] / [[tenants.roles]] have not been "
+            "pushed over SCIM (no group has that displayName)"
+        )
