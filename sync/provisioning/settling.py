@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from sync.config import Settings, TenantSettings
 from sync.current import tenant_now
+from sync.sources.settings import ScimSourceSettings
 from sync.store.engine import writing
 from sync.store.scim import pending_runs, ran_for
 from sync.timeutil import utc_now
@@ -36,11 +37,11 @@ def settled(settings: Settings, engine: Engine) -> Settled:
     waits: list[float] = []
     for tenant_id, pushed_at in pending.items():
         tenant = tenant_now(settings, engine, tenant_id)
-        if tenant is None or tenant.source.kind != "scim":  # gone, or no longer pushed to
+        source = tenant.source if tenant is not None else None
+        if tenant is None or not isinstance(source, ScimSourceSettings):  # gone, or not SCIM
             handled(engine, tenant_id, pushed_at)
             continue
-        settle = getattr(tenant.source, "scim_settle_seconds", 0.0)
-        left = (pushed_at + timedelta(seconds=settle) - now).total_seconds()
+        left = (pushed_at + timedelta(seconds=source.scim_settle_seconds) - now).total_seconds()
         if left <= 0:
             due.append(Owed(tenant, pushed_at))
         else:

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from starlette.requests import Request
 
 from sync.config import Settings, TenantSettings
+from sync.sources.settings import ScimSourceSettings
 from sync.web.scim.settle import Settler
 
 
@@ -26,8 +27,8 @@ class ScimDoor:
 
     def limited(self, tenant: TenantSettings) -> int | None:
         """Counts one request of the tenant's token; seconds to wait when past its limit."""
-        per_minute = int(getattr(tenant.source, "scim_requests_per_minute", 6000))
-        item = RateLimitItemPerMinute(per_minute)
+        assert isinstance(tenant.source, ScimSourceSettings)  # sync.provisioning.tokens
+        item = RateLimitItemPerMinute(tenant.source.scim_requests_per_minute)
         if self._limiter.hit(item, "scim", tenant.id):
             return None
         stats = self._limiter.get_window_stats(item, "scim", tenant.id)
