@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from sqlalchemy import Engine
 
@@ -18,6 +19,7 @@ from sync.provisioning.settling import Owed, handled, settled
 from sync.runner import RunOptions, run_tenant
 
 log = logging.getLogger(__name__)
+LOOK_AGAIN = 1.0  # seconds: the longest the thread sleeps while runs are owed
 BUSY_RETRY = 5.0  # seconds: a tenant another process is running is tried again this much later
 
 
@@ -26,13 +28,14 @@ class Settler:
         self.settings = settings
         self.engine = engine
         self._lock = threading.Lock()
-        self._wake = threading.Event()
+        self._poked = False  # a push came since the thread last looked at the store
         self._alive = False
 
     def poke(self) -> None:
-        """A push came (or the process started): look again, starting the thread if needed."""
+        """A push came (or the process started). Cheap on purpose, as every push calls it:
+        a thread already waiting for a tenant to settle reads the newer push when it wakes."""
         with self._lock:
-            self._wake.set()
+            self._poked = True
             if not self._alive:
                 self._alive = True
                 threading.Thread(target=self._loop, name="scim-settle", daemon=True).start()
@@ -40,15 +43,17 @@ class Settler:
     def _loop(self) -> None:
         try:
             while True:
-                self._wake.clear()
+                with self._lock:
+                    self._poked = False
                 wait = self._pass()
-                if wait is None:
-                    with self._lock:
-                        if not self._wake.is_set():  # nothing owed and no push since the look
-                            self._alive = False
-                            return
+                if wait is not None:
+                    # at most a second: another tenant's push may be due sooner
+                    time.sleep(min(wait, LOOK_AGAIN))
                     continue
-                self._wake.wait(wait)
+                with self._lock:
+                    if not self._poked:  # nothing owed, and no push since the look
+                        self._alive = False
+                        return
         except Exception:  # a background thread has nobody else to tell; the next push retries
             log.exception("SCIM: starting the runs owed failed")
             with self._lock:
