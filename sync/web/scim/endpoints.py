@@ -4,6 +4,7 @@ SCIMException) into `application/scim+json`."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,7 @@ from sync.provisioning.tokens import authorized
 from sync.web.scim import discovery
 from sync.web.scim.door import ScimDoor, door_of
 
+log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/scim+json"
 MAX_BODY = 1024 * 1024  # SPEC §17: a larger body is refused (413)
 Handler = Callable[[Request, ScimDoor, TenantSettings], Awaitable[Response]]
@@ -46,6 +48,13 @@ def refusal(exc: SCIMException, headers: dict[str, str] | None = None) -> Respon
     error = exc.to_error().model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
     error["status"] = str(exc.status)  # RFC 7644 §3.12 gives it as a string
     return answer(error, exc.status, headers)
+
+
+def with_status(status: int, detail: str) -> SCIMException:
+    """A SCIM error of a status no scim2-models exception class names (405, 429, 500, 501)."""
+    exc = SCIMException(detail=detail)
+    exc.status = status
+    return exc
 
 
 def scim(*methods: str) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
@@ -72,17 +81,18 @@ def _endpoint(
             )
         wait = door.limited(tenant)
         if wait is not None:
-            too_many = SCIMException(detail="too many requests for this token")
-            too_many.status = 429
+            too_many = with_status(429, "too many requests for this token")
             return refusal(too_many, {"Retry-After": str(wait)})
         if request.method not in methods:
-            not_allowed = SCIMException(detail=f"{request.method} is not served here")
-            not_allowed.status = 405
+            not_allowed = with_status(405, f"{request.method} is not served here")
             return refusal(not_allowed, {"Allow": ", ".join(methods)})
         try:
             return await handler(request, door, tenant)
         except SCIMException as exc:
             return refusal(exc)
+        except Exception:  # an identity provider reads SCIM errors, not the HTML error page
+            log.exception("SCIM %s %s failed", request.method, request.url.path)
+            return refusal(with_status(500, "internal error; the server's log has it"))
 
     return endpoint
 
@@ -190,9 +200,7 @@ async def search_everything(
 ) -> Response:
     """RFC 7644 §3.4.3 lets a server decline searching every resource type at once (501); the
     identity providers this serves query /Users and /Groups."""
-    not_implemented = SCIMException(detail="search /Users or /Groups instead")
-    not_implemented.status = 501
-    raise not_implemented
+    raise with_status(501, "search /Users or /Groups instead")
 
 
 @scim("GET", "POST", "PUT", "PATCH", "DELETE")
