@@ -288,6 +288,16 @@ class ScimSourceSettings(SourceSettings):
             )
         return value
 
+    @model_validator(mode="after")
+    def _not_a_lookup(self) -> ScimSourceSettings:
+        # a lookup has match_on (and the main source must not): the pushed directory is the
+        # tenant's own, read with its store, never another tenant's helper
+        if self.match_on is not None:
+            raise ValueError(
+                'kind = "scim" can be the tenant\'s [tenants.source] only, not a lookup'
+            )
+        return self
+
 
 AnySourceSettings = Annotated[
     CsvSourceSettings
