@@ -58,7 +58,7 @@ def list_groups(engine: Engine, tenant_id: str, query: dict[str, str]) -> Listin
     with engine.connect() as conn:
         records = group_records(conn, tenant_id)
         held = members(conn, [r.id for r in records])
-    return paged(search, records, lambda r: _as_group(r, held[r.id]), Group)
+    return paged(search, records, lambda r: _as_group(r, held[r.id]))
 
 
 def replace_group_resource(engine: Engine, tenant_id: str, group_id: str, body: Any) -> Group:

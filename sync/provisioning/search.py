@@ -66,9 +66,7 @@ def _indexed(path: AttrPath) -> str | None:
     return INDEXED.get(path.attr.lower())
 
 
-def paged(
-    search: SearchRequest[Any], items: Sequence[T], load: Callable[[T], R], model: type[R]
-) -> Listing[R]:
+def paged(search: SearchRequest[Any], items: Sequence[T], load: Callable[[T], R]) -> Listing[R]:
     """Filters (loading every candidate) or, without a filter, loads only the page."""
     start = max(1, search.start_index or 1)
     count = MAX_RESULTS if search.count is None else max(0, min(search.count, MAX_RESULTS))

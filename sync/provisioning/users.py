@@ -63,7 +63,7 @@ def list_users(engine: Engine, tenant_id: str, query: dict[str, str]) -> Listing
     keys = narrowing(search.filter.ast) if search.filter is not None else {}
     with engine.connect() as conn:
         records = user_records(conn, tenant_id, **keys)
-    return paged(search, records, lambda r: loaded(ScimUser, r), ScimUser)
+    return paged(search, records, lambda r: loaded(ScimUser, r))
 
 
 def replace_user_resource(engine: Engine, tenant_id: str, user_id: str, body: Any) -> ScimUser:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, insert, or_, select, update
 
 from sync.store.schema import scim_directories, scim_groups, scim_members, scim_users
 from sync.timeutil import as_utc
@@ -319,12 +319,3 @@ def memberships(conn: Connection, tenant_id: str) -> dict[str, set[str]]:
 def group_names(conn: Connection, tenant_id: str) -> set[str]:
     c = scim_groups.c
     return set(conn.execute(select(c.display_name).where(c.tenant_id == tenant_id)).scalars())
-
-
-def count_users(conn: Connection, tenant_id: str) -> int:
-    c = scim_users.c
-    return int(
-        conn.execute(
-            select(func.count()).where(c.tenant_id == tenant_id, c.deleted_at.is_(None))
-        ).scalar_one()
-    )
