@@ -92,7 +92,7 @@ def replace_user_resource(engine: Engine, tenant_id: str, user_id: str, body: An
 
 def patch_user(engine: Engine, tenant_id: str, user_id: str, body: Any) -> ScimUser:
     """PATCH in every shape Entra ID and Okta send (with or without `path`, any case)."""
-    operations = parse(PatchOp[ScimUser], body, Context.RESOURCE_PATCH_REQUEST)
+    operations = parse(PatchOp[ScimUser], _manager_as_complex(body), Context.RESOURCE_PATCH_REQUEST)
     now = utc_now()
     try:
         with writing(engine) as conn:
@@ -108,6 +108,24 @@ def patch_user(engine: Engine, tenant_id: str, user_id: str, body: Any) -> ScimU
     except IntegrityError:
         raise taken("User", str(user.user_name)) from None
     return loaded(ScimUser, record)
+
+
+def _manager_as_complex(body: Any) -> Any:
+    """Entra ID's default mapping sends the enterprise `manager` as the manager's id alone
+    (`"value": "26118915-..."`), where RFC 7643 §4.3 has a complex `{"value": id}`: taken as
+    that, rather than refused (a refused request counts toward Entra's quarantine)."""
+    if not isinstance(body, dict) or not isinstance(body.get("Operations"), list):
+        return body
+    operations = []
+    for operation in body["Operations"]:
+        if (
+            isinstance(operation, dict)
+            and str(operation.get("path", "")).lower().endswith(":manager")
+            and isinstance(operation.get("value"), str)
+        ):
+            operation = {**operation, "value": {"value": operation["value"]}}
+        operations.append(operation)
+    return {**body, "Operations": operations}
 
 
 def delete_user_resource(engine: Engine, tenant_id: str, user_id: str) -> None:

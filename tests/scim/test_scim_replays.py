@@ -70,6 +70,9 @@ def test_entra_id_user_and_group_requests(scim: Scim) -> None:
     assert renamed["userName"] == "5b50642d-79fc-4410-9e90-4c077cdd1a59@testuser.com"
     employee = _patch({"op": "Add", "path": f"{ENTERPRISE}:employeeNumber", "value": "701984"})
     assert _ok(scim, "PATCH", path, employee)[ENTERPRISE]["employeeNumber"] == "701984"
+    # the manager as Entra's default mapping sends it: the id alone
+    boss = _patch({"op": "Add", "path": f"{ENTERPRISE}:manager", "value": "26118915-6090"})
+    assert _ok(scim, "PATCH", path, boss)[ENTERPRISE]["manager"]["value"] == "26118915-6090"
     # the compatibility page: booleans as strings, with and without a path
     assert (
         _ok(scim, "PATCH", path, _patch({"op": "Replace", "path": "active", "value": "False"}))[
