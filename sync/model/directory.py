@@ -22,6 +22,7 @@ DIRECTORY_ATTRIBUTES: tuple[str, ...] = (
     "salesforce_account",
     "family_name_yomi",  # readings: read when a name template uses them
     "given_name_yomi",
+    "user_name",
     "groups",  # read only when the tenant's scope or roles name groups
     *("start_date", "end_date"),  # the first and last day of employment, where a source has them
 )
@@ -36,6 +37,7 @@ TEXT_ATTRIBUTES: tuple[str, ...] = (
     "salesforce_account",
     "family_name_yomi",
     "given_name_yomi",
+    "user_name",  # a SCIM userName (SPEC §17)
 )
 
 _TEXT = frozenset(TEXT_ATTRIBUTES)  # asked per person and field by a custom name template
@@ -64,6 +66,7 @@ class DirectoryUser:
     # feeds a custom name template (`{family_name_yomi|romaji}`), accounts do not keep it
     family_name_yomi: str | None = None
     given_name_yomi: str | None = None
+    user_name: str | None = None
     extra: tuple[tuple[str, str], ...] = field(default=())
     # the requested groups (ReadRequest.groups) the user belongs to, nested membership included,
     # each spelt as the tenant's configuration spells it

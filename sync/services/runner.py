@@ -27,6 +27,7 @@ from sync.planning.trace import explained
 from sync.services.commit import Outcome, commit, finish
 from sync.services.directory import LOOKUP_ATTRIBUTES, ReadSummary, feed, read_lookup
 from sync.services.run_state import Shape, run_state
+from sync.services.scim.directory import StoredPushes
 from sync.sources import ONE_ENTRY_READS
 from sync.sources.base import ReadRequest, ReadResult
 from sync.store.accounts import stored_profiles
@@ -132,7 +133,7 @@ def _run(
     else:
         since = None if stored.full else stored.watermark
         summary = _read(tenant, planner, rule.attributes, since, len(stored.states),
-                        only if alone else None)  # fmt: skip
+                        only if alone else None, engine)  # fmt: skip
     report.users_read = summary.users_read
     # the source says whether its read was complete (ReadResult.full), whatever was asked
     report.full = summary.result.full
@@ -171,7 +172,8 @@ def _read(
     needed: frozenset[str],
     since: str | None,
     known_users: int,
-    only: str | None = None,
+    only: str | None,
+    engine: Engine,
 ) -> ReadSummary:
     provided = tuple(a for a in LOOKUP_ATTRIBUTES if a in needed) if tenant.lookups else ()
     lookups = [read_lookup(lookup, provided) for lookup in tenant.lookups]
@@ -185,6 +187,7 @@ def _read(
         groups=tenant.groups(),
         known_users=known_users,
         only=only,
+        pushed=StoredPushes(engine, tenant.id) if tenant.source.kind == "scim" else None,
     )
     return feed(tenant.source, request, planner, lookups)
 

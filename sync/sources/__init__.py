@@ -67,6 +67,13 @@ def _smarthr(settings: SourceSettings) -> DirectorySource:
     return SmartHrSource(_settings(settings, SmartHrSourceSettings))
 
 
+def _scim(settings: SourceSettings) -> DirectorySource:
+    from sync.sources.scim import ScimSource
+    from sync.sources.settings import ScimSourceSettings
+
+    return ScimSource(_settings(settings, ScimSourceSettings))
+
+
 SOURCES: dict[str, Opener] = {
     "csv": _csv,
     "ldap": _ldap,
@@ -74,6 +81,7 @@ SOURCES: dict[str, Opener] = {
     "salesforce": _salesforce,
     "entra_id": _entra_id,
     "smarthr": _smarthr,
+    "scim": _scim,
 }
 
 

@@ -16,6 +16,7 @@ from typing import Protocol
 
 from sync.errors import IncompleteRead, SourceUnavailable, StopRun, UserIssue
 from sync.model import DirectoryUser
+from sync.model.pushed import PushedDirectory
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,9 @@ class ReadRequest:
     the source has DNs. A source that can read that entry alone does (LDAP by a filter on the
     id or DN attribute); the others read as usual and the caller keeps that person
     (sync.services.directory.feed). Either way the read is partial: nobody is gone for being absent.
+
+    `pushed` is for the one source whose directory lives in the store (`scim`, what identity
+    providers pushed): the tenant's SCIM directory, handed in by the run. Others ignore it.
     """
 
     attributes: frozenset[str]
@@ -50,6 +54,7 @@ class ReadRequest:
     groups: frozenset[str] = frozenset()
     known_users: int = 0
     only: str | None = None
+    pushed: PushedDirectory | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -322,12 +322,44 @@ class SmartHrSourceSettings(SourceSettings):
         return f"access_token_file ({self.access_token_file})"
 
 
+class ScimSourceSettings(SourceSettings):
+    """Users an identity provider pushes over SCIM 2.0 (SPEC §17, docs/scim.md): the source
+    reads the tenant's SCIM directory in the store; every read is full."""
+
+    kind: Literal["scim"]
+    full_sync_interval_hours: None = None
+    # the run starts once no push has come for this long, so a burst is guarded as a whole
+    scim_settle_seconds: float = Field(default=5, ge=0, le=3600)
+    # requests a minute the tenant's token may make (its own limit, not the console's)
+    scim_requests_per_minute: int = Field(default=6000, ge=1)
+
+    @field_validator("attributes")
+    @classmethod
+    def _fixed_mapping(cls, value: dict[str, str]) -> dict[str, str]:
+        if value:
+            raise ValueError(
+                "attributes cannot be mapped for scim: the mapping is SCIM's own (docs/scim.md)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _not_a_lookup(self) -> ScimSourceSettings:
+        # a lookup has match_on (and the main source must not): the pushed directory is the
+        # tenant's own, read with its store, never another tenant's helper
+        if self.match_on is not None:
+            raise ValueError(
+                'kind = "scim" can be the tenant\'s [tenants.source] only, not a lookup'
+            )
+        return self
+
+
 AnySourceSettings = Annotated[
     CsvSourceSettings
     | LdapSourceSettings
     | GoogleWorkspaceSourceSettings
     | SalesforceSourceSettings
     | EntraIdSourceSettings
-    | SmartHrSourceSettings,
+    | SmartHrSourceSettings
+    | ScimSourceSettings,
     Field(discriminator="kind"),
 ]

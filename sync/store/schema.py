@@ -232,3 +232,62 @@ tenant_watch = Table(
     Column("overdue_since", DateTime(timezone=True), nullable=True),
     Index("ix_tenant_watch_overdue_at", "overdue_at"),
 )
+
+# SCIM 2.0 (SPEC §17): the directory identity providers push into, one per tenant. A `scim`
+# source reads it like any directory; nothing here is ever an account.
+scim_directories = Table(
+    "scim_directories",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("token_hash", String(64), nullable=True),  # sha256 hex of the bearer token
+    Column("token_created_at", DateTime(timezone=True), nullable=True),
+    # the last push that changed the directory, and the last push a run was started (or queued)
+    # for: a run is due while pushed_at is later than run_for (it survives a restart of `web`)
+    Column("pushed_at", DateTime(timezone=True), nullable=True),
+    Column("run_for", DateTime(timezone=True), nullable=True),
+)
+
+scim_users = Table(
+    "scim_users",
+    metadata,
+    Column("id", String(36), primary_key=True),  # the resource id we assign: the source id
+    Column("tenant_id", String(64), nullable=False),
+    Column("user_name", String(512), nullable=False),
+    # casefolded userName, unique per tenant; None once the resource is deleted, so the name
+    # may be pushed again (as a new resource)
+    Column("user_name_key", String(512), nullable=True),
+    Column("external_id", String(512), nullable=True),
+    Column("active", Boolean, nullable=False),
+    Column("resource", Text, nullable=False),  # JSON: the resource as pushed, without meta
+    Column("version", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("deleted_at", DateTime(timezone=True), nullable=True),  # DELETE: hidden, disabled
+    UniqueConstraint("tenant_id", "user_name_key", name="uq_scim_users_name"),
+    Index("ix_scim_users_external", "tenant_id", "external_id"),
+)
+
+scim_groups = Table(
+    "scim_groups",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("display_name", String(512), nullable=False),
+    Column("display_name_key", String(512), nullable=False),  # casefolded, unique per tenant
+    Column("external_id", String(512), nullable=True),
+    Column("version", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("tenant_id", "display_name_key", name="uq_scim_groups_name"),
+)
+
+scim_members = Table(
+    "scim_members",
+    metadata,
+    Column(
+        "group_id", String(36), ForeignKey("scim_groups.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("user_id", String(36), ForeignKey("scim_users.id"), primary_key=True),
+    Column("display", String(512), nullable=True),  # as the identity provider gave it
+    Index("ix_scim_members_user", "user_id"),
+)

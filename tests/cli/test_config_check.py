@@ -78,7 +78,7 @@ def test_every_mistake_of_file_and_environment_in_one_round(tmp_path: Path) -> N
         f"{f}: tenants[acme].source.base_dn: required key missing",
         f"{f}: tenants[beta].source.kind: "
         'must be one of "csv", "entra_id", "google_workspace", "ldap", "salesforce", '
-        '"smarthr"; did you mean "ldap"?',
+        '"scim", "smarthr"; did you mean "ldap"?',
         # relative to the file's folder, not to the working directory
         f"{f}: mail.password_file: {config.parent}/secrets/smtp-password does not exist",
     ]

@@ -1,4 +1,5 @@
-"""`tenants apply / list / show / history`: tenants stored as data (SPEC §11)."""
+"""`tenants apply / list / show / history`: tenants stored as data (SPEC §11); `tenants
+scim-token`: the bearer token an identity provider pushes with (SPEC §17)."""
 
 from __future__ import annotations
 
@@ -108,6 +109,21 @@ def history_command(app: App, tenant_id: str, as_json: bool) -> None:
     for v in versions:
         click.echo(f"v{v.version}  {v.saved_at.isoformat(timespec='seconds')}  {v.author}")
         click.echo("  " + (", ".join(v.changed) or "(no key changed)"))
+
+
+@tenants_group.command("scim-token")
+@click.argument("tenant_id", metavar="TENANT")
+@click.pass_obj
+def scim_token_command(app: App, tenant_id: str) -> None:
+    """Issue (or rotate) TENANT's SCIM bearer token and show it this once; the store keeps
+    only its hash, and the previous token stops working at once."""
+    app.settings  # noqa: B018 -- the configuration's own tenants are in the store first
+    from sync.services.scim.tokens import issue_token
+
+    token = issue_token(app.engine, tenant_id)
+    click.echo(f"SCIM endpoint: /scim/v2/{tenant_id}/  (behind web's public address)", err=True)
+    click.echo("bearer token (shown once; give it to the identity provider):", err=True)
+    click.echo(token)
 
 
 def _found(app: App, tenant_id: str) -> StoredTenant:

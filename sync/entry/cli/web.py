@@ -29,8 +29,10 @@ def web_command(app: App, host: str | None, port: int | None) -> None:
 
     settings = app.settings
     paths = reset_paths(settings)
-    if not paths:
-        raise UsageError("no tenant has a reset_url with a {token} query parameter to serve")
+    if not paths and not any(t.source.kind == "scim" for t in settings.tenants):
+        raise UsageError(
+            "no tenant has a reset_url with a {token} query parameter, or a scim source, to serve"
+        )
     asgi = create_app(settings, app.engine)
     sock = _listen(host or settings.web.host, settings.web.port if port is None else port)
     logging.getLogger("sync.entry.web").setLevel(logging.INFO)
@@ -55,7 +57,9 @@ def web_command(app: App, host: str | None, port: int | None) -> None:
 def _listen(host: str, port: int) -> socket.socket:
     """The listening socket, bound here so that `--port 0` can say which port it got."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP named, not 0: asyncio sets TCP_NODELAY only on sockets that say they are TCP,
+    # and without it a kept-alive connection's small writes waited 40 ms for delayed ACKs
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))

@@ -18,7 +18,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from sync.config.settings import Settings
-from sync.entry.web import console, forgot, hooks, reset
+from sync.entry.web import console, forgot, hooks, reset, scim
 from sync.entry.web.console.console import Console
 from sync.entry.web.csrf import Csrf
 from sync.entry.web.forms import FormRefused
@@ -26,6 +26,7 @@ from sync.entry.web.middleware import Guard, rate_limited_page
 from sync.entry.web.paths import DONE, FORGOT, SEND, STATIC, reset_paths
 from sync.entry.web.ratelimit import RateLimited, RateLimits
 from sync.entry.web.render import page
+from sync.entry.web.scim.door import ScimDoor
 from sync.entry.web.site import Site, signing_secret
 from sync.timeutil import utc_now
 
@@ -65,6 +66,7 @@ def create_app(
     )
     app.state.site = site
     app.state.console = Console(settings.web)
+    app.state.scim = ScimDoor(settings, engine)
     return Guard(app, limits)
 
 
@@ -79,6 +81,7 @@ def _routes(site: Site) -> list[BaseRoute]:
     routes += [Route(path, reset.reset, methods=["GET", "POST"]) for path in site.reset_paths]
     routes += console.routes()
     routes += hooks.routes()
+    routes += scim.routes()
     return routes
 
 

@@ -11,7 +11,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sync.entry.web.paths import ADMIN, HOOKS, STATIC
+from sync.entry.web.paths import ADMIN, HOOKS, SCIM, STATIC
 from sync.entry.web.ratelimit import RateLimited, RateLimits
 from sync.entry.web.render import page
 
@@ -75,6 +75,8 @@ class Guard:
 
     def _refusal(self, scope: Scope) -> HTMLResponse | None:
         """A response that refuses the request before the app sees it, or None."""
+        if scope["path"].startswith(SCIM + "/"):
+            return None  # SCIM bounds its own bodies (1 MiB) and rates (per token, SPEC §17)
         if scope["method"] == "POST":
             length = Headers(scope=scope).get("content-length")
             if length is None or not length.isdecimal():

@@ -22,6 +22,7 @@ DONE = "/password/done"
 STATIC = "/static"
 ADMIN = "/admin"  # the administrators' console (sync.entry.web.console)
 HOOKS = "/hooks"  # HR webhooks (sync.entry.web.hooks)
+SCIM = "/scim"  # identity providers' pushes (sync.entry.web.scim)
 OWN_PATHS = ("/", FORGOT, SEND, DONE)
 
 
@@ -51,7 +52,8 @@ def reset_paths(settings: Settings) -> dict[str, tuple[str, ...]]:
             )
             continue
         path, name = place
-        if path in OWN_PATHS or any(path == p or path.startswith(p + "/") for p in (STATIC, ADMIN)):
+        reserved = (STATIC, ADMIN, SCIM)
+        if path in OWN_PATHS or any(path == p or path.startswith(p + "/") for p in reserved):
             raise ConfigError(
                 [
                     f"{settings.path}: tenants[{tenant.id}].reset_url: the path {path} is one "
