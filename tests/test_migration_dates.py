@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import inspect, text
 
 from sync.store.engine import make_engine, upgrade
-from tests.fleet.test_migration import _migrate
+from tests.support.migrations import migrate
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 INSERT = (
@@ -20,7 +20,7 @@ INSERT = (
 
 
 def test_accounts_gain_their_dates_and_pending_ones_go_back_disabled(database_url: str) -> None:
-    _migrate(database_url, "0009_tenant_watch")
+    migrate(database_url, "0009_tenant_watch")
     engine = make_engine(database_url)
     with engine.begin() as conn:
         for account_id in (1, 2):
@@ -39,7 +39,7 @@ def test_accounts_gain_their_dates_and_pending_ones_go_back_disabled(database_ur
         assert str(stored) == "2026-04-01"
     engine.dispose()
 
-    _migrate(database_url, "0009_tenant_watch", down=True)
+    migrate(database_url, "0009_tenant_watch", down=True)
     engine = make_engine(database_url)
     columns = {c["name"] for c in inspect(engine).get_columns("accounts")}
     assert not {"start_date", "end_date"} & columns

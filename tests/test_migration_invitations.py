@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from sqlalchemy import inspect, text
 
 from sync.store.engine import make_engine, upgrade
-from tests.fleet.test_migration import _migrate
+from tests.support.migrations import migrate
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 # account id -> its account_created emails (status, address)
@@ -24,7 +24,7 @@ OUTBOX = {
 
 
 def test_a_populated_store_upgrades_with_its_invitations_and_goes_back(database_url: str) -> None:
-    _migrate(database_url, "0003_wide_watermark")
+    migrate(database_url, "0003_wide_watermark")
     engine = make_engine(database_url)
     with engine.begin() as conn:
         for account_id, emails in OUTBOX.items():
@@ -68,7 +68,7 @@ def test_a_populated_store_upgrades_with_its_invitations_and_goes_back(database_
     }
     engine.dispose()
 
-    _migrate(database_url, "0003_wide_watermark", down=True)
+    migrate(database_url, "0003_wide_watermark", down=True)
     engine = make_engine(database_url)
     columns = {c["name"] for c in inspect(engine).get_columns("accounts")}
     assert not {"invited", "invite_failed_to", "role_group", "role_by_hand"} & columns
@@ -79,7 +79,7 @@ def test_a_populated_store_upgrades_with_its_invitations_and_goes_back(database_
 
 def test_the_audit_keeps_its_events_when_its_key_goes_and_comes_back(database_url: str) -> None:
     """0007_audit_unbound: SQLite drops the key only by copying account_events."""
-    _migrate(database_url, "0006_invitation_state")
+    migrate(database_url, "0006_invitation_state")
     engine = make_engine(database_url)
     with engine.begin() as conn:
         conn.execute(
@@ -106,7 +106,7 @@ def test_the_audit_keeps_its_events_when_its_key_goes_and_comes_back(database_ur
     assert "ix_outbox_account" not in {i["name"] for i in inspect(engine).get_indexes("outbox")}
     engine.dispose()
 
-    _migrate(database_url, "0006_invitation_state", down=True)
+    migrate(database_url, "0006_invitation_state", down=True)
     engine = make_engine(database_url)
     (key,) = inspect(engine).get_foreign_keys("account_events")
     assert key["referred_table"] == "accounts"

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from alembic import command
 from sqlalchemy import inspect
 
-from sync.store.engine import _alembic_config, make_engine, upgrade
+from sync.store.engine import make_engine, upgrade
 from sync.store.queue import ensure_queue_schema
-
-
-def _migrate(url: str, revision: str, down: bool = False) -> None:
-    engine = make_engine(url)
-    config = _alembic_config()
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        (command.downgrade if down else command.upgrade)(config, revision)
-    engine.dispose()
+from tests.support.migrations import migrate
 
 
 def test_0004_adds_tenants_drops_tick_claims_and_goes_back(database_url: str) -> None:
-    _migrate(database_url, "0003_wide_watermark")
+    migrate(database_url, "0003_wide_watermark")
     engine = make_engine(database_url)
     assert {"schedule_ticks", "scheduler_heartbeats"} <= set(inspect(engine).get_table_names())
 
@@ -34,7 +25,7 @@ def test_0004_adds_tenants_drops_tick_claims_and_goes_back(database_url: str) ->
         assert ensure_queue_schema(conn) is False  # already there (or SQLite: never)
     engine.dispose()
 
-    _migrate(database_url, "0003_wide_watermark", down=True)
+    migrate(database_url, "0003_wide_watermark", down=True)
     engine = make_engine(database_url)
     tables = set(inspect(engine).get_table_names())
     assert "schedule_ticks" in tables and "tenants" not in tables

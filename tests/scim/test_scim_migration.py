@@ -3,25 +3,16 @@ keys, and back down."""
 
 from __future__ import annotations
 
-from alembic import command
 from sqlalchemy import inspect
 
-from sync.store.engine import _alembic_config, make_engine, upgrade
+from sync.store.engine import make_engine, upgrade
+from tests.support.migrations import migrate
 
 TABLES = {"scim_directories", "scim_users", "scim_groups", "scim_members"}
 
 
-def _migrate(url: str, revision: str, down: bool = False) -> None:
-    engine = make_engine(url)
-    config = _alembic_config()
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        (command.downgrade if down else command.upgrade)(config, revision)
-    engine.dispose()
-
-
 def test_0009_adds_the_scim_directory_and_goes_back(database_url: str) -> None:
-    _migrate(database_url, "0010_account_dates")
+    migrate(database_url, "0010_account_dates")
     engine = make_engine(database_url)
     assert not TABLES & set(inspect(engine).get_table_names())
     upgrade(engine)
@@ -31,7 +22,7 @@ def test_0009_adds_the_scim_directory_and_goes_back(database_url: str) -> None:
     assert "uq_scim_users_name" in unique
     engine.dispose()
 
-    _migrate(database_url, "0010_account_dates", down=True)
+    migrate(database_url, "0010_account_dates", down=True)
     engine = make_engine(database_url)
     tables = set(inspect(engine).get_table_names())
     assert not TABLES & tables and "change_sets" in tables
