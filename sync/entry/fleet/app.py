@@ -15,6 +15,7 @@ from procrastinate.jobs import Status
 from sqlalchemy import Engine, make_url
 
 from sync.config.settings import Settings
+from sync.entry.fleet.connector import WatchedConnector
 from sync.errors import UsageError
 from sync.planning.schedule import periodic_cron
 from sync.services.storage import PG_CONNECT_ARGS
@@ -32,6 +33,7 @@ class Fleet:
     settings: Settings
     engine: Engine
     app: procrastinate.App
+    connector: WatchedConnector
 
 
 def conninfo(url: str) -> str:
@@ -45,15 +47,15 @@ def conninfo(url: str) -> str:
 
 
 def make_app(settings: Settings, engine: Engine) -> Fleet:
-    app = procrastinate.App(
-        connector=procrastinate.PsycopgConnector(
-            conninfo=conninfo(settings.database.url),
-            kwargs=dict(PG_CONNECT_ARGS),
-            min_size=1,
-            max_size=4,
-        )
+    """The app; a worker sets `fleet.connector.on_lost` to hear of its queries' failures."""
+    connector = WatchedConnector(
+        lambda _name: None,
+        conninfo=conninfo(settings.database.url),
+        kwargs=dict(PG_CONNECT_ARGS),
+        min_size=1,
+        max_size=4,
     )
-    fleet = Fleet(settings, engine, app)
+    fleet = Fleet(settings, engine, procrastinate.App(connector=connector), connector)
     _register(fleet)
     return fleet
 
@@ -100,7 +102,7 @@ def _register(fleet: Fleet) -> None:
                 )
             except UniqueViolation:
                 # a newer run of the tenant already waits (its queueing lock): it does this
-                # run's work; closing this one frees the tenant's lock for it
+                # run's work, so this one is closed rather than left `doing`
                 await app.job_manager.finish_job(job, status=Status.FAILED, delete_job=False)
                 log.warning("job %s stalled: its worker died; merged into the run waiting", job.id)
             count += 1
@@ -115,9 +117,11 @@ def run_job(
     from sync.services.queue import raise_priority
 
     try:
+        # no job `lock`: a job whose bookkeeping failed stays `doing` while its worker lives on,
+        # and its lock then held every later run of the tenant (issue 23). The run's store lock
+        # keeps the tenant single instead: a run that finds it taken is queued again BUSY_RETRY on
         fleet.app.configure_task(
             "sync_tenant",
-            lock=f"tenant:{tenant_id}",
             queueing_lock=f"tenant:{tenant_id}",
             priority=priority,
             schedule_in={"seconds": later} if later else None,
@@ -146,11 +150,12 @@ def request_run(settings: Settings, engine: Engine, tenant_id: str) -> bool | No
 
 
 def deliver_soon(fleet: Fleet, tenant_id: str) -> None:
-    # an already queued delivery of the tenant sends this run's email too
+    # an already queued delivery of the tenant sends this run's email too. No job `lock` (it
+    # could outlive a lost job, as sync_tenant's did): delivery takes its store lock itself
     with contextlib.suppress(AlreadyEnqueued):
-        fleet.app.configure_task(
-            "deliver", queueing_lock=f"deliver:{tenant_id}", lock="deliver"
-        ).defer(tenant_id=tenant_id)
+        fleet.app.configure_task("deliver", queueing_lock=f"deliver:{tenant_id}").defer(
+            tenant_id=tenant_id
+        )
 
 
 def lag(due_at: str | None, started: datetime) -> timedelta | None:

@@ -7,7 +7,9 @@ stalled-job check: within `fleet.stalled_after_seconds` plus one dispatch period
 minutes with the defaults; docs/operations.md).
 
 A database error ends Procrastinate's worker loop; this process starts a new one after a back-off
-(docs/operations.md, "Dropped connections") instead of exiting.
+(docs/operations.md, "Dropped connections") instead of exiting. So does a failure of a job's own
+bookkeeping (its `finish_job`), which Procrastinate alone would only log: the new loop has a new
+identity, so the job left `doing` under the old one is stalled and retried.
 """
 
 from __future__ import annotations
@@ -85,15 +87,20 @@ async def _serve_until_stopped(
     back-off, so a worker survives what the store survives instead of leaving it to a supervisor."""
     loop = asyncio.get_running_loop()
     attempt = 0
+    lost: list[str] = []
+    fleet.connector.on_lost = lambda query: _lose(current, lost, query)
     while not stopping.is_set():
         worker = _new_worker(fleet, name, concurrency)
         current[:] = [worker]
+        lost.clear()
         started = loop.time()
         try:
             await worker.run()  # type: ignore[no-untyped-call]
             problem: BaseException | str = "a background task of the worker stopped"
         except ConnectorException as failure:
             problem = failure.__cause__ or failure
+        if lost:
+            problem = f"its {lost[0]} failed"
         if stopping.is_set():
             return
         attempt = 1 if loop.time() - started > STEADY_SECONDS else attempt + 1
@@ -104,6 +111,18 @@ async def _serve_until_stopped(
         )  # fmt: skip
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stopping.wait(), wait)
+
+
+def _lose(current: list[Any], lost: list[str], query: str) -> None:
+    """A query of the worker's own lost the store: the loop ends (its runs get the stop grace)
+    and a new one starts. Any such failure, not only those Procrastinate stops for: a failed
+    `finish_job` otherwise leaves its job `doing` under a worker that still beats."""
+    if lost:
+        return
+    lost.append(query)
+    log.warning("the queue's %s lost the store: this worker loop ends, a new one starts", query)
+    for worker in current:
+        worker.stop()
 
 
 def _new_worker(fleet: Fleet, name: str, concurrency: int) -> Any:
