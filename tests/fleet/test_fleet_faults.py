@@ -158,3 +158,38 @@ def _ran_since(engine: Engine, tenant_id: str, since: float) -> bool:
         for r in rows
     )
 
+
+def test_a_stopping_worker_beats_until_its_runs_end(tmp_path: Path, pg_store: str) -> None:
+    """SIGTERM with a run in progress and a stop grace well above `stalled_after_seconds`: the
+    worker keeps beating through the grace, so it is not declared dead and its run is not
+    retried while it goes on; it ends the run and exits 0."""
+    pipe = tmp_path / "held.csv"
+    os.mkfifo(pipe)
+    timing = {**TIMING, "stalled_after_seconds": 3, "stop_timeout_seconds": 120}
+    config = fleet_config(tmp_path, pg_store, [tenant("held", pipe, schedule=EVERY_5S)], timing)
+    engine = upgraded(pg_store)
+    release = threading.Event()
+    holder = threading.Thread(target=_hold_then_feed, args=(pipe, tmp_path, release))
+    holder.start()
+    worker = Watched(config, "worker", "--concurrency", "1")
+    try:
+        wait_for(lambda: bool(readers_of(pipe, [worker.process.pid])), 90, "the run started")
+        job = _running_job(engine, "held")
+        worker.process.terminate()
+        worker.wait_for("stopping: no new run starts", 30)
+        stopped = time.time()
+        # a beat later than the stalled timeout after the stop began: never dead meanwhile
+        wait_for(lambda: _beat_after(engine, stopped + 3), 60, "a beat after the stalled timeout")
+        assert _status(engine, job) == "doing"
+    finally:
+        release.set()
+        holder.join(30)
+        finished = worker.finish(60)
+    assert finished.code == 0, finished.err[-3000:]
+    assert [row.status for row in run_rows(engine)] == ["succeeded"]
+
+
+def _beat_after(engine: Engine, moment: float) -> bool:
+    with engine.connect() as conn:
+        beat = conn.execute(text("SELECT max(last_heartbeat) FROM procrastinate_workers")).scalar()
+    return beat is not None and as_utc(beat).timestamp() > moment

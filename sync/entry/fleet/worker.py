@@ -67,12 +67,12 @@ def serve(settings: Settings, engine: Engine, concurrency: int) -> int:
 async def _work(fleet: Fleet, concurrency: int) -> int:
     name = f"{socket.gethostname()}:{os.getpid()}"
     log.info("worker %s started: concurrency %d", name, concurrency)
-    timeout = fleet.settings.fleet.stop_timeout_seconds
     stopping = asyncio.Event()
     current: list[Any] = []
     loop = asyncio.get_running_loop()
+    beats: list[asyncio.Task[None]] = []  # referenced so the loop does not drop them
     for number in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(number, _stop, current, stopping, timeout)
+        loop.add_signal_handler(number, _stop, fleet, current, stopping, beats)
     async with fleet.app.open_async():
         await _serve_until_stopped(fleet, name, concurrency, current, stopping)
     log.info("worker %s stopped", name)
@@ -143,13 +143,35 @@ def one_line(problem: BaseException | str) -> str:
     return " ".join(str(problem).split()) or type(problem).__name__
 
 
-def _stop(current: list[Any], stopping: asyncio.Event, timeout: float) -> None:
-    """No new job starts; runs get `timeout` seconds, then the process returns them."""
+def _stop(
+    fleet: Fleet, current: list[Any], stopping: asyncio.Event, beats: list[asyncio.Task[None]]
+) -> None:
+    """No new job starts; runs get the stop timeout, then the process returns them."""
+    timeout = fleet.settings.fleet.stop_timeout_seconds
     log.info("stopping: no new run starts; %d in progress (waiting up to %gs)", BUSY.count, timeout)
+    if stopping.is_set():
+        return
     stopping.set()
     for worker in current:
         worker.stop()
+        beats.append(asyncio.create_task(_beat_while_stopping(fleet, worker)))
     threading.Thread(target=_return_after, args=(timeout,), daemon=True).start()
+
+
+async def _beat_while_stopping(fleet: Fleet, worker: Any) -> None:
+    """Procrastinate ends a worker's heartbeat as its stop begins, before it waits for the runs:
+    a stop grace above `stalled_after_seconds` then had the worker declared dead and its runs
+    retried while they went on. This beats (through the job manager) until the worker has
+    unregistered, which Procrastinate does once its runs ended."""
+    every = fleet.settings.fleet.heartbeat_seconds
+    while (worker_id := worker.worker_id) is not None:
+        try:
+            await fleet.app.job_manager.update_heartbeat(worker_id)
+        except ConnectorException as failure:  # the store away: the next beat may reach it
+            log.warning(
+                "heartbeat while stopping failed: %s", one_line(failure.__cause__ or failure)
+            )
+        await asyncio.sleep(every)
 
 
 def _return_after(timeout: float) -> None:
