@@ -113,24 +113,44 @@ def run_job(
     fleet: Fleet, tenant_id: str, due_at: datetime | None, priority: int, later: float = 0
 ) -> bool:
     """Queues a run of the tenant (`later` seconds from now); False when one is already queued
-    (then this request merges into it, and a requested run raises the queued one's priority)."""
-    from sync.services.queue import raise_priority
-
+    (then this request merges into it, and a requested run moves the queued one ahead)."""
+    when = due_at.isoformat() if due_at else None
     try:
-        # no job `lock`: a job whose bookkeeping failed stays `doing` while its worker lives on,
-        # and its lock then held every later run of the tenant (issue 23). The run's store lock
-        # keeps the tenant single instead: a run that finds it taken is queued again BUSY_RETRY on
-        fleet.app.configure_task(
-            "sync_tenant",
-            queueing_lock=f"tenant:{tenant_id}",
-            priority=priority,
-            schedule_in={"seconds": later} if later else None,
-        ).defer(tenant_id=tenant_id, due_at=due_at.isoformat() if due_at else None)
+        _defer_run(fleet, tenant_id, when, priority, later)
     except AlreadyEnqueued:
         if priority > SCHEDULED:
-            raise_priority(fleet.engine, f"tenant:{tenant_id}", priority)
+            _move_ahead(fleet, tenant_id, priority)
         return False
     return True
+
+
+def _defer_run(
+    fleet: Fleet, tenant_id: str, due_at: str | None, priority: int, later: float = 0
+) -> None:
+    # no job `lock`: a job whose bookkeeping failed stays `doing` while its worker lives on,
+    # and its lock then held every later run of the tenant (issue 23). The run's store lock
+    # keeps the tenant single instead: a run that finds it taken is queued again BUSY_RETRY on
+    fleet.app.configure_task(
+        "sync_tenant",
+        queueing_lock=f"tenant:{tenant_id}",
+        priority=priority,
+        schedule_in={"seconds": later} if later else None,
+    ).defer(tenant_id=tenant_id, due_at=due_at)
+
+
+def _move_ahead(fleet: Fleet, tenant_id: str, priority: int) -> None:
+    """The tenant's waiting run goes ahead of the scheduled ones. Procrastinate has no public
+    call that changes a waiting job, so the job is cancelled and queued again, its tick kept;
+    when it started meanwhile (cancelling fails) there is nothing left to move."""
+    manager = fleet.app.job_manager
+    for job in manager.list_jobs(queueing_lock=f"tenant:{tenant_id}", status="todo"):
+        if job.id is None or job.priority >= priority:
+            continue
+        if manager.cancel_job_by_id(job.id, delete_job=True):
+            # a tick queued between the two calls is the run then: it keeps its own priority
+            due_at = job.task_kwargs.get("due_at")
+            with contextlib.suppress(AlreadyEnqueued):
+                _defer_run(fleet, tenant_id, due_at if isinstance(due_at, str) else None, priority)
 
 
 def request_run(settings: Settings, engine: Engine, tenant_id: str) -> bool | None:
