@@ -15,8 +15,3 @@ def fleet_serves(engine: Engine, stalled_after: timedelta) -> bool:
         return (
             queue_stats.has_queue(conn) and queue_stats.queue_stats(conn, stalled_after).workers > 0
         )
-
-
-def raise_priority(engine: Engine, queueing_lock: str, priority: int) -> None:
-    """A run already queued under `queueing_lock` goes ahead of the scheduled ones."""
-    queue_stats.raise_priority(engine, queueing_lock, priority)

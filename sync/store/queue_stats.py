@@ -1,12 +1,14 @@
 """The queue as `health` and `/metrics` see it: workers seen, queue depth, lag of the oldest
-due tenant. Read from Procrastinate's tables (and the dispatcher's) with plain SQL."""
+due tenant. Read from Procrastinate's tables (and the dispatcher's) with plain SQL, never written:
+its public API lists jobs one by one (`list_jobs`) or counts them per queue (`list_queues`), while
+`health` and `/metrics` need a count per task and the oldest waiting tick in one cheap query."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy import Connection, inspect, text
 
 from sync.store.dispatch import oldest_due
 from sync.store.queue import JOBS
@@ -63,15 +65,3 @@ def queue_stats(conn: Connection, stalled_after: timedelta) -> QueueStats:
         min(candidates) if candidates else None,
         now,
     )
-
-
-def raise_priority(engine: Engine, queueing_lock: str, priority: int) -> None:
-    """A run asked for now while a scheduled one waits: the waiting one goes first instead."""
-    with engine.begin() as conn:
-        conn.execute(
-            text(
-                "UPDATE procrastinate_jobs SET priority = greatest(priority, :p) "
-                "WHERE queueing_lock = :lock AND status = 'todo'"
-            ),
-            {"p": priority, "lock": queueing_lock},
-        )

@@ -35,10 +35,12 @@ FAST = {
 EVERY_5S = "*/5 * * * * *"  # a tenant's six-field schedule: seconds first
 
 
-def fleet_config(root: Path, url: str, tenants: list[dict[str, Any]]) -> Path:
+def fleet_config(
+    root: Path, url: str, tenants: list[dict[str, Any]], timing: dict[str, Any] = FAST
+) -> Path:
     config = configure(root, url, tenants)
     with config.open("a", encoding="utf-8") as handle:
-        handle.write("\n" + table("[fleet]", FAST))
+        handle.write("\n" + table("[fleet]", timing))
     return config
 
 

@@ -15,6 +15,7 @@ from procrastinate.jobs import Status
 from sqlalchemy import Engine, make_url
 
 from sync.config.settings import Settings
+from sync.entry.fleet.connector import WatchedConnector
 from sync.errors import UsageError
 from sync.planning.schedule import periodic_cron
 from sync.services.storage import PG_CONNECT_ARGS
@@ -36,6 +37,7 @@ class Fleet:
     settings: Settings
     engine: Engine
     app: procrastinate.App
+    connector: WatchedConnector
 
 
 def conninfo(url: str) -> str:
@@ -49,15 +51,15 @@ def conninfo(url: str) -> str:
 
 
 def make_app(settings: Settings, engine: Engine) -> Fleet:
-    app = procrastinate.App(
-        connector=procrastinate.PsycopgConnector(
-            conninfo=conninfo(settings.database.url),
-            kwargs=dict(PG_CONNECT_ARGS),
-            min_size=1,
-            max_size=4,
-        )
+    """The app; a worker sets `fleet.connector.on_lost` to hear of its queries' failures."""
+    connector = WatchedConnector(
+        lambda _name: None,
+        conninfo=conninfo(settings.database.url),
+        kwargs=dict(PG_CONNECT_ARGS),
+        min_size=1,
+        max_size=4,
     )
-    fleet = Fleet(settings, engine, app)
+    fleet = Fleet(settings, engine, procrastinate.App(connector=connector), connector)
     _register(fleet)
     return fleet
 
@@ -113,7 +115,7 @@ def _register(fleet: Fleet) -> None:
                 )
             except UniqueViolation:
                 # a newer run of the tenant already waits (its queueing lock): it does this
-                # run's work; closing this one frees the tenant's lock for it
+                # run's work, so this one is closed rather than left `doing`
                 await app.job_manager.finish_job(job, status=Status.FAILED, delete_job=False)
                 log.warning("job %s stalled: its worker died; merged into the run waiting", job.id)
             count += 1
@@ -135,22 +137,44 @@ def run_job(
     fleet: Fleet, tenant_id: str, due_at: datetime | None, priority: int, later: float = 0
 ) -> bool:
     """Queues a run of the tenant (`later` seconds from now); False when one is already queued
-    (then this request merges into it, and a requested run raises the queued one's priority)."""
-    from sync.services.queue import raise_priority
-
+    (then this request merges into it, and a requested run moves the queued one ahead)."""
+    when = due_at.isoformat() if due_at else None
     try:
-        fleet.app.configure_task(
-            "sync_tenant",
-            lock=f"tenant:{tenant_id}",
-            queueing_lock=f"tenant:{tenant_id}",
-            priority=priority,
-            schedule_in={"seconds": later} if later else None,
-        ).defer(tenant_id=tenant_id, due_at=due_at.isoformat() if due_at else None)
+        _defer_run(fleet, tenant_id, when, priority, later)
     except AlreadyEnqueued:
         if priority > SCHEDULED:
-            raise_priority(fleet.engine, f"tenant:{tenant_id}", priority)
+            _move_ahead(fleet, tenant_id, priority)
         return False
     return True
+
+
+def _defer_run(
+    fleet: Fleet, tenant_id: str, due_at: str | None, priority: int, later: float = 0
+) -> None:
+    # no job `lock`: a job whose bookkeeping failed stays `doing` while its worker lives on,
+    # and its lock then held every later run of the tenant (issue 23). The run's store lock
+    # keeps the tenant single instead: a run that finds it taken is queued again BUSY_RETRY on
+    fleet.app.configure_task(
+        "sync_tenant",
+        queueing_lock=f"tenant:{tenant_id}",
+        priority=priority,
+        schedule_in={"seconds": later} if later else None,
+    ).defer(tenant_id=tenant_id, due_at=due_at)
+
+
+def _move_ahead(fleet: Fleet, tenant_id: str, priority: int) -> None:
+    """The tenant's waiting run goes ahead of the scheduled ones. Procrastinate has no public
+    call that changes a waiting job, so the job is cancelled and queued again, its tick kept;
+    when it started meanwhile (cancelling fails) there is nothing left to move."""
+    manager = fleet.app.job_manager
+    for job in manager.list_jobs(queueing_lock=f"tenant:{tenant_id}", status="todo"):
+        if job.id is None or job.priority >= priority:
+            continue
+        if manager.cancel_job_by_id(job.id, delete_job=True):
+            # a tick queued between the two calls is the run then: it keeps its own priority
+            due_at = job.task_kwargs.get("due_at")
+            with contextlib.suppress(AlreadyEnqueued):
+                _defer_run(fleet, tenant_id, due_at if isinstance(due_at, str) else None, priority)
 
 
 def request_run(settings: Settings, engine: Engine, tenant_id: str) -> bool | None:
@@ -170,11 +194,12 @@ def request_run(settings: Settings, engine: Engine, tenant_id: str) -> bool | No
 
 
 def deliver_soon(fleet: Fleet, tenant_id: str) -> None:
-    # an already queued delivery of the tenant sends this run's email too
+    # an already queued delivery of the tenant sends this run's email too. No job `lock` (it
+    # could outlive a lost job, as sync_tenant's did): delivery takes its store lock itself
     with contextlib.suppress(AlreadyEnqueued):
-        fleet.app.configure_task(
-            "deliver", queueing_lock=f"deliver:{tenant_id}", lock="deliver"
-        ).defer(tenant_id=tenant_id)
+        fleet.app.configure_task("deliver", queueing_lock=f"deliver:{tenant_id}").defer(
+            tenant_id=tenant_id
+        )
 
 
 def lag(due_at: str | None, started: datetime) -> timedelta | None:

@@ -7,7 +7,9 @@ stalled-job check: within `fleet.stalled_after_seconds` plus one dispatch period
 minutes with the defaults; docs/operations.md).
 
 A database error ends Procrastinate's worker loop; this process starts a new one after a back-off
-(docs/operations.md, "Dropped connections") instead of exiting.
+(docs/operations.md, "Dropped connections") instead of exiting. So does a failure of a job's own
+bookkeeping (its `finish_job`), which Procrastinate alone would only log: the new loop has a new
+identity, so the job left `doing` under the old one is stalled and retried.
 """
 
 from __future__ import annotations
@@ -20,9 +22,13 @@ import signal
 import socket
 import threading
 import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from procrastinate import JobContext
 from procrastinate.exceptions import ConnectorException
 from sqlalchemy import Engine
 
@@ -62,39 +68,78 @@ def serve(settings: Settings, engine: Engine, concurrency: int) -> int:
     return asyncio.run(_work(fleet, concurrency))
 
 
+class Jobs:
+    """The worker identities of the jobs this process runs, recorded by a worker middleware (of
+    Procrastinate's public API): the identities to beat for while a stop waits for their runs."""
+
+    def __init__(self) -> None:
+        self.worker_ids: Counter[int] = Counter()
+
+    async def __call__(
+        self, call_next: Callable[[], Awaitable[Any]], context: JobContext, _worker: object
+    ) -> Any:
+        worker_id = context.job.worker_id
+        if worker_id is None:
+            return await call_next()
+        self.worker_ids[worker_id] += 1
+        try:
+            return await call_next()
+        finally:
+            self.worker_ids[worker_id] -= 1
+            if not self.worker_ids[worker_id]:
+                del self.worker_ids[worker_id]
+
+
+@dataclass
+class Loops:
+    """The Procrastinate worker loop of this process (a task of `run_worker_async`), restarted
+    when it loses the store, and what stops it."""
+
+    fleet: Fleet
+    jobs: Jobs = field(default_factory=Jobs)
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    current: list[asyncio.Task[None]] = field(default_factory=list)
+    lost: list[str] = field(default_factory=list)  # the query whose failure ended the loop
+    beats: list[asyncio.Task[None]] = field(default_factory=list)  # kept so they are not dropped
+
+
 async def _work(fleet: Fleet, concurrency: int) -> int:
     name = f"{socket.gethostname()}:{os.getpid()}"
     log.info("worker %s started: concurrency %d", name, concurrency)
-    timeout = fleet.settings.fleet.stop_timeout_seconds
-    stopping = asyncio.Event()
-    current: list[Any] = []
+    loops = Loops(fleet)
     loop = asyncio.get_running_loop()
     for number in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(number, _stop, current, stopping, timeout)
+        loop.add_signal_handler(number, _stop, loops)
     async with fleet.app.open_async():
-        await _serve_until_stopped(fleet, name, concurrency, current, stopping)
+        await _serve_until_stopped(loops, name, concurrency)
     log.info("worker %s stopped", name)
     return 0
 
 
-async def _serve_until_stopped(
-    fleet: Fleet, name: str, concurrency: int, current: list[Any], stopping: asyncio.Event
-) -> None:
+async def _serve_until_stopped(loops: Loops, name: str, concurrency: int) -> None:
     """Runs Procrastinate's worker until SIGTERM. Procrastinate ends its worker on the first
     database error (a dropped connection, a failover): this process starts a new one after a
     back-off, so a worker survives what the store survives instead of leaving it to a supervisor."""
     loop = asyncio.get_running_loop()
     attempt = 0
-    while not stopping.is_set():
-        worker = _new_worker(fleet, name, concurrency)
-        current[:] = [worker]
+    loops.fleet.connector.on_lost = lambda query: _lose(loops, query)
+    while not loops.stopping.is_set():
+        loops.lost.clear()
+        task = asyncio.create_task(_run_worker(loops, name, concurrency))
+        loops.current[:] = [task]
         started = loop.time()
         try:
-            await worker.run()  # type: ignore[no-untyped-call]
+            await task
             problem: BaseException | str = "a background task of the worker stopped"
         except ConnectorException as failure:
             problem = failure.__cause__ or failure
-        if stopping.is_set():
+        except asyncio.CancelledError:
+            if not (loops.stopping.is_set() or loops.lost):
+                raise  # this coroutine itself is cancelled: the process ends
+            problem = "stopped"
+        if loops.lost:
+            problem = f"its {loops.lost[0]} failed"
+        if loops.stopping.is_set():
             return
         attempt = 1 if loop.time() - started > STEADY_SECONDS else attempt + 1
         wait = backoff_seconds(attempt, 1.0, RESTART_LONGEST_SECONDS)
@@ -103,12 +148,24 @@ async def _serve_until_stopped(
             name, one_line(problem), wait, attempt,
         )  # fmt: skip
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stopping.wait(), wait)
+            await asyncio.wait_for(loops.stopping.wait(), wait)
 
 
-def _new_worker(fleet: Fleet, name: str, concurrency: int) -> Any:
-    timing = fleet.settings.fleet
-    return fleet.app._worker(
+def _lose(loops: Loops, query: str) -> None:
+    """A query of the worker's own lost the store: the loop ends (its runs get the stop grace)
+    and a new one starts. Any such failure, not only those Procrastinate stops for: a failed
+    `finish_job` otherwise leaves its job `doing` under a worker that still beats."""
+    if loops.lost:
+        return
+    loops.lost.append(query)
+    log.warning("the queue's %s lost the store: this worker loop ends, a new one starts", query)
+    for task in loops.current:
+        task.cancel()  # Procrastinate's documented stop: graceful, its runs get the grace
+
+
+async def _run_worker(loops: Loops, name: str, concurrency: int) -> None:
+    timing = loops.fleet.settings.fleet
+    await loops.fleet.app.run_worker_async(
         name=name,
         concurrency=concurrency,
         shutdown_graceful_timeout=timing.stop_timeout_seconds,
@@ -117,6 +174,7 @@ def _new_worker(fleet: Fleet, name: str, concurrency: int) -> Any:
         delete_jobs="successful",
         fetch_job_polling_interval=5,
         install_signal_handlers=False,
+        worker_middleware=[loops.jobs],
     )
 
 
@@ -124,13 +182,33 @@ def one_line(problem: BaseException | str) -> str:
     return " ".join(str(problem).split()) or type(problem).__name__
 
 
-def _stop(current: list[Any], stopping: asyncio.Event, timeout: float) -> None:
-    """No new job starts; runs get `timeout` seconds, then the process returns them."""
+def _stop(loops: Loops) -> None:
+    """No new job starts; runs get the stop timeout, then the process returns them."""
+    timeout = loops.fleet.settings.fleet.stop_timeout_seconds
     log.info("stopping: no new run starts; %d in progress (waiting up to %gs)", BUSY.count, timeout)
-    stopping.set()
-    for worker in current:
-        worker.stop()
+    if loops.stopping.is_set():
+        return
+    loops.stopping.set()
+    for task in loops.current:
+        task.cancel()
+    loops.beats.append(asyncio.create_task(_beat_while_stopping(loops)))
     threading.Thread(target=_return_after, args=(timeout,), daemon=True).start()
+
+
+async def _beat_while_stopping(loops: Loops) -> None:
+    """Procrastinate ends a worker's heartbeat as its stop begins, before it waits for the runs:
+    a stop grace above `stalled_after_seconds` then had the worker declared dead and its runs
+    retried while they went on. This beats (through the job manager) for the identities whose
+    jobs still run here, until none does."""
+    every = loops.fleet.settings.fleet.heartbeat_seconds
+    while loops.jobs.worker_ids:
+        for worker_id in list(loops.jobs.worker_ids):
+            try:
+                await loops.fleet.app.job_manager.update_heartbeat(worker_id)
+            except ConnectorException as failure:  # the store away: the next beat may reach it
+                cause = failure.__cause__ or failure
+                log.warning("heartbeat while stopping failed: %s", one_line(cause))
+        await asyncio.sleep(every)
 
 
 def _return_after(timeout: float) -> None:
