@@ -123,11 +123,13 @@ def _register(fleet: Fleet) -> None:
 
 
 def sweep_job(fleet: Fleet, tenant_id: str) -> bool:
-    """Queues the tenant's date sweep; False when one already waits."""
+    """Queues the tenant's date sweep; False when one already waits. No Procrastinate lock: a
+    lost job's lock would outlive it (docs/operations.md); the sweep takes the tenant's store
+    lock as a run does."""
     try:
-        fleet.app.configure_task(
-            "date_sweep", lock=f"tenant:{tenant_id}", queueing_lock=f"sweep:{tenant_id}"
-        ).defer(tenant_id=tenant_id)
+        fleet.app.configure_task("date_sweep", queueing_lock=f"sweep:{tenant_id}").defer(
+            tenant_id=tenant_id
+        )
     except AlreadyEnqueued:
         return False
     return True
