@@ -27,10 +27,11 @@ from sync.errors import StopRun, UserIssue
 from sync.model import DirectoryUser
 from sync.secrets import read_secret
 from sync.sources.base import Page, ReadRequest, ReadResult, SourceRead
-from sync.sources.ldap.connection import Endpoint
+from sync.sources.ldap import libldap
+from sync.sources.ldap.connection import Client, Endpoint
 from sync.sources.ldap.dialects import ACTIVE_DIRECTORY, DIALECTS, places_for
 from sync.sources.ldap.membership import GroupQuery, GroupsOf, Mode
-from sync.sources.ldap.reader import Job, PageReader, SmallFirstReader
+from sync.sources.ldap.reader import InProcessReader, Job, PageReader, SmallFirstReader
 from sync.sources.ldap.values import (
     EntryReader,
     RawEntry,
@@ -51,8 +52,17 @@ class Pass:
 class LdapSource:
     kind = "ldap"
 
-    def __init__(self, settings: LdapSourceSettings, *, lean_entries: bool = True) -> None:
+    def __init__(
+        self,
+        settings: LdapSourceSettings,
+        *,
+        client: Client | None = None,
+        lean_entries: bool = True,
+    ) -> None:
         self.settings = settings
+        # libldap where python-ldap is installed (the `ldap-c` extra), else ldap3; tests and
+        # the benchmark name one to compare them
+        self.client = client or libldap.client_for(settings.url, settings.start_tls)
         # False: entries from ldap3's public response, for measuring the lean path against
         # (bench/ldap_read.py --entries ldap3); see sync.sources.ldap.lean
         self.lean_entries = lean_entries
@@ -74,12 +84,13 @@ class LdapSource:
         attributes = tuple(self._attributes(request))
         endpoint = Endpoint.of(
             self.settings,
+            client=self.client,
             lean_entries=self.lean_entries,
             own_partitions=self.dialect.own_partitions,
         )
         job = Job(endpoint, self._password(), filters, attributes, self._group_query(request))
         tally = _Tally(GroupsOf(request.groups, self.places.get("groups", ())))
-        pages = PageReader(job) if _large(request, since) else SmallFirstReader(job, SMALL_READ)
+        pages = _reader(job, request, since)
         try:
             for number, entries in pages.pages():
                 tally.groups.membership = pages.membership
@@ -238,11 +249,17 @@ class _Tally:
 SMALL_READ = 2_000
 
 
-def _large(request: ReadRequest, since: str | None) -> bool:
-    """A full read of a tenant the store knows to be large goes to the reader process at once;
-    any other read (a delta, a small tenant, a tenant's first read) starts in this process and
-    moves there only if it turns out large."""
-    return since is None and request.known_users > SMALL_READ
+def _reader(
+    job: Job, request: ReadRequest, since: str | None
+) -> InProcessReader | PageReader | SmallFirstReader:
+    """libldap reads in this process. With ldap3, a full read of a tenant the store knows to be
+    large goes to the reader process at once; any other read (a delta, a small tenant, a
+    tenant's first read) starts in this process and moves there only if it turns out large."""
+    if job.settings.client == "libldap":
+        return InProcessReader(job)
+    if since is None and request.known_users > SMALL_READ:
+        return PageReader(job)
+    return SmallFirstReader(job, SMALL_READ)
 
 
 def _parenthesised(search_filter: str) -> str:
