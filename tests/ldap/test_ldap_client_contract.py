@@ -213,3 +213,19 @@ def test_a_server_closing_the_connection_mid_read(
         found[name] = re.sub(r"\d+", "N", str(failed.value))
     assert found["libldap"] == found["ldap3"]
     assert "after N entries; the read is incomplete and nobody is disabled" in found["ldap3"]
+
+
+def test_the_read_path_is_told_and_can_be_set_back_to_ldap3(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from click.testing import CliRunner
+
+    from sync.cli import cli
+    from sync.sources.ldap import libldap
+
+    assert libldap.client_for("ldap://127.0.0.1:389", start_tls=False) == "libldap"
+    assert "LDAP read: libldap (python-ldap " in CliRunner().invoke(cli, ["--version"]).output
+    monkeypatch.setenv(libldap.CLIENT_ENV, "ldap3")
+    assert libldap.client_for("ldap://127.0.0.1:389", start_tls=False) == "ldap3"
+    output = CliRunner().invoke(cli, ["--version"]).output
+    assert "LDAP read: ldap3 (CLOMO_LDAP_CLIENT=ldap3; libldap is installed)" in output

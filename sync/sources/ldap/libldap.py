@@ -51,11 +51,16 @@ def installed() -> bool:
     return ldap is not None
 
 
+# `ldap3` here makes every read use ldap3 even where python-ldap is installed (a way back, and
+# how the benchmark measures both); not CLOMO_SYNC_…, which names configuration keys
+CLIENT_ENV = "CLOMO_LDAP_CLIENT"
+
+
 def client_for(url: str, start_tls: bool) -> Client:
     """libldap where python-ldap is installed, except over TLS to `localhost`: libldap checks
     the certificate of a server it reaches as localhost against this machine's own host name
     (OpenLDAP's tls2.c), which ldap3 does not, so there ldap3 reads and both check alike."""
-    if ldap is None:
+    if ldap is None or os.environ.get(CLIENT_ENV, "").strip().lower() == "ldap3":
         return "ldap3"
     tls = start_tls or url.lower().startswith("ldaps:")
     return "ldap3" if tls and (urlsplit(url).hostname or "") == "localhost" else "libldap"
@@ -65,6 +70,8 @@ def version() -> str:
     """What `clomo-sync --version` and `health` say of the LDAP read."""
     if ldap is None:
         return "ldap3 (pure Python; install the ldap-c extra for libldap)"
+    if client_for("ldap://", start_tls=False) == "ldap3":
+        return f"ldap3 ({CLIENT_ENV}=ldap3; libldap is installed)"
     vendor = int(ldap.VENDOR_VERSION)  # 20513 is 2.5.13
     openldap = f"{vendor // 10000}.{vendor // 100 % 100}.{vendor % 100}"
     return f"libldap (python-ldap {ldap.__version__}, OpenLDAP {openldap})"
@@ -162,12 +169,19 @@ class LibldapPages:
         return entries
 
 
-# one lower-case string per attribute name as the server spells it
-_names: dict[str, str] = {}
+# the names of an entry's attributes as the server spells them -> lower case: entries of one
+# search mostly share one spelling, so each is lowered once
+_names: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 
 def _entry(dn: str, values: dict[str, list[bytes]]) -> RawEntry:
-    attributes = {_names.get(n) or _names.setdefault(n, n.lower()): v for n, v in values.items()}
+    spelt = tuple(values)
+    lowered = _names.get(spelt)
+    if lowered is None:
+        if len(_names) > 4096:  # bounded: a directory of many spellings only misses the cache
+            _names.clear()
+        lowered = _names[spelt] = tuple(name.lower() for name in spelt)
+    attributes = values if lowered == spelt else dict(zip(lowered, values.values(), strict=True))
     ranged = [name for name in attributes if ";range=" in name]
     if ranged:
         # AD sends a part of an attribute of more than MaxValRange values and expects ranged
