@@ -229,3 +229,14 @@ def test_the_read_path_is_told_and_can_be_set_back_to_ldap3(
     assert libldap.client_for("ldap://127.0.0.1:389", start_tls=False) == "ldap3"
     output = CliRunner().invoke(cli, ["--version"]).output
     assert "LDAP read: ldap3 (CLOMO_LDAP_CLIENT=ldap3; libldap is installed)" in output
+
+
+def test_a_ranged_attribute_fails_the_libldap_read_rather_than_reading_a_part() -> None:
+    """AD's ranged retrieval (an attribute of more than MaxValRange values) cannot be had from
+    slapd or Samba: the entry's conversion is checked directly."""
+    from sync.sources.ldap.libldap import _entry
+
+    whole = _entry("cn=a", {"Member": [b"cn=b"], "mail": [b"a@example.com"]})
+    assert whole.attributes == {"member": [b"cn=b"], "mail": [b"a@example.com"]}
+    with pytest.raises(IncompleteRead, match=r"cn=a: the server sent only part of member;range"):
+        _entry("cn=a", {"member;range=0-1499": [b"cn=b"]})

@@ -170,7 +170,7 @@ class LibldapPages:
 
 
 # the names of an entry's attributes as the server spells them -> lower case: entries of one
-# search mostly share one spelling, so each is lowered once
+# search mostly share one spelling, so each is lowered (and looked at) once
 _names: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 
@@ -178,11 +178,13 @@ def _entry(dn: str, values: dict[str, list[bytes]]) -> RawEntry:
     spelt = tuple(values)
     lowered = _names.get(spelt)
     if lowered is None:
-        if len(_names) > 4096:  # bounded: a directory of many spellings only misses the cache
-            _names.clear()
-        lowered = _names[spelt] = tuple(name.lower() for name in spelt)
+        lowered = _lowered(dn, spelt)
     attributes = values if lowered == spelt else dict(zip(lowered, values.values(), strict=True))
-    ranged = [name for name in attributes if ";range=" in name]
+    return RawEntry(dn, attributes)
+
+
+def _lowered(dn: str, spelt: tuple[str, ...]) -> tuple[str, ...]:
+    ranged = [name for name in spelt if ";range=" in name]
     if ranged:
         # AD sends a part of an attribute of more than MaxValRange values and expects ranged
         # reads for the rest, which this path does not make: stop rather than read a part
@@ -190,7 +192,10 @@ def _entry(dn: str, values: dict[str, list[bytes]]) -> RawEntry:
             f"{dn}: the server sent only part of {', '.join(ranged)} (AD ranged retrieval); "
             "nobody is disabled"
         )
-    return RawEntry(dn, attributes)
+    if len(_names) > 4096:  # bounded: a directory of many spellings only misses the cache
+        _names.clear()
+    lowered = _names[spelt] = tuple(name.lower() for name in spelt)
+    return lowered
 
 
 def _connect(settings: Endpoint) -> Any:
