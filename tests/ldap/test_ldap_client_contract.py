@@ -240,3 +240,36 @@ def test_a_ranged_attribute_fails_the_libldap_read_rather_than_reading_a_part() 
     assert whole.attributes == {"member": [b"cn=b"], "mail": [b"a@example.com"]}
     with pytest.raises(IncompleteRead, match=r"cn=a: the server sent only part of member;range"):
         _entry("cn=a", {"member;range=0-1499": [b"cn=b"]})
+
+
+@pytest.mark.parametrize(
+    "value", ["CN=Sales (Tokyo),OU=Groups", r"a*b\c", "nul\0here", "山田", "20240101000000Z"]
+)
+def test_filter_values_are_escaped_as_ldap3_escapes_them(value: str) -> None:
+    from ldap3.utils.conv import escape_filter_chars
+
+    from sync.sources.ldap.connection import escape_filter_value
+
+    assert escape_filter_value(value) == escape_filter_chars(value)
+
+
+def test_a_read_on_libldap_does_not_import_ldap3(
+    make_slapd: MakeSlapd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Importing ldap3 costs a run about what a delta read's searches cost."""
+    import subprocess
+    import sys
+
+    server = make_slapd(S.people(3))
+    monkeypatch.setenv(PASSWORD_ENV, S.SYNC_PW)
+    code = (
+        "import sys; from sync.sources.ldap import LdapSource; "
+        "from sync.sources.settings import LdapSourceSettings; "
+        "from tests.support.reading import collect, request; "
+        f"s = LdapSourceSettings(kind='ldap', url={server.url!r}, bind_dn={S.SYNC_DN!r}, "
+        f"password_env={PASSWORD_ENV!r}, base_dn={S.PEOPLE!r}); "
+        "read = collect(LdapSource(s, client='libldap').read(request('primary_email'))); "
+        "print(len(read.users), 'ldap3' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["3", "False"]

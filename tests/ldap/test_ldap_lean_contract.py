@@ -16,7 +16,8 @@ import pytest
 from ldap3 import NONE, SUBTREE, Connection, Server
 
 from sync.sources.ldap import lean
-from sync.sources.ldap.connection import Client, Endpoint, PagedSearch, open_connection
+from sync.sources.ldap.connection import Client, Endpoint
+from sync.sources.ldap.ldap3_client import PagedSearch, open_connection
 from sync.sources.ldap.values import RawAttributes
 from tests.ldap.conftest import MakeSlapd, MakeSource
 from tests.support import slapd as S

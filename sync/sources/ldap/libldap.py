@@ -22,8 +22,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from ldap3.core.results import RESULT_CODES
-
 from sync.errors import IncompleteRead, SourceUnavailable, StopRun, SyncError, TransientError
 from sync.sources.ldap.connection import (
     CLOSED,
@@ -32,7 +30,6 @@ from sync.sources.ldap.connection import (
     ca_hint,
     check_references,
     check_result,
-    open_connection,
     search_where,
     socket_words,
 )
@@ -278,6 +275,8 @@ def _reason(info: dict[str, Any]) -> str:
 def _result(info: dict[str, Any]) -> dict[str, Any]:
     """A python-ldap error as the result ldap3 would have returned: its code, ldap3's name for
     it, the server's message; a referral's URIs, which libldap appends to the message."""
+    from ldap3.core.results import RESULT_CODES  # only when a result is an error
+
     code = int(info["result"])
     message = str(info.get("info") or "")
     referrals: list[str] = []
@@ -308,6 +307,8 @@ def _tls_refused(exc: BaseException, info: dict[str, Any], settings: Endpoint) -
 def _tls_failure(opening: Opening) -> None:
     """libldap says only that TLS failed (GnuTLS gives no reason): the same handshake through
     ldap3 and Python's ssl names the reason in the ldap3 path's words, and raises it."""
+    from sync.sources.ldap.ldap3_client import open_connection
+
     try:
         conn = open_connection(replace(opening.settings, client="ldap3"), opening.password)
     except SourceUnavailable as exc:

@@ -22,12 +22,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from ldap3.core.exceptions import LDAPInvalidDnError
-from ldap3.utils.conv import escape_filter_chars
-from ldap3.utils.dn import parse_dn
-
 from sync.errors import StopRun
-from sync.sources.ldap.connection import Endpoint, Session
+from sync.sources.ldap.connection import Endpoint, Session, escape_filter_value
 
 Mode = Literal["in_chain", "members", "exists"]
 IN_CHAIN = "1.2.840.113556.1.4.1941"  # LDAP_MATCHING_RULE_IN_CHAIN
@@ -57,6 +53,9 @@ def dn_key(dn: str) -> str:
     (no escapes, no quotes) takes a short path; it runs once per person of every read."""
     if "\\" not in dn and '"' not in dn and "+" not in dn:
         return ",".join(_pair(part) for part in dn.lower().split(","))
+    from ldap3.core.exceptions import LDAPInvalidDnError  # the rare DN: ldap3's parser
+    from ldap3.utils.dn import parse_dn
+
     try:
         return ",".join(f"{name.lower()}={value.lower()}" for name, value, _ in parse_dn(dn))
     except LDAPInvalidDnError:
@@ -121,7 +120,7 @@ def _group_entry(conn: Session, endpoint: Endpoint, group: str, mode: Mode) -> R
 
 
 def _in_chain(conn: Session, group: str) -> set[str]:
-    search_filter = f"(memberOf:{IN_CHAIN}:={escape_filter_chars(group)})"
+    search_filter = f"(memberOf:{IN_CHAIN}:={escape_filter_value(group)})"
     search = conn.search(search_filter, ["1.1"])  # 1.1: no attributes
     keys: set[str] = set()
     while not search.done:

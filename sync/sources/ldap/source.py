@@ -21,14 +21,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from ldap3.utils.conv import escape_filter_chars
-
 from sync.errors import StopRun, UserIssue
 from sync.model import DirectoryUser
 from sync.secrets import read_secret
 from sync.sources.base import Page, ReadRequest, ReadResult, SourceRead
 from sync.sources.ldap import libldap
-from sync.sources.ldap.connection import Client, Endpoint
+from sync.sources.ldap.connection import Client, Endpoint, escape_filter_value
 from sync.sources.ldap.dialects import ACTIVE_DIRECTORY, DIALECTS, places_for
 from sync.sources.ldap.membership import GroupQuery, GroupsOf, Mode
 from sync.sources.ldap.reader import InProcessReader, Job, PageReader, SmallFirstReader
@@ -156,7 +154,7 @@ class LdapSource:
                 f"the delta watermark {since!r} is not a time the LDAP source wrote; "
                 "run once with --full"
             ) from None
-        text = escape_filter_chars(moment.strftime(self.dialect.filter_time_format))
+        text = escape_filter_value(moment.strftime(self.dialect.filter_time_format))
         changed = f"({self.dialect.changed_attribute}>={text})"
         expires = self.dialect.expires_attribute
         if not expires:
