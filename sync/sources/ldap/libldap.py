@@ -64,7 +64,7 @@ def client_for(url: str, start_tls: bool) -> Client:
 
 
 def version() -> str:
-    """What `clomo-sync --version` and `health` say of the LDAP read."""
+    """What `clomo-sync --version` says of the LDAP read."""
     if ldap is None:
         return "ldap3 (pure Python; install the ldap-c extra for libldap)"
     if client_for("ldap://", start_tls=False) == "ldap3":
@@ -254,6 +254,13 @@ def errors_of(
         code = info.get("errno")
         words = "connection refused" if code in NOT_CONNECTED else _reason(info)
         raise TransientError(f"cannot reach {where}: {socket_words(words, timeout)}") from None
+    except UnicodeDecodeError as exc:
+        # python-ldap decodes DNs and attribute names as UTF-8 (LDAPv3's encoding) and has no
+        # way to hand on the bytes; ldap3 guesses another encoding
+        raise IncompleteRead(
+            f"{where}: the server sent a DN or attribute name that is not UTF-8 ({exc.reason}); "
+            f"nobody is disabled ({CLIENT_ENV}=ldap3 reads it with ldap3's guess)"
+        ) from None
     except ldap.FILTER_ERROR as exc:
         reason = _reason(_info(exc))
         raise StopRun(f"{where}: the filter is not a valid LDAP filter: {reason}") from None
