@@ -1,8 +1,9 @@
 """LDAP and Active Directory as the directory (`kind = "ldap"`, SPEC §8).
 
 One connection per read, RFC 2696 paged searches asking only for the attributes the run needs,
-received in a process of its own (sync.sources.ldap.reader) while this one turns the previous
-page into users. A read is complete only if every page ended in success: a size or time limit, a
+through libldap in this process where python-ldap is installed (sync.sources.ldap.libldap), else
+through ldap3, a large read received in a process of its own (sync.sources.ldap.reader) while
+this one turns the previous page into users. A read is complete only if every page ended in success: a size or time limit, a
 referral or a dropped connection raises, so nobody is disabled. Connecting, binding and the first
 page are retried with back-off (restarting the read); once pages have been handed on, a broken
 connection fails the run instead, because re-reading would hand the same people on twice.
