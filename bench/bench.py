@@ -66,9 +66,9 @@ def main() -> None:
         profile_run(sys.argv[2:])
         return
     args = parse_args()
-    from sync.sources.ldap import libldap
+    from sync.sources.ldap.connection import libldap_installed
 
-    if not libldap.installed():
+    if not libldap_installed():
         args.clients = [c for c in args.clients if c != "libldap"] or ["ldap3"]
     preflight(args)
     OUT.mkdir(exist_ok=True)

@@ -110,10 +110,10 @@ class App:
 def _print_version(ctx: click.Context) -> None:
     from importlib.metadata import version
 
-    from sync.sources.ldap.libldap import version as ldap_read
+    from sync.sources.ldap.connection import read_path
 
     click.echo(f"clomo-sync, version {version('clomo-sync')}")
-    click.echo(f"LDAP read: {ldap_read()}")
+    click.echo(f"LDAP read: {read_path()}")
     ctx.exit()
 
 

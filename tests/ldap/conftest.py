@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from sync.sources.ldap import LdapSource, libldap
-from sync.sources.ldap.connection import Client
+from sync.sources.ldap import LdapSource
+from sync.sources.ldap.connection import Client, libldap_installed
 from sync.sources.settings import LdapSourceSettings
 from tests.support import slapd as S
 from tests.support.certs import make_server_tls
@@ -55,7 +55,7 @@ def make_slapd(tmp_path: Path) -> Iterator[MakeSlapd]:
 def client(request: pytest.FixtureRequest) -> Client:
     """Each test of a source runs on both clients (sync.sources.ldap.libldap): python-ldap must
     be installed (scripts/setup installs the `ldap-c` extra), or the libldap runs fail."""
-    if request.param == "libldap" and not libldap.installed():
+    if request.param == "libldap" and not libldap_installed():
         pytest.fail("python-ldap is not installed: pip install -e '.[ldap-c]' (scripts/setup)")
     return request.param  # type: ignore[no-any-return]
 

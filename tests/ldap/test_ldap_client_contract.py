@@ -221,12 +221,12 @@ def test_the_read_path_is_told_and_can_be_set_back_to_ldap3(
     from click.testing import CliRunner
 
     from sync.cli import cli
-    from sync.sources.ldap import libldap
+    from sync.sources.ldap.connection import CLIENT_ENV, client_for
 
-    assert libldap.client_for("ldap://127.0.0.1:389", start_tls=False) == "libldap"
+    assert client_for("ldap://127.0.0.1:389", start_tls=False) == "libldap"
     assert "LDAP read: libldap (python-ldap " in CliRunner().invoke(cli, ["--version"]).output
-    monkeypatch.setenv(libldap.CLIENT_ENV, "ldap3")
-    assert libldap.client_for("ldap://127.0.0.1:389", start_tls=False) == "ldap3"
+    monkeypatch.setenv(CLIENT_ENV, "ldap3")
+    assert client_for("ldap://127.0.0.1:389", start_tls=False) == "ldap3"
     output = CliRunner().invoke(cli, ["--version"]).output
     assert "LDAP read: ldap3 (CLOMO_LDAP_CLIENT=ldap3; libldap is installed)" in output
 

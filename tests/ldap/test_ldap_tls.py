@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from sync.errors import SourceUnavailable, StopRun
-from sync.sources.ldap import libldap
+from sync.sources.ldap.connection import client_for
 from tests.ldap.conftest import MakeSlapd, MakeSource
 from tests.support import slapd as S
 from tests.support.certs import make_ca
@@ -42,7 +42,7 @@ def test_the_host_name_localhost_is_checked_too(
     url = f"ldaps://localhost:{tls_server.tls_port}"
     source = make_source(url, ca_file=_ca(tls_server))
     # libldap would check the certificate against this machine's own name: ldap3 reads there
-    source.client = libldap.client_for(url, start_tls=False)
+    source.client = client_for(url, start_tls=False)
 
     assert source.client == "ldap3"
     assert len(collect(source.read(request("mail"))).users) == 3

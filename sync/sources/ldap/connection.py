@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cache
+from importlib.util import find_spec
 from typing import Any, Literal, Protocol
 from urllib.parse import unquote, urlsplit
 
@@ -31,6 +33,41 @@ REFUSED_CODES = {
     53: "the server is unwilling to perform it",
 }
 Client = Literal["libldap", "ldap3"]
+
+
+# `ldap3` here makes every read use ldap3 even where python-ldap is installed (a way back, and
+# how the benchmark measures both); not CLOMO_SYNC_…, which names configuration keys
+CLIENT_ENV = "CLOMO_LDAP_CLIENT"
+
+
+@cache
+def libldap_installed() -> bool:
+    """Whether python-ldap (the `ldap-c` extra) is installed; found without importing it, which
+    costs a run on ldap3 about 10 MB."""
+    return find_spec("ldap") is not None
+
+
+def client_for(url: str, start_tls: bool) -> Client:
+    """libldap where python-ldap is installed, except over TLS to `localhost`: libldap checks
+    the certificate of a server it reaches as localhost against this machine's own host name
+    (OpenLDAP's tls2.c), which ldap3 does not, so there ldap3 reads and both check alike."""
+    if not libldap_installed() or os.environ.get(CLIENT_ENV, "").strip().lower() == "ldap3":
+        return "ldap3"
+    tls = start_tls or url.lower().startswith("ldaps:")
+    return "ldap3" if tls and (urlsplit(url).hostname or "") == "localhost" else "libldap"
+
+
+def read_path() -> str:
+    """What `clomo-sync --version` says of the LDAP read."""
+    if not libldap_installed():
+        return "ldap3 (pure Python; install the ldap-c extra for libldap)"
+    if client_for("ldap://", start_tls=False) == "ldap3":
+        return f"ldap3 ({CLIENT_ENV}=ldap3; libldap is installed)"
+    import ldap
+
+    vendor = int(ldap.VENDOR_VERSION)  # 20513 is 2.5.13
+    openldap = f"{vendor // 10000}.{vendor // 100 % 100}.{vendor % 100}"
+    return f"libldap (python-ldap {ldap.__version__}, OpenLDAP {openldap})"
 
 
 class Pages(Protocol):

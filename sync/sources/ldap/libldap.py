@@ -20,12 +20,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import urlsplit
+
+import ldap
+from ldap.controls import SimplePagedResultsControl
 
 from sync.errors import IncompleteRead, SourceUnavailable, StopRun, SyncError, TransientError
 from sync.sources.ldap.connection import (
+    CLIENT_ENV,
     CLOSED,
-    Client,
     Endpoint,
     ca_hint,
     check_references,
@@ -34,44 +36,6 @@ from sync.sources.ldap.connection import (
     socket_words,
 )
 from sync.sources.ldap.values import RawAttributes, RawEntry
-
-try:
-    import ldap
-    from ldap.controls import SimplePagedResultsControl
-except ImportError:  # the `ldap-c` extra is not installed: ldap3 reads
-    ldap = None
-
-NAME = "libldap"
-
-
-def installed() -> bool:
-    return ldap is not None
-
-
-# `ldap3` here makes every read use ldap3 even where python-ldap is installed (a way back, and
-# how the benchmark measures both); not CLOMO_SYNC_…, which names configuration keys
-CLIENT_ENV = "CLOMO_LDAP_CLIENT"
-
-
-def client_for(url: str, start_tls: bool) -> Client:
-    """libldap where python-ldap is installed, except over TLS to `localhost`: libldap checks
-    the certificate of a server it reaches as localhost against this machine's own host name
-    (OpenLDAP's tls2.c), which ldap3 does not, so there ldap3 reads and both check alike."""
-    if ldap is None or os.environ.get(CLIENT_ENV, "").strip().lower() == "ldap3":
-        return "ldap3"
-    tls = start_tls or url.lower().startswith("ldaps:")
-    return "ldap3" if tls and (urlsplit(url).hostname or "") == "localhost" else "libldap"
-
-
-def version() -> str:
-    """What `clomo-sync --version` says of the LDAP read."""
-    if ldap is None:
-        return "ldap3 (pure Python; install the ldap-c extra for libldap)"
-    if client_for("ldap://", start_tls=False) == "ldap3":
-        return f"ldap3 ({CLIENT_ENV}=ldap3; libldap is installed)"
-    vendor = int(ldap.VENDOR_VERSION)  # 20513 is 2.5.13
-    openldap = f"{vendor // 10000}.{vendor // 100 % 100}.{vendor % 100}"
-    return f"libldap (python-ldap {ldap.__version__}, OpenLDAP {openldap})"
 
 
 class LibldapSession:

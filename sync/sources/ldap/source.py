@@ -3,10 +3,11 @@
 One connection per read, RFC 2696 paged searches asking only for the attributes the run needs,
 through libldap in this process where python-ldap is installed (sync.sources.ldap.libldap), else
 through ldap3, a large read received in a process of its own (sync.sources.ldap.reader) while
-this one turns the previous page into users. A read is complete only if every page ended in success: a size or time limit, a
-referral or a dropped connection raises, so nobody is disabled. Connecting, binding and the first
-page are retried with back-off (restarting the read); once pages have been handed on, a broken
-connection fails the run instead, because re-reading would hand the same people on twice.
+this one turns the previous page into users. A read is complete only if every page ended in
+success: a size or time limit, a referral or a dropped connection raises, so nobody is
+disabled. Connecting, binding and the first page are retried with back-off (restarting the
+read); once pages have been handed on, a broken connection fails the run instead, because
+re-reading would hand the same people on twice.
 
 Delta reads (`request.since`) ask for entries whose server change time (`modifyTimestamp`,
 AD `whenChanged`) is at or after the watermark; only a full read can see deleted entries. When
@@ -26,8 +27,7 @@ from sync.errors import StopRun, UserIssue
 from sync.model import DirectoryUser
 from sync.secrets import read_secret
 from sync.sources.base import Page, ReadRequest, ReadResult, SourceRead
-from sync.sources.ldap import libldap
-from sync.sources.ldap.connection import Client, Endpoint, escape_filter_value
+from sync.sources.ldap.connection import Client, Endpoint, client_for, escape_filter_value
 from sync.sources.ldap.dialects import ACTIVE_DIRECTORY, DIALECTS, places_for
 from sync.sources.ldap.membership import GroupQuery, GroupsOf, Mode
 from sync.sources.ldap.reader import InProcessReader, Job, PageReader, SmallFirstReader
@@ -61,7 +61,7 @@ class LdapSource:
         self.settings = settings
         # libldap where python-ldap is installed (the `ldap-c` extra), else ldap3; tests and
         # the benchmark name one to compare them
-        self.client = client or libldap.client_for(settings.url, settings.start_tls)
+        self.client = client or client_for(settings.url, settings.start_tls)
         # False: entries from ldap3's public response, for measuring the lean path against
         # (bench/ldap_read.py --entries ldap3); see sync.sources.ldap.lean
         self.lean_entries = lean_entries
