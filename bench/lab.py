@@ -83,9 +83,14 @@ class Lab:
     received: Any  # a shared counter of the messages the SMTP server accepted
     attributes: list[str]
     policy: Policy = Policy()
+    # the LDAP client of the runs: "libldap" (the default where python-ldap is installed) or
+    # "ldap3" (set through CLOMO_LDAP_CLIENT, sync.sources.ldap.libldap)
+    client: str = "libldap"
 
     def env(self) -> dict[str, str]:
-        return {**os.environ, PASSWORD_ENV: SYNC_PW, "PYTHONPATH": str(ROOT)}
+        env = {**os.environ, PASSWORD_ENV: SYNC_PW, "PYTHONPATH": str(ROOT)}
+        env["CLOMO_LDAP_CLIENT"] = self.client
+        return env
 
     @property
     def slapd_pid(self) -> int:

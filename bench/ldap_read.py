@@ -1,15 +1,16 @@
 """How fast the LDAP source reads a big directory from a real slapd on this machine.
 
     python bench/ldap_read.py [--people 100000] [--page-size 1000] [--dialect openldap]
-                              [--entries lean|ldap3|both] [--runs 1] [--groups]
+                              [--entries libldap|lean|ldap3|both|clients] [--runs 1] [--groups]
 
 Generates the people into a temporary directory (nothing is kept), loads them with slapadd,
 starts slapd on a free port of 127.0.0.1, reads everything through `LdapSource` as a sync run
 would (profile attributes, paged), and prints one JSON line per read: entries per second and the
-peak memory the reading process reached. `--entries` chooses how search entries are taken from
-ldap3 (sync.sources.ldap.lean: `lean` from its BER decoding, `ldap3` from its public response);
-`both` alternates the two over `--runs` rounds against the same slapd and ends with a line of
-medians and their ratio, so the comparison shares one machine state. `--groups` (openldap)
+peak memory the reading process reached. `--entries` chooses the client and how search entries
+are taken: `libldap` (python-ldap, sync.sources.ldap.libldap), or ldap3 (sync.sources.ldap.lean:
+`lean` from its BER decoding, `ldap3` from its public response); `both` alternates lean and
+ldap3, `clients` libldap and lean, over `--runs` rounds against the same slapd and ends with a
+line of medians and their ratio, so the comparison shares one machine state. `--groups` (openldap)
 adds groups (Staff holding four groups of a quarter of the people each, Admins holding one of
 them) and alternates reads without groups and with Staff and Admins requested (SPEC §13), the
 lean way.
@@ -45,11 +46,15 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--page-size", type=int, default=1000)
     parser.add_argument("--dialect", choices=["openldap", "active_directory"], default="openldap")
-    parser.add_argument("--entries", choices=["lean", "ldap3", "both"], default="lean")
+    parser.add_argument(
+        "--entries", choices=["libldap", "lean", "ldap3", "both", "clients"], default="lean"
+    )
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--groups", action="store_true")
     args = parser.parse_args()
-    kinds = ["lean", "ldap3"] if args.entries == "both" else [args.entries]
+    kinds = {"both": ["lean", "ldap3"], "clients": ["libldap", "lean"]}.get(
+        args.entries, [args.entries]
+    )
     if args.groups:
         kinds = ["lean", "lean+groups"]
 
@@ -76,6 +81,8 @@ def main() -> None:
             server.stop()
         medians = {kind: round(statistics.median(values), 2) for kind, values in seconds.items()}
         summary: dict[str, object] = {"median_read_seconds": medians}
+        if "libldap" in medians and "lean" in medians:
+            summary["lean_over_libldap"] = round(medians["lean"] / medians["libldap"], 3)
         if "ldap3" in medians:
             summary["ldap3_over_lean"] = round(medians["ldap3"] / medians["lean"], 3)
         if "lean+groups" in medians:
@@ -114,7 +121,9 @@ def measure(
     users = pages = 0
     started = time.monotonic()
     groups = frozenset(GROUPS) if kind == "lean+groups" else frozenset()
-    read = LdapSource(settings, lean_entries=lean).read(ReadRequest(PROFILE, groups=groups))
+    client = "libldap" if kind == "libldap" else "ldap3"
+    source = LdapSource(settings, client=client, lean_entries=lean)
+    read = source.read(ReadRequest(PROFILE, groups=groups))
     in_groups = 0
     while True:
         try:

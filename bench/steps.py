@@ -69,7 +69,7 @@ def full_sqlite(lab: Lab, runs: int, let_deliver: bool) -> tuple[Step, Path]:
     step = Step("full_sqlite", "3. `sync --full`, new SQLite store")
 
     def one(number: int) -> Sample:
-        database = lab.workdir / f"full-{number}.db"
+        database = lab.workdir / f"full-{lab.client}-{number}.db"
         remove_sqlite(database)
         url = f"sqlite:///{database}"
         sample = lab.sync(lab.config(f"full-{number}", url), url, "--full", let_deliver=let_deliver)
@@ -80,7 +80,7 @@ def full_sqlite(lab: Lab, runs: int, let_deliver: bool) -> tuple[Step, Path]:
     lab.repeat(step, runs, one)
     step.extra["report"] = summary(step.samples[0].report)
     check_full_report(step.extra["report"], lab.users)
-    return step, lab.workdir / "full-0.db"
+    return step, lab.workdir / f"full-{lab.client}-0.db"
 
 
 def check_full_report(report: dict[str, Any], users: int) -> None:
@@ -157,7 +157,7 @@ def delta(lab: Lab, runs: int, store: Path) -> Step:
     """Step 5: before each run the store is put back as step 4 left it and the same 1% of the
     people get new values (a round of their own), so every run does the same work."""
     step = Step("delta_sqlite", "5. delta after 1% changed, SQLite")
-    snapshot = lab.workdir / "after-again.db"
+    snapshot = lab.workdir / f"after-again-{lab.client}.db"
     copy_sqlite(store, snapshot)
     url = f"sqlite:///{store}"
     config = lab.config("delta", url)

@@ -14,12 +14,14 @@ from typing import Any
 import pytest
 
 from sync.sources.ldap import LdapSource
+from sync.sources.ldap.connection import Client, libldap_installed
 from sync.sources.settings import LdapSourceSettings
 from tests.support import slapd as S
 from tests.support.certs import make_server_tls
 
 PASSWORD_ENV = "CLOMO_TEST_LDAP_PASSWORD"
 
+CLIENTS: tuple[Client, ...] = ("libldap", "ldap3")
 MakeSlapd = Callable[..., S.Slapd]
 MakeSource = Callable[..., LdapSource]
 
@@ -49,9 +51,19 @@ def make_slapd(tmp_path: Path) -> Iterator[MakeSlapd]:
         server.stop()
 
 
+@pytest.fixture(params=CLIENTS)
+def client(request: pytest.FixtureRequest) -> Client:
+    """Each test of a source runs on both clients (sync.sources.ldap.libldap): python-ldap must
+    be installed (scripts/setup installs the `ldap-c` extra), or the libldap runs fail."""
+    if request.param == "libldap" and not libldap_installed():
+        pytest.fail("python-ldap is not installed: pip install -e '.[ldap-c]' (scripts/setup)")
+    return request.param  # type: ignore[no-any-return]
+
+
 @pytest.fixture
-def make_source(monkeypatch: pytest.MonkeyPatch) -> MakeSource:
-    """An LdapSource bound as the sync account of `server`, with a tiny retry bound."""
+def make_source(monkeypatch: pytest.MonkeyPatch, client: Client) -> MakeSource:
+    """An LdapSource of the test's client, bound as the sync account of `server`, with a tiny
+    retry bound."""
     monkeypatch.setenv(PASSWORD_ENV, S.SYNC_PW)
 
     def make(server: S.Slapd | str, **settings: Any) -> LdapSource:
@@ -65,6 +77,6 @@ def make_source(monkeypatch: pytest.MonkeyPatch) -> MakeSource:
             "timeout_seconds": 5,
             **settings,
         }
-        return LdapSource(LdapSourceSettings.model_validate(values))
+        return LdapSource(LdapSourceSettings.model_validate(values), client=client)
 
     return make

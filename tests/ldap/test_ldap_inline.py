@@ -1,6 +1,7 @@
-"""A read starts in the run's own process and moves to the reader process only when it turns out
-large (sync.sources.ldap.reader.SmallFirstReader); a known-large tenant's full read goes there at
-once. Every way gives the same users, membership, results and errors."""
+"""With ldap3, a read starts in the run's own process and moves to the reader process only when it
+turns out large (sync.sources.ldap.reader.SmallFirstReader); a known-large tenant's full read goes
+there at once. Every way gives the same users, membership, results and errors. With libldap every
+read stays in the run's process (the last test)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from sync.errors import IncompleteRead
 from sync.sources.base import ReadRequest
 from sync.sources.ldap import source as source_module
+from sync.sources.ldap.connection import Client
 from tests.ldap.conftest import MakeSlapd, MakeSource
 from tests.ldap.test_ldap_groups import OTHER_ASKED, STAFF_ASKED, directory
 from tests.support import slapd as S
@@ -40,6 +42,12 @@ def shape(read: Collected) -> tuple[Any, ...]:
     users = sorted((u.source_id, u.primary_email, tuple(sorted(u.groups))) for u in read.users)
     assert read.result is not None
     return users, read.result.full, read.result.watermark is not None
+
+
+@pytest.fixture
+def client() -> Client:
+    """The reader process is the ldap3 client's."""
+    return "ldap3"
 
 
 @pytest.fixture
@@ -102,3 +110,19 @@ def test_an_incomplete_read_fails_alike_in_either_process(
     wanted: ReadRequest = replace(request("primary_email"), known_users=known_users)
     with pytest.raises(IncompleteRead, match=r"sizeLimitExceeded.*nobody is disabled"):
         collect(make_source(server, page_size=20).read(wanted))
+
+
+def test_libldap_reads_a_large_tenant_in_the_runs_process_as_ldap3_does_in_its_own(
+    server_with_groups: Any, make_source: MakeSource, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    by_process = collect(make_source(server_with_groups, page_size=20).read(
+        replace(ASKED, known_users=KNOWN_LARGE)
+    ))  # fmt: skip
+    spawns = Spawns(monkeypatch)
+    libldap = make_source(server_with_groups, page_size=20)
+    libldap.client = "libldap"
+
+    assert shape(collect(libldap.read(replace(ASKED, known_users=KNOWN_LARGE)))) == shape(
+        by_process
+    )
+    assert spawns.count == 0

@@ -16,7 +16,8 @@ import pytest
 from ldap3 import NONE, SUBTREE, Connection, Server
 
 from sync.sources.ldap import lean
-from sync.sources.ldap.connection import Endpoint, PagedSearch, open_connection
+from sync.sources.ldap.connection import Client, Endpoint
+from sync.sources.ldap.ldap3_client import PagedSearch, open_connection
 from sync.sources.ldap.values import RawAttributes
 from tests.ldap.conftest import MakeSlapd, MakeSource
 from tests.support import slapd as S
@@ -78,6 +79,12 @@ def _response(url: str) -> list[tuple[str, RawAttributes]]:
         cookie = conn.result["controls"][PAGED]["value"]["cookie"]
         if not cookie:
             return entries
+
+
+@pytest.fixture
+def client() -> Client:
+    """The lean path is the ldap3 client's."""
+    return "ldap3"
 
 
 @pytest.fixture

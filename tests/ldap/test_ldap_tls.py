@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from sync.errors import SourceUnavailable, StopRun
+from sync.sources.ldap.connection import client_for
 from tests.ldap.conftest import MakeSlapd, MakeSource
 from tests.support import slapd as S
 from tests.support.certs import make_ca
@@ -39,8 +40,12 @@ def test_the_host_name_localhost_is_checked_too(
     tls_server: S.Slapd, make_source: MakeSource
 ) -> None:
     url = f"ldaps://localhost:{tls_server.tls_port}"
+    source = make_source(url, ca_file=_ca(tls_server))
+    # libldap would check the certificate against this machine's own name: ldap3 reads there
+    source.client = client_for(url, start_tls=False)
 
-    assert len(collect(make_source(url, ca_file=_ca(tls_server)).read(request("mail"))).users) == 3
+    assert source.client == "ldap3"
+    assert len(collect(source.read(request("mail"))).users) == 3
 
 
 @pytest.mark.parametrize("start_tls", [False, True])

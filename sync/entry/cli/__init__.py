@@ -107,6 +107,13 @@ class App:
             write_metrics(self.metrics_file, self.engine, self.settings)
 
 
+def _print_version(ctx: click.Context) -> None:
+    from sync.services.about import about
+
+    click.echo("\n".join(about()))
+    ctx.exit()
+
+
 @click.group()
 @click.option(
     "--config",
@@ -130,7 +137,14 @@ class App:
     metavar="PATH",
     help="Write Prometheus text-format metrics here after each run (node exporter textfile).",
 )
-@click.version_option(package_name="clomo-sync")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=lambda ctx, _param, value: _print_version(ctx) if value else None,
+    help="Show the version and the LDAP read path in use, and exit.",
+)
 @click.pass_context
 def cli(
     ctx: click.Context,

@@ -1,7 +1,8 @@
 """LDAP and Active Directory source (`kind = "ldap"`): see source.py.
 
 `LdapSource` is imported on first use, so the reader process (reader.py), which imports only
-connection.py and reader.py, does not load the configuration code and pydantic with it.
+the reading code (connection.py, ldap3_client.py, lean.py, reader.py), does not load the
+configuration code and pydantic with it.
 """
 
 from __future__ import annotations

@@ -20,16 +20,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
-
-from ldap3 import BASE, DEREF_NEVER, Connection
-from ldap3.core.exceptions import LDAPInvalidDnError
-from ldap3.utils.conv import escape_filter_chars
-from ldap3.utils.dn import parse_dn
+from typing import Literal
 
 from sync.errors import StopRun
-from sync.sources.ldap import lean
-from sync.sources.ldap.connection import Endpoint, PagedSearch, check_result, ldap_errors
+from sync.sources.ldap.connection import Endpoint, Session, escape_filter_value
 
 Mode = Literal["in_chain", "members", "exists"]
 IN_CHAIN = "1.2.840.113556.1.4.1941"  # LDAP_MATCHING_RULE_IN_CHAIN
@@ -40,7 +34,6 @@ GROUP_CLASSES: dict[str, frozenset[str]] = {
     "members": frozenset({"groupofnames", "groupofuniquenames"}),
     "in_chain": frozenset({"group"}),
 }
-NO_SUCH_OBJECT = 32
 
 # member DN key -> the requested groups (as spelt in the configuration) it belongs to
 Membership = dict[str, tuple[str, ...]]
@@ -60,6 +53,9 @@ def dn_key(dn: str) -> str:
     (no escapes, no quotes) takes a short path; it runs once per person of every read."""
     if "\\" not in dn and '"' not in dn and "+" not in dn:
         return ",".join(_pair(part) for part in dn.lower().split(","))
+    from ldap3.core.exceptions import LDAPInvalidDnError  # the rare DN: ldap3's parser
+    from ldap3.utils.dn import parse_dn
+
     try:
         return ",".join(f"{name.lower()}={value.lower()}" for name, value, _ in parse_dn(dn))
     except LDAPInvalidDnError:
@@ -81,13 +77,13 @@ def spellings(groups: Iterable[str]) -> dict[str, tuple[str, ...]]:
     return found
 
 
-def read_membership(conn: Connection, endpoint: Endpoint, query: GroupQuery) -> Membership:
+def read_membership(conn: Session, endpoint: Endpoint, query: GroupQuery) -> Membership:
     """The membership map (empty for `exists`); raises StopRun naming a group that is missing."""
     entries = {group: _group_entry(conn, endpoint, group, query.mode) for group in query.groups}
     if query.mode == "exists":
         return {}
     if query.mode == "in_chain":
-        members = {group: _in_chain(conn, endpoint, group) for group in query.groups}
+        members = {group: _in_chain(conn, group) for group in query.groups}
     else:
         graph = _group_graph(conn, endpoint, query.groups)
         for group, attributes in entries.items():  # a requested group outside both bases
@@ -100,26 +96,18 @@ def read_membership(conn: Connection, endpoint: Endpoint, query: GroupQuery) -> 
     return {key: tuple(sorted(groups)) for key, groups in membership.items()}
 
 
-def _group_entry(conn: Connection, endpoint: Endpoint, group: str, mode: Mode) -> Raw:
+def _group_entry(conn: Session, endpoint: Endpoint, group: str, mode: Mode) -> Raw:
     """The group's own entry (with its member values for `members`); a clear stop if it is
     missing, or (`members`, `in_chain`) if it is not a group of the kind the mode reads: a
     person's DN named by mistake would otherwise have no members, and everyone be out of scope."""
     where = f"{endpoint.url}: group {group}"
     attributes = ["objectClass", *(MEMBER_ATTRIBUTES if mode == "members" else ())]
-    with ldap_errors(where, endpoint.timeout_seconds):
-        conn.search(group, "(objectClass=*)", BASE, dereference_aliases=DEREF_NEVER,
-                    attributes=attributes)  # fmt: skip
-    if (conn.result or {}).get("result") == NO_SUCH_OBJECT:
+    found = conn.base_entry(group, attributes, where)
+    if found is None:
         # a server's access rules may hide an entry the bind DN may not read: say both
         raise StopRun(
             f"{where} does not exist (named in [tenants.scope] or [[tenants.roles]]), or "
             f"{endpoint.bind_dn or 'an anonymous bind'} may not read it; nobody is disabled"
-        )
-    check_result(conn.result, where)
-    found = next((_raw(i) for i in conn.response or () if i.get("type") == "searchResEntry"), None)
-    if found is None:
-        raise StopRun(
-            f"{where} does not exist or cannot be read by {endpoint.bind_dn or 'anonymous'}"
         )
     classes = {v.decode("utf-8", "replace").lower() for v in found.get("objectclass", ())}
     expected = GROUP_CLASSES.get(mode)
@@ -131,23 +119,21 @@ def _group_entry(conn: Connection, endpoint: Endpoint, group: str, mode: Mode) -
     return found
 
 
-def _in_chain(conn: Connection, endpoint: Endpoint, group: str) -> set[str]:
-    search_filter = f"(memberOf:{IN_CHAIN}:={escape_filter_chars(group)})"
-    search = PagedSearch(conn, endpoint, search_filter, ["1.1"])  # 1.1: no attributes
+def _in_chain(conn: Session, group: str) -> set[str]:
+    search_filter = f"(memberOf:{IN_CHAIN}:={escape_filter_value(group)})"
+    search = conn.search(search_filter, ["1.1"])  # 1.1: no attributes
     keys: set[str] = set()
     while not search.done:
         keys.update(dn_key(entry.dn) for entry in search.next_page())
     return keys
 
 
-def _group_graph(
-    conn: Connection, endpoint: Endpoint, groups: Iterable[str]
-) -> dict[str, list[str]]:
+def _group_graph(conn: Session, endpoint: Endpoint, groups: Iterable[str]) -> dict[str, list[str]]:
     """Every group entry under `base_dn` and under the requested groups' parents: group DN key
     -> its members' DN keys. Nested groups are usually kept beside the groups that hold them."""
     graph: dict[str, list[str]] = {}
     for base in _bases([endpoint.base_dn, *(_parent(group) for group in groups)]):
-        search = PagedSearch(conn, endpoint, GROUP_FILTER, list(MEMBER_ATTRIBUTES), base=base)
+        search = conn.search(GROUP_FILTER, list(MEMBER_ATTRIBUTES), base=base)
         while not search.done:
             for entry in search.next_page():
                 graph[dn_key(entry.dn)] = _member_keys(entry.attributes)
@@ -187,10 +173,6 @@ def _bases(candidates: Iterable[str]) -> list[str]:
         if not any(key == k or key.endswith("," + k) for k in kept):
             kept.append(key)
     return kept
-
-
-def _raw(item: dict[str, Any]) -> Raw:
-    return lean.entry_of(item).attributes
 
 
 class GroupsOf:

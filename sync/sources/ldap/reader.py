@@ -33,7 +33,7 @@ from typing import Any
 
 from sync.errors import IncompleteRead, SourceUnavailable, SyncError, TransientError
 from sync.retry import retrying
-from sync.sources.ldap.connection import Endpoint, PagedSearch, open_connection
+from sync.sources.ldap.connection import Endpoint, Pages, Session, open_session
 from sync.sources.ldap.membership import GroupQuery, Membership, read_membership
 from sync.sources.ldap.values import RawEntry
 
@@ -113,6 +113,26 @@ class PageReader:
         self._process.wait(10)
 
 
+class InProcessReader:
+    """PageReader's interface, reading in the run's own process page by page: the libldap
+    client's way (sync.sources.ldap.libldap), whose C decoding leaves a second process too
+    little to do to pay for sending it the pages."""
+
+    def __init__(self, job: Job) -> None:
+        self._messages = read_messages(job)
+        self.membership: Membership = {}
+
+    def pages(self) -> Iterator[tuple[int, list[RawEntry]]]:
+        for kind, payload in self._messages:
+            if kind == "groups":
+                self.membership = payload
+            else:
+                yield payload
+
+    def close(self) -> None:
+        self._messages.close()  # unbinds
+
+
 class SmallFirstReader:
     """PageReader's interface, reading in the run's own process while the read stays small.
 
@@ -144,18 +164,16 @@ class SmallFirstReader:
         """Every page of the read, or None once it has passed `limit` entries."""
         held: list[tuple[int, list[RawEntry]]] = []
         entries = 0
-        messages = read_messages(self._job)
+        reader = InProcessReader(self._job)
         try:
-            for kind, payload in messages:
-                if kind == "groups":
-                    self.membership = payload
-                    continue
-                held.append(payload)
-                entries += len(payload[1])
+            for page in reader.pages():
+                self.membership = reader.membership
+                held.append(page)
+                entries += len(page[1])
                 if entries > self._limit:
                     return None
         finally:
-            messages.close()  # unbinds
+            reader.close()  # unbinds
         return held
 
     def close(self) -> None:
@@ -205,7 +223,7 @@ def serve(job: Job, pipe: Pipe) -> None:
 def read_messages(job: Job) -> Generator[tuple[str, Any]]:
     """The read itself, wherever it runs: ("groups", membership) first when the job asked for
     groups, then ("page", (search number, entries)) for every page of every search."""
-    conn, search, first, membership = _begin(job)
+    session, search, first, membership = _begin(job)
     sent = len(first)
     try:
         if job.groups is not None:
@@ -213,21 +231,20 @@ def read_messages(job: Job) -> Generator[tuple[str, Any]]:
         yield "page", (0, first)
         for number, search_filter in enumerate(job.filters):
             if number:
-                search = PagedSearch(conn, job.settings, search_filter, list(job.attributes))
+                search = session.search(search_filter, list(job.attributes))
             while not search.done:
                 entries = _next(search, sent)
                 sent += len(entries)
                 yield "page", (number, entries)
     finally:
-        with suppress(Exception):
-            conn.unbind()
+        session.close()
 
 
 def _plain(entries: list[RawEntry]) -> list[tuple[str, Any]]:
     return [(entry.dn, entry.attributes) for entry in entries]
 
 
-def _begin(job: Job) -> tuple[Any, PagedSearch, list[RawEntry], Membership]:
+def _begin(job: Job) -> tuple[Session, Pages, list[RawEntry], Membership]:
     """Connects, binds, reads the groups' membership and the first page, retrying transient
     failures with exponential back-off and jitter (sync.retry) while `retry_seconds` last,
     attempts included: no attempt or wait starts that would begin past them. Later pages are not
@@ -235,17 +252,16 @@ def _begin(job: Job) -> tuple[Any, PagedSearch, list[RawEntry], Membership]:
     settings = job.settings
     attempts = 0
 
-    def attempt() -> tuple[Any, PagedSearch, list[RawEntry], Membership]:
+    def attempt() -> tuple[Session, Pages, list[RawEntry], Membership]:
         nonlocal attempts
         attempts += 1
-        conn = open_connection(settings, job.password)
-        search = PagedSearch(conn, settings, job.filters[0], list(job.attributes))
+        session = open_session(settings, job.password)
         try:
-            membership = read_membership(conn, settings, job.groups) if job.groups else {}
-            return conn, search, search.next_page(), membership
+            membership = read_membership(session, settings, job.groups) if job.groups else {}
+            search = session.search(job.filters[0], list(job.attributes))
+            return session, search, search.next_page(), membership
         except BaseException:
-            with suppress(Exception):
-                conn.unbind()
+            session.close()
             raise
 
     started = time.monotonic()
@@ -265,7 +281,7 @@ def _begin(job: Job) -> tuple[Any, PagedSearch, list[RawEntry], Membership]:
         ) from None
 
 
-def _next(search: PagedSearch, sent: int) -> list[RawEntry]:
+def _next(search: Pages, sent: int) -> list[RawEntry]:
     try:
         return search.next_page()
     except TransientError as exc:

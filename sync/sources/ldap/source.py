@@ -1,11 +1,13 @@
 """LDAP and Active Directory as the directory (`kind = "ldap"`, SPEC §8).
 
 One connection per read, RFC 2696 paged searches asking only for the attributes the run needs,
-received in a process of its own (sync.sources.ldap.reader) while this one turns the previous
-page into users. A read is complete only if every page ended in success: a size or time limit, a
-referral or a dropped connection raises, so nobody is disabled. Connecting, binding and the first
-page are retried with back-off (restarting the read); once pages have been handed on, a broken
-connection fails the run instead, because re-reading would hand the same people on twice.
+through libldap in this process where python-ldap is installed (sync.sources.ldap.libldap), else
+through ldap3, a large read received in a process of its own (sync.sources.ldap.reader) while
+this one turns the previous page into users. A read is complete only if every page ended in
+success: a size or time limit, a referral or a dropped connection raises, so nobody is
+disabled. Connecting, binding and the first page are retried with back-off (restarting the
+read); once pages have been handed on, a broken connection fails the run instead, because
+re-reading would hand the same people on twice.
 
 Delta reads (`request.since`) ask for entries whose server change time (`modifyTimestamp`,
 AD `whenChanged`) is at or after the watermark; only a full read can see deleted entries. When
@@ -23,16 +25,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from ldap3.utils.conv import escape_bytes, escape_filter_chars
-
 from sync.config.secrets import read_secret
 from sync.errors import StopRun, UserIssue
 from sync.model import DirectoryUser
 from sync.sources.base import Page, ReadRequest, ReadResult, SourceRead
-from sync.sources.ldap.connection import Endpoint
+from sync.sources.ldap.connection import Client, Endpoint, client_for, escape_filter_value
 from sync.sources.ldap.dialects import ACTIVE_DIRECTORY, DIALECTS, Dialect, places_for
 from sync.sources.ldap.membership import GroupQuery, GroupsOf, Mode
-from sync.sources.ldap.reader import Job, PageReader, SmallFirstReader
+from sync.sources.ldap.reader import InProcessReader, Job, PageReader, SmallFirstReader
 from sync.sources.ldap.values import (
     EntryReader,
     RawEntry,
@@ -53,8 +53,17 @@ class Pass:
 class LdapSource:
     kind = "ldap"
 
-    def __init__(self, settings: LdapSourceSettings, *, lean_entries: bool = True) -> None:
+    def __init__(
+        self,
+        settings: LdapSourceSettings,
+        *,
+        client: Client | None = None,
+        lean_entries: bool = True,
+    ) -> None:
         self.settings = settings
+        # libldap where python-ldap is installed (the `ldap-c` extra), else ldap3; tests and
+        # the benchmark name one to compare them
+        self.client = client or client_for(settings.url, settings.start_tls)
         # False: entries from ldap3's public response, for measuring the lean path against
         # (bench/ldap_read.py --entries ldap3); see sync.sources.ldap.lean
         self.lean_entries = lean_entries
@@ -76,12 +85,13 @@ class LdapSource:
         attributes = tuple(self._attributes(request))
         endpoint = Endpoint.of(
             self.settings,
+            client=self.client,
             lean_entries=self.lean_entries,
             own_partitions=self.dialect.own_partitions,
         )
         job = Job(endpoint, self._password(), filters, attributes, self._group_query(request))
         tally = _Tally(GroupsOf(request.groups, self.places.get("groups", ())))
-        pages = PageReader(job) if _large(request, since) else SmallFirstReader(job, SMALL_READ)
+        pages = _reader(job, request, since)
         try:
             for number, entries in pages.pages():
                 tally.groups.membership = pages.membership
@@ -150,7 +160,7 @@ class LdapSource:
                 f"the delta watermark {since!r} is not a time the LDAP source wrote; "
                 "run once with --full"
             ) from None
-        text = escape_filter_chars(moment.strftime(self.dialect.filter_time_format))
+        text = escape_filter_value(moment.strftime(self.dialect.filter_time_format))
         changed = f"({self.dialect.changed_attribute}>={text})"
         expires = self.dialect.expires_attribute
         if not expires:
@@ -243,13 +253,6 @@ class _Tally:
 SMALL_READ = 2_000
 
 
-def _large(request: ReadRequest, since: str | None) -> bool:
-    """A full read of a tenant the store knows to be large goes to the reader process at once;
-    any other read (a delta, a small tenant, a tenant's first read) starts in this process and
-    moves there only if it turns out large."""
-    return since is None and request.only is None and request.known_users > SMALL_READ
-
-
 def one_entry_filter(
     dialect: Dialect, places: Mapping[str, tuple[str, ...]], key: str
 ) -> str | None:
@@ -258,7 +261,7 @@ def one_entry_filter(
     objectGUID as its 16 bytes). None when the key cannot be an id of this directory: the read
     is then of everyone, and the caller keeps the person."""
     if "=" in key:
-        return f"({dialect.dn_attribute}={escape_filter_chars(key)})"
+        return f"({dialect.dn_attribute}={escape_filter_value(key)})"
     terms = []
     for attribute in places["source_id"]:
         decoder = dialect.decoders.get(attribute.lower())
@@ -267,13 +270,32 @@ def one_entry_filter(
                 parsed = uuid.UUID(key)
             except ValueError:
                 continue
-            value = escape_bytes(parsed.bytes_le) if decoder == "guid" else str(parsed)
+            value = _escaped_bytes(parsed.bytes_le) if decoder == "guid" else str(parsed)
         else:
-            value = escape_filter_chars(key)
+            value = escape_filter_value(key)
         terms.append(f"({attribute}={value})")
     if not terms:
         return None
     return terms[0] if len(terms) == 1 else f"(|{''.join(terms)})"
+
+
+def _escaped_bytes(data: bytes) -> str:
+    """Bytes as an LDAP filter value holds them: every byte escaped (RFC 4515 §3)."""
+    return "".join(f"\\{byte:02x}" for byte in data)
+
+
+def _reader(
+    job: Job, request: ReadRequest, since: str | None
+) -> InProcessReader | PageReader | SmallFirstReader:
+    """libldap reads in this process. With ldap3, a full read of a tenant the store knows to be
+    large goes to the reader process at once; any other read (a delta, a small tenant, a
+    tenant's first read, one person) starts in this process and moves there only if it turns
+    out large."""
+    if job.settings.client == "libldap":
+        return InProcessReader(job)
+    if since is None and request.only is None and request.known_users > SMALL_READ:
+        return PageReader(job)
+    return SmallFirstReader(job, SMALL_READ)
 
 
 def _parenthesised(search_filter: str) -> str:
