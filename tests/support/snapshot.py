@@ -8,6 +8,9 @@ from sqlalchemy import create_engine, inspect, select
 
 from sync.store.schema import metadata
 
+# what a run that changes nothing still writes: its record, and its end on the tenant's watch
+RUN_RECORDS = frozenset({"runs", "tenant_watch"})
+
 
 def store_rows(url: str) -> dict[str, list[tuple[Any, ...]]]:
     """Table name -> its rows in primary-key order; tables the store lacks are left out."""
@@ -33,3 +36,7 @@ def table_names(url: str) -> set[str]:
             return set(inspect(conn).get_table_names())
     finally:
         engine.dispose()
+
+
+def without_run_records(rows: dict[str, list[tuple[Any, ...]]]) -> dict[str, list[tuple[Any, ...]]]:
+    return {table: found for table, found in rows.items() if table not in RUN_RECORDS}
