@@ -1,6 +1,7 @@
 """A SmartHR API wire emulator on 127.0.0.1 for tests (plain HTTP on the loopback).
 
-It speaks what developer.smarthr.jp/api/about_api documents for `GET /api/v1/crews`: a bearer
+It speaks what developer.smarthr.jp/api/about_api documents for `GET /api/v1/crews` and
+`GET /api/v1/crews/{id}` (the crew, or 404 `not_found`): a bearer
 access token (`Authorization: Bearer TOKEN`; 401 `unauthorized_token` otherwise), paging by `page`
 and `per_page` (at most 100; 400 `bad_request` beyond) with a `Link` header (`first`, `prev`,
 `next`, `last`, absolute URLs) and `x-total-count`, the rate-limit headers `x-rate-limit-limit`,
@@ -13,11 +14,12 @@ parameter) is answered 500 and recorded in `unknown`, which the fixture checks.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from tests.support.tls_http import JsonHandler, Served, serve_http
 
@@ -28,6 +30,7 @@ RATE_LIMIT = 5000  # documented as requests per hour per token
 # code, type, status and message as SmartHR documents them
 ERRORS: dict[str, tuple[int, str, int, str]] = {
     "400": (1, "bad_request", 400, "リクエストパラメータの内容が不正です"),
+    "404": (4, "not_found", 404, "リソースが見つかりませんでした"),
     "401": (2, "unauthorized_token", 401, "無効なアクセストークンです"),
     "403": (3, "forbidden", 403, "リソースへのアクセスが禁止されています"),
     "500": (5, "internal_server_error", 500, "システム内部で予期せぬエラーが発生しました"),
@@ -97,7 +100,8 @@ class SmartHrEmulator(Served):
     def crew(self, n: int) -> dict[str, Any]:
         return next(c for c in self.crews if c.get("emp_code") == f"E{n:05d}")
 
-    def crews_page(self, query: dict[str, list[str]], headers: Any) -> tuple[Any, dict[str, str]]:
+    def _admit(self, headers: Any) -> dict[str, str]:
+        """Counts a crews request, checks its token and its scripted fault; the rate headers."""
         with self.lock:
             self.crew_requests += 1
             number = self.crew_requests
@@ -112,6 +116,18 @@ class SmartHrEmulator(Served):
         fault = self.script.get(number)
         if fault is not None:
             raise Refusal(fault, limits)
+        return limits
+
+    def one_crew(self, crew_id: str, headers: Any) -> tuple[Any, dict[str, str]]:
+        """`GET /api/v1/crews/{id}`: the crew, or 404 `not_found`."""
+        limits = self._admit(headers)
+        for crew in self.crews:
+            if crew.get("id") == crew_id:
+                return crew, limits
+        raise Refusal("404", limits)
+
+    def crews_page(self, query: dict[str, list[str]], headers: Any) -> tuple[Any, dict[str, str]]:
+        limits = self._admit(headers)
         try:
             page = int(query.get("page", ["1"])[0])
             per_page = int(query.get("per_page", ["10"])[0])
@@ -143,11 +159,16 @@ class _Handler(JsonHandler):
         parts = urlsplit(self.path)
         query = parse_qs(parts.query)
         self.emulator.requests.append((parts.path, query))
-        if parts.path != CREWS_PATH or set(query) - KNOWN_PARAMS:
+        one = re.fullmatch(rf"{CREWS_PATH}/([^/]+)", parts.path)  # GET /api/v1/crews/{id}
+        known = KNOWN_PARAMS if parts.path == CREWS_PATH else set()
+        if not (one or parts.path == CREWS_PATH) or set(query) - known:
             self._unknown()
             return
         try:
-            body, headers = self.emulator.crews_page(query, self.headers)
+            if one:
+                body, headers = self.emulator.one_crew(unquote(one[1]), self.headers)
+            else:
+                body, headers = self.emulator.crews_page(query, self.headers)
             self._json(200, body, headers)
         except Refusal as refusal:
             self._json(refusal.status, refusal.body, refusal.headers)

@@ -10,8 +10,9 @@ holds the token (never the token). The error's `type` and `message` are kept in 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
@@ -22,6 +23,11 @@ from sync.retry import retrying
 from sync.sources.settings import SmartHrSourceSettings
 
 RETRIED = frozenset({429, 500, 502, 503, 504})
+T = TypeVar("T")
+
+
+class NotFound(Exception):
+    """SmartHR's 404 `not_found` for one object: there is no such object (never retried)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +59,20 @@ class SmartHrClient:
     def get(self, url: str, params: dict[str, str] | None = None) -> Answer:
         """One page; TransientError once the retry budget is spent, SourceUnavailable when
         retrying cannot help."""
-        if _origin(url) != self._origin:
+        answer: Answer = self._retried(self._page, url, params)
+        return answer
+
+    def get_one(self, url: str) -> dict[str, Any] | None:
+        """One object (`GET /api/v1/crews/{id}`), or None when SmartHR says it is not found;
+        failures as for `get`."""
+        found: dict[str, Any] | None = self._retried(self._object, url)
+        return found
+
+    def _retried(self, attempt: Callable[..., T], *args: Any) -> T:
+        if _origin(args[0]) != self._origin:
             # the token goes only to the configured site, whatever a Link header says
             raise SourceUnavailable(
-                f"smarthr: a next-page link points to {_origin(url)}, not to {self._origin}"
+                f"smarthr: a next-page link points to {_origin(args[0])}, not to {self._origin}"
             )
         policy = retrying(
             budget_seconds=self.settings.retry_max_seconds,
@@ -64,13 +80,30 @@ class SmartHrClient:
             on_retry=self._count,
             what="SmartHR request",
         )
-        answer: Answer = policy(self._attempt, url, params)
-        return answer
+        result: T = policy(attempt, *args)
+        return result
 
     def _count(self, failure: BaseException, attempt: int, sleep: float) -> None:
         self.retries += 1
 
-    def _attempt(self, url: str, params: dict[str, str] | None) -> Answer:
+    def _page(self, url: str, params: dict[str, str] | None) -> Answer:
+        response, body = self._json(url, params)
+        if not isinstance(body, list):
+            raise SourceUnavailable(f"smarthr: {_path(url)} answered something not a list")
+        following = response.links.get("next", {}).get("url")
+        return Answer(body, following or None, _count_header(response))
+
+    def _object(self, url: str) -> dict[str, Any] | None:
+        # SmartHR's own `not_found` error: no such crew (a 404 of another server is the site's)
+        try:
+            _, body = self._json(url, None)
+        except NotFound:
+            return None
+        if not isinstance(body, dict):
+            raise SourceUnavailable(f"smarthr: {_path(url)} answered something not an object")
+        return body
+
+    def _json(self, url: str, params: dict[str, str] | None) -> tuple[requests.Response, Any]:
         headers = {"Authorization": self._auth, "Accept": "application/json"}
         try:
             response = self.session.get(
@@ -81,13 +114,9 @@ class SmartHrClient:
         if response.status_code != 200:
             raise self._failure(response, url)
         try:
-            body = response.json()
+            return response, response.json()
         except ValueError:
             raise TransientError(f"SmartHR {_path(url)}: an answer that is not JSON") from None
-        if not isinstance(body, list):
-            raise SourceUnavailable(f"smarthr: {_path(url)} answered something not a list")
-        following = response.links.get("next", {}).get("url")
-        return Answer(body, following or None, _count_header(response))
 
     def _failure(self, response: requests.Response, url: str) -> Exception:
         status = response.status_code
@@ -107,6 +136,8 @@ class SmartHrClient:
                 f"smarthr: {where} was forbidden ({detail}); the token of {key} needs "
                 "permission to read crews (従業員) and their departments"
             )
+        if status == 404 and kind == "not_found":
+            return NotFound(f"{where}: {detail}")
         if status == 404:
             return SourceUnavailable(f"smarthr: {where}: {detail}; check {self._site_key()}")
         return SourceUnavailable(f"smarthr: {where}: {detail}")

@@ -7,11 +7,16 @@ gave the same `x-total-count` and the number of distinct crews read equals it; o
 read once more, and a second mismatch fails the run with nobody disabled. Because a pass may be
 thrown away, each pass's users are kept until it is known whole and only then handed on (a
 SmartHR tenant is one company's staff: tens of thousands at most).
+
+A read of one person (ReadRequest.only) by a key that can be a crew id is `GET
+/api/v1/crews/{id}` alone: that crew, or nobody when SmartHR answers 404 `not_found`.
 """
 
 from __future__ import annotations
 
 import logging
+import re
+from urllib.parse import quote
 
 from sync.errors import IncompleteRead, TransientError, UserIssue
 from sync.model import DirectoryUser
@@ -23,6 +28,9 @@ from sync.sources.smarthr.crews import CrewMapping
 log = logging.getLogger(__name__)
 
 PER_PAGE = "100"  # the largest page SmartHR serves
+# what can be a crew's id (SmartHR's are UUIDs): a key with `@`, `=` or a space (an address, a
+# DN) cannot, and is looked for in the whole read by the caller (ReadRequest.only)
+CREW_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z-]{0,63}")
 PASSES = 2  # a read whose count does not add up is read once more, then fails
 
 
@@ -36,6 +44,9 @@ class SmartHrSource:
     def read(self, request: ReadRequest) -> SourceRead:
         client = SmartHrClient(self.settings)
         try:
+            if self._by_id(request.only):
+                assert request.only is not None
+                return (yield from self._one(client, request, request.only))
             for attempt in range(1, PASSES + 1):
                 pages, problem, stats = self._pass(client, request)
                 if problem is None:
@@ -49,6 +60,27 @@ class SmartHrSource:
             )
         finally:
             client.close()
+
+    def _by_id(self, only: str | None) -> bool:
+        """Whether `only` is read by `GET /api/v1/crews/{id}`: a key that can be a crew id,
+        where the source id is the crew's `id` (a tenant may map it to another field)."""
+        return only is not None and self.mapping.id_field == "id" and bool(CREW_ID.fullmatch(only))
+
+    def _one(self, client: SmartHrClient, request: ReadRequest, crew_id: str) -> SourceRead:
+        """`GET /api/v1/crews/{id}`: that crew alone, or nobody (404). Partial: nobody is gone."""
+        url = f"{self.settings.site()}/api/v1/crews/{quote(crew_id, safe='')}"
+        try:
+            crew = client.get_one(url)
+        except TransientError as exc:
+            raise cut_short("smarthr", exc, 0, "0 crews", self.settings.retry_max_seconds) from None
+        stats = {"pages": 1, "crews": 0 if crew is None else 1, "retries": client.retries}
+        if crew is not None:
+            outcome = self.mapping.to_user(crew, "crew", request.groups, request.extra_fields)
+            if isinstance(outcome, DirectoryUser):
+                yield Page(users=(outcome,))
+            else:
+                yield Page(issues=(outcome,))
+        return ReadResult(full=False, stats=stats)
 
     def _pass(
         self, client: SmartHrClient, request: ReadRequest
