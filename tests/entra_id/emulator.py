@@ -6,7 +6,8 @@ client-credentials flow and users/delta: the tenant's OpenID metadata
 endpoint (checking the client secret, or the client assertion JWT's signature against the
 registered certificate, its `x5t#S256`, `aud`, `iss`, `sub` and `exp`), and Graph's
 `/v1.0/users/delta` (`$select`, paging by `@odata.nextLink`, `@odata.deltaLink`, `@removed`
-entries for deleted users, 410 for an expired delta token), `/v1.0/users` with `$filter`, and
+entries for deleted users, 410 for an expired delta token), `/v1.0/users` with `$filter`,
+`/v1.0/users/{id | userPrincipalName}` with `$select` (404 `Request_ResourceNotFound`), and
 `/v1.0/groups/{id}/transitiveMembers/microsoft.graph.user?$select=id` (nested groups' users,
 paged; 404 for a group that does not exist, 400 for an id that is not a GUID, 403 without
 GroupMember.Read.All).
@@ -21,7 +22,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 import jwt
 from cryptography import x509
@@ -281,7 +282,26 @@ class EntraEmulator(Served):
             )
         if path == "/v1.0/users/delta":
             return self._delta(query, fault)
-        return self._list(query, headers)
+        if path == "/v1.0/users":
+            return self._list(query, headers)
+        return self._user(unquote(path.removeprefix("/v1.0/users/")), query)
+
+    def _user(self, key: str, query: dict[str, list[str]]) -> dict[str, Any]:
+        """`/v1.0/users/{id | userPrincipalName}` with `$select`: the user, or 404."""
+        if set(query) - {"$select"}:
+            self.unknown.append(f"users/{key} with {sorted(query)}")
+            raise graph_error(500, "notEmulated", f"users/{{id}} with {sorted(query)}")
+        select = self._select(query)
+        for user in self.users:
+            if key.lower() in (user["id"].lower(), str(user.get("userPrincipalName")).lower()):
+                context = f"{self.url}/v1.0/$metadata#users({select})/$entity"
+                return {"@odata.context": context, **_selected(user, select)}
+        raise graph_error(
+            404,
+            "Request_ResourceNotFound",
+            f"Resource '{key}' does not exist or one of its queried reference-property "
+            "objects are not present.",
+        )
 
     def transitive_users(
         self, group_id: str, query: dict[str, list[str]], headers: Any
@@ -463,9 +483,10 @@ class _Handler(JsonHandler):
             members = re.fullmatch(
                 r"/v1\.0/groups/([^/]+)/transitiveMembers/microsoft\.graph\.user", parts.path
             )
+            one_user = re.fullmatch(r"/v1\.0/users/[^/]+", parts.path)
             if metadata:
                 self._json(200, self.emulator.openid_configuration(metadata[1]))
-            elif parts.path in ("/v1.0/users/delta", "/v1.0/users"):
+            elif parts.path in ("/v1.0/users/delta", "/v1.0/users") or one_user:
                 self._json(200, self.emulator.graph(parts.path, query, self.headers))
             elif members:
                 self._json(200, self.emulator.transitive_users(members[1], query, self.headers))

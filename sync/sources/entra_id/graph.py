@@ -26,6 +26,10 @@ class DeltaExpired(StopRun):
     """410 Gone: the delta link's sync state expired; only a full read can go on."""
 
 
+class NotFound(SourceUnavailable):
+    """404 `Request_ResourceNotFound`: the object asked for by id does not exist."""
+
+
 class Graph:
     """GETs of Graph URLs (a first URL with parameters, or an opaque next/delta link)."""
 
@@ -56,6 +60,14 @@ class Graph:
         )
         answer: dict[str, Any] = policy(self._attempt, url, params, headers or {}, group)
         return answer
+
+    def get_one(self, url: str, params: dict[str, str]) -> dict[str, Any] | None:
+        """One object by its URL (`/v1.0/users/{id}`), or None when Graph says it does not
+        exist; failures as for `get`."""
+        try:
+            return self.get(url, params)
+        except NotFound:
+            return None
 
     def _count(self, failure: BaseException, attempt: int, sleep: float) -> None:
         self.retries += 1
@@ -117,7 +129,10 @@ class Graph:
                 "(an OData $filter Graph accepts on users)"
             )
         if status == 404:
-            return SourceUnavailable(
+            # NotFound to a caller that asked for one object: there is none; to others, a
+            # wrong endpoint
+            failure = NotFound if code == "Request_ResourceNotFound" else SourceUnavailable
+            return failure(
                 f"entra_id: {where}: {detail}; check graph_endpoint {self.settings.graph_endpoint}"
             )
         if status >= 500:

@@ -6,11 +6,17 @@ users changed since, `@removed` entries being deleted users (their accounts are 
 on the delta link means Graph no longer holds its sync state: the read restarts in full in the
 same run. With `filter`, Graph's delta query cannot filter (it takes only `id eq`), so every read
 is a full, filtered `/v1.0/users` listing (advanced query: `ConsistencyLevel: eventual`).
+
+A read of one person (ReadRequest.only) by an object id, without `filter`, is `GET
+/v1.0/users/{id}` with the same `$select` (404 `Request_ResourceNotFound`: nobody); scope and
+role groups are read as for every read (each group's transitive members), so that person's
+groups are the whole read's.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,7 +30,10 @@ from sync.sources.settings import EntraIdSourceSettings
 
 log = logging.getLogger(__name__)
 
-PAGE_SIZE = "999"  # the largest page Graph serves of users
+PAGE_SIZE = "999"
+GUID = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE
+)  # the largest page Graph serves of users
 
 
 class EntraIdSource:
@@ -43,6 +52,9 @@ class EntraIdSource:
             membership = read_membership(graph, request.groups) if request.groups else None
             # membership changes are not in users/delta: with groups, every read is full, so
             # someone who left a group is seen at once (docs/entra_id.md)
+            if self._by_id(request.only, plan):
+                assert request.only is not None
+                return (yield from self._one(graph, plan, request.only, membership))
             since = None if request.groups else self._usable(request.since)
             if since is not None:
                 try:
@@ -52,6 +64,30 @@ class EntraIdSource:
             return (yield from self._pages(graph, plan, None, membership))
         finally:
             graph.close()
+
+    def _by_id(self, only: str | None, plan: FieldPlan) -> bool:
+        """Whether `only` is read by `GET /v1.0/users/{id}`: an object id (GUID), where the
+        source id is the user's `id` and no `filter` narrows the directory (that user might be
+        outside it: the whole, filtered read says)."""
+        by_id = plan.paths["source_id"] == (("id",),) and not self.settings.filter
+        return by_id and only is not None and GUID.fullmatch(only) is not None
+
+    def _one(
+        self, graph: Graph, plan: FieldPlan, user_id: str, membership: Membership | None
+    ) -> SourceRead:
+        """That user alone with the delta read's fields, or nobody (404); a partial read."""
+        url = f"{self.settings.graph_endpoint}/v1.0/users/{user_id}"
+        stats = {"pages": 0, "users": 0, "removed": 0}
+        try:
+            entry = graph.get_one(url, {"$select": plan.select()})
+        except TransientError as exc:
+            budget = self.settings.retry_max_seconds
+            raise cut_short("entra_id", exc, 0, "0 users", budget) from None
+        page, _ = self._page({"value": [] if entry is None else [entry]}, plan, stats, membership)
+        yield page
+        stats["retries"] = graph.retries
+        stats |= membership.stats if membership else {}
+        return ReadResult(full=False, stats=stats)
 
     def _usable(self, since: str | None) -> str | None:
         """The stored delta link, unless a filter is set or it belongs to another endpoint."""
