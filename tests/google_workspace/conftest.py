@@ -46,3 +46,16 @@ def settings(emulator: GoogleEmulator, key_file: Path) -> GoogleWorkspaceSourceS
         retry_initial_seconds=0.01,
         retry_max_seconds=0.5,
     )
+
+
+def google_keys(emulator: GoogleEmulator, key_file: Path) -> dict[str, object]:
+    """The `[tenants.source]` keys of a tenant on the emulator, with a short retry budget."""
+    return {
+        "kind": "google_workspace",
+        "credentials_file": str(key_file),
+        "subject": ADMIN,
+        "api_endpoint": emulator.url,
+        "timeout_seconds": 5,
+        "retry_initial_seconds": 0.01,
+        "retry_max_seconds": 0.5,
+    }

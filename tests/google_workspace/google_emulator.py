@@ -3,9 +3,11 @@
 It speaks what google-auth and google-api-python-client really send: a form POST with a
 signed JWT assertion (checked with the public half of the key the test generated), then
 `GET /admin/directory/v1/users` with a bearer token, `customer`/`domain`, `maxResults`,
-`pageToken`, `fields`, `projection` and `query`; and `GET /admin/directory/v1/groups/{groupKey}/
-members` (`members.list`) with `includeDerivedMembership` (nested groups' members too),
-`maxResults` and `pageToken`, when the token carries the group-membership scope. It answers with
+`pageToken`, `fields`, `projection` and `query`; `GET /admin/directory/v1/users/{userKey}`
+(`users.get` by id or address, 404 `notFound` for nobody); and
+`GET /admin/directory/v1/groups/{groupKey}/members` (`members.list`) with
+`includeDerivedMembership` (nested groups' members too), `maxResults` and `pageToken`, when the
+token carries the group-membership scope. It answers with
 Google's JSON shapes and error bodies, and can be scripted to fail (429, 503, rate-limit 403s,
 expired tokens).
 
@@ -50,6 +52,9 @@ LIST_PARAMS = {
 }
 
 
+GET_PARAMS = {"alt", "fields", "projection", "customFieldMask", "viewType"}
+
+
 Reply = tuple[int, dict[str, Any], dict[str, str]]  # status, JSON body, extra headers
 
 
@@ -92,6 +97,7 @@ class GoogleEmulator:
         self.forbidden = False  # True: every API call is 403, as for a subject not an admin
         self.errors: list[str] = []  # requests the emulator did not understand
         self.list_requests: list[dict[str, str]] = []  # query parameters of each users.list
+        self.get_requests: list[tuple[str, dict[str, str]]] = []  # users.get: userKey, parameters
         self.token_claims: list[dict[str, Any]] = []  # every assertion accepted
         self._tokens: set[str] = set()
         self._page_tokens: dict[str, tuple[int, int]] = {}  # token -> (offset, page number)
@@ -244,6 +250,34 @@ class GoogleEmulator:
         except ValueError as exc:
             return self.unknown(str(exc))
 
+    # -- users.get ------------------------------------------------------------------------
+
+    def get_user(self, user_key: str, params: dict[str, str], authorization: str) -> Reply:
+        """`users.get` by id, primary address or alias; 404 `notFound` for nobody."""
+        unknown = sorted(set(params) - GET_PARAMS)
+        if unknown or params.get("alt") != "json":
+            return self.unknown(f"users.get with parameters {sorted(params)}")
+        with self._lock:
+            self.get_requests.append((user_key, params))
+            known = authorization.removeprefix("Bearer ") in self._tokens
+        if not known:
+            return _api_error(401, "authError", "Invalid Credentials")
+        if self.forbidden:
+            return _api_error(403, "forbidden", "Not Authorized to access this resource/api")
+        key = user_key.lower()
+        for user in self.users:
+            addresses = [str(e.get("address", "")).lower() for e in user.get("emails", [])]
+            if (
+                key == user["id"]
+                or key == str(user.get("primaryEmail")).lower()
+                or key in addresses
+            ):
+                body = _project(user, params)
+                if "fields" in params:
+                    body = select(body, parse_fields(params["fields"]))
+                return 200, body, {}
+        return _api_error(404, "notFound", "Resource Not Found: userKey")
+
     # -- members.list ---------------------------------------------------------------------
 
     def list_members(self, group_key: str, params: dict[str, str], authorization: str) -> Reply:
@@ -368,6 +402,14 @@ def _group_key(path: str) -> str | None:
     return key if key and "/" not in key else None
 
 
+def _user_key(path: str) -> str | None:
+    """The userKey of `/admin/directory/v1/users/{userKey}`, else None."""
+    if not path.startswith(USERS_PATH + "/"):
+        return None
+    key = unquote(path[len(USERS_PATH) + 1 :])
+    return key if key and "/" not in key else None
+
+
 def _api_error(status: int, reason: str, message: str) -> Reply:
     domain = "usageLimits" if "RateLimit" in reason or status == 429 else "global"
     error = {"message": message, "domain": domain, "reason": reason}
@@ -476,6 +518,10 @@ class _Handler(BaseHTTPRequestHandler):
         group_key = _group_key(parts.path)
         if group_key and not any(len(v) > 1 for v in query.values()):
             self._answer(*self.emulator.list_members(group_key, params, authorization))
+            return
+        user_key = _user_key(parts.path)
+        if user_key and not any(len(v) > 1 for v in query.values()):
+            self._answer(*self.emulator.get_user(user_key, params, authorization))
             return
         if parts.path != USERS_PATH or any(len(v) > 1 for v in query.values()):
             self._answer(*self.emulator.unknown(f"GET {self.path}"))

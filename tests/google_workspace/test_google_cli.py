@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.google_workspace.google_emulator import ADMIN, GoogleEmulator, make_user
+from tests.google_workspace.conftest import google_keys
+from tests.google_workspace.google_emulator import GoogleEmulator, make_user
 from tests.support.configs import person, write_config, write_users
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,15 +24,7 @@ class Deployment:
     def __init__(self, root: Path, emulator: GoogleEmulator, key_file: Path) -> None:
         self.root = root
         self.config = root / "clomo-sync.toml"
-        self.google = {
-            "kind": "google_workspace",
-            "credentials_file": str(key_file),
-            "subject": ADMIN,
-            "api_endpoint": emulator.url,
-            "timeout_seconds": 5,
-            "retry_initial_seconds": 0.01,
-            "retry_max_seconds": 0.5,
-        }
+        self.google = google_keys(emulator, key_file)
 
     def configure(self, *tenants: dict[str, Any]) -> None:
         database = f"sqlite:///{self.root / 'store.db'}"

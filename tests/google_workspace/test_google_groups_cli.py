@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.conftest import Workspace
-from tests.google_workspace.google_emulator import ADMIN, GoogleEmulator, make_user
+from tests.google_workspace.conftest import google_keys
+from tests.google_workspace.google_emulator import GoogleEmulator, make_user
 from tests.support.groups import check_scope_and_roles, configure_groups
 
 STAFF, SALES, TEAM = "staff@example.com", "sales@example.com", "team@example.com"
@@ -21,15 +22,7 @@ def test_scope_and_roles_from_nested_groups(
         SALES: ["user00002@example.com", TEAM],
         TEAM: ["user00003@example.com"],
     }
-    workspace.tenant["source"] = {
-        "kind": "google_workspace",
-        "credentials_file": str(key_file),
-        "subject": ADMIN,
-        "api_endpoint": emulator.url,
-        "timeout_seconds": 5,
-        "retry_initial_seconds": 0.01,
-        "retry_max_seconds": 0.5,
-    }
+    workspace.tenant["source"] = google_keys(emulator, key_file)
     configure_groups(workspace, "Staff@example.com", SALES)
 
     def leave_team() -> None:

@@ -35,6 +35,10 @@ MEMBERS_PAGE_SIZE = 200  # the largest maxResults members.list accepts
 LONGEST_WAIT_SECONDS = 64  # Google's recommended cap for one back-off step
 
 
+class NoSuchUser(Exception):
+    """users.get answered 404: there is no user by that key (never retried)."""
+
+
 class DirectoryClient:
     """`users.list` (and `members.list` with `groups`) for one read. Building it reads the key,
     so a bad key stops the run here."""
@@ -78,6 +82,16 @@ class DirectoryClient:
         response: dict[str, Any] = self._retrying(self._execute, request)
         return response
 
+    def get_user(self, params: dict[str, Any]) -> dict[str, Any] | None:
+        """`users.get` (`userKey` in `params`), or None when Google says there is no such user;
+        TransientError once the retry time is spent."""
+        request = self._users.get(**params)
+        try:
+            response: dict[str, Any] = self._retrying(self._execute, request, None, True)
+        except NoSuchUser:
+            return None
+        return response
+
     def list_members(self, group: str, token: str | None) -> dict[str, Any]:
         """One page of a group's members, nested groups' members included (derived)."""
         params: dict[str, Any] = {
@@ -93,10 +107,12 @@ class DirectoryClient:
     def close(self) -> None:
         self._http.close()
 
-    def _execute(self, request: Any, group: str | None = None) -> dict[str, Any]:
+    def _execute(self, request: Any, group: str | None = None, one: bool = False) -> dict[str, Any]:
         try:
             response: dict[str, Any] = request.execute(num_retries=0)
         except api_errors.HttpError as exc:
+            if one and exc.resp.status == 404:  # users.get: nobody by that key
+                raise NoSuchUser() from None
             if group is not None:
                 raise self._group_error(exc, group) from None
             raise self._http_error(exc) from None

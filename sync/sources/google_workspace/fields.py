@@ -81,10 +81,14 @@ class FieldPlan:
     def selector(self) -> str:
         """The `fields` parameter: only what the plan reads, plus the paging token.
         https://developers.google.com/workspace/admin/directory/v1/guides/performance#partial"""
+        return f"nextPageToken,users({self.user_fields()})"
+
+    def user_fields(self) -> str:
+        """The fields of one user the plan reads (users.get's `fields`; each user of a list)."""
         tree: Tree = {name: None for name in STATUS_FIELDS}
         for steps in (*self.paths.values(), *self.extra.values()):
             _add(tree, steps)
-        return f"nextPageToken,users({_render(tree)})"
+        return _render(tree)
 
     def projection(self) -> dict[str, str]:
         """`customSchemas` are returned only with projection custom (named schemas) or full."""

@@ -4,10 +4,14 @@ the tenant names groups, their derived membership first: sync.sources.google_wor
 The Admin SDK has no reliable "modified since" filter for users, so there are no delta reads
 (no `full_sync_interval_hours`): every read is full, and only a read that reached the last page
 lets absent users be disabled. https://developers.google.com/workspace/admin/directory/v1/guides/manage-users#get_all_users
+
+A read of one person (ReadRequest.only) by a Google user id, when neither `domain` nor `query`
+narrows the listing, is one `users.get` with the listing's fields and projection (404: nobody).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sync.errors import IncompleteRead, SourceUnavailable, StopRun, TransientError, UserIssue
@@ -19,6 +23,7 @@ from sync.sources.google_workspace.groups import Membership, read_membership
 from sync.sources.settings import GoogleWorkspaceSourceSettings
 
 PAGE_SIZE = 500  # the largest maxResults users.list accepts
+USER_ID = re.compile(r"[0-9]{1,30}")  # Google's user ids are long decimal numbers
 
 
 class GoogleWorkspaceSource:
@@ -35,9 +40,42 @@ class GoogleWorkspaceSource:
         client = DirectoryClient(self.settings, groups=bool(request.groups))
         try:
             membership = read_membership(client, request.groups) if request.groups else None
+            if self._by_id(request.only):
+                assert request.only is not None
+                return (yield from self._one(client, plan, request.only, membership))
             return (yield from self._pages(client, plan, membership))
         finally:
             client.close()
+
+    def _by_id(self, only: str | None) -> bool:
+        """Whether `only` is read by `users.get`: a Google user id (digits), where no `domain` or
+        `query` narrows the listing (users.get would find someone outside it)."""
+        settings = self.settings
+        return bool(only and USER_ID.fullmatch(only)) and not (settings.domain or settings.query)
+
+    def _one(
+        self, client: DirectoryClient, plan: FieldPlan, user_id: str, membership: Membership | None
+    ) -> SourceRead:
+        """`users.get` with the listing's fields and projection: that user, or nobody (404). A
+        partial read: nobody is gone for being absent from it."""
+        params = {"userKey": user_id, "fields": plan.user_fields(), **plan.projection()}
+        try:
+            resource = client.get_user(params)
+        except TransientError as exc:
+            spent = f"retried for up to {self.settings.retry_max_seconds:g} s"
+            raise SourceUnavailable(f"Google Directory API users.get: {exc} ({spent})") from None
+        page = Page()
+        if resource is not None:
+            groups = membership.of(resource) if membership else frozenset()
+            outcome = to_user(resource, plan, "user", groups)
+            if isinstance(outcome, DirectoryUser):
+                page = Page(users=(outcome,))
+            else:
+                page = Page(issues=(outcome,))
+        yield page
+        stats = {"users_read": len(page.users), "pages": 1, "retries": client.retries}
+        stats |= membership.stats if membership else {}
+        return ReadResult(full=False, watermark=None, stats=stats)
 
     def list_params(self, plan: FieldPlan) -> dict[str, Any]:
         """The `users.list` parameters of every page but its token."""
