@@ -87,7 +87,7 @@ SOURCES: dict[str, Opener] = {
 
 # kinds whose read of one person (ReadRequest.only) asks the server for that entry alone; the
 # others read everyone and sync.services.directory.feed keeps the person (docs/explain.md)
-ONE_ENTRY_READS = frozenset({"entra_id", "google_workspace", "ldap", "smarthr"})
+ONE_ENTRY_READS = frozenset({"entra_id", "google_workspace", "ldap", "salesforce", "smarthr"})
 
 
 def open_source(settings: SourceSettings) -> DirectorySource:

@@ -11,7 +11,7 @@ from typing import Any
 from sync.sources.base import Page, ReadRequest, ReadResult, drain
 from sync.sources.salesforce import SalesforceSource
 from sync.sources.settings import SalesforceSourceSettings
-from tests.salesforce.emulator import make_user
+from tests.salesforce.emulator import SalesforceEmulator, make_user
 
 EPOCH = dt.datetime(2024, 1, 1, 9, 0, tzinfo=dt.UTC)
 
@@ -53,3 +53,17 @@ def read_all(
             result = item
     assert result is not None
     return pages, result
+
+
+def salesforce_keys(emulator: SalesforceEmulator, tls: Tls, jwt_keys: JwtKeys) -> dict[str, object]:
+    """The `[tenants.source]` keys of a tenant on the emulator, with a short retry bound."""
+    return {
+        "kind": "salesforce",
+        "login_url": emulator.url,
+        "consumer_key": emulator.consumer_key,
+        "private_key_file": str(jwt_keys.private_key_file),
+        "username": emulator.username,
+        "ca_file": str(tls.ca_file),
+        "retry_max_seconds": 1.5,
+        "timeout_seconds": 5,
+    }

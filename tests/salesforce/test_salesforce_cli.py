@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.salesforce.emulator import SalesforceEmulator, stamp
-from tests.salesforce.helpers import EPOCH, JwtKeys, Tls
+from tests.salesforce.helpers import EPOCH, JwtKeys, Tls, salesforce_keys
 from tests.support.configs import write_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,18 +55,6 @@ class Cli:
         done = self.run("accounts", "list", "--tenant", "acme", "--json")
         assert done.returncode == 0, done.stderr
         return {account["name"]: account for account in json.loads(done.stdout)}
-
-
-def salesforce_keys(emulator: SalesforceEmulator, tls: Tls, jwt_keys: JwtKeys) -> dict[str, Any]:
-    return {
-        "kind": "salesforce",
-        "login_url": emulator.url,
-        "consumer_key": emulator.consumer_key,
-        "private_key_file": str(jwt_keys.private_key_file),
-        "username": emulator.username,
-        "ca_file": str(tls.ca_file),
-        "retry_max_seconds": 1,
-    }
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tests.conftest import Workspace
 from tests.salesforce.emulator import SalesforceEmulator, make_user
-from tests.salesforce.helpers import EPOCH, JwtKeys, Tls
+from tests.salesforce.helpers import EPOCH, JwtKeys, Tls, salesforce_keys
 from tests.support.groups import check_scope_and_roles, configure_groups
 
 STAFF, SALES, TEAM = (f"00G{n:015d}" for n in (1, 2, 3))
@@ -24,16 +24,7 @@ def test_scope_and_roles_from_nested_groups(
     emulator.group_members = [
         {"Id": f"011{n:015d}", "GroupId": g, "UserOrGroupId": m} for n, (g, m) in enumerate(rows)
     ]
-    workspace.tenant["source"] = {
-        "kind": "salesforce",
-        "login_url": emulator.url,
-        "consumer_key": emulator.consumer_key,
-        "private_key_file": str(jwt_keys.private_key_file),
-        "username": emulator.username,
-        "ca_file": str(tls.ca_file),
-        "retry_max_seconds": 1.5,
-        "timeout_seconds": 5,
-    }
+    workspace.tenant["source"] = salesforce_keys(emulator, tls, jwt_keys)
     configure_groups(workspace, "Staff", "SALES")
 
     def leave_team() -> None:

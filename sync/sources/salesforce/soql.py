@@ -7,6 +7,7 @@ tenant's `where` is an administrator's SOQL condition and is sent as written.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -36,6 +37,8 @@ ALWAYS = ("source_id", "active", "updated_at", "salesforce_account")
 # A record saved in a transaction that commits after our query can carry a SystemModstamp a
 # little older than the newest one we saw; re-reading this much keeps a delta from missing it.
 DELTA_OVERLAP = timedelta(minutes=5)
+# a record Id: 15 case-sensitive or 18 case-insensitive letters and digits
+RECORD_ID = re.compile(r"[0-9A-Za-z]{15}(?:[0-9A-Za-z]{3})?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +71,14 @@ class UserQuery:
     def stamp_field(self) -> str:
         return self.fields["updated_at"]
 
-    def soql(self, where: str, since: datetime | None) -> str:
+    def one_id(self, only: str | None) -> str | None:
+        """The record Id `only` names when it can be read alone (`AND Id = '…'`): a 15- or
+        18-character Id where the source id is the record's `Id`; else None (the whole read)."""
+        if only is None or self.fields["source_id"].lower() != "id":
+            return None
+        return only if RECORD_ID.fullmatch(only) else None
+
+    def soql(self, where: str, since: datetime | None, only: str | None = None) -> str:
         # Field names are case-insensitive in SOQL: ask for each once.
         selected: dict[str, str] = {}
         for name in (*self.fields.values(), *self.extra_fields, *self.key_fields):
@@ -76,6 +86,8 @@ class UserQuery:
         conditions = [f"({where})"] if where.strip() else []
         if since is not None:
             conditions.append(f"{self.stamp_field} >= {soql_datetime(since - DELTA_OVERLAP)}")
+        if only is not None:  # one_id's: letters and digits only, nothing to escape
+            conditions.append(f"Id = '{only}'")
         clause = f" WHERE {' AND '.join(conditions)}" if conditions else ""
         columns = ", ".join(sorted(selected.values(), key=str.lower))
         return f"SELECT {columns} FROM User{clause} ORDER BY Id"

@@ -3,6 +3,7 @@
 A read is one SOQL query followed through `nextRecordsUrl` to its end. Each request is retried
 with back-off when the failure is transient; an expired session is signed in again once and the
 read resumes at the page it was on. Any other failure stops the read, so nobody is disabled.
+A read of one person (ReadRequest.only) by a record Id is the same query with `AND Id = '…'`.
 """
 
 from __future__ import annotations
@@ -41,14 +42,17 @@ class SalesforceSource:
         self.stats = {"pages": 0, "records": 0, "sign_ins": 0, "retries": 0}
         query = UserQuery.for_request(self.settings, request)
         membership = read_membership(self._query_all, request.groups) if request.groups else None
+        # one person (ReadRequest.only) by Id: the same query for that record alone, a partial
+        # read whatever its stamp
+        one = query.one_id(request.only)
         # membership changes do not touch the User (its SystemModstamp stays): with groups,
         # every read is full, so someone who left a group is seen at once (docs/salesforce.md)
-        since = None if request.groups else parse_stamp(request.since)
-        if request.since is not None and since is None and not request.groups:
+        since = None if request.groups or one else parse_stamp(request.since)
+        if request.since is not None and since is None and not (request.groups or one):
             log.warning(
                 "Salesforce: watermark %r is not a timestamp; reading everything", request.since
             )
-        soql = query.soql(self.settings.where, since)
+        soql = query.soql(self.settings.where, since, one)
         timeout = self.settings.timeout_seconds
         answer = self._call(lambda sf: sf.query(soql, timeout=timeout), "query")
         total = int(answer.get("totalSize", 0))
@@ -79,6 +83,8 @@ class SalesforceSource:
                 f"Salesforce returned {self.stats['records']} of the {total} users it counted"
             )
         stats = dict(self.stats) | (membership.stats if membership else {})
+        if one is not None:  # nobody else was read: nobody is gone, no watermark moves
+            return ReadResult(full=False, stats=stats)
         return ReadResult(full=since is None, watermark=watermark, stats=stats)
 
     def _query_all(self, soql: str) -> list[dict[str, Any]]:
