@@ -40,8 +40,10 @@ class ReadRequest:
 
     `only` asks for one person (SPEC §18 `explain`, `sync --only`): a source id, or a DN where
     the source has DNs. A source that can read that entry alone does (LDAP by a filter on the
-    id or DN attribute); the others read as usual and the caller keeps that person
-    (sync.services.directory.feed). Either way the read is partial: nobody is gone for being absent.
+    id or DN attribute; Entra ID, Google, Salesforce and SmartHR by the id in their API); for a
+    key that cannot be such an id, and for CSV, the read is as usual and the caller keeps that
+    person (sync.services.directory.feed). Either way the read is partial: nobody is gone for
+    being absent (ONE_ENTRY_READS in sync.sources, docs/explain.md).
 
     `pushed` is for the one source whose directory lives in the store (`scim`, what identity
     providers pushed): the tenant's SCIM directory, handed in by the run. Others ignore it.
