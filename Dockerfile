@@ -7,15 +7,16 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1
 
-# Installed as the README says, into /opt/clomo-sync/.venv, with the `ldap-c` extra: python-ldap
+# Installed as the README says, into /opt/clomo-sync/.venv, then the `ldap-c` extra: python-ldap
 # builds against libldap's headers, which are removed again; the libraries it links stay.
 WORKDIR /opt/clomo-sync
 COPY pyproject.toml README.md ./
 COPY sync ./sync
 COPY config ./config
+RUN python3 -m venv .venv && .venv/bin/pip install -q .
 RUN apt-get update \
     && apt-get install -y --no-install-recommends gcc libc6-dev libldap2-dev libsasl2-dev \
-    && python3 -m venv .venv && .venv/bin/pip install -q ".[ldap-c]" \
+    && .venv/bin/pip install -q ".[ldap-c]" \
     && apt-get purge -y --auto-remove gcc libc6-dev libldap2-dev libsasl2-dev \
     && apt-get install -y --no-install-recommends libldap-2.5-0 libsasl2-2 \
     && rm -rf /var/lib/apt/lists/* \
