@@ -203,6 +203,14 @@ class Slapd:
                 self.process.wait()
         self.process = None
 
+    def kill(self) -> None:
+        """The server vanishes without a word (a crash, a cut path): SIGKILL. SIGTERM would let
+        slapd answer operations in flight with `unavailable` (it is shutting down)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
     def admin(self) -> Connection:
         """An ldap3 connection bound as the root DN, for tests that change the directory."""
         conn = Connection(
