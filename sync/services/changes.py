@@ -18,7 +18,7 @@ from sync.errors import UsageError
 from sync.model import RunStatus
 from sync.model.actor import Actor
 from sync.model.changeset import ChangeSet, ChangeSetStatus, HeldChange
-from sync.model.ids import id_prefix, the_one
+from sync.model.ids import id_prefix, short_id, the_one
 from sync.model.report import RunReport
 from sync.planning.guards import Allowance, GuardKind
 from sync.services.current import tenant_now
@@ -52,12 +52,12 @@ class Approval:
             return f"change set {found.short_id} is pending again: the run did not apply it"
         if self.applied == 0:
             return (
-                f"change set {found.short_id} approved, but run {self.report.run_id[:8]} "
+                f"change set {found.short_id} approved, but run {short_id(self.report.run_id)} "
                 f"applied none of its {found.count} held {kind} changes: the directory no "
                 "longer calls for them"
             )
         return (
-            f"change set {found.short_id} approved: run {self.report.run_id[:8]} applied "
+            f"change set {found.short_id} approved: run {short_id(self.report.run_id)} applied "
             f"{self.applied} of its {found.count} held {kind} changes"
         )
 

@@ -32,8 +32,8 @@ def show_run(app: App, run_id: str, as_json: bool) -> None:
         return
     counts = " ".join(f"{k}={v}" for k, v in report["counts"].items() if v)
     click.echo(
-        f"run {report['run_id'][:8]} ({report['run_id']}): {report['tenant']} {report['status']} "
-        f"{report['started_at']}"
+        f"run {short_id(report['run_id'])} ({report['run_id']}): {report['tenant']} "
+        f"{report['status']} {report['started_at']}"
     )
     click.echo(f"  {counts}" + (f"\n  {report['error']}" if report["error"] else ""))
     for issue in report["issues"]:
