@@ -15,12 +15,18 @@ import pytest
 from httpx import Response
 from starlette.testclient import TestClient
 
-from sync.config.settings import load_settings
+from sync.config.settings import check_settings, load_settings
 from sync.errors import ConfigError
 from sync.services.tenants import provision_from_file
 from tests.support.configs import person, write_config
 from tests.web.admin.conftest import Console
-from tests.web.oidc_provider import CLIENT_ID, CLIENT_SECRET, OpenIdProvider, openid_provider
+from tests.web.oidc_provider import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    OpenIdProvider,
+    openid_provider,
+    self_signed,
+)
 
 PUBLIC_URL = "http://testserver"
 CALLBACK = f"{PUBLIC_URL}/admin/acme/oidc/callback"
@@ -32,7 +38,7 @@ def provider() -> Iterator[OpenIdProvider]:
         yield running
 
 
-def configure_sso(console: Console, issuer: str) -> None:
+def configure_sso(console: Console, issuer: str, ca_file: Path | None = None) -> None:
     """Tenant acme signs administrators in through `issuer`; [web] public_url is the test
     client's address. The store takes the file's tenants as `web` would."""
     ws = console.pages.ws
@@ -40,6 +46,8 @@ def configure_sso(console: Console, issuer: str) -> None:
     secret.write_text(CLIENT_SECRET + "\n", encoding="utf-8")
     oidc = {"issuer": issuer, "client_id": CLIENT_ID, "client_secret_file": str(secret),
             "provider_name": "Test IdP"}  # fmt: skip
+    if ca_file is not None:
+        oidc["ca_file"] = str(ca_file)
     ws.configure(console={"oidc": oidc})
     with ws.config.open("a", encoding="utf-8") as handle:
         handle.write(f'\n[web]\npublic_url = "{PUBLIC_URL}"\n')
@@ -204,6 +212,29 @@ def test_a_disabled_administrator_is_refused(sso: Console, provider: OpenIdProvi
     refused(sign_in(client, provider), "not_privileged", 403)
 
 
+@pytest.fixture(scope="module")
+def tls_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenIdProvider]:
+    tls = self_signed(tmp_path_factory.mktemp("tls"))
+    with openid_provider([CALLBACK], tls) as running:
+        yield running
+
+
+def test_the_providers_tls_is_checked_against_ca_file(
+    console: Console, tls_provider: OpenIdProvider
+) -> None:
+    """Over https, the provider's certificate is trusted through `ca_file` only: without it
+    (the system's CAs) the provider counts as unreachable."""
+    assert tls_provider.issuer.startswith("https://")
+    configure_sso(console, tls_provider.issuer)
+    refused(console.client().get("/admin/acme/oidc/start"), "unavailable", 503)
+    assert tls_provider.ca_file is not None
+    configure_sso(console, tls_provider.issuer, tls_provider.ca_file)
+    client = console.client()
+    tls_provider.next_sign_in("user1")
+    assert sign_in(client, tls_provider).status_code == 200
+    assert signed_in_as(client) == "user1"
+
+
 def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -263,3 +294,29 @@ def test_exactly_one_client_secret(tmp_path: Path) -> None:
 def test_single_sign_on_needs_the_public_url(tmp_path: Path) -> None:
     oidc = {"issuer": "https://idp.example.com", "client_id": "c", "client_secret_env": "S"}
     assert "[web] public_url is needed" in config_problems(tmp_path, oidc)
+
+
+def test_config_check_reads_the_client_secret_and_ca_file(tmp_path: Path) -> None:
+    """`config check` names a secret file or CA file it cannot read, and refuses a secret
+    written where a variable's name belongs, without repeating it."""
+    path = tmp_path / "sso.toml"
+    leaked = "Abc123XyzSecretValue9"
+    tenants = [
+        {"id": "acme", "reset_url": "https://x.example.com/r?token={token}",
+         "console": {"oidc": {"issuer": "https://idp.example.com", "client_id": "c",
+                              "client_secret_file": "nope.txt", "ca_file": "ca.pem"}},
+         "source": {"kind": "csv", "path": "u.csv"}},
+        {"id": "beta", "reset_url": "https://x.example.com/r?token={token}",
+         "console": {"oidc": {"issuer": "https://idp.example.com", "client_id": "c",
+                              "client_secret_env": leaked}},
+         "source": {"kind": "csv", "path": "u.csv"}},
+    ]  # fmt: skip
+    write_config(path, f"sqlite:///{tmp_path}/s.db", tmp_path / "out", tenants)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(PUBLIC)
+    _settings, problems = check_settings(path, {})
+    said = "\n".join(problems)
+    assert "tenants[acme].console.oidc.client_secret_file" in said and "nope.txt" in said
+    assert "tenants[acme].console.oidc.ca_file" in said
+    assert "tenants[beta].console.oidc.client_secret_env: client_secret_env must name" in said
+    assert leaked not in said

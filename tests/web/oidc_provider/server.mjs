@@ -1,26 +1,32 @@
 // A real OpenID provider (panva/oidc-provider) for the console's single sign-on tests.
 //
-//   node server.mjs '{"clients": [{"client_id": ..., "client_secret": ..., "redirect_uris": [...]}]}'
+//   node server.mjs '{"clients": [{"client_id": ..., "client_secret": ..., "redirect_uris": [...]}],
+//                     "tls": {"cert": "cert.pem", "key": "key.pem"}}'
 //
-// Listens on 127.0.0.1, on a free port, and prints "listening http://127.0.0.1:PORT" once ready.
+// Listens on 127.0.0.1, on a free port, over https when given `tls`, and prints
+// "listening http(s)://127.0.0.1:PORT" once ready.
 // Signing in needs no form: the interaction signs in whoever the test named last with
 // GET /test/next?user=NAME[&where=userinfo][&tamper=audience|expired]. `where=userinfo` keeps
 // preferred_username out of the ID token (userinfo still has it); `tamper` re-signs the next
 // ID token, with the provider's own key, for another audience or as long expired. An empty
 // user makes the provider refuse the sign-in (access_denied).
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import Provider from 'oidc-provider';
 
-const { clients } = JSON.parse(process.argv[2]);
+const { clients, tls } = JSON.parse(process.argv[2]);
 let next = { user: '', where: 'id_token', tamper: '' };
 
 const { privateKey } = await generateKeyPair('RS256', { extractable: true });
 const jwk = { ...(await exportJWK(privateKey)), kid: 'test-key', alg: 'RS256', use: 'sig' };
 
-const server = createServer();
+const server = tls
+  ? createTlsServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) })
+  : createServer();
 await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-const issuer = `http://127.0.0.1:${server.address().port}`;
+const issuer = `${tls ? 'https' : 'http'}://127.0.0.1:${server.address().port}`;
 
 const provider = new Provider(issuer, {
   clients: clients.map((c) => ({
