@@ -72,6 +72,7 @@ def _session(client: Client) -> OAuth2Session:
         scope=SCOPES,
         redirect_uri=client.redirect_uri,
         code_challenge_method="S256",
+        default_timeout=TIMEOUT_SECONDS,  # every request, the token endpoint's included
     )
     if client.ca_file is not None:
         # REQUESTS_CA_BUNDLE and friends would override the session's own `verify`

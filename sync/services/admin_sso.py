@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Engine
 
 from sync.config.secrets import read_secret
@@ -43,30 +44,24 @@ class Refused(Exception):
         self.detail = detail
 
 
-@dataclass(frozen=True)
-class Pending:
+class Pending(BaseModel):
     """A sign-in sent to the provider, as its cookie carries it."""
 
-    tenant: str
-    state: str
-    nonce: str
-    verifier: str
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tenant: str = Field(min_length=1)
+    state: str = Field(min_length=1)
+    nonce: str = Field(min_length=1)
+    verifier: str = Field(min_length=43, max_length=128)  # RFC 7636 §4.1
     issued: float  # seconds since the epoch
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"t": self.tenant, "s": self.state, "n": self.nonce, "v": self.verifier,
-                "i": self.issued}  # fmt: skip
-
     @classmethod
-    def from_dict(cls, data: object) -> Pending | None:
-        if not isinstance(data, dict):
+    def read(cls, data: object) -> Pending | None:
+        """The pending sign-in a cookie's (signature-checked) content holds, or None."""
+        try:
+            return cls.model_validate(data)
+        except ValidationError:
             return None
-        fields = (data.get("t"), data.get("s"), data.get("n"), data.get("v"))
-        issued = data.get("i")
-        if not all(isinstance(f, str) and f for f in fields) or not isinstance(issued, int | float):
-            return None
-        tenant, state, nonce, verifier = (str(f) for f in fields)
-        return cls(tenant, state, nonce, verifier, float(issued))
 
 
 @dataclass(frozen=True)
@@ -118,11 +113,11 @@ class AdminSso:
         """(the provider's authorization URL, the pending sign-in to keep in the cookie)."""
         client = _client(tenant, public_url)
         pending = Pending(
-            tenant.id,
-            secrets.token_urlsafe(32),
-            secrets.token_urlsafe(32),
-            secrets.token_urlsafe(64),  # 86 characters: RFC 7636 wants 43 to 128
-            now,
+            tenant=tenant.id,
+            state=secrets.token_urlsafe(32),
+            nonce=secrets.token_urlsafe(32),
+            verifier=secrets.token_urlsafe(64),  # 86 characters: RFC 7636 wants 43 to 128
+            issued=now,
         )
         try:
             provider = oidc.discover(client)

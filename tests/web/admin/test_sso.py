@@ -9,7 +9,7 @@ import logging
 import socket
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from httpx import Response
@@ -157,6 +157,23 @@ def test_a_foreign_state_is_refused(sso: Console, provider: OpenIdProvider) -> N
     assert signed_in_as(victim) is None
     fresh = sso.client()  # no sign-in began here at all
     refused(fresh.get(back), "state", 400)
+    fresh.cookies.set("clomo_oidc", "a-cookie-not-signed-by-the-console")
+    refused(fresh.get(back), "state", 400)
+
+
+def test_an_answer_naming_another_issuer_is_refused(sso: Console, provider: OpenIdProvider) -> None:
+    """RFC 9207's `iss` in the answer: a mix-up with another provider is caught before the
+    code is spent."""
+    client = sso.client()
+    provider.next_sign_in("user1")
+    back = provider.authorize(start(client).headers["location"], PUBLIC_URL + "/")
+    parts = urlsplit(back)
+    query = parse_qs(parts.query)
+    assert query["iss"] == [provider.issuer]
+    query["iss"] = ["https://idp.attacker.example"]
+    forged = parts._replace(query=urlencode(query, doseq=True)).geturl()
+    refused(client.get(forged), "issuer", 403)
+    assert signed_in_as(client) is None
 
 
 def test_a_replayed_answer_is_refused(sso: Console, provider: OpenIdProvider) -> None:

@@ -50,7 +50,7 @@ async def start(request: Request) -> Response:
     except Refused as refused:
         return _refusal(request, tenant, refused)
     response = RedirectResponse(url, 302)
-    value = console.sso_cookies.dumps(pending.as_dict())
+    value = console.sso_cookies.dumps(pending.model_dump())
     private_cookie(request, response, cookie_name(request), value, "lax", PENDING_SECONDS)
     return response
 
@@ -110,7 +110,7 @@ def _pending(request: Request, console: Console) -> Pending | None:
     if not value:
         return None
     try:
-        return Pending.from_dict(console.sso_cookies.loads(value))
+        return Pending.read(console.sso_cookies.loads(value))
     except BadData:
         return None
 
