@@ -144,6 +144,9 @@ def test_an_sso_session_needs_no_password(sso: Console, provider: OpenIdProvider
     assert sign_in(client, provider).status_code == 200
     assert signed_in_as(client) == "user4"
     assert client.get("/admin/acme/runs").status_code == 200
+    # the privilege taken away: the next click finds a stranger
+    assert ws.cli("accounts", "edit", "--tenant", "acme", "user4", "--role", "none").code == 0
+    assert signed_in_as(client) is None
 
 
 def test_a_foreign_state_is_refused(sso: Console, provider: OpenIdProvider) -> None:
