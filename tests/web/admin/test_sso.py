@@ -272,6 +272,18 @@ def test_a_provider_that_is_down_gets_a_clear_page(console: Console) -> None:
     assert console.sign_in(client).status_code == 303  # the password still signs in
 
 
+def test_a_provider_gone_before_the_callback_gets_a_clear_page(console: Console) -> None:
+    """The provider answered the browser, then went down before the console could exchange
+    the code: the same clear page, the password form under it."""
+    with openid_provider([CALLBACK]) as short_lived:
+        configure_sso(console, short_lived.issuer)
+        client = console.client()
+        short_lived.next_sign_in("user1")
+        back = short_lived.authorize(start(client).headers["location"], PUBLIC_URL + "/")
+    refused(client.get(back), "unavailable", 503)
+    assert signed_in_as(client) is None
+
+
 def test_without_single_sign_on_there_is_no_button(console: Console) -> None:
     client = console.client()
     assert "/oidc/start" not in client.get("/admin/acme/login").text
