@@ -35,6 +35,7 @@ from sync.model import (
     person_label,
 )
 from sync.model.grants import NO_GRANT_KEY, RoleChange
+from sync.model.record import record
 from sync.model.trace import Step, StepKind
 from sync.planning.dates import Calendar, Phase
 from sync.planning.groups import GroupRules
@@ -383,7 +384,7 @@ def _wants_rename(account: AccountState, composed: str) -> bool:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Target:
     """What the directory says a person's account should be: its status and dates."""
 
