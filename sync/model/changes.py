@@ -61,7 +61,7 @@ class AccountState:
         return AccountStatus.PENDING if self.pending else AccountStatus.DISABLED
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Change:
     """What happens to one account. `actions` may hold several (renamed and updated, say);
     an empty set with a new `composed_name` only records what the rule now yields."""
