@@ -51,7 +51,10 @@ def web_command(app: App, host: str | None, port: int | None) -> None:
         f"serving the password pages on http://{where}:{bound_port}/ "
         f"(reset links at {', '.join(sorted(paths))}; the console at /admin/TENANT/)"
     )
-    uvicorn.Server(config).run(sockets=[sock])
+    from sync.services.audit_stream import streaming
+
+    with streaming(settings, app.engine):
+        uvicorn.Server(config).run(sockets=[sock])
 
 
 def _listen(host: str, port: int) -> socket.socket:
