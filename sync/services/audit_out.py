@@ -42,10 +42,14 @@ def export_lines(
     fmt: ExportFormat = "jsonl",
 ) -> Iterator[str]:
     """The events with `since <= at < until`, one line each (a header first for CSV); `fields`
-    is {name: [before, after]}, as a JSON string in CSV."""
+    is {name: [before, after]}, as a JSON string in CSV. A bad window raises here, before the
+    store is read; the lines are read as they are taken."""
     if since is not None and until is not None and until <= since:
         raise UsageError(f"--until ({until.isoformat()}) must be later than --since")
-    events = export_events(engine, tenant_id, since, until)
+    return _lines(export_events(engine, tenant_id, since, until), fmt)
+
+
+def _lines(events: Iterator[dict[str, object]], fmt: ExportFormat) -> Iterator[str]:
     if fmt == "jsonl":
         for event in events:
             yield json.dumps(event, ensure_ascii=False) + "\n"
