@@ -30,7 +30,7 @@ class _Timing(_Strict):
 class SyslogStream(_Timing):
     """RFC 5424 over TCP, octet-counted frames (RFC 6587), optionally in TLS."""
 
-    kind: Literal["syslog"]
+    kind: Literal["syslog"] = Field(description="the receiver's kind; picks the keys below")
     address: str = Field(description="the receiver as host:port")
     tls: bool = Field(default=False, description="TLS to the receiver")
     ca_file: Path | None = Field(
@@ -47,7 +47,7 @@ class SyslogStream(_Timing):
 class HttpsStream(_Timing):
     """JSON batches POSTed to a URL, signed with an HMAC-SHA256 key."""
 
-    kind: Literal["https"]
+    kind: Literal["https"] = Field(description="the receiver's kind; picks the keys below")
     url: str = Field(description="where the batches are POSTed (https://; http:// on loopback)")
     secret_env: str = Field(description="the variable holding the HMAC key")
     ca_file: Path | None = Field(default=None, description="CA certificates for the URL")
