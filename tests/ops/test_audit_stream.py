@@ -282,3 +282,23 @@ def test_postgresql_a_lower_id_committed_later_is_waited_for_and_a_rolled_back_o
         undone.rollback()  # `gone` will never be there: the stream goes past it
     wait_for(lambda: (stream.round(), sink.ids)[1] == [low, high, after], 10, "past the gap")
     assert gone < after and audit_cursor.position(engine)[0] == after
+
+
+def test_web_and_worker_send_as_the_scheduler_does(tmp_path: Path, pg_store: str) -> None:
+    csv = small_directory(tmp_path / "u.csv", 10)
+    receiver = SyslogReceiver()
+    config = scheduler_config(tmp_path, pg_store, csv, receiver)
+    engine = upgraded(pg_store)
+    commands = (("web", "--port", "0"), ("worker", "--concurrency", "1"))
+    for round_number, command in enumerate(commands):
+        process = Watched(config, "-v", *command)
+        process.wait_for("holds the cursor")
+        if round_number:
+            write_users(csv, [person(n, active="false" if n < 5 else "true") for n in range(10)])
+        sync(config)
+        wait_for(lambda: arrived_all(receiver, engine), 30, f"the events, by {command[0]}")
+        assert receiver.received.headers[-1]["proc"] == str(process.process.pid)
+        process.process.send_signal(signal.SIGTERM)
+        assert process.finish(90).code == 0
+        assert audit_cursor.position(engine)[1] is None  # the lease given up on the way out
+    assert receiver.received.ids() == all_ids(engine)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import socket
 
 import click
@@ -53,6 +54,10 @@ def web_command(app: App, host: str | None, port: int | None) -> None:
     )
     from sync.services.audit_stream import streaming
 
+    # uvicorn shuts down gracefully on SIGTERM, then raises the signal again for the handler it
+    # found: with the default one the process died there, before the audit stream let its lease
+    # go. A handler that does nothing lets `run` return (exit status 0).
+    signal.signal(signal.SIGTERM, lambda _number, _frame: None)
     with streaming(settings, app.engine):
         uvicorn.Server(config).run(sockets=[sock])
 
