@@ -179,7 +179,22 @@ def one_round(users: int, url: str, root: Path, receiver: Receiver | None) -> di
         assert ids == sorted(ids) and len(set(ids)) == users, "out of order or missing"
         process.send_signal(signal.SIGTERM)
         process.wait(60)
+        result.update(export(config, users))
     return result
+
+
+def export(config: Path, users: int) -> dict[str, float]:
+    """`audit export` of the run's events: its time and peak memory (it streams: a batch of rows
+    at a time, so the peak must not grow with the events)."""
+    started = time.monotonic()
+    child = subprocess.Popen(cli(config, "audit", "export", "--tenant", "bench"), cwd=REPO,
+                             stdout=subprocess.PIPE)  # fmt: skip
+    assert child.stdout is not None
+    lines = sum(1 for _ in child.stdout)
+    _pid, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    assert child.returncode == 0 and lines == users, (child.returncode, lines)
+    return {"export_seconds": time.monotonic() - started, "export_peak_mb": usage.ru_maxrss / 1024}
 
 
 def _children_cpu() -> float:
@@ -238,6 +253,11 @@ def main() -> None:
     print(f"\n{kind}, {args.users} accounts, medians of {args.runs}:")
     print(f"  run, stream off {off:.1f} s; on {on:.1f} s ({summary['slower_percent']:+.1f} %, "
           "target ≤ 5 %)")  # fmt: skip
+    on_rounds = rounds["on"]
+    export_s = statistics.median(r["export_seconds"] for r in on_rounds)
+    export_mb = statistics.median(r["export_peak_mb"] for r in on_rounds)
+    summary.update(export_s=export_s, export_peak_mb=export_mb)
+    print(f"  audit export of the {args.users} events {export_s:.1f} s, peak {export_mb:.0f} MB")
     print(f"  the run's own CPU, stream off {cpu_off:.1f} s; on {cpu_on:.1f} s")
     print(f"  every created event at the receiver {arrival:.1f} s after the run (target ≤ 60 s)")
     OUT.mkdir(exist_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -57,5 +58,9 @@ def export_command(
 
     app.tenant(tenant_id)
     lines = export_lines(app.engine, tenant_id, since, until, "csv" if fmt == "csv" else "jsonl")
-    sys.stdout.writelines(lines)
-    sys.stdout.flush()
+    try:
+        sys.stdout.writelines(lines)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `| head`: the reader has what it wanted
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes at exit
