@@ -3,8 +3,8 @@ at least once, by whichever long-running process (worker, scheduler, web) holds 
 lease. It runs in a thread of its own, so a slow or dead receiver never holds a run up.
 
 Ids are given at insert, so on PostgreSQL a lower id can commit after a higher one. The stream
-sends only an unbroken run of ids after its cursor; at a missing id it stops, notes this
-database's transactions running when it saw the gap, and skips the gap only once every one of
+sends only an unbroken run of ids after its cursor; at a missing id it stops, notes the
+transactions in progress in the snapshot it read with, and skips the gap only once every one of
 them has ended (the id was rolled back or purged: it will never appear), at least GAP_GRACE
 seconds later. SQLite has one writer at a time, so a missing id there is never filled later."""
 

@@ -19,8 +19,8 @@ EXPORT_BATCH = 2000  # rows fetched at a time: 100,000 events never sit in memor
 
 @dataclass(frozen=True, slots=True)
 class Pending:
-    """Events after the cursor, in id order, and the transactions (PostgreSQL) still running in
-    this database when they were read: an id missing below a read one may belong to one of them."""
+    """Events after the cursor, in id order, and the transactions (PostgreSQL) in progress when
+    they were read: an id missing below a read one may belong to one of them."""
 
     events: list[dict[str, Any]]
     running: frozenset[str]
@@ -46,9 +46,9 @@ def export_events(
 
 def pending(engine: Engine, after_id: int, limit: int) -> Pending:
     """Up to `limit` events with ids above `after_id`. On PostgreSQL the read and the list of
-    running transactions come from one REPEATABLE READ transaction, the list taken after the
-    read: a transaction holding a missing id was either committed before the read (its row
-    would be there), ended since, or is in that list."""
+    transactions in progress come from one REPEATABLE READ snapshot: a transaction holding a
+    missing id had either committed before it (its row would be there), or rolled back, or is
+    in that list."""
     e = account_events.c
     query = select(account_events).where(e.id > after_id).order_by(e.id).limit(limit)
     if engine.dialect.name != "postgresql":
@@ -62,16 +62,13 @@ def pending(engine: Engine, after_id: int, limit: int) -> Pending:
 
 
 def running_transactions(conn: Connection) -> frozenset[str]:
-    """The ids of this database's transactions that hold a transaction id (have written), other
-    than this connection's; empty on SQLite. Other databases of the server do not count."""
+    """The transactions in progress in this connection's snapshot (in a REPEATABLE READ
+    transaction, that of its first statement: the read's), by their 64-bit ids; empty on SQLite.
+    The snapshot's list, not pg_stat_activity's: that one hides other roles' transactions from a
+    role without pg_read_all_stats, and a worker may log in as a role of its own."""
     if conn.dialect.name != "postgresql":
         return frozenset()
-    rows = conn.execute(
-        text(
-            "SELECT backend_xid::text FROM pg_stat_activity WHERE datname = current_database() "
-            "AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()"
-        )
-    )
+    rows = conn.execute(text("SELECT pg_snapshot_xip(pg_current_snapshot())::text"))
     return frozenset(str(row[0]) for row in rows)
 
 
