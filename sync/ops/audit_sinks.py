@@ -96,14 +96,16 @@ class HttpsSink:
         self.key = key.encode()
         self.timeout = settings.timeout_seconds
         self.session = requests.Session()
-        if settings.ca_file:
-            self.session.verify = str(settings.ca_file)
+        # given with each request: requests lets REQUESTS_CA_BUNDLE override a session's verify
+        self.verify: str | bool = str(settings.ca_file) if settings.ca_file else True
 
     def send(self, events: Sequence[Event]) -> None:
         body = json.dumps({"events": list(events)}, ensure_ascii=False).encode()
         headers = {"Content-Type": "application/json", SIGNATURE_HEADER: signature(self.key, body)}
         try:
-            answer = self.session.post(self.url, data=body, headers=headers, timeout=self.timeout)
+            answer = self.session.post(
+                self.url, data=body, headers=headers, timeout=self.timeout, verify=self.verify
+            )
         except requests.RequestException as exc:
             raise TransientError(f"audit stream POST {self.url}: {type(exc).__name__}") from None
         if not 200 <= answer.status_code < 300:

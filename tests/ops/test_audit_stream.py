@@ -171,6 +171,21 @@ def test_tls_syslog_with_a_private_ca(tmp_path: Path) -> None:
     assert receiver.received.ids() == all_ids(engine)
 
 
+def test_https_with_a_private_ca(tmp_path: Path, monkeypatch: Any) -> None:
+    url = f"sqlite:///{tmp_path}/store.db"
+    config = configure(tmp_path, url, [tenant("t1", small_directory(tmp_path / "u.csv", 5))])
+    engine = upgraded(url)
+    tls = make_server_tls(tmp_path / "tls")
+    receiver = HttpsReceiver("t" * 40, tls=(str(tls.cert), str(tls.key)))
+    monkeypatch.setenv("AUDIT_KEY_TLS", "t" * 40)
+    keys = {"kind": "https", "url": receiver.url, "secret_env": "AUDIT_KEY_TLS", **FAST}
+    with streaming(HttpsStream.model_validate({**keys, "ca_file": str(tls.ca_cert)}), engine):
+        sync(config)
+        wait_for(lambda: arrived_all(receiver, engine), 30, "every event over HTTPS")
+    assert receiver.received.ids() == all_ids(engine) and receiver.received.problems == []
+    receiver.stop()
+
+
 def scheduler_config(root: Path, url: str, csv: Path, receiver: SyslogReceiver) -> Path:
     config = configure(root, url, [tenant("t1", csv, schedule=NEVER)], {"heartbeat_seconds": 1})
     stream = {"kind": "syslog", "address": receiver.address, **FAST}

@@ -131,11 +131,13 @@ def _reset(conn: socket.socket) -> None:
 
 
 class HttpsReceiver:
-    """POSTed batches on 127.0.0.1, a free port, each signature checked with `key`. `fail` more
+    """POSTed batches on 127.0.0.1, a free port (TLS with `tls`, (certificate, key)), each
+    signature checked with `key`. `fail` more
     requests answer 503; while `gate` is clear, requests wait (a slow receiver)."""
 
-    def __init__(self, key: str) -> None:
+    def __init__(self, key: str, tls: tuple[str, str] | None = None) -> None:
         self.key = key.encode()
+        self.scheme = "http" if tls is None else "https"
         self.received = Received()
         self.fail = 0
         self.requests = 0
@@ -152,13 +154,17 @@ class HttpsReceiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host!s}:{port}/audit"
+        return f"{self.scheme}://{host!s}:{port}/audit"
 
     def stop(self) -> None:
         self.gate.set()
