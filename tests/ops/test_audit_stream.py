@@ -108,7 +108,7 @@ def test_a_receiver_down_then_up_and_one_dying_mid_batch_lose_nothing(
 
 
 def test_https_batches_are_signed_and_retried_after_failures(
-    tmp_path: Path, any_store: str
+    tmp_path: Path, any_store: str, monkeypatch: Any
 ) -> None:
     csv = small_directory(tmp_path / "u.csv", 25)
     config = configure(tmp_path, any_store, [tenant("t1", csv)])
@@ -118,19 +118,19 @@ def test_https_batches_are_signed_and_retried_after_failures(
     settings = HttpsStream.model_validate(
         {"kind": "https", "url": receiver.url, "secret_env": "AUDIT_KEY", "batch_size": 10, **FAST}
     )
-    os.environ["AUDIT_KEY"] = "k" * 40
-    try:
-        with streaming(settings, engine):
-            sync(config)
-            wait_for(lambda: arrived_all(receiver, engine), 30, "every event")
-    finally:
-        del os.environ["AUDIT_KEY"]
+    monkeypatch.setenv("AUDIT_KEY", "k" * 40)
+    with streaming(settings, engine):
+        sync(config)
+        wait_for(lambda: arrived_all(receiver, engine), 30, "every event")
+    receiver.stop()
     assert receiver.received.problems == []
     assert receiver.requests >= 3 + 3  # three refused, then three batches of ten or fewer
     assert receiver.received.ids() == all_ids(engine)  # a refused batch counts for nothing
 
 
-def test_a_hung_receiver_does_not_hold_a_run_up(tmp_path: Path, any_store: str) -> None:
+def test_a_hung_receiver_does_not_hold_a_run_up(
+    tmp_path: Path, any_store: str, monkeypatch: Any
+) -> None:
     csv = small_directory(tmp_path / "u.csv", 10)
     config = configure(tmp_path, any_store, [tenant("t1", csv)])
     engine = upgraded(any_store)
@@ -140,7 +140,7 @@ def test_a_hung_receiver_does_not_hold_a_run_up(tmp_path: Path, any_store: str) 
         {"kind": "https", "url": receiver.url, "secret_env": "AUDIT_KEY_HUNG", **FAST,
          "timeout_seconds": 300}
     )  # fmt: skip
-    os.environ["AUDIT_KEY_HUNG"] = "s" * 40
+    monkeypatch.setenv("AUDIT_KEY_HUNG", "s" * 40)
     try:
         with streaming(settings, engine):
             sync(config)
@@ -151,7 +151,6 @@ def test_a_hung_receiver_does_not_hold_a_run_up(tmp_path: Path, any_store: str) 
             receiver.gate.set()
             wait_for(lambda: arrived_all(receiver, engine), 30, "every event once it answers")
     finally:
-        del os.environ["AUDIT_KEY_HUNG"]
         receiver.stop()
     assert_in_order_without_gap(receiver.received.ids(), engine)
 
