@@ -187,7 +187,8 @@ def test_https_with_a_private_ca(tmp_path: Path, monkeypatch: Any) -> None:
 
 def scheduler_config(root: Path, url: str, csv: Path, receiver: SyslogReceiver) -> Path:
     config = configure(root, url, [tenant("t1", csv, schedule=NEVER)], {"heartbeat_seconds": 1})
-    stream = {"kind": "syslog", "address": receiver.address, **FAST}
+    # a lease of 10 s: a holder renews every 5 s, which a loaded machine never delays that long
+    stream = {"kind": "syslog", "address": receiver.address, **FAST, "lease_seconds": 10}
     with config.open("a", encoding="utf-8") as handle:
         handle.write("\n" + table("[audit.stream]", stream))
     return config
