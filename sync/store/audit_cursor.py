@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine, or_, select, update
+from sqlalchemy import Engine, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from sync.store.schema import audit_stream
 
@@ -26,9 +27,21 @@ def take(engine: Engine, holder: str, now: datetime, until: datetime) -> int | N
             )
             .values(holder=holder, lease_until=until)
         )
-        if result.rowcount != 1:
-            return None
-        return int(conn.execute(select(_row.sent_id).where(_row.name == NAME)).scalar_one())
+        if result.rowcount == 1:
+            return int(conn.execute(select(_row.sent_id).where(_row.name == NAME)).scalar_one())
+        missing = conn.execute(select(_row.name).where(_row.name == NAME)).first() is None
+    if missing:  # migration 0013 makes the row; a store made otherwise lacks it
+        _create(engine)
+    return None
+
+
+def _create(engine: Engine) -> None:
+    """The cursor's row at 0, unless another process made it first."""
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(audit_stream).values(name=NAME, sent_id=0))
+    except IntegrityError:
+        pass
 
 
 def advance(engine: Engine, holder: str, sent_id: int, now: datetime) -> bool:

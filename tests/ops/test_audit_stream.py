@@ -319,3 +319,17 @@ def test_web_and_worker_send_as_the_scheduler_does(tmp_path: Path, pg_store: str
         assert process.finish(90).code == 0
         assert audit_cursor.position(engine)[1] is None  # the lease given up on the way out
     assert receiver.received.ids() == all_ids(engine)
+
+
+def test_a_store_without_the_cursor_row_gets_one_and_streams(tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    url = f"sqlite:///{tmp_path}/store.db"
+    config = configure(tmp_path, url, [tenant("t1", small_directory(tmp_path / "u.csv", 3))])
+    engine = upgraded(url)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_stream"))
+    sync(config)
+    sink = Collect()
+    stream = AuditStream(syslog("127.0.0.1:9"), engine, sink)
+    wait_for(lambda: (stream.round(), sink.ids)[1] == all_ids(engine), 10, "the events")
