@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from sync.entry.web.console import accounts, audit, changes, runs, settings, signin
+from sync.entry.web.console import accounts, audit, changes, oidc, runs, settings, signin
 from sync.entry.web.console.console import requested_tenant
 
 PREFIX = "/admin/{tenant}"
@@ -30,6 +30,8 @@ def routes() -> list[BaseRoute]:
         Route(PREFIX + "/", _home),
         Route(PREFIX + "/login", signin.login, methods=both),
         Route(PREFIX + "/logout", signin.logout, methods=post),
+        Route(PREFIX + "/oidc/start", oidc.start),
+        Route(PREFIX + "/oidc/callback", oidc.callback),
         Route(PREFIX + "/settings", settings.show),
         Route(PREFIX + "/settings/preview", settings.preview_page, methods=post),
         Route(PREFIX + "/settings/save", settings.save, methods=post),

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from itsdangerous import URLSafeSerializer
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -26,6 +27,7 @@ from sync.entry.web.render import form_page
 from sync.entry.web.site import Site, site_of
 from sync.model.actor import Actor
 from sync.model.enums import Role
+from sync.services.admin_sso import AdminSso
 from sync.services.passwords import hash_password
 from sync.services.resync import Resyncs
 from sync.services.views import Credentials, credentials
@@ -58,22 +60,26 @@ GRANTS: dict[str, frozenset[Privilege]] = {
 
 def may_sign_in(found: Credentials | None) -> bool:
     """Only an active account with a console privilege and a password set may sign in."""
-    return (
-        found is not None
-        and found.status == "active"
-        and found.role in GRANTS
-        and found.password_hash is not None
-    )
+    return may_use_console(found) and found is not None and found.password_hash is not None
+
+
+def may_use_console(found: Credentials | None) -> bool:
+    """An active account with a console privilege: what single sign-on asks of an account (it
+    needs no password), and what every request of its session checks again."""
+    return found is not None and found.status == "active" and found.role in GRANTS
 
 
 class Console:
     """The console's state in this process: sessions, the dummy hash verified for unknown
     names, and the tenants a "resync now" is running for."""
 
-    def __init__(self, web: WebSettings) -> None:
+    def __init__(self, web: WebSettings, secret: str) -> None:
         self.sessions = Sessions(web.session_idle_minutes * 60, web.session_max_hours * 3600)
         self.dummy_hash = hash_password("no account has this password")
         self.resyncs = Resyncs(_ask_fleet)
+        self.sso = AdminSso()
+        # signs the single sign-on's state cookie (sync.entry.web.console.oidc)
+        self.sso_cookies = URLSafeSerializer(secret, salt="clomo-sync.entry.web.console.oidc")
 
     def resync(
         self, settings: Settings, tenant: TenantSettings, site: Site, *, follow_up: bool = False
@@ -154,7 +160,8 @@ def _signed_in(request: Request, site: Site, tenant: TenantSettings) -> Admin | 
     if session is None or session.tenant_id != tenant.id:
         return None
     found = credentials(site.engine, tenant.id, account_id=session.account_id)
-    if found is None or not may_sign_in(found):
+    allowed = may_use_console if session.via == "oidc" else may_sign_in
+    if found is None or not allowed(found):
         console.sessions.end(session.id)
         return None
     return Admin(site, console, tenant, session, found.account_id, found.name, found.role)

@@ -27,6 +27,7 @@ class Session:
     account_id: int
     started: float  # seconds since the epoch, by the site's clock
     seen: float
+    via: str = "password"  # or "oidc": single sign-on, which needs no password on the account
 
 
 class Sessions:
@@ -36,8 +37,8 @@ class Sessions:
         self._by_id: dict[str, Session] = {}
         self._lock = threading.Lock()
 
-    def start(self, tenant_id: str, account_id: int, now: float) -> Session:
-        session = Session(secrets.token_urlsafe(32), tenant_id, account_id, now, now)
+    def start(self, tenant_id: str, account_id: int, now: float, via: str = "password") -> Session:
+        session = Session(secrets.token_urlsafe(32), tenant_id, account_id, now, now, via)
         with self._lock:
             if len(self._by_id) >= MAX_SESSIONS:
                 self._sweep(now)

@@ -28,6 +28,7 @@ from sync.entry.web.forms import posted_form
 from sync.entry.web.render import form_page
 from sync.entry.web.site import Site, site_of
 from sync.model.names import name_key
+from sync.services.admin_sso import configured
 from sync.services.passwords import verify_password
 from sync.services.views import credentials
 
@@ -39,7 +40,7 @@ MAX_NAME = 256
 async def login(request: Request) -> Response:
     tenant = requested_tenant(request)
     if request.method == "GET":
-        return _form(request, tenant, "")
+        return login_page(request, tenant, "")
     form = await posted_form(request)
     site, console = site_of(request), console_of(request)
     client = request.client.host if request.client else "unknown"
@@ -49,12 +50,12 @@ async def login(request: Request) -> Response:
     wait = site.limits.locked_out(key)
     if wait is not None:
         log.info("console sign-in to %s refused: %r is locked out", tenant.id, name)
-        return _form(request, tenant, name, 429, failure="locked", wait=wait)
+        return login_page(request, tenant, name, 429, failure="locked", wait=wait)
     account_id = await run_in_threadpool(_verify, site, console, tenant, name, password)
     if account_id is None:
         site.limits.failed(key)
         log.info("console sign-in to %s as %r failed", tenant.id, name)
-        return _form(request, tenant, name, 401, failure="failed")
+        return login_page(request, tenant, name, 401, failure="failed")
     session = console.sessions.start(tenant.id, account_id, now_seconds(site))
     log.info("console sign-in to %s as %r", tenant.id, name)
     response = RedirectResponse(f"/admin/{tenant.id}/accounts", 303)
@@ -84,14 +85,23 @@ def _verify(
     return found.account_id if matches and found is not None and may_sign_in(found) else None
 
 
-def _form(
+def login_page(
     request: Request,
     tenant: TenantSettings,
     name: str,
     status: int = 200,
     failure: str = "",
     wait: int = 0,
+    sso_reason: str = "",
 ) -> Response:
+    """The sign-in page: the password form, and "sign in with …" when the tenant has single
+    sign-on; `sso_reason` names why a single sign-on was refused."""
+    oidc = tenant.console.oidc
+    sso = (
+        oidc.label()
+        if oidc and configured(tenant, site_of(request).settings.web.public_url)
+        else ""
+    )
     return form_page(
         request,
         "admin/login.html",
@@ -100,5 +110,7 @@ def _form(
         account=name,
         failure=failure,
         wait=wait,
+        sso=sso,
+        sso_reason=sso_reason,
         signed_out=request.query_params.get("signed_out") == "1",
     )
