@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
+from functools import partial
 from urllib.parse import quote
 
 from sync.errors import IncompleteRead, TransientError, UserIssue
@@ -24,6 +26,7 @@ from sync.sources.base import Page, ReadRequest, ReadResult, SourceRead, cut_sho
 from sync.sources.settings import SmartHrSourceSettings
 from sync.sources.smarthr.client import Answer, SmartHrClient
 from sync.sources.smarthr.crews import CrewMapping
+from sync.sources.smarthr.prefetch import Prefetched
 
 log = logging.getLogger(__name__)
 
@@ -85,42 +88,47 @@ class SmartHrSource:
     def _pass(
         self, client: SmartHrClient, request: ReadRequest
     ) -> tuple[list[Page], str | None, dict[str, int]]:
-        """One read of every page: the pages, why they do not add up (None: they do), stats."""
-        url: str | None = f"{self.settings.site()}/api/v1/crews"
-        params: dict[str, str] | None = {"per_page": PER_PAGE, "page": "1"}
+        """One read of every page: the pages, why they do not add up (None: they do), stats.
+        The next page is fetched while this one is mapped (sync.sources.smarthr.prefetch)."""
+        first = f"{self.settings.site()}/api/v1/crews"
         pages: list[Page] = []
         totals: set[int | None] = set()
         ids: set[str] = set()
         anonymous = 0  # crews without an id: read, but not told apart
         stats = {"pages": 0, "crews": 0}
-        while url is not None:
-            answer = self._get(client, url, params, stats)
-            stats["pages"] += 1
-            totals.add(answer.total)
-            users: list[DirectoryUser] = []
-            issues: list[UserIssue] = []
-            for position, crew in enumerate(answer.crews, start=1):
-                crew_id = crew.get("id") if isinstance(crew, dict) else None
-                if isinstance(crew_id, str) and crew_id:
-                    ids.add(crew_id)
-                else:
-                    anonymous += 1
-                where = f"page {stats['pages']} crew {position}"
-                outcome = self.mapping.to_user(crew, where, request.groups, request.extra_fields)
-                if isinstance(outcome, DirectoryUser):
-                    users.append(outcome)
-                else:
-                    issues.append(outcome)
-            stats["crews"] += len(answer.crews)
-            pages.append(Page(tuple(users), tuple(issues)))
-            url, params = answer.next_url, None
+        with Prefetched(
+            partial(client.get, first, {"per_page": PER_PAGE, "page": "1"}),
+            lambda answer: partial(client.get, answer.next_url) if answer.next_url else None,
+        ) as fetched:
+            for answer in self._answers(fetched, stats):
+                stats["pages"] += 1
+                totals.add(answer.total)
+                for crew in answer.crews:
+                    crew_id = crew.get("id") if isinstance(crew, dict) else None
+                    if isinstance(crew_id, str) and crew_id:
+                        ids.add(crew_id)
+                    else:
+                        anonymous += 1
+                pages.append(self._page(answer, stats["pages"], request))
+                stats["crews"] += len(answer.crews)
         return pages, _mismatch(totals, len(ids) + anonymous), stats
 
-    def _get(
-        self, client: SmartHrClient, url: str, params: dict[str, str] | None, stats: dict[str, int]
-    ) -> Answer:
+    def _page(self, answer: Answer, number: int, request: ReadRequest) -> Page:
+        users: list[DirectoryUser] = []
+        issues: list[UserIssue] = []
+        to_user, groups, extra = self.mapping.to_user, request.groups, request.extra_fields
+        for position, crew in enumerate(answer.crews, start=1):
+            outcome = to_user(crew, f"page {number} crew {position}", groups, extra)
+            if isinstance(outcome, DirectoryUser):
+                users.append(outcome)
+            else:
+                issues.append(outcome)
+        return Page(tuple(users), tuple(issues))
+
+    def _answers(self, fetched: Prefetched[Answer], stats: dict[str, int]) -> Iterator[Answer]:
+        """The pages in order; a page that failed after its retries cuts the read short there."""
         try:
-            return client.get(url, params)
+            yield from fetched
         except TransientError as exc:
             read = f"{stats['crews']} crews"
             budget = self.settings.retry_max_seconds
