@@ -5,8 +5,9 @@ one being fetched, so memory stays a page or two ahead of the reader whatever th
 
 Nothing else changes: a failed fetch is raised to the reader at that page's place, after the
 pages before it (so a partial read counts what it had read), and the thread fetches nothing
-after it; a reader that stops early stops the thread. The fetching function is the only thing
-the thread touches (the HTTP session is not used by the reader meanwhile).
+after it; a reader that stops early stops the thread (waiting for a fetch under way, which the
+client's timeout and retry budget bound). The fetching function is the only thing the thread
+touches (the HTTP session is not used by the reader meanwhile).
 """
 
 from __future__ import annotations
