@@ -106,8 +106,12 @@ class Planner:
         watch: Collection[str] = (),
     ):
         self.accounts, self.book, self.policy = accounts, book, policy
-        self.plan = Plan()
         self.watch = frozenset(watch)
+        self._fresh()
+
+    def _fresh(self) -> None:
+        """The state of a read: nothing given yet."""
+        self.plan = Plan()
         self.traces: dict[str, list[Step]] = {}
         self.outside: set[str] = set()  # watched people outside the group scope
         self._fate: dict[str, int] = {}  # source id -> index in plan.changes, or a constant
@@ -117,6 +121,12 @@ class Planner:
         self._duplicates: set[str] = set()
         self._dropped: set[int] = set()  # indices of changes withdrawn for duplicate ids
         self._grants: dict[str, RoleChange] = {}  # privileges the group rules give or change
+
+    def restart(self) -> None:
+        """Forgets every user given so far (the source reads again from the start): as new.
+        Nothing given changed the accounts, the name book or the policy; names are claimed
+        only when the plan is finished."""
+        self._fresh()
 
     def add(self, user: DirectoryUser) -> None:
         source_id = user.source_id
