@@ -237,6 +237,18 @@ NameSource = Literal[
 AuthType = Literal["password", "google", "saml"]
 
 
+ConsolePrivilege = Literal["system_admin", "department_admin", "operator", "custom_admin"]
+
+
+class TenantConsoleSettings(_Strict):
+    """`[tenants.console]`: the tenant's administrators' console (docs/web.md)."""
+
+    require_mfa_for: tuple[ConsolePrivilege, ...] = Field(
+        default=("system_admin",),
+        description="privileges whose accounts must enrol and use a second factor in the console",
+    )
+
+
 class TenantSettings(_Strict):
     id: str = Field(
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,62}$", description="the tenant's id, unique"
@@ -312,6 +324,7 @@ class TenantSettings(_Strict):
     lookups: tuple[AnySourceSettings, ...] = ()
     scope: ScopeSettings | None = None
     roles: tuple[RoleRule, ...] = ()
+    console: TenantConsoleSettings = TenantConsoleSettings()
 
     _crontab = field_validator("schedule")(crontab)
 

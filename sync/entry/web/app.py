@@ -65,7 +65,7 @@ def create_app(
         },
     )
     app.state.site = site
-    app.state.console = Console(settings.web)
+    app.state.console = Console(settings.web, engine)
     app.state.scim = ScimDoor(settings, engine)
     return Guard(app, limits)
 

@@ -21,11 +21,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from sync.config.settings import Settings, TenantSettings, WebSettings
-from sync.entry.web.console.sessions import Session, Sessions, session_id
+from sync.entry.web.console.sessions import session_id
 from sync.entry.web.render import form_page
 from sync.entry.web.site import Site, site_of
 from sync.model.actor import Actor
 from sync.model.enums import Role
+from sync.services import second_factor
+from sync.services.console_auth import Session, Sessions, SignInLimits
 from sync.services.passwords import hash_password
 from sync.services.resync import Resyncs
 from sync.services.views import Credentials, credentials
@@ -66,11 +68,14 @@ def may_sign_in(found: Credentials | None) -> bool:
 
 
 class Console:
-    """The console's state in this process: sessions, the dummy hash verified for unknown
-    names, and the tenants a "resync now" is running for."""
+    """The console's state: sessions and sign-in limits (in the store, shared by every `web`
+    process), the dummy hash verified for unknown names, and the tenants a "resync now" this
+    process started is running for."""
 
-    def __init__(self, web: WebSettings) -> None:
-        self.sessions = Sessions(web.session_idle_minutes * 60, web.session_max_hours * 3600)
+    def __init__(self, web: WebSettings, engine: Engine) -> None:
+        idle, longest = web.session_idle_minutes * 60, web.session_max_hours * 3600
+        self.sessions = Sessions(engine, idle, longest)
+        self.limits = SignInLimits(engine, web.signin_limit, web.signin_lockout)
         self.dummy_hash = hash_password("no account has this password")
         self.resyncs = Resyncs(_ask_fleet)
 
@@ -124,6 +129,17 @@ class Admin:
     def url(self, path: str = "") -> str:
         return f"/admin/{self.tenant.id}/{path}"
 
+    @property
+    def holder(self) -> second_factor.Holder:
+        return second_factor.Holder(self.tenant.id, self.account_id, self.name)
+
+    @property
+    def needs_second_factor(self) -> bool:
+        """The tenant wants a second factor of this privilege and this session has not had one
+        (SPEC §19): only the second-factor pages open until it has."""
+        done = self.session.second_factor_done
+        return second_factor.required(self.tenant, self.role) and not done
+
 
 def tenant_of(site: Site, tenant_id: str) -> TenantSettings | None:
     """The tenant's settings as the store holds them now (a save from the console, or a
@@ -143,13 +159,9 @@ def requested_tenant(request: Request) -> TenantSettings:
     return tenant
 
 
-def now_seconds(site: Site) -> float:
-    return site.clock().timestamp()
-
-
 def _signed_in(request: Request, site: Site, tenant: TenantSettings) -> Admin | None:
     console = console_of(request)
-    session = console.sessions.find(session_id(request), now_seconds(site))
+    session = console.sessions.find(session_id(request), site.clock())
     if session is None or session.tenant_id != tenant.id:
         return None
     found = credentials(site.engine, tenant.id, account_id=session.account_id)
@@ -164,7 +176,7 @@ Handler = Callable[[Request, Admin], Awaitable[Response]]
 
 def console_page(needs: Privilege) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
     """Wraps a page: an unknown tenant is 404, a stranger goes to the tenant's sign-in, an
-    administrator without the privilege gets 403."""
+    administrator who owes a second factor to its page, one without the privilege gets 403."""
 
     def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         @functools.wraps(handler)
@@ -174,6 +186,8 @@ def console_page(needs: Privilege) -> Callable[[Handler], Callable[[Request], Aw
             admin = await run_in_threadpool(_signed_in, request, site, tenant)
             if admin is None:
                 return RedirectResponse(f"/admin/{tenant.id}/login", 303)
+            if admin.needs_second_factor:
+                return RedirectResponse(admin.url("mfa"), 303)
             if not admin.may(needs):
                 log.info("console: %s/%s may not %s", tenant.id, admin.name, needs)
                 return render(request, admin, "admin/forbidden.html", 403)
@@ -182,6 +196,22 @@ def console_page(needs: Privilege) -> Callable[[Handler], Callable[[Request], Aw
         return endpoint
 
     return wrap
+
+
+def factor_page(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """Wraps a second-factor page: open to a signed-in administrator whether or not the
+    session has had its second factor yet."""
+
+    @functools.wraps(handler)
+    async def endpoint(request: Request) -> Response:
+        site = site_of(request)
+        tenant = requested_tenant(request)
+        admin = await run_in_threadpool(_signed_in, request, site, tenant)
+        if admin is None:
+            return RedirectResponse(f"/admin/{tenant.id}/login", 303)
+        return await handler(request, admin)
+
+    return endpoint
 
 
 def render(
