@@ -1,4 +1,5 @@
-"""`accounts list|show|edit|set-password|reset-password|reset-mfa`: the account screen (SPEC §1, §7).
+"""`accounts list|show|edit|set-password|reset-password|reset-mfa`: the account screen (SPEC §1,
+§7, §19).
 
 Nothing here prints a password hash or a token. A refused request exits 2 and changes nothing.
 """
