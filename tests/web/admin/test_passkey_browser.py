@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from selenium.webdriver.chrome.webdriver import WebDriver
@@ -83,7 +84,7 @@ def passkeys_of(root: Path) -> list[dict[str, object]]:
     return found
 
 
-def events_of(root: Path) -> list[dict[str, object]]:
+def events_of(root: Path) -> list[dict[str, Any]]:
     """The audit's second-factor events, oldest first."""
     engine = open_store(f"sqlite:///{root}/store.db")
     with engine.connect() as conn:
