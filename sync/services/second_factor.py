@@ -69,6 +69,12 @@ def required(tenant: TenantSettings, role: str) -> bool:
     return role in tenant.console.require_mfa_for
 
 
+def owed(engine: Engine, tenant: TenantSettings, holder: Holder, role: str) -> bool:
+    """Whether signing in asks this account for a second factor: the tenant requires one of
+    its privilege, or the account enrolled one anyway (then it is asked like any other)."""
+    return required(tenant, role) or factors_of(engine, holder).any
+
+
 def factors_of(engine: Engine, holder: Holder) -> Factors:
     with engine.connect() as conn:
         rows = stored.factors(conn, holder.tenant_id, holder.account_id)

@@ -179,10 +179,20 @@ def test_an_account_with_a_factor_gives_it_before_enrolling_another(mfa: Console
 
 
 def test_privileges_outside_require_mfa_for_sign_in_with_the_password(mfa: Console) -> None:
-    client = mfa.pages.client()
+    """...until the account enrols a factor of its own accord: then it is asked like any."""
+    clock = Clock()
+    app = mfa.pages.app(clock=clock, **ROOMY)
+    client = mfa.pages.client(app)
     answer = mfa.sign_in(client, "acme", "user2")  # operator
     assert answer.headers["location"] == f"{ACME}/accounts"
     assert client.get(f"{ACME}/accounts").status_code == 200
+    page = client.get(f"{ACME}/mfa/enrol")
+    code = pyotp.TOTP(secret_of(page)).at(clock.now)
+    data = {"csrf": form_value(page.text, "csrf"), "code": code}
+    assert len(codes_of(client.post(f"{ACME}/mfa/enrol/totp", data=data))) == 10
+    again = mfa.pages.client(app)
+    assert mfa.sign_in(again, "acme", "user2").headers["location"] == f"{ACME}/mfa"
+    assert again.get(f"{ACME}/accounts").headers["location"] == f"{ACME}/mfa"
 
 
 def test_reset_mfa_removes_the_factors_and_ends_the_sessions(mfa: Console) -> None:

@@ -118,6 +118,9 @@ class Admin:
     account_id: int
     name: str
     role: str
+    # the session owes a second factor (SPEC §19): only the second-factor pages open until it
+    # has given one
+    needs_second_factor: bool = False
 
     @property
     def actor(self) -> Actor:
@@ -132,13 +135,6 @@ class Admin:
     @property
     def holder(self) -> second_factor.Holder:
         return second_factor.Holder(self.tenant.id, self.account_id, self.name)
-
-    @property
-    def needs_second_factor(self) -> bool:
-        """The tenant wants a second factor of this privilege and this session has not had one
-        (SPEC §19): only the second-factor pages open until it has."""
-        done = self.session.second_factor_done
-        return second_factor.required(self.tenant, self.role) and not done
 
 
 def tenant_of(site: Site, tenant_id: str) -> TenantSettings | None:
@@ -168,7 +164,11 @@ def _signed_in(request: Request, site: Site, tenant: TenantSettings) -> Admin | 
     if found is None or not may_sign_in(found):
         console.sessions.end(session.id)
         return None
-    return Admin(site, console, tenant, session, found.account_id, found.name, found.role)
+    holder = second_factor.Holder(tenant.id, found.account_id, found.name)
+    owes = not session.second_factor_done and second_factor.owed(
+        site.engine, tenant, holder, found.role
+    )
+    return Admin(site, console, tenant, session, found.account_id, found.name, found.role, owes)
 
 
 Handler = Callable[[Request, Admin], Awaitable[Response]]

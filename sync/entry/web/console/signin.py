@@ -68,8 +68,10 @@ async def login(request: Request) -> Response:
         console.sessions.start, tenant.id, account_id, now, second_factor_done=False
     )
     log.info("console sign-in to %s as %r", tenant.id, name)
-    # an account the tenant wants a second factor of gives it before any other page
-    page = "mfa" if second_factor.required(tenant, role) else "accounts"
+    # an account that owes a second factor gives it before any other page
+    holder = second_factor.Holder(tenant.id, account_id, name)
+    owes = await run_in_threadpool(second_factor.owed, site.engine, tenant, holder, role)
+    page = "mfa" if owes else "accounts"
     response = RedirectResponse(f"/admin/{tenant.id}/{page}", 303)
     sessions.set_cookie(request, response, session.id)
     return response
