@@ -184,7 +184,8 @@ class WebSettings(_Strict):
     )
     signin_lockout: str = Field(
         default="5/15 minutes",
-        description="failed console sign-ins per account name before it is locked out",
+        description="failed console sign-ins (passwords, second-factor codes) per account name "
+        "before it is locked out",
     )
     webhook_settle_seconds: float = Field(
         default=5,
