@@ -3,7 +3,8 @@
 
 A TOTP code is accepted for its own 30-second step and the one either side (clock drift), and
 each step once: the factor keeps the last step used, and a code of that step or an earlier one
-is refused. Recovery codes are stored as argon2id hashes, like passwords, and each works once.
+is refused. The secret is stored sealed (sync.services.sealed). Recovery codes are stored as
+argon2id hashes, like passwords, and each works once.
 Every enrolment, verification and failure is an audit event of the account, by its holder.
 """
 
@@ -22,6 +23,7 @@ from sync.config.settings import TenantSettings
 from sync.model.actor import Actor
 from sync.services.accounts import load_account
 from sync.services.passwords import hash_password, verify_password
+from sync.services.sealed import SecretBox
 from sync.store import audit
 from sync.store import console_auth as stored
 from sync.store.audit import Event
@@ -96,37 +98,43 @@ def record(conn: Connection, holder: Holder, action: str, factor: str, now: date
 # TOTP
 
 
-def begin_totp(engine: Engine, holder: Holder, issuer: str, now: datetime) -> tuple[str, str]:
+def begin_totp(
+    engine: Engine, box: SecretBox, holder: Holder, issuer: str, now: datetime
+) -> tuple[str, str]:
     """A new TOTP secret waiting for its first code (an earlier one still waiting is dropped);
-    returns the secret and its otpauth:// URI, to show once."""
+    returns the secret and its otpauth:// URI, to show once. It is stored sealed by `box`."""
     secret = pyotp.random_base32()
     with writing(engine) as conn:
         stored.delete_pending_factors(conn, holder.tenant_id, holder.account_id, TOTP)
-        stored.add_factor(conn, factor_row(holder, TOTP, now, secret=secret))
+        stored.add_factor(conn, factor_row(holder, TOTP, now, secret=box.seal(secret)))
     uri = pyotp.TOTP(secret).provisioning_uri(name=holder.name, issuer_name=issuer)
     return secret, uri
 
 
-def pending_totp(engine: Engine, holder: Holder, issuer: str) -> tuple[str, str] | None:
+def pending_totp(
+    engine: Engine, box: SecretBox, holder: Holder, issuer: str
+) -> tuple[str, str] | None:
     """The TOTP secret still waiting for its first code and its URI (a wrong first code shows
     the same secret again: the app has already scanned it), or None."""
     with engine.connect() as conn:
         rows = stored.factors(conn, holder.tenant_id, holder.account_id)
     pending = [r for r in rows if r["kind"] == TOTP and r["confirmed_at"] is None]
-    if not pending:
+    secret = box.open(pending[-1]["secret"]) if pending else None
+    if secret is None:
         return None
-    secret = str(pending[-1]["secret"])
     return secret, pyotp.TOTP(secret).provisioning_uri(name=holder.name, issuer_name=issuer)
 
 
-def confirm_totp(engine: Engine, holder: Holder, code: str, now: datetime) -> list[str] | None:
+def confirm_totp(
+    engine: Engine, box: SecretBox, holder: Holder, code: str, now: datetime
+) -> list[str] | None:
     """Enrols the waiting TOTP secret when `code` is its current code. Returns the recovery
     codes to show when this is the account's first factor (an empty list when it had one), or
     None for a wrong code (audited as a failure)."""
     with writing(engine) as conn:
         rows = stored.factors(conn, holder.tenant_id, holder.account_id)
         pending = [r for r in rows if r["kind"] == TOTP and r["confirmed_at"] is None]
-        step = _matching_step(pending[-1]["secret"], code, now) if pending else None
+        step = _matching_step(box.open(pending[-1]["secret"]), code, now) if pending else None
         if step is None:
             record(conn, holder, "mfa_enrol_failed", TOTP, now)
             return None
@@ -136,7 +144,9 @@ def confirm_totp(engine: Engine, holder: Holder, code: str, now: datetime) -> li
         return new_recovery_codes(conn, holder, now) if first else []
 
 
-def verify_totp(engine: Engine, holder: Holder, code: str, now: datetime) -> Verdict:
+def verify_totp(
+    engine: Engine, box: SecretBox, holder: Holder, code: str, now: datetime
+) -> Verdict:
     """Checks a code against the account's TOTP factors; a step is used once."""
     with writing(engine) as conn:
         rows = stored.factors(conn, holder.tenant_id, holder.account_id)
@@ -144,7 +154,7 @@ def verify_totp(engine: Engine, holder: Holder, code: str, now: datetime) -> Ver
         for row in rows:
             if row["kind"] != TOTP or row["confirmed_at"] is None:
                 continue
-            step = _matching_step(row["secret"], code, now)
+            step = _matching_step(box.open(row["secret"]), code, now)
             if step is None:
                 continue
             claimed = stored.claim_totp_step(conn, row["id"], step, now)
@@ -155,10 +165,11 @@ def verify_totp(engine: Engine, holder: Holder, code: str, now: datetime) -> Ver
         return verdict
 
 
-def _matching_step(secret: str, code: str, now: datetime) -> int | None:
-    """The time-step whose code `code` is, among now's and its neighbours; None if none."""
+def _matching_step(secret: str | None, code: str, now: datetime) -> int | None:
+    """The time-step whose code `code` is, among now's and its neighbours; None if none (or
+    the secret could not be opened)."""
     code = "".join(code.split())
-    if not code.isdigit() or len(code) != 6:
+    if secret is None or not code.isdigit() or len(code) != 6:
         return None
     totp = pyotp.TOTP(secret, interval=STEP_SECONDS)
     current = int(now.timestamp()) // STEP_SECONDS

@@ -13,9 +13,12 @@ from datetime import datetime, timedelta
 import pyotp
 import pytest
 from httpx import Response
+from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from sync.services.sealed import SecretBox
 from sync.store.engine import open_store
+from sync.store.schema import console_factors, console_recovery_codes
 from sync.timeutil import utc_now
 from tests.conftest import Workspace
 from tests.web.admin.conftest import Console, give_passwords, setup_tenants
@@ -109,6 +112,11 @@ def test_totp_enrol_sign_in_reuse_and_recovery_codes(mfa: Console) -> None:
         assert client.get(f"{ACME}/{page}").headers["location"] == f"{ACME}/mfa"
     secret, codes = enrol_totp(mfa, client, clock)
     assert client.get(f"{ACME}/accounts").status_code == 200
+    with mfa.pages.engine.connect() as conn:
+        kept = conn.execute(select(console_factors.c.secret)).scalars().all()
+        hashes = conn.execute(select(console_recovery_codes.c.code_hash)).scalars().all()
+    assert len(kept) == 1 and kept[0].startswith("fernet:") and secret not in kept[0]
+    assert len(hashes) == 10 and all(h.startswith("$argon2id$") for h in hashes)
 
     totp = pyotp.TOTP(secret)
     wrong = second_sign_in(mfa, app, "totp", "123456" if totp.at(clock.now) != "123456" else "1")
@@ -249,3 +257,14 @@ def test_two_apps_share_sessions_and_lockouts_and_a_restart_keeps_them(mfa: Cons
     assert mfa.sign_in(mfa.pages.client(one)).status_code == 429
     assert mfa.sign_in(mfa.pages.client(two)).status_code == 429
     assert secret  # the factor itself stays
+
+
+def test_a_totp_secret_is_sealed_with_the_web_secret() -> None:
+    sealed = SecretBox("one-web-secret-" + "x" * 32).seal("JBSWY3DPEHPK3PXP")
+    assert sealed.startswith("fernet:") and "JBSWY3DPEHPK3PXP" not in sealed
+    assert SecretBox("one-web-secret-" + "x" * 32).open(sealed) == "JBSWY3DPEHPK3PXP"
+    assert SecretBox("another-secret-" + "y" * 32).open(sealed) is None  # the secret changed
+    assert SecretBox(None).open(sealed) is None
+    # without a lasting web secret the secret is kept as it is, and still opens
+    assert SecretBox(None).seal("JBSWY3DPEHPK3PXP") == "plain:JBSWY3DPEHPK3PXP"
+    assert SecretBox("any-" + "z" * 32).open("plain:JBSWY3DPEHPK3PXP") == "JBSWY3DPEHPK3PXP"

@@ -30,6 +30,7 @@ from sync.services import second_factor
 from sync.services.console_auth import Session, Sessions, SignInLimits
 from sync.services.passwords import hash_password
 from sync.services.resync import Resyncs
+from sync.services.sealed import SecretBox
 from sync.services.views import Credentials, credentials
 
 log = logging.getLogger(__name__)
@@ -72,8 +73,11 @@ class Console:
     process), the dummy hash verified for unknown names, and the tenants a "resync now" this
     process started is running for."""
 
-    def __init__(self, web: WebSettings, engine: Engine) -> None:
+    def __init__(self, web: WebSettings, engine: Engine, sealing_secret: str | None) -> None:
+        """`sealing_secret`: the configured web secret that seals TOTP secrets at rest (None
+        when each process makes its own, which a restart would forget)."""
         idle, longest = web.session_idle_minutes * 60, web.session_max_hours * 3600
+        self.box = SecretBox(sealing_secret)
         self.sessions = Sessions(engine, idle, longest)
         self.limits = SignInLimits(engine, web.signin_limit, web.signin_lockout)
         self.dummy_hash = hash_password("no account has this password")

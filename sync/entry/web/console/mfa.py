@@ -129,7 +129,7 @@ async def _give(request: Request, admin: Admin, kind: str, answer: str) -> Respo
 def _check(request: Request, admin: Admin, kind: str, answer: str) -> Verdict:
     engine, holder, now = admin.site.engine, admin.holder, admin.site.clock()
     if kind == "totp":
-        return second_factor.verify_totp(engine, holder, answer[:64], now)
+        return second_factor.verify_totp(engine, admin.console.box, holder, answer[:64], now)
     if kind == "recovery":
         used = second_factor.use_recovery_code(engine, holder, answer[:64], now)
         return Verdict.ACCEPTED if used else Verdict.WRONG
@@ -161,11 +161,13 @@ async def _enrol_page(
     request: Request, admin: Admin, *, fresh: bool, status: int = 200, failure: str = ""
 ) -> Response:
     engine, holder, issuer = admin.site.engine, admin.holder, _issuer(admin)
-    shown = None if fresh else await run_in_threadpool(second_factor.pending_totp, engine, holder,
-                                                       issuer)  # fmt: skip
+    box = admin.console.box
+    shown = None
+    if not fresh:
+        shown = await run_in_threadpool(second_factor.pending_totp, engine, box, holder, issuer)
     if shown is None:
         shown = await run_in_threadpool(
-            second_factor.begin_totp, engine, holder, issuer, admin.site.clock()
+            second_factor.begin_totp, engine, box, holder, issuer, admin.site.clock()
         )
     secret, uri = shown
     options, kept = await run_in_threadpool(passkeys.registration, engine, holder, _party(request))
@@ -208,7 +210,7 @@ async def _enrolled(request: Request, admin: Admin, kind: str, answer: str) -> R
 def _enrol(request: Request, admin: Admin, kind: str, answer: str) -> list[str] | None:
     engine, holder, now = admin.site.engine, admin.holder, admin.site.clock()
     if kind == "totp":
-        return second_factor.confirm_totp(engine, holder, answer[:64], now)
+        return second_factor.confirm_totp(engine, admin.console.box, holder, answer[:64], now)
     kept = admin.session.challenge
     admin.console.sessions.keep_challenge(admin.session, None)
     if not kept:

@@ -42,7 +42,7 @@ def upgrade() -> None:
         sa.Column("tenant_id", sa.String(64), nullable=False),
         sa.Column("account_id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(16), nullable=False),
-        sa.Column("secret", sa.String(128), nullable=True),
+        sa.Column("secret", sa.String(256), nullable=True),
         sa.Column("last_step", sa.Integer(), nullable=True),
         sa.Column("credential_id", sa.String(1024), nullable=True),
         sa.Column("public_key", sa.Text(), nullable=True),
