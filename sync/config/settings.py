@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import zoneinfo
@@ -9,6 +10,7 @@ from collections.abc import Mapping
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -193,6 +195,23 @@ class WebSettings(_Strict):
         le=300,
         description="an HR webhook's run starts once no other came for this long (one run a burst)",
     )
+    public_url: str | None = Field(
+        default=None,
+        description="the address people reach `web` at, like https://sync.example.com; "
+        "the console's single sign-on callback is built on it",
+    )
+
+    @field_validator("public_url")
+    @classmethod
+    def _public(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r} is not an http:// or https:// URL")
+        if parts.query or parts.fragment:
+            raise ValueError(f"{value!r}: a query or fragment has no place in public_url")
+        return value.rstrip("/")
 
     @field_validator("address_limit", "account_limit", "signin_limit", "signin_lockout")
     @classmethod
@@ -204,6 +223,82 @@ class WebSettings(_Strict):
         except ValueError:
             raise ValueError(f"{value!r} is not a rate like '5/hour' or '60 per minute'") from None
         return value
+
+
+def is_loopback_host(host: str) -> bool:
+    """localhost, 127.0.0.0/8 or ::1: a name or address that never leaves the machine."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class TenantConsoleOidcSettings(_Strict):
+    """Single sign-on to the tenant's console through an OpenID provider (SPEC §19,
+    docs/web.md)."""
+
+    issuer: str = Field(
+        description="the provider's issuer URL (https; http only on a loopback address)"
+    )
+    client_id: str = Field(min_length=1, description="the client registered at the provider")
+    client_secret_env: str | None = Field(
+        default=None, description="the variable holding the client's secret"
+    )
+    client_secret_file: Path | None = Field(
+        default=None, description="… or a file holding it (exactly one of the two)"
+    )
+    username_claim: str = Field(
+        default="preferred_username",
+        min_length=1,
+        description="the claim naming the CLOMO account (ID token, else userinfo)",
+    )
+    ca_file: Path | None = Field(
+        default=None, description="CA certificates the provider's TLS is checked against"
+    )
+    provider_name: str | None = Field(
+        default=None,
+        max_length=64,
+        description='"sign in with …" on the login page; the issuer\'s host when unset',
+    )
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r} is not an https:// URL")
+        if parts.query or parts.fragment:
+            raise ValueError(f"{value!r}: an issuer has no query or fragment")
+        if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+            raise ValueError(
+                f"{value!r}: an http:// issuer is accepted only on a loopback address "
+                "(127.0.0.1, ::1, localhost); use https://"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> TenantConsoleOidcSettings:
+        if bool(self.client_secret_env) == bool(self.client_secret_file):
+            raise ValueError("give exactly one of client_secret_env and client_secret_file")
+        return self
+
+    def label(self) -> str:
+        return self.provider_name or urlsplit(self.issuer).hostname or self.issuer
+
+
+ConsolePrivilege = Literal["system_admin", "department_admin", "operator", "custom_admin"]
+
+
+class TenantConsoleSettings(_Strict):
+    """`[tenants.console]`: the tenant's administrators' console (docs/web.md)."""
+
+    oidc: TenantConsoleOidcSettings | None = None
+    require_mfa_for: tuple[ConsolePrivilege, ...] = Field(
+        default=("system_admin",),
+        description="privileges whose accounts must enrol and use a second factor in the console",
+    )
 
 
 class ScopeSettings(_Strict):
@@ -236,18 +331,6 @@ NameSource = Literal[
     "salesforce_account",
 ]
 AuthType = Literal["password", "google", "saml"]
-
-
-ConsolePrivilege = Literal["system_admin", "department_admin", "operator", "custom_admin"]
-
-
-class TenantConsoleSettings(_Strict):
-    """`[tenants.console]`: the tenant's administrators' console (docs/web.md)."""
-
-    require_mfa_for: tuple[ConsolePrivilege, ...] = Field(
-        default=("system_admin",),
-        description="privileges whose accounts must enrol and use a second factor in the console",
-    )
 
 
 class TenantSettings(_Strict):
@@ -417,6 +500,12 @@ class Settings(_Strict):
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ValueError(f"tenant ids must be unique; repeated: {duplicates}")
+        single_sign_on = [t.id for t in self.tenants if t.console.oidc is not None]
+        if single_sign_on and self.web.public_url is None:
+            raise ValueError(
+                f"tenants {single_sign_on} sign administrators in with OpenID Connect: "
+                "[web] public_url is needed for the callback address"
+            )
         return self
 
     def tenant(self, tenant_id: str) -> TenantSettings:

@@ -37,6 +37,7 @@ class Session:
     started: datetime
     seen: datetime
     second_factor_done: bool
+    via: str = "password"  # or "oidc": single sign-on, which needs no password on the account
     challenge: str | None = None  # a WebAuthn ceremony in progress (base64url)
 
 
@@ -73,12 +74,15 @@ class Sessions:
         tenant_id: str,
         account_id: int,
         now: datetime | float,
+        via: str = "password",
         *,
-        second_factor_done: bool,
+        second_factor_done: bool = False,
     ) -> Session:
+        """A new session; `second_factor_done` when the sign-in itself stood for the second
+        factor (single sign-on: the identity provider's own, SPEC §19)."""
         at = _at(now)
         session = Session(secrets.token_urlsafe(32), tenant_id, account_id, at, at,
-                          second_factor_done)  # fmt: skip
+                          second_factor_done, via)  # fmt: skip
         with writing(self.engine) as conn:
             if secrets.randbelow(int(1 / STALE_SWEEP)) == 0:
                 stored.delete_stale_sessions(conn, at - self.idle, at - self.longest)
@@ -91,6 +95,7 @@ class Sessions:
                     "started_at": at,
                     "seen_at": at,
                     "second_factor": DONE if second_factor_done else NEEDED,
+                    "via": via,
                 },
             )
         return session
@@ -110,7 +115,7 @@ class Sessions:
                 return None
             stored.touch_session(conn, key, at)
         return Session(session_id, row["tenant_id"], row["account_id"], started, at,
-                       row["second_factor"] == DONE, row["challenge"])  # fmt: skip
+                       row["second_factor"] == DONE, row["via"], row["challenge"])  # fmt: skip
 
     def end(self, session_id: str | None) -> None:
         if not session_id:

@@ -303,6 +303,7 @@ console_sessions = Table(
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("seen_at", DateTime(timezone=True), nullable=False),
     Column("second_factor", String(16), nullable=False),  # done | needed
+    Column("via", String(16), nullable=False),  # password | oidc (single sign-on)
     Column("challenge", String(128), nullable=True),  # a pending WebAuthn ceremony's challenge
     Index("ix_console_sessions_account", "tenant_id", "account_id"),
     Index("ix_console_sessions_seen", "seen_at"),

@@ -67,7 +67,7 @@ def create_app(
         },
     )
     app.state.site = site
-    app.state.console = Console(settings.web, engine, secret if lasting else None)
+    app.state.console = Console(settings.web, engine, secret, secret if lasting else None)
     app.state.scim = ScimDoor(settings, engine)
     return Guard(app, limits)
 

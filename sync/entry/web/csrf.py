@@ -59,12 +59,14 @@ def private_cookie(
     name: str,
     value: str,
     samesite: Literal["lax", "strict"],
+    max_age: int | None = None,
 ) -> None:
     """A cookie scripts cannot read, sent to this site only, Secure over https (the CSRF
-    nonce's and the console's session)."""
+    nonce's, the console's session and its single sign-on's state)."""
     response.set_cookie(
         name,
         value,
+        max_age=max_age,
         path="/",
         secure=request.url.scheme == "https",
         httponly=True,

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from sync.entry.web.console import accounts, changes, mfa, runs, settings, signin
+from sync.entry.web.console import accounts, changes, mfa, oidc, runs, settings, signin
 from sync.entry.web.console.console import requested_tenant
 
 PREFIX = "/admin/{tenant}"
@@ -39,6 +39,8 @@ def routes() -> list[BaseRoute]:
         Route(PREFIX + "/mfa/enrol/passkey", mfa.enrol_passkey, methods=post),
         Route(PREFIX + "/security", mfa.security),
         Route(PREFIX + "/security/recovery-codes", mfa.renew_codes, methods=post),
+        Route(PREFIX + "/oidc/start", oidc.start),
+        Route(PREFIX + "/oidc/callback", oidc.callback),
         Route(PREFIX + "/settings", settings.show),
         Route(PREFIX + "/settings/preview", settings.preview_page, methods=post),
         Route(PREFIX + "/settings/save", settings.save, methods=post),

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from itsdangerous import URLSafeSerializer
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -27,6 +28,7 @@ from sync.entry.web.site import Site, site_of
 from sync.model.actor import Actor
 from sync.model.enums import Role
 from sync.services import second_factor
+from sync.services.admin_sso import AdminSso
 from sync.services.console_auth import Session, Sessions, SignInLimits
 from sync.services.passwords import hash_password
 from sync.services.resync import Resyncs
@@ -60,12 +62,13 @@ GRANTS: dict[str, frozenset[Privilege]] = {
 
 def may_sign_in(found: Credentials | None) -> bool:
     """Only an active account with a console privilege and a password set may sign in."""
-    return (
-        found is not None
-        and found.status == "active"
-        and found.role in GRANTS
-        and found.password_hash is not None
-    )
+    return may_use_console(found) and found is not None and found.password_hash is not None
+
+
+def may_use_console(found: Credentials | None) -> bool:
+    """An active account with a console privilege: what single sign-on asks of an account (it
+    needs no password), and what every request of its session checks again."""
+    return found is not None and found.status == "active" and found.role in GRANTS
 
 
 class Console:
@@ -73,15 +76,21 @@ class Console:
     process), the dummy hash verified for unknown names, and the tenants a "resync now" this
     process started is running for."""
 
-    def __init__(self, web: WebSettings, engine: Engine, sealing_secret: str | None) -> None:
-        """`sealing_secret`: the configured web secret that seals TOTP secrets at rest (None
-        when each process makes its own, which a restart would forget)."""
+    def __init__(
+        self, web: WebSettings, engine: Engine, secret: str, sealing_secret: str | None
+    ) -> None:
+        """`secret`: the web secret that signs cookies; `sealing_secret`: the same when it is
+        configured, to seal TOTP secrets at rest (None when each process makes its own, which
+        a restart would forget)."""
         idle, longest = web.session_idle_minutes * 60, web.session_max_hours * 3600
         self.box = SecretBox(sealing_secret)
         self.sessions = Sessions(engine, idle, longest)
         self.limits = SignInLimits(engine, web.signin_limit, web.signin_lockout)
         self.dummy_hash = hash_password("no account has this password")
         self.resyncs = Resyncs(_ask_fleet)
+        self.sso = AdminSso()
+        # signs the single sign-on's state cookie (sync.entry.web.console.oidc)
+        self.sso_cookies = URLSafeSerializer(secret, salt="clomo-sync.entry.web.console.oidc")
 
     def resync(
         self, settings: Settings, tenant: TenantSettings, site: Site, *, follow_up: bool = False
@@ -159,13 +168,18 @@ def requested_tenant(request: Request) -> TenantSettings:
     return tenant
 
 
+def now_seconds(site: Site) -> float:
+    return site.clock().timestamp()
+
+
 def _signed_in(request: Request, site: Site, tenant: TenantSettings) -> Admin | None:
     console = console_of(request)
     session = console.sessions.find(session_id(request), site.clock())
     if session is None or session.tenant_id != tenant.id:
         return None
     found = credentials(site.engine, tenant.id, account_id=session.account_id)
-    if found is None or not may_sign_in(found):
+    allowed = may_use_console if session.via == "oidc" else may_sign_in
+    if found is None or not allowed(found):
         console.sessions.end(session.id)
         return None
     holder = second_factor.Holder(tenant.id, found.account_id, found.name)

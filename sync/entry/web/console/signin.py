@@ -12,6 +12,7 @@ second-factor pages only (console/mfa.py).
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -31,6 +32,7 @@ from sync.entry.web.render import form_page
 from sync.entry.web.site import Site, site_of
 from sync.model.names import name_key
 from sync.services import second_factor
+from sync.services.admin_sso import configured
 from sync.services.console_auth import SignInLimited
 from sync.services.passwords import verify_password
 from sync.services.views import credentials
@@ -43,26 +45,22 @@ MAX_NAME = 256
 async def login(request: Request) -> Response:
     tenant = requested_tenant(request)
     if request.method == "GET":
-        return _form(request, tenant, "")
+        return login_page(request, tenant, "")
     form = await posted_form(request)
     site, console = site_of(request), console_of(request)
     now = site.clock()
-    client = request.client.host if request.client else "unknown"
-    try:
-        await run_in_threadpool(console.limits.attempt, client, now)
-    except SignInLimited as exc:
-        raise RateLimited(exc.retry_after) from None
+    await count_attempt(request, console, now)
     name, password = form.get("name", "").strip(), form.get("password", "")
     key = lockout_key(tenant, name)
     wait = await run_in_threadpool(console.limits.locked_out, key, now)
     if wait is not None:
         log.info("console sign-in to %s refused: %r is locked out", tenant.id, name)
-        return _form(request, tenant, name, 429, failure="locked", wait=wait)
+        return login_page(request, tenant, name, 429, failure="locked", wait=wait)
     found = await run_in_threadpool(_verify, site, console, tenant, name, password)
     if found is None:
         await run_in_threadpool(console.limits.failed, key, now)
         log.info("console sign-in to %s as %r failed", tenant.id, name)
-        return _form(request, tenant, name, 401, failure="failed")
+        return login_page(request, tenant, name, 401, failure="failed")
     account_id, role = found
     session = await run_in_threadpool(
         console.sessions.start, tenant.id, account_id, now, second_factor_done=False
@@ -75,6 +73,16 @@ async def login(request: Request) -> Response:
     response = RedirectResponse(f"/admin/{tenant.id}/{page}", 303)
     sessions.set_cookie(request, response, session.id)
     return response
+
+
+async def count_attempt(request: Request, console: Console, now: datetime) -> None:
+    """One sign-in attempt (a password, or single sign-on) from the client's address, counted
+    in the store; past `signin_limit` the 429 page."""
+    client = request.client.host if request.client else "unknown"
+    try:
+        await run_in_threadpool(console.limits.attempt, client, now)
+    except SignInLimited as exc:
+        raise RateLimited(exc.retry_after) from None
 
 
 def lockout_key(tenant: TenantSettings, name: str) -> str:
@@ -107,14 +115,23 @@ def _verify(
     return None
 
 
-def _form(
+def login_page(
     request: Request,
     tenant: TenantSettings,
     name: str,
     status: int = 200,
     failure: str = "",
     wait: int = 0,
+    sso_reason: str = "",
 ) -> Response:
+    """The sign-in page: the password form, and "sign in with …" when the tenant has single
+    sign-on; `sso_reason` names why a single sign-on was refused."""
+    oidc = tenant.console.oidc
+    sso = (
+        oidc.label()
+        if oidc and configured(tenant, site_of(request).settings.web.public_url)
+        else ""
+    )
     return form_page(
         request,
         "admin/login.html",
@@ -123,5 +140,7 @@ def _form(
         account=name,
         failure=failure,
         wait=wait,
+        sso=sso,
+        sso_reason=sso_reason,
         signed_out=request.query_params.get("signed_out") == "1",
     )

@@ -23,6 +23,7 @@ def upgrade() -> None:
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("second_factor", sa.String(16), nullable=False),
+        sa.Column("via", sa.String(16), nullable=False),
         sa.Column("challenge", sa.String(128), nullable=True),
     )
     op.create_index("ix_console_sessions_account", "console_sessions", ["tenant_id", "account_id"])
