@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 import segno
 from starlette.concurrency import run_in_threadpool
@@ -22,6 +23,7 @@ from starlette.responses import RedirectResponse, Response
 from sync.entry.web.console.console import Admin, Privilege, console_page, factor_page, render
 from sync.entry.web.console.signin import lockout_key
 from sync.entry.web.forms import posted_form
+from sync.entry.web.site import site_of
 from sync.services import passkeys, second_factor
 from sync.services.second_factor import Factors, Verdict
 
@@ -31,9 +33,11 @@ MAX_RESPONSE = 16 * 1024  # a passkey's JSON answer, URL-encoded
 
 
 def _party(request: Request) -> passkeys.Party:
-    """The relying party is the host the browser asked (behind a trusted proxy, the one it
-    forwarded), so the origin the browser signs must be this page's."""
-    url = request.url
+    """The relying party: `[web] public_url`'s host and origin when it is set (behind a proxy
+    the request itself may name an inner address), else the host the browser asked (behind a
+    trusted proxy, the one it forwarded). The origin the browser signs must be this one."""
+    public_url = site_of(request).settings.web.public_url
+    url = urlsplit(public_url) if public_url else urlsplit(str(request.url))
     return passkeys.Party(url.hostname or "", f"{url.scheme}://{url.netloc}")
 
 
