@@ -6,6 +6,8 @@ reached without waiting."""
 
 from __future__ import annotations
 
+import html
+import json
 import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -98,8 +100,6 @@ def second_sign_in(console: Console, app: object, kind: str, code: str) -> Respo
 def actions(console: Console, name: str = "user1") -> list[str]:
     result = console.pages.ws.cli("accounts", "history", "--tenant", "acme", name, "--json")
     assert result.code == 0, result.err
-    import json
-
     return [e["action"] for e in json.loads(result.out)]
 
 
@@ -221,8 +221,6 @@ def test_reset_mfa_removes_the_factors_and_ends_the_sessions(mfa: Console) -> No
     assert fresh.get(f"{ACME}/mfa").headers["location"] == f"{ACME}/mfa/enrol"
 
     history = mfa.pages.ws.cli("accounts", "history", "--tenant", "acme", "user1", "--json")
-    import json
-
     reset = [e for e in json.loads(history.out) if e["action"] == "mfa_reset"]
     assert len(reset) == 1 and reset[0]["actor"].startswith("admin:")
     assert reset[0]["actor"] != "admin:user1"
@@ -268,3 +266,21 @@ def test_a_totp_secret_is_sealed_with_the_web_secret() -> None:
     # without a lasting web secret the secret is kept as it is, and still opens
     assert SecretBox(None).seal("JBSWY3DPEHPK3PXP") == "plain:JBSWY3DPEHPK3PXP"
     assert SecretBox("any-" + "z" * 32).open("plain:JBSWY3DPEHPK3PXP") == "JBSWY3DPEHPK3PXP"
+
+
+def rp_of(page: Response) -> str:
+    match = re.search(r'data-options="([^"]*)"', page.text)
+    assert match, page.text
+    options = json.loads(html.unescape(match.group(1)))
+    return str(options["rp"]["id"])
+
+
+def test_the_passkey_relying_party_is_the_public_url_or_the_host_asked(mfa: Console) -> None:
+    for web, expected in (({}, "testserver"), ({"public_url": "https://sync.example.com"},
+                                                "sync.example.com")):  # fmt: skip
+        client = mfa.pages.client(mfa.pages.app(utc_now, **ROOMY, **web))
+        assert mfa.sign_in(client).status_code == 303
+        page = client.get(f"{ACME}/mfa/enrol")
+        assert rp_of(page) == expected
+        policy = page.headers["content-security-policy"]
+        assert "script-src 'self'" in policy  # the passkey script, from this origin only
