@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from sync.compose.rules import NameRule
 from sync.compose.template import FILTERS as TEMPLATE_FILTERS
 from sync.compose.template import TEMPLATE_FIELDS, parse_template
+from sync.config.audit import AuditSettings
 from sync.config.env import DEFAULT_CONFIG, ENV_PREFIX, config_path
 from sync.config.paths import database_url_problem
 from sync.errors import ConfigError, UsageError
@@ -490,6 +491,7 @@ class Settings(_Strict):
     scheduler: SchedulerSettings = SchedulerSettings()
     web: WebSettings = WebSettings()
     fleet: FleetSettings = FleetSettings()
+    audit: AuditSettings = AuditSettings()
     tenants: tuple[TenantSettings, ...] = ()
     # where the file was read from, for messages; not a key of the file
     path: Path = Field(default=DEFAULT_CONFIG, exclude=True)

@@ -11,6 +11,7 @@ from sync.model.enums import AccountStatus, Action
 from sync.model.grants import NO_GRANT_KEY, RoleChange
 from sync.model.issues import UserIssue
 from sync.model.profile import Profile, ProfileValues
+from sync.model.record import record
 
 # why an account is disabled
 INACTIVE = "inactive in the source"
@@ -29,7 +30,7 @@ class Dates(NamedTuple):
 NO_DATES = Dates()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AccountState:
     """What the plan needs to know of a stored account."""
 
@@ -60,7 +61,7 @@ class AccountState:
         return AccountStatus.PENDING if self.pending else AccountStatus.DISABLED
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Change:
     """What happens to one account. `actions` may hold several (renamed and updated, say);
     an empty set with a new `composed_name` only records what the rule now yields."""

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date
 from typing import Any
 
 from sync.model.issues import Person, person_label
 from sync.model.profile import PROFILE_FIELDS
+from sync.model.record import record
 
 # Attributes every account keeps in step with the directory: every run reads them.
 PROFILE_ATTRIBUTES: tuple[str, ...] = PROFILE_FIELDS
@@ -43,7 +44,7 @@ TEXT_ATTRIBUTES: tuple[str, ...] = (
 _TEXT = frozenset(TEXT_ATTRIBUTES)  # asked per person and field by a custom name template
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DirectoryUser:
     """A user as the directory holds it, already normalised to plain Python values.
 

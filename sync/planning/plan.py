@@ -35,6 +35,7 @@ from sync.model import (
     person_label,
 )
 from sync.model.grants import NO_GRANT_KEY, RoleChange
+from sync.model.record import record
 from sync.model.trace import Step, StepKind
 from sync.planning.dates import Calendar, Phase
 from sync.planning.groups import GroupRules
@@ -105,8 +106,12 @@ class Planner:
         watch: Collection[str] = (),
     ):
         self.accounts, self.book, self.policy = accounts, book, policy
-        self.plan = Plan()
         self.watch = frozenset(watch)
+        self._fresh()
+
+    def _fresh(self) -> None:
+        """The state of a read: nothing given yet."""
+        self.plan = Plan()
         self.traces: dict[str, list[Step]] = {}
         self.outside: set[str] = set()  # watched people outside the group scope
         self._fate: dict[str, int] = {}  # source id -> index in plan.changes, or a constant
@@ -116,6 +121,12 @@ class Planner:
         self._duplicates: set[str] = set()
         self._dropped: set[int] = set()  # indices of changes withdrawn for duplicate ids
         self._grants: dict[str, RoleChange] = {}  # privileges the group rules give or change
+
+    def restart(self) -> None:
+        """Forgets every user given so far (the source reads again from the start): as new.
+        Nothing given changed the accounts, the name book or the policy; names are claimed
+        only when the plan is finished."""
+        self._fresh()
 
     def add(self, user: DirectoryUser) -> None:
         source_id = user.source_id
@@ -383,7 +394,7 @@ def _wants_rename(account: AccountState, composed: str) -> bool:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Target:
     """What the directory says a person's account should be: its status and dates."""
 

@@ -85,6 +85,10 @@ def feed(
                 if request.only is not None:  # one person's read says nothing of the others
                     item = ReadResult(full=False, stats=item.stats)
                 return ReadSummary(item, users_read)
+            if item.restart:  # the source reads again: what it gave so far is void
+                planner.restart()
+                users_read = 0
+                continue
             if request.only is not None:
                 item = one_person(item, request.only)
             users_read += len(item.users) + len(item.issues)

@@ -4,6 +4,11 @@ fleet serves the store, the run is queued ahead of the scheduled ones (the calle
 fleet's way of asking); otherwise this process runs it in the background, with the tenant's
 settings as they are when it starts, then delivers its email, as `clomo-sync sync` does. A
 tenant already being run here is not started twice: the asks coalesce.
+
+An ask that follows a change (a webhook) settles here first, on the fleet too: the fleet's
+queueing lock keeps one run waiting, but a run taken by a worker no longer holds it, so a flood
+lasting longer than a run would queue run after run. Settled in this process, a flood of any
+length asks the fleet once (and once more for asks that come while that one is being made).
 """
 
 from __future__ import annotations
@@ -54,7 +59,8 @@ class Resyncs:
         follow_up: bool = False,
         settle_seconds: float = 0,
     ) -> Resync:
-        if self._ask_fleet(settings, engine, tenant_id) is not None:
+        # a follow-up asks the fleet once settled (in _run); another ask asks it at once
+        if not follow_up and self._ask_fleet(settings, engine, tenant_id) is not None:
             return Resync.QUEUED
         with self._lock:
             if follow_up:
@@ -95,12 +101,25 @@ class Resyncs:
         again = True
         while again:
             self._settle(tenant_id, settle)
-            self._run_once(settings, engine, tenant_id)
+            if not self._queued(settings, engine, tenant_id):
+                self._run_once(settings, engine, tenant_id)
             with self._lock:
                 again = tenant_id in self._again
                 self._again.discard(tenant_id)
                 if not again:
                     self._running.discard(tenant_id)
+
+    def _queued(self, settings: Settings, engine: Engine, tenant_id: str) -> bool:
+        """Asks the fleet for the run (a waiting one absorbs it); False when no fleet serves the
+        store, so this process runs it."""
+        try:
+            queued = self._ask_fleet(settings, engine, tenant_id) is not None
+        except Exception:  # the store is unreachable: the run here says so in its report
+            log.exception("asking the fleet for a run of %s failed", tenant_id)
+            return False
+        if queued:
+            log.info("resync of %s queued for the fleet", tenant_id)
+        return queued
 
     def _run_once(self, settings: Settings, engine: Engine, tenant_id: str) -> None:
         try:

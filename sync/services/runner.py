@@ -188,6 +188,7 @@ def _read(
         known_users=known_users,
         only=only,
         pushed=StoredPushes(engine, tenant.id) if tenant.source.kind == "scim" else None,
+        restartable=True,  # feed starts the planner again when the source does
     )
     return feed(tenant.source, request, planner, lookups)
 

@@ -47,6 +47,11 @@ class ReadRequest:
 
     `pushed` is for the one source whose directory lives in the store (`scim`, what identity
     providers pushed): the tenant's SCIM directory, handed in by the run. Others ignore it.
+
+    `restartable`: the caller drops everything it was given when a `Page` says `restart` (the
+    run's planner starts again). A source that may throw a pass away and read again (SmartHR,
+    when the count does not add up) then gives its pages as they come rather than holding a
+    whole pass first. Without it such a source holds each pass until it knows it whole.
     """
 
     attributes: frozenset[str]
@@ -57,16 +62,20 @@ class ReadRequest:
     known_users: int = 0
     only: str | None = None
     pushed: PushedDirectory | None = None
+    restartable: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class Page:
     """Part of a read. `removed` are source ids the directory says were deleted (a delta read's
-    removals): their accounts are disabled like those of users gone from a full read."""
+    removals): their accounts are disabled like those of users gone from a full read. `restart`
+    (only to a ReadRequest that is `restartable`): every page before this one is void, the read
+    starts again."""
 
     users: tuple[DirectoryUser, ...] = ()
     issues: tuple[UserIssue, ...] = ()
     removed: tuple[str, ...] = ()
+    restart: bool = False
 
 
 @dataclass(frozen=True, slots=True)

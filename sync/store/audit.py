@@ -24,6 +24,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    text,
 )
 
 from sync.model.actor import ON_DEMAND_ACTOR, Actor
@@ -49,6 +50,7 @@ def record(
     conn: Connection, tenant_id: str, actor: Actor, events: Sequence[Event], now: datetime
 ) -> None:
     """Writes the events in the caller's transaction, by the store's fastest path."""
+    _with_transaction_id(conn)
     insert_rows(
         conn,
         account_events,
@@ -75,6 +77,7 @@ def record_created(
     with an id above `after_id`, its fields the name and the address it was created with. The
     database builds them from the new rows: a first run's 100,000 events made and encoded here
     cost about a second more."""
+    _with_transaction_id(conn)
     new = inserted_after(after_id)
     events = account_events.c
     rows = select(
@@ -90,6 +93,16 @@ def record_created(
     columns = ["tenant_id", "account_id", "account_name", "at", "actor", "run_id", "action",
                "fields"]  # fmt: skip
     conn.execute(insert(account_events).from_select(columns, rows))
+
+
+def _with_transaction_id(conn: Connection) -> None:
+    """PostgreSQL: the transaction takes its id (if it has none yet) before its events take
+    theirs, so that any snapshot taken once an event id is drawn lists the transaction as in
+    progress until it ends: the audit stream (sync/services/audit_stream.py) relies on it to
+    tell a gap that will fill from one that never will. Without it, the id would be drawn a
+    moment before the transaction's id, within the INSERT."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_current_xact_id()"))
 
 
 def _created_fields(dialect: str, inserted: CTE) -> ColumnElement[Any]:

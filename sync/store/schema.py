@@ -350,3 +350,14 @@ console_recovery_codes = Table(
     Column("used_at", DateTime(timezone=True), nullable=True),
     Index("ix_console_recovery_account", "tenant_id", "account_id"),
 )
+
+# SPEC §19's audit stream: the one cursor (the last event id sent) and who holds it, until when
+audit_stream = Table(
+    "audit_stream",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("sent_id", Integer, nullable=False),  # every event up to this id has been sent
+    Column("holder", String(200), nullable=True),  # host:pid:thread of the sending process
+    Column("lease_until", DateTime(timezone=True), nullable=True),
+    Column("sent_at", DateTime(timezone=True), nullable=True),  # when the cursor last moved
+)

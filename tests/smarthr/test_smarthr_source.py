@@ -112,6 +112,35 @@ def test_a_count_that_changes_mid_read_is_read_again_once(emulator: SmartHrEmula
     assert result.full and result.stats["passes"] == 2 and len(users(pages)) == 251
 
 
+def test_a_run_s_read_streams_each_pass_with_a_restart_between(emulator: SmartHrEmulator) -> None:
+    """A restartable read (a run's) gives the pages as they come: the first pass, a restart
+    page, then the second pass; a reader that keeps only what follows the restart has every
+    crew once."""
+    emulator.crews = [make_crew(n) for n in range(1, 251)]
+    joined: list[int] = []
+
+    def join_once(page: int) -> None:
+        if page == 1 and not joined:
+            joined.append(1)
+            emulator.crews.insert(0, make_crew(900))
+
+    emulator.after_page = join_once
+    request = ReadRequest(frozenset(PROFILE_ATTRIBUTES), restartable=True)
+    pages, result = read_all(with_keys(emulator), request)
+    assert [p.restart for p in pages] == [False] * 3 + [True] + [False] * 3
+    assert result.full and result.stats["passes"] == 2
+    second = pages[pages.index(Page(restart=True)) + 1 :]
+    assert len(users(second)) == 251 == sum(len(p.users) for p in second)
+
+
+def test_a_read_that_adds_up_streams_no_restart(emulator: SmartHrEmulator) -> None:
+    emulator.crews = [make_crew(n) for n in range(1, 251)]
+    request = ReadRequest(frozenset(PROFILE_ATTRIBUTES), restartable=True)
+    pages, result = read_all(with_keys(emulator), request)
+    assert not any(p.restart for p in pages) and len(pages) == 3
+    assert result.full and result.stats["passes"] == 1 and len(users(pages)) == 250
+
+
 def test_a_count_that_keeps_changing_fails_the_read_and_disables_nobody(
     emulator: SmartHrEmulator,
 ) -> None:

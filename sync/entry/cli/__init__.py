@@ -200,6 +200,7 @@ def run(argv: list[str] | None = None) -> int:
 def _register() -> None:
     from sync.entry.cli import (
         accounts,
+        audit,
         changes,
         explain,
         fleet,
@@ -223,6 +224,7 @@ def _register() -> None:
     cli.add_command(web.web_command)
     cli.add_command(tenants.tenants_group)
     cli.add_command(fleet.worker_command)
+    cli.add_command(audit.audit_group)
 
 
 _register()

@@ -24,7 +24,10 @@ def scheduler_command(app: App) -> None:
         root.setLevel(logging.INFO)
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
     progress.enable(False)
-    code = Scheduler(app.config, app.settings, app.engine, app.metrics_file).serve()
+    from sync.services.audit_stream import streaming
+
+    with streaming(app.settings, app.engine):
+        code = Scheduler(app.config, app.settings, app.engine, app.metrics_file).serve()
     raise SystemExit(code)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import socket
 
 import click
@@ -51,7 +52,14 @@ def web_command(app: App, host: str | None, port: int | None) -> None:
         f"serving the password pages on http://{where}:{bound_port}/ "
         f"(reset links at {', '.join(sorted(paths))}; the console at /admin/TENANT/)"
     )
-    uvicorn.Server(config).run(sockets=[sock])
+    from sync.services.audit_stream import streaming
+
+    # uvicorn shuts down gracefully on SIGTERM, then raises the signal again for the handler it
+    # found: with the default one the process died there, before the audit stream let its lease
+    # go. A handler that does nothing lets `run` return (exit status 0).
+    signal.signal(signal.SIGTERM, lambda _number, _frame: None)
+    with streaming(settings, app.engine):
+        uvicorn.Server(config).run(sockets=[sock])
 
 
 def _listen(host: str, port: int) -> socket.socket:

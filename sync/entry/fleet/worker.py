@@ -35,6 +35,7 @@ from sqlalchemy import Engine
 from sync.config.settings import Settings
 from sync.entry.fleet.app import Fleet, make_app
 from sync.retry import backoff_seconds
+from sync.services.audit_stream import streaming
 
 log = logging.getLogger(__name__)
 EXIT_RETURNED = 1
@@ -65,7 +66,8 @@ def serve(settings: Settings, engine: Engine, concurrency: int) -> int:
     fleet = make_app(settings, engine)
     if settings.fleet.metrics_port is not None:
         start_metrics_server(fleet, settings.fleet.metrics_host, settings.fleet.metrics_port)
-    return asyncio.run(_work(fleet, concurrency))
+    with streaming(settings, engine):
+        return asyncio.run(_work(fleet, concurrency))
 
 
 class Jobs:

@@ -4,10 +4,11 @@ SmartHR sends the token set on its webhook screen in `X-SmartHR-Token` (develope
 about_webhook); it is compared in constant time with the tenant's `webhook_token_env`. A wrong or
 missing token, a tenant this store does not run, or one without a webhook token all answer 401
 alike (nothing tells them apart) and queue nothing; the refusal is logged without the token.
-A valid call asks for a run as "resync now" does: queued on the fleet (where a run already waits,
-it stays the one), or run by this process in the background, a burst meanwhile making one more
-run at most. The body is not read: the run reads SmartHR itself. Bodies over 1 MiB are refused
-before this (sync.entry.web.middleware), and webhooks are not counted against the per-address limit
+A valid call asks for a run as "resync now" does, once the burst it belongs to has settled
+(`[web] webhook_settle_seconds`): queued on the fleet (where a run already waits, it stays the
+one), or run by this process in the background, a burst meanwhile making one more run at most.
+The body is not read: the run reads SmartHR itself. Bodies over 1 MiB are refused before this
+(sync.entry.web.middleware), and webhooks are not counted against the per-address limit
 (docs/smarthr.md says why).
 """
 

@@ -5,8 +5,11 @@ SmartHR pages by number, so a crew added or removed during the read shifts the p
 may be read twice and someone else not at all. The read is therefore whole only when every page
 gave the same `x-total-count` and the number of distinct crews read equals it; otherwise it is
 read once more, and a second mismatch fails the run with nobody disabled. Because a pass may be
-thrown away, each pass's users are kept until it is known whole and only then handed on (a
-SmartHR tenant is one company's staff: tens of thousands at most).
+thrown away, a run's read (ReadRequest.restartable) gets each page as it comes, so its planner
+works while the next pages are fetched, and a `Page(restart=True)` before a second pass: the
+run's planner then forgets the first (sync.services.directory.feed). Any other reader (a lookup,
+a search for one person) gets each pass only once it is known whole (a SmartHR tenant is one
+company's staff: tens of thousands at most).
 
 A read of one person (ReadRequest.only) by a key that can be a crew id is `GET
 /api/v1/crews/{id}` alone: that crew, or nobody when SmartHR answers 404 `not_found`.
@@ -16,6 +19,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Generator, Iterator
+from functools import partial
 from urllib.parse import quote
 
 from sync.errors import IncompleteRead, TransientError, UserIssue
@@ -24,6 +29,7 @@ from sync.sources.base import Page, ReadRequest, ReadResult, SourceRead, cut_sho
 from sync.sources.settings import SmartHrSourceSettings
 from sync.sources.smarthr.client import Answer, SmartHrClient
 from sync.sources.smarthr.crews import CrewMapping
+from sync.sources.smarthr.prefetch import Prefetched
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +54,16 @@ class SmartHrSource:
                 assert request.only is not None
                 return (yield from self._one(client, request, request.only))
             for attempt in range(1, PASSES + 1):
-                pages, problem, stats = self._pass(client, request)
+                # held until the pass is known whole, unless the caller can start again
+                held: list[Page] | None = None if request.restartable else []
+                problem, stats = yield from self._pass(client, request, held)
                 if problem is None:
-                    yield from pages
+                    yield from held or ()
                     stats |= {"passes": attempt, "retries": client.retries}
                     return ReadResult(full=True, stats=stats)
                 log.warning("SmartHR: %s (pass %d of %d)", problem, attempt, PASSES)
+                if held is None and attempt < PASSES:
+                    yield Page(restart=True)  # the pages given so far are void
             raise IncompleteRead(
                 f"smarthr: the crews changed while they were read twice: {problem}; "
                 "nobody is disabled"
@@ -83,44 +93,53 @@ class SmartHrSource:
         return ReadResult(full=False, stats=stats)
 
     def _pass(
-        self, client: SmartHrClient, request: ReadRequest
-    ) -> tuple[list[Page], str | None, dict[str, int]]:
-        """One read of every page: the pages, why they do not add up (None: they do), stats."""
-        url: str | None = f"{self.settings.site()}/api/v1/crews"
-        params: dict[str, str] | None = {"per_page": PER_PAGE, "page": "1"}
-        pages: list[Page] = []
+        self, client: SmartHrClient, request: ReadRequest, held: list[Page] | None
+    ) -> Generator[Page, None, tuple[str | None, dict[str, int]]]:
+        """One read of every page, each page given as it comes, or kept in `held`; returns why
+        the pages do not add up (None: they do) and stats. The next page is fetched while this
+        one is mapped (sync.sources.smarthr.prefetch)."""
+        first = f"{self.settings.site()}/api/v1/crews"
         totals: set[int | None] = set()
         ids: set[str] = set()
         anonymous = 0  # crews without an id: read, but not told apart
         stats = {"pages": 0, "crews": 0}
-        while url is not None:
-            answer = self._get(client, url, params, stats)
-            stats["pages"] += 1
-            totals.add(answer.total)
-            users: list[DirectoryUser] = []
-            issues: list[UserIssue] = []
-            for position, crew in enumerate(answer.crews, start=1):
-                crew_id = crew.get("id") if isinstance(crew, dict) else None
-                if isinstance(crew_id, str) and crew_id:
-                    ids.add(crew_id)
+        with Prefetched(
+            partial(client.get, first, {"per_page": PER_PAGE, "page": "1"}),
+            lambda answer: partial(client.get, answer.next_url) if answer.next_url else None,
+        ) as fetched:
+            for answer in self._answers(fetched, stats):
+                stats["pages"] += 1
+                totals.add(answer.total)
+                for crew in answer.crews:
+                    crew_id = crew.get("id") if isinstance(crew, dict) else None
+                    if isinstance(crew_id, str) and crew_id:
+                        ids.add(crew_id)
+                    else:
+                        anonymous += 1
+                page = self._page(answer, stats["pages"], request)
+                stats["crews"] += len(answer.crews)
+                if held is None:
+                    yield page
                 else:
-                    anonymous += 1
-                where = f"page {stats['pages']} crew {position}"
-                outcome = self.mapping.to_user(crew, where, request.groups, request.extra_fields)
-                if isinstance(outcome, DirectoryUser):
-                    users.append(outcome)
-                else:
-                    issues.append(outcome)
-            stats["crews"] += len(answer.crews)
-            pages.append(Page(tuple(users), tuple(issues)))
-            url, params = answer.next_url, None
-        return pages, _mismatch(totals, len(ids) + anonymous), stats
+                    held.append(page)
+        return _mismatch(totals, len(ids) + anonymous), stats
 
-    def _get(
-        self, client: SmartHrClient, url: str, params: dict[str, str] | None, stats: dict[str, int]
-    ) -> Answer:
+    def _page(self, answer: Answer, number: int, request: ReadRequest) -> Page:
+        users: list[DirectoryUser] = []
+        issues: list[UserIssue] = []
+        to_user, groups, extra = self.mapping.to_user, request.groups, request.extra_fields
+        for position, crew in enumerate(answer.crews, start=1):
+            outcome = to_user(crew, f"page {number} crew {position}", groups, extra)
+            if isinstance(outcome, DirectoryUser):
+                users.append(outcome)
+            else:
+                issues.append(outcome)
+        return Page(tuple(users), tuple(issues))
+
+    def _answers(self, fetched: Prefetched[Answer], stats: dict[str, int]) -> Iterator[Answer]:
+        """The pages in order; a page that failed after its retries cuts the read short there."""
         try:
-            return client.get(url, params)
+            yield from fetched
         except TransientError as exc:
             read = f"{stats['crews']} crews"
             budget = self.settings.retry_max_seconds

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from sync.entry.web.console import accounts, changes, mfa, oidc, runs, settings, signin
+from sync.entry.web.console import accounts, audit, changes, mfa, oidc, runs, settings, signin
 from sync.entry.web.console.console import requested_tenant
 
 PREFIX = "/admin/{tenant}"
@@ -52,6 +52,8 @@ def routes() -> list[BaseRoute]:
         Route(PREFIX + "/runs", runs.listing),
         Route(PREFIX + "/runs/resync", runs.resync, methods=post),
         Route(PREFIX + "/runs/{run_id}", runs.show),
+        Route(PREFIX + "/audit", audit.page),
+        Route(PREFIX + "/audit/export", audit.download),
         Route(PREFIX + "/changes", changes.listing),
         Route(PREFIX + "/changes/{set_id}", changes.show),
         Route(PREFIX + "/changes/{set_id}/approve", changes.approve, methods=post),

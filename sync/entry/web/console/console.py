@@ -46,6 +46,7 @@ class Privilege(StrEnum):
     RESYNC = "resync"  # run the tenant now
     SETTINGS = "settings"  # preview and save the naming rule and authentication type
     CHANGES = "changes"  # approve or reject held change sets
+    AUDIT = "audit"  # download the tenant's audit (system_admin only, as every privilege)
 
 
 _EVERY = frozenset(Privilege)

@@ -1,15 +1,15 @@
 """The administrators' console in the store (SPEC §15, §19): sessions, sign-in attempts (the
 per-address limit and the per-name lockout), second factors and recovery codes.
 
-Revision ID: 0012_console_auth
-Revises: 0011_scim_directory
+Revision ID: 0014_console_auth
+Revises: 0013_audit_stream
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012_console_auth"
-down_revision = "0011_scim_directory"
+revision = "0014_console_auth"
+down_revision = "0013_audit_stream"
 branch_labels = None
 depends_on = None
 
