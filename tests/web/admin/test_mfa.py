@@ -17,6 +17,7 @@ import pytest
 from httpx import Response
 from sqlalchemy import select
 from starlette.testclient import TestClient
+from starlette.types import ASGIApp
 
 from sync.services.sealed import SecretBox
 from sync.store.engine import open_store
@@ -89,8 +90,8 @@ def enrol_totp(console: Console, client: TestClient, clock: Clock) -> tuple[str,
     return secret, codes
 
 
-def second_sign_in(console: Console, app: object, kind: str, code: str) -> Response:
-    client = console.pages.client(app)  # type: ignore[arg-type]
+def second_sign_in(console: Console, app: ASGIApp, kind: str, code: str) -> Response:
+    client = console.pages.client(app)
     signed = console.sign_in(client)
     assert signed.headers.get("location") == f"{ACME}/mfa", signed.text[-1500:]
     path = f"{ACME}/mfa/totp" if kind == "totp" else f"{ACME}/mfa/recovery"
