@@ -187,7 +187,8 @@ class WebSettings(_Strict):
     )
     signin_lockout: str = Field(
         default="5/15 minutes",
-        description="failed console sign-ins per account name before it is locked out",
+        description="failed console sign-ins (passwords, second-factor codes) per account name "
+        "before it is locked out",
     )
     webhook_settle_seconds: float = Field(
         default=5,
@@ -288,10 +289,17 @@ class TenantConsoleOidcSettings(_Strict):
         return self.provider_name or urlsplit(self.issuer).hostname or self.issuer
 
 
+ConsolePrivilege = Literal["system_admin", "department_admin", "operator", "custom_admin"]
+
+
 class TenantConsoleSettings(_Strict):
-    """The tenant's administrators' console."""
+    """`[tenants.console]`: the tenant's administrators' console (docs/web.md)."""
 
     oidc: TenantConsoleOidcSettings | None = None
+    require_mfa_for: tuple[ConsolePrivilege, ...] = Field(
+        default=("system_admin",),
+        description="privileges whose accounts must enrol and use a second factor in the console",
+    )
 
 
 class ScopeSettings(_Strict):

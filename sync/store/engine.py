@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 MIGRATIONS = str(Path(__file__).parent / "migrations")
 # The newest migration. Knowing it here spares every command importing Alembic (a fifth of a
 # second) just to learn that the schema is current; tests/test_store.py checks it is the head.
-SCHEMA_HEAD = "0013_audit_stream"
+SCHEMA_HEAD = "0014_console_auth"
 
 
 def make_engine(url: str, pool_size: int | None = None) -> Engine:

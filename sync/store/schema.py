@@ -292,6 +292,65 @@ scim_members = Table(
     Index("ix_scim_members_user", "user_id"),
 )
 
+# the administrators' console (SPEC §15, §19): sessions, sign-in attempts and second factors in
+# the store, so several `web` processes share them and a restart signs nobody out
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),  # SHA-256 of the cookie's id, never the id
+    Column("tenant_id", String(64), nullable=False),
+    Column("account_id", Integer, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("seen_at", DateTime(timezone=True), nullable=False),
+    Column("second_factor", String(16), nullable=False),  # done | needed
+    Column("via", String(16), nullable=False),  # password | oidc (single sign-on)
+    Column("challenge", String(128), nullable=True),  # a pending WebAuthn ceremony's challenge
+    Index("ix_console_sessions_account", "tenant_id", "account_id"),
+    Index("ix_console_sessions_seen", "seen_at"),
+)
+
+console_attempts = Table(
+    "console_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(16), nullable=False),  # signin (per address) | failed (per name)
+    Column("key", String(512), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_console_attempts_key", "kind", "key", "at"),
+    Index("ix_console_attempts_at", "kind", "at"),
+)
+
+console_factors = Table(
+    "console_factors",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("account_id", Integer, nullable=False),
+    Column("kind", String(16), nullable=False),  # totp | passkey
+    Column("secret", String(256), nullable=True),  # totp: sealed (sync.services.sealed)
+    Column("last_step", Integer, nullable=True),  # totp: the time-step of the last code used
+    Column("credential_id", String(1024), nullable=True),  # passkey: base64url
+    Column("public_key", Text, nullable=True),  # passkey: COSE key, base64url
+    Column("sign_count", Integer, nullable=False, default=0),  # passkey
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("confirmed_at", DateTime(timezone=True), nullable=True),  # None: enrolment pending
+    Column("used_at", DateTime(timezone=True), nullable=True),
+    Index("ix_console_factors_account", "tenant_id", "account_id"),
+    UniqueConstraint("credential_id", name="uq_console_factors_credential"),
+)
+
+console_recovery_codes = Table(
+    "console_recovery_codes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("account_id", Integer, nullable=False),
+    Column("code_hash", String(256), nullable=False),  # argon2id
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True), nullable=True),
+    Index("ix_console_recovery_account", "tenant_id", "account_id"),
+)
+
 # SPEC §19's audit stream: the one cursor (the last event id sent) and who holds it, until when
 audit_stream = Table(
     "audit_stream",

@@ -1,4 +1,5 @@
-"""`accounts list|show|edit|set-password|reset-password`: the account screen (SPEC §1, §7).
+"""`accounts list|show|edit|set-password|reset-password|reset-mfa`: the account screen (SPEC §1,
+§7, §19).
 
 Nothing here prints a password hash or a token. A refused request exits 2 and changes nothing.
 """
@@ -221,6 +222,21 @@ def reset_password_command(app: App, tenant_id: str, name: str, address: str | N
     else:
         click.echo(f"{what}: failed: {sent.error}", err=True)
         raise SystemExit(EXIT_FAILED)
+
+
+@accounts.command("reset-mfa")
+@tenant_option
+@click.argument("name")
+@click.pass_obj
+def reset_mfa_command(app: App, tenant_id: str, name: str) -> None:
+    """Remove the account's console second factors and recovery codes and end its console
+    sessions: it enrols anew at its next sign-in (SPEC §19)."""
+    from sync.services.second_factor import reset_mfa
+    from sync.timeutil import utc_now
+
+    app.tenant(tenant_id)
+    holder = reset_mfa(app.engine, tenant_id, name, app.operator, utc_now())
+    click.echo(f"{tenant_id}: second factors of {holder.name} removed, its sessions ended")
 
 
 def _read_password(from_stdin: bool) -> str:

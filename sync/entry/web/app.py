@@ -43,6 +43,8 @@ def create_app(
 ) -> ASGIApp:
     """The password pages and the administrators' console for every tenant of `settings`;
     `secret` defaults to web.secret_env."""
+    # a secret given here or configured outlives the process: it may seal what is stored
+    lasting = secret is not None or bool(settings.web.secret_env or settings.web.secret_file)
     secret = secret or signing_secret(settings)
     limits = RateLimits(settings.web)
     site = Site(
@@ -65,7 +67,7 @@ def create_app(
         },
     )
     app.state.site = site
-    app.state.console = Console(settings.web, secret)
+    app.state.console = Console(settings.web, engine, secret, secret if lasting else None)
     app.state.scim = ScimDoor(settings, engine)
     return Guard(app, limits)
 

@@ -5,6 +5,7 @@ records paths without their query strings (where the reset token travels)."""
 from __future__ import annotations
 
 import logging
+import re
 import time
 
 from starlette.datastructures import Headers, MutableHeaders
@@ -36,6 +37,12 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
 }
 HSTS = "max-age=31536000"
+# the second-factor pages run one script, this origin's /static/passkey.js (WebAuthn has no
+# form-only way); every other page runs none
+PASSKEY_PAGES = re.compile(r"^/admin/[^/]+/mfa(/[a-z/]*)?$")
+PASSKEY_POLICY = SECURITY_HEADERS["Content-Security-Policy"].replace(
+    "script-src 'none'", "script-src 'self'"
+)
 
 
 class Guard:
@@ -106,6 +113,8 @@ def rate_limited_page(exc: RateLimited) -> HTMLResponse:
 def _secure(headers: MutableHeaders, scope: Scope) -> None:
     for name, value in SECURITY_HEADERS.items():
         headers[name] = value
+    if PASSKEY_PAGES.match(scope["path"]):
+        headers["Content-Security-Policy"] = PASSKEY_POLICY
     if not scope["path"].startswith(STATIC + "/"):
         headers["Cache-Control"] = "no-store"  # nothing but the stylesheet is kept anywhere
     if scope.get("scheme") == "https":

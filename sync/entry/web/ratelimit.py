@@ -1,6 +1,7 @@
-"""Rate limits, kept in memory (one process): page requests per client address, reset emails
-per account, console sign-ins per client address and failed sign-ins per account name. Moving
-windows, so a burst at a window's edge cannot double the rate."""
+"""Rate limits, kept in memory (one process): page requests per client address and reset
+emails per account. Moving windows, so a burst at a window's edge cannot double the rate. The
+console's sign-in limit and lockout are in the store (sync.services.console_auth), shared by
+every `web` process."""
 
 from __future__ import annotations
 
@@ -25,8 +26,6 @@ class RateLimits:
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
         self._per_address = parse(web.address_limit)
         self._per_account = parse(web.account_limit)
-        self._signin = parse(web.signin_limit)
-        self._lockout = parse(web.signin_lockout)
 
     def address(self, host: str) -> None:
         """Counts one page request from this client address; RateLimited past the limit."""
@@ -35,22 +34,6 @@ class RateLimits:
     def account(self, key: str) -> None:
         """Counts one reset email for this account (`tenant/account id`)."""
         self._hit(self._per_account, "account", key)
-
-    def signin(self, host: str) -> None:
-        """Counts one console sign-in attempt from this client address."""
-        self._hit(self._signin, "signin", host)
-
-    def locked_out(self, key: str) -> int | None:
-        """Seconds until `tenant/name key` may try to sign in again, or None when it may now."""
-        if self._limiter.test(self._lockout, "failed", key):
-            return None
-        stats = self._limiter.get_window_stats(self._lockout, "failed", key)
-        return max(1, math.ceil(stats.reset_time - time.time()))
-
-    def failed(self, key: str) -> None:
-        """Counts a failed sign-in to `tenant/name key` (whether such an account exists or not,
-        so a lockout says nothing about it)."""
-        self._limiter.hit(self._lockout, "failed", key)
 
     def _hit(self, item: RateLimitItem, *keys: str) -> None:
         if not self._limiter.hit(item, *keys):

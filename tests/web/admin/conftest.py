@@ -72,7 +72,9 @@ def csrf_of(html: str) -> str:
     return form_value(html, "csrf")
 
 
-def setup_tenants(workspace: Workspace) -> None:
+def setup_tenants(workspace: Workspace, mfa_for: tuple[str, ...] = ()) -> None:
+    """acme and beta; `mfa_for`: the privileges whose second factor the console asks for
+    (none by default: the second factor has its own tests, tests/web/admin/test_mfa.py)."""
     beta_csv = workspace.root / "beta.csv"
     write_users(beta_csv, [person(1), person(7)])
     workspace.extra_tenants = [
@@ -81,9 +83,10 @@ def setup_tenants(workspace: Workspace) -> None:
             "account_name_source": "email_local_part",
             "reset_url": RESET_URL,
             "source": {"kind": "csv", "path": str(beta_csv)},
+            "console": {"require_mfa_for": list(mfa_for)},
         }
     ]
-    workspace.configure(reset_url=RESET_URL)
+    workspace.configure(reset_url=RESET_URL, console={"require_mfa_for": list(mfa_for)})
     assert workspace.cli("sync", "--all").code == 0
 
 

@@ -372,6 +372,7 @@ def store_tenant(console: Console, people: int, **keys: object) -> TestClient:
                 "id": "gamma",
                 "account_name_source": "email_local_part",
                 "reset_url": RESET_URL,
+                "console": {"require_mfa_for": []},  # the second factor: test_mfa.py
                 **keys,
             },
         )

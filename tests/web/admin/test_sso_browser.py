@@ -81,5 +81,7 @@ def test_a_refusal_keeps_the_password_form(
     WebDriverWait(browser, 15).until(lambda d: "/admin/acme/oidc/callback" in d.current_url)
     assert "may not use this tenant's console" in text_of(browser, "problems")
     submit(browser, "signin", name="user1", password="Acme-Admin1")
-    assert browser.current_url == server.url + "/admin/acme/accounts"
+    # a system_admin signing in with a password goes on to its second factor (SPEC §19);
+    # single sign-on above did not: the provider's own stood in
+    assert browser.current_url == server.url + "/admin/acme/mfa/enrol"
     assert text_of(browser, "signed-in").startswith("user1")

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from sync.entry.web.console import accounts, audit, changes, oidc, runs, settings, signin
+from sync.entry.web.console import accounts, audit, changes, mfa, oidc, runs, settings, signin
 from sync.entry.web.console.console import requested_tenant
 
 PREFIX = "/admin/{tenant}"
@@ -30,6 +30,15 @@ def routes() -> list[BaseRoute]:
         Route(PREFIX + "/", _home),
         Route(PREFIX + "/login", signin.login, methods=both),
         Route(PREFIX + "/logout", signin.logout, methods=post),
+        Route(PREFIX + "/mfa", mfa.challenge),
+        Route(PREFIX + "/mfa/totp", mfa.totp, methods=post),
+        Route(PREFIX + "/mfa/passkey", mfa.passkey, methods=post),
+        Route(PREFIX + "/mfa/recovery", mfa.recovery, methods=post),
+        Route(PREFIX + "/mfa/enrol", mfa.enrol),
+        Route(PREFIX + "/mfa/enrol/totp", mfa.enrol_totp, methods=post),
+        Route(PREFIX + "/mfa/enrol/passkey", mfa.enrol_passkey, methods=post),
+        Route(PREFIX + "/security", mfa.security),
+        Route(PREFIX + "/security/recovery-codes", mfa.renew_codes, methods=post),
         Route(PREFIX + "/oidc/start", oidc.start),
         Route(PREFIX + "/oidc/callback", oidc.callback),
         Route(PREFIX + "/settings", settings.show),

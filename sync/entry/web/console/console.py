@@ -22,14 +22,17 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from sync.config.settings import Settings, TenantSettings, WebSettings
-from sync.entry.web.console.sessions import Session, Sessions, session_id
+from sync.entry.web.console.sessions import session_id
 from sync.entry.web.render import form_page
 from sync.entry.web.site import Site, site_of
 from sync.model.actor import Actor
 from sync.model.enums import Role
+from sync.services import second_factor
 from sync.services.admin_sso import AdminSso
+from sync.services.console_auth import Session, Sessions, SignInLimits
 from sync.services.passwords import hash_password
 from sync.services.resync import Resyncs
+from sync.services.sealed import SecretBox
 from sync.services.views import Credentials, credentials
 
 log = logging.getLogger(__name__)
@@ -70,11 +73,20 @@ def may_use_console(found: Credentials | None) -> bool:
 
 
 class Console:
-    """The console's state in this process: sessions, the dummy hash verified for unknown
-    names, and the tenants a "resync now" is running for."""
+    """The console's state: sessions and sign-in limits (in the store, shared by every `web`
+    process), the dummy hash verified for unknown names, and the tenants a "resync now" this
+    process started is running for."""
 
-    def __init__(self, web: WebSettings, secret: str) -> None:
-        self.sessions = Sessions(web.session_idle_minutes * 60, web.session_max_hours * 3600)
+    def __init__(
+        self, web: WebSettings, engine: Engine, secret: str, sealing_secret: str | None
+    ) -> None:
+        """`secret`: the web secret that signs cookies; `sealing_secret`: the same when it is
+        configured, to seal TOTP secrets at rest (None when each process makes its own, which
+        a restart would forget)."""
+        idle, longest = web.session_idle_minutes * 60, web.session_max_hours * 3600
+        self.box = SecretBox(sealing_secret)
+        self.sessions = Sessions(engine, idle, longest)
+        self.limits = SignInLimits(engine, web.signin_limit, web.signin_lockout)
         self.dummy_hash = hash_password("no account has this password")
         self.resyncs = Resyncs(_ask_fleet)
         self.sso = AdminSso()
@@ -120,6 +132,9 @@ class Admin:
     account_id: int
     name: str
     role: str
+    # the session owes a second factor (SPEC §19): only the second-factor pages open until it
+    # has given one
+    needs_second_factor: bool = False
 
     @property
     def actor(self) -> Actor:
@@ -130,6 +145,10 @@ class Admin:
 
     def url(self, path: str = "") -> str:
         return f"/admin/{self.tenant.id}/{path}"
+
+    @property
+    def holder(self) -> second_factor.Holder:
+        return second_factor.Holder(self.tenant.id, self.account_id, self.name)
 
 
 def tenant_of(site: Site, tenant_id: str) -> TenantSettings | None:
@@ -156,7 +175,7 @@ def now_seconds(site: Site) -> float:
 
 def _signed_in(request: Request, site: Site, tenant: TenantSettings) -> Admin | None:
     console = console_of(request)
-    session = console.sessions.find(session_id(request), now_seconds(site))
+    session = console.sessions.find(session_id(request), site.clock())
     if session is None or session.tenant_id != tenant.id:
         return None
     found = credentials(site.engine, tenant.id, account_id=session.account_id)
@@ -164,7 +183,11 @@ def _signed_in(request: Request, site: Site, tenant: TenantSettings) -> Admin | 
     if found is None or not allowed(found):
         console.sessions.end(session.id)
         return None
-    return Admin(site, console, tenant, session, found.account_id, found.name, found.role)
+    holder = second_factor.Holder(tenant.id, found.account_id, found.name)
+    owes = not session.second_factor_done and second_factor.owed(
+        site.engine, tenant, holder, found.role
+    )
+    return Admin(site, console, tenant, session, found.account_id, found.name, found.role, owes)
 
 
 Handler = Callable[[Request, Admin], Awaitable[Response]]
@@ -172,7 +195,7 @@ Handler = Callable[[Request, Admin], Awaitable[Response]]
 
 def console_page(needs: Privilege) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
     """Wraps a page: an unknown tenant is 404, a stranger goes to the tenant's sign-in, an
-    administrator without the privilege gets 403."""
+    administrator who owes a second factor to its page, one without the privilege gets 403."""
 
     def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         @functools.wraps(handler)
@@ -182,6 +205,8 @@ def console_page(needs: Privilege) -> Callable[[Handler], Callable[[Request], Aw
             admin = await run_in_threadpool(_signed_in, request, site, tenant)
             if admin is None:
                 return RedirectResponse(f"/admin/{tenant.id}/login", 303)
+            if admin.needs_second_factor:
+                return RedirectResponse(admin.url("mfa"), 303)
             if not admin.may(needs):
                 log.info("console: %s/%s may not %s", tenant.id, admin.name, needs)
                 return render(request, admin, "admin/forbidden.html", 403)
@@ -190,6 +215,22 @@ def console_page(needs: Privilege) -> Callable[[Handler], Callable[[Request], Aw
         return endpoint
 
     return wrap
+
+
+def factor_page(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """Wraps a second-factor page: open to a signed-in administrator whether or not the
+    session has had its second factor yet."""
+
+    @functools.wraps(handler)
+    async def endpoint(request: Request) -> Response:
+        site = site_of(request)
+        tenant = requested_tenant(request)
+        admin = await run_in_threadpool(_signed_in, request, site, tenant)
+        if admin is None:
+            return RedirectResponse(f"/admin/{tenant.id}/login", 303)
+        return await handler(request, admin)
+
+    return endpoint
 
 
 def render(

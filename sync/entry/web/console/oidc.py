@@ -20,7 +20,7 @@ from starlette.responses import RedirectResponse, Response
 from sync.config.settings import TenantSettings
 from sync.entry.web.console import sessions
 from sync.entry.web.console.console import Console, console_of, now_seconds, requested_tenant
-from sync.entry.web.console.signin import login_page
+from sync.entry.web.console.signin import count_attempt, login_page
 from sync.entry.web.csrf import private_cookie
 from sync.entry.web.render import page
 from sync.entry.web.site import Site, site_of
@@ -42,7 +42,7 @@ async def start(request: Request) -> Response:
     public_url = site.settings.web.public_url
     if not configured(tenant, public_url):
         raise HTTPException(404)
-    site.limits.signin(request.client.host if request.client else "unknown")
+    await count_attempt(request, console, site.clock())
     try:
         url, pending = await run_in_threadpool(
             console.sso.begin, tenant, public_url, now_seconds(site)
@@ -58,7 +58,7 @@ async def start(request: Request) -> Response:
 async def callback(request: Request) -> Response:
     tenant = requested_tenant(request)
     site, console = site_of(request), console_of(request)
-    site.limits.signin(request.client.host if request.client else "unknown")
+    await count_attempt(request, console, site.clock())
     pending = _pending(request, console)
     answer = {key: request.query_params[key] for key in ("state", "code", "error", "iss")
               if key in request.query_params}  # fmt: skip
@@ -75,7 +75,9 @@ async def callback(request: Request) -> Response:
     except Refused as refused:
         response = _refusal(request, tenant, refused)
     else:
-        response = start_session_after_sso(request, site, console, tenant, signed_in)
+        response = await run_in_threadpool(
+            start_session_after_sso, request, site, console, tenant, signed_in
+        )
     response.delete_cookie(
         cookie_name(request), path="/", secure=request.url.scheme == "https", httponly=True,
         samesite="lax",
@@ -93,7 +95,9 @@ def start_session_after_sso(
     The answer is a page that moves on by itself rather than a redirect: the provider sent the
     browser here, and a browser does not send a SameSite=Strict cookie on a redirect chain that
     began on another site; a navigation this page starts is same-site."""
-    session = console.sessions.start(tenant.id, signed_in.account_id, now_seconds(site), "oidc")
+    session = console.sessions.start(
+        tenant.id, signed_in.account_id, site.clock(), "oidc", second_factor_done=True
+    )
     log.info(
         "console sign-in to %s as %r by single sign-on (subject %r)",
         tenant.id,
