@@ -86,10 +86,24 @@ def run_tenant(
                     report.error = "another worker is syncing this tenant; skipped"
                 else:
                     log.info("run started")
-                    _guarded_run(settings, tenant, engine, options, report)
+                    _lock_kept(lambda: _guarded_run(settings, tenant, engine, options, report))
         report.finished_at = report.finished_at or utc_now()
         log.info("run ended: %s", report.status)
     return report
+
+
+def _lock_kept(run: Callable[[], None]) -> None:
+    """Runs `run`; a failure caused by a lost lock (a fenced worker's transaction ended too,
+    whose rollback then fails) is the LockLost it is."""
+    try:
+        run()
+    except Exception as error:
+        cause: BaseException | None = error
+        while cause is not None and not isinstance(cause, LockLost):
+            cause = cause.__context__
+        if cause is not None and cause is not error:
+            raise cause from None
+        raise
 
 
 def _guarded_run(

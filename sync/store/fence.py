@@ -20,7 +20,8 @@ def processes_of(conn: Connection, worker_ids: list[int]) -> list[str]:
     tags = [f" {job_tag(w)}" for w in worker_ids]
     rows = conn.execute(
         text(
-            "SELECT DISTINCT application_name, tag FROM pg_stat_activity, unnest(CAST(:tags AS text[])) AS tag "
+            "SELECT DISTINCT application_name, tag "
+            "FROM pg_stat_activity, unnest(CAST(:tags AS text[])) AS tag "
             "WHERE application_name LIKE :prefix AND right(application_name, length(tag)) = tag"
         ),
         {"tags": tags, "prefix": PREFIX + "%"},

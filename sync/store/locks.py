@@ -26,7 +26,7 @@ from contextvars import ContextVar
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from sync.errors import LockLost
 
@@ -77,7 +77,8 @@ class Lease:
             with engine.connect() as conn:
                 conn.execute(
                     text(
-                        "SELECT pg_terminate_backend(pid, 5000) FROM unnest(CAST(:pids AS integer[])) AS pid"
+                        "SELECT pg_terminate_backend(pid, 5000) "
+                        "FROM unnest(CAST(:pids AS integer[])) AS pid"
                     ),
                     {"pids": pids},
                 )
@@ -172,8 +173,8 @@ def _pg_release(conn: Connection, key: int, lease: Lease | None, tagged: str | N
         if tagged is not None:
             conn.execute(text("SELECT set_config('application_name', :n, false)"), {"n": tagged})
         conn.commit()
-    except DBAPIError as failure:  # the session is gone, and its lock with it
-        log.warning("the lock's session had ended: %s", " ".join(str(failure.orig).split()))
+    except SQLAlchemyError as failure:  # the session is gone, and its lock with it
+        log.warning("the lock's session had ended: %s", " ".join(str(failure).split())[:200])
         conn.invalidate()
 
 
