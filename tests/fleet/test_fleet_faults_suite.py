@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import signal
 import threading
 import time
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 from sqlalchemy import Engine, text
 
 from sync.timeutil import as_utc
@@ -27,7 +29,8 @@ from tests.fleet.conftest import Roles
 from tests.fleet.test_fleet_workers import fleet_config, readers_of, run_rows
 from tests.ops.conftest import Watched, tenant, upgraded, wait_for
 from tests.support.configs import person, write_users
-from tests.web.mailbox import SmtpServer
+from tests.support.private_postgres import private_cluster
+from tests.web.mailbox import SmtpServer, free_port
 
 EVERY_5S = "*/5 * * * * *"
 TIMING = {
@@ -203,3 +206,132 @@ def test_a_frozen_worker_is_fenced_and_commits_nothing_when_it_wakes(
         holder.feed()  # the woken run reads its directory and goes on to commit
         fleet.workers[frozen].wait_for("run abandoned, nothing committed", 60)
         nothing_twice(fleet)
+
+
+def test_a_worker_killed_mid_run_loses_nothing(tmp_path: Path, worker_roles: Roles) -> None:
+    """SIGKILL mid-run: its transaction rolls back with its sessions, the other worker retries
+    its jobs, and every tenant runs."""
+    pipe = held_pipe(tmp_path)
+    with rig(tmp_path, worker_roles.owner_url, tenants_with_pipe(tmp_path, pipe)) as fleet:
+        for url in worker_roles.worker_urls:
+            fleet.start_worker(url)
+        holder = Holder(pipe, tmp_path)
+        killed = running_worker(fleet, pipe)
+        fleet.workers[killed].process.kill()
+        gone = time.time()
+        holder.replace_with_file()
+        holder.feed()  # nobody reads the pipe any more
+        fleet.workers[1 - killed].wait_for("stalled: its worker died", 60)
+        every_tenant_runs_after(fleet, gone)
+        nothing_twice(fleet)
+
+
+class Terminator:
+    """Ends one random session of the worker roles every few tenths of a second, those in
+    Procrastinate's `finish_job` first when there are any (the job's bookkeeping)."""
+
+    def __init__(self, admin: Engine, roles: list[str]) -> None:
+        self.admin, self.roles = admin, roles
+        self.ended = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self) -> Terminator:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(30)
+
+    def _loop(self) -> None:
+        chance = random.Random()
+        while not self._stop.wait(chance.uniform(0.05, 0.5)):
+            with self.admin.connect() as conn:
+                self.ended += int(
+                    conn.execute(
+                        text(
+                            "SELECT count(pg_terminate_backend(pid)) FROM ("
+                            " SELECT pid FROM pg_stat_activity WHERE usename = ANY(:roles)"
+                            " ORDER BY (query LIKE '%finish_job%' AND state = 'active') DESC,"
+                            " random() LIMIT 1) AS one"
+                        ),
+                        {"roles": self.roles},
+                    ).scalar_one()
+                )
+
+
+def test_connections_ended_at_random_moments(tmp_path: Path, worker_roles: Roles) -> None:
+    """For a while, a random session of the workers is ended every few tenths of a second
+    (job completion included): afterwards every tenant runs, nothing is doubled."""
+    tenants = [
+        tenant(
+            f"t{n}", directory(tmp_path, f"t{n}", n + 1), schedule=EVERY_5S, auth_type="password"
+        )
+        for n in range(3)
+    ]
+    with rig(tmp_path, worker_roles.owner_url, tenants) as fleet:
+        with Terminator(worker_roles.admin, worker_roles.names) as terminator:
+            for url in worker_roles.worker_urls:
+                fleet.start_worker(url)
+            wait_for(lambda: terminator.ended >= 40, 120, "forty sessions ended")
+        quiet = time.time()
+        every_tenant_runs_after(fleet, quiet)
+        nothing_twice(fleet)
+        assert all(w.process.poll() is None for w in fleet.workers)  # no worker gave up
+
+
+def test_postgresql_restarted_mid_run(tmp_path: Path) -> None:
+    """The store's server restarted while a run is held open (a cluster of the test's own): the
+    workers reconnect, the held run commits nothing, every tenant runs again."""
+    pipe = held_pipe(tmp_path)
+    with private_cluster() as cluster:
+        url = cluster.url("fleet")
+        with rig(tmp_path, url, tenants_with_pipe(tmp_path, pipe)) as fleet:
+            for _ in range(2):
+                fleet.start_worker(url)
+            holder = Holder(pipe, tmp_path)
+            held = running_worker(fleet, pipe)
+            cluster.restart()
+            restarted = time.time()
+            holder.replace_with_file()
+            holder.feed()  # the held run reads on, over sessions the restart ended
+            fleet.workers[held].wait_for("run abandoned, nothing committed", 60)
+            every_tenant_runs_after(fleet, restarted)
+            nothing_twice(fleet)
+            assert all(w.process.poll() is None for w in fleet.workers)
+
+
+def test_a_web_restart(tmp_path: Path, worker_roles: Roles) -> None:
+    """`web` killed and started again beside a running fleet: it serves again, and the fleet
+    went on (every tenant runs, nothing doubled)."""
+    tenants = [
+        tenant(
+            f"t{n}", directory(tmp_path, f"t{n}", n + 1), schedule=EVERY_5S, auth_type="password"
+        )
+        for n in range(2)
+    ]
+    with rig(tmp_path, worker_roles.owner_url, tenants) as fleet:
+        for url in worker_roles.worker_urls:
+            fleet.start_worker(url)
+        port = free_port()
+        web = Watched(fleet.config, "web", "--port", str(port))
+        try:
+            wait_for(lambda: _serves(port), 60, "web serving")
+            web.process.kill()
+            web.process.wait(30)
+            killed = time.time()
+            web = Watched(fleet.config, "web", "--port", str(port))
+            wait_for(lambda: _serves(port), 60, "web serving again")
+            every_tenant_runs_after(fleet, killed)
+            nothing_twice(fleet)
+        finally:
+            web.process.terminate()
+            web.finish(30)
+
+
+def _serves(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/", timeout=2).status_code < 500
+    except httpx.HTTPError:
+        return False
