@@ -45,6 +45,7 @@ from sync.services.current import refresh_from_file, tenant_now
 from sync.services.datesweep import sweep_dates
 from sync.services.delivery import deliver_now
 from sync.services.runlimit import run_limited, run_lost
+from sync.services.statistics import keep_statistics_fresh
 from sync.services.tenants import load_tenants, with_store_tenants
 from sync.services.watch import watch_pass
 from sync.timeutil import utc_now
@@ -223,6 +224,7 @@ class Scheduler:
         for tenant_id in watch_pass(settings, self.engine):
             with log_context(tenant=tenant_id):
                 log.error("overdue: no run has ended for two ticks and the run time limit")
+        keep_statistics_fresh(self.engine)  # PostgreSQL: as the fleet's dispatcher does
 
     def _quietly(self, action: Callable[..., object], *args: object) -> None:
         """Housekeeping must not stop the scheduler: a store outage is logged and retried."""

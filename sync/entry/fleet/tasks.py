@@ -12,6 +12,7 @@ from sync.services.current import tenant_now
 from sync.services.datesweep import sweep_dates
 from sync.services.dispatch import deliver_tenant, dispatch_pass, sweeps_due
 from sync.services.runlimit import run_limited, run_lost
+from sync.services.statistics import keep_statistics_fresh
 from sync.services.watch import watch_pass
 from sync.timeutil import utc_now
 
@@ -32,6 +33,9 @@ def dispatch(fleet: Fleet, timestamp: int) -> int:
     for tenant_id in watch_pass(fleet.settings, fleet.engine, now):
         with log_context(tenant=tenant_id):
             log.error("overdue: no run has ended for two ticks and the run time limit")
+    # after the pass's deferrals (and the runs since the last pass): the fetch query over
+    # thousands of waiting jobs crawled on a table never analyzed (issue 23)
+    keep_statistics_fresh(fleet.engine)
     return queued
 
 
