@@ -280,9 +280,13 @@ def test_connections_ended_at_random_moments(tmp_path: Path, worker_roles: Roles
         for n in range(3)
     ]
     with rig(tmp_path, worker_roles.owner_url, tenants) as fleet:
+        for url in worker_roles.worker_urls:
+            fleet.start_worker(url)
+        # once serving: a worker that loses the store while it opens it exits (1) for its
+        # supervisor to start again, which this test has none of
+        for worker in fleet.workers:
+            worker.wait_for(" started: concurrency", 60)
         with Terminator(worker_roles.admin, worker_roles.names) as terminator:
-            for url in worker_roles.worker_urls:
-                fleet.start_worker(url)
             # a worker that keeps losing the store waits longer each time (up to 30 s)
             wait_for(lambda: terminator.ended >= 25, 240, "25 sessions ended")
         assert terminator.errors == []
