@@ -18,6 +18,7 @@ __all__ = [
     "DeliveryFailed",
     "DeliveryStopped",
     "IncompleteRead",
+    "LockLost",
     "MailError",
     "MailSetupError",
     "OutOfScope",
@@ -55,6 +56,12 @@ class SourceUnavailable(StopRun):
 
 class IncompleteRead(StopRun):
     """The source returned fewer users than it holds (a size limit, a page error, a cut link)."""
+
+
+class LockLost(SyncError):
+    """A run or a delivery lost the lock it held (SPEC §15): its time limit passed, its worker
+    was fenced, or the lock's session ended. What it was doing must not be committed or sent:
+    another worker may hold the lock now."""
 
 
 class TransientError(SyncError):

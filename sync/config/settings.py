@@ -146,8 +146,9 @@ class FleetSettings(_Strict):
         default=3600,
         ge=60,
         le=86400,
-        description="how long a run may take (a minute to a day): the slack before a tenant "
-        "whose runs stopped counts as overdue (a run past it is not yet cut off)",
+        description="how long a run may take (a minute to a day): a run past it is abandoned "
+        "(rolled back, recorded failed, queued again); also the slack before a tenant whose "
+        "runs stopped counts as overdue",
     )
     operator_emails: tuple[str, ...] = Field(
         default=(), description="addresses told when any tenant becomes overdue, and recovers"

@@ -34,7 +34,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
 from sync.config.settings import Settings, TenantSettings, load_settings
-from sync.errors import ConfigError
+from sync.errors import ConfigError, LockLost
 from sync.model.report import RunReport
 from sync.ops.delivery import summary_line, worth_saying
 from sync.ops.logs import log_context, redact_settings
@@ -44,7 +44,8 @@ from sync.planning.schedule import latest_tick, schedule_trigger
 from sync.services.current import refresh_from_file, tenant_now
 from sync.services.datesweep import sweep_dates
 from sync.services.delivery import deliver_now
-from sync.services.runner import RunOptions, run_tenant
+from sync.services.runlimit import run_limited, run_lost
+from sync.services.statistics import keep_statistics_fresh
 from sync.services.tenants import load_tenants, with_store_tenants
 from sync.services.watch import watch_pass
 from sync.timeutil import utc_now
@@ -223,6 +224,7 @@ class Scheduler:
         for tenant_id in watch_pass(settings, self.engine):
             with log_context(tenant=tenant_id):
                 log.error("overdue: no run has ended for two ticks and the run time limit")
+        keep_statistics_fresh(self.engine)  # PostgreSQL: as the fleet's dispatcher does
 
     def _quietly(self, action: Callable[..., object], *args: object) -> None:
         """Housekeeping must not stop the scheduler: a store outage is logged and retried."""
@@ -271,7 +273,15 @@ class Scheduler:
         timing = settings.scheduler
         lookback = timedelta(seconds=timing.misfire_grace_seconds + timing.jitter_seconds + 60)
         tick = latest_tick(self._ticks[tenant_id], utc_now(), lookback)
-        report = run_tenant(settings, tenant, self.engine, RunOptions())
+        # the fleet's run time limit holds here too (SPEC §15): an abandoned run is recorded as
+        # failed and its tenant's next tick runs it again
+        try:
+            report = run_limited(
+                settings, tenant, self.engine, settings.fleet.run_timeout_seconds
+            ).report
+        except LockLost as failure:  # its lock's session ended: nothing was committed
+            run_lost(tenant_id, failure)
+            return
         _log_outcome(report, tick.isoformat())
         if report.counts["emails_queued"]:
             self._deliver_soon()

@@ -40,7 +40,7 @@ from sync.mail.transport import FileTransport, Transport
 from sync.retry import backoff
 from sync.store import outbox as store_outbox
 from sync.store.engine import writing
-from sync.store.locks import named_lock
+from sync.store.locks import check_held, named_lock
 from sync.timeutil import as_utc, utc_now
 
 log = logging.getLogger(__name__)
@@ -172,6 +172,7 @@ def _deliver_one(
         # a worker that does not know the tenant (yet) leaves its mail pending, tokens intact
         log.warning("email %s: tenant %r is unknown here; left pending", row.id, row.tenant_id)
         return
+    check_held()  # a fenced worker that wakes sends nothing another worker may send too
     try:
         letter, sender = _letter(settings, row)
         transport.send(render(letter, sender))

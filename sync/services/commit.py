@@ -25,6 +25,7 @@ from sync.sources.base import ReadResult
 from sync.store import audit, changesets
 from sync.store.apply import change_accounts, create_accounts, split_plan
 from sync.store.engine import writing
+from sync.store.locks import check_held, note_writer
 from sync.store.runs import last_status, record_run, save_read_state
 from sync.timeutil import utc_now
 
@@ -47,6 +48,8 @@ def commit(
     creates, others = split_plan(outcome.plan)
     queued = 0
     with writing(engine) as conn:
+        note_writer(conn)  # taking the tenant's lock back ends this session too
+        check_held()  # a lock already gone: nothing to write (and checked again last)
         with progress.bar("writing accounts", total=len(creates), unit="accounts") as advance:
             for batch, ids in create_accounts(
                 conn, tenant.id, tenant.auth_type, creates, now, actor
@@ -63,6 +66,9 @@ def commit(
         if report.status != RunStatus.BLOCKED:
             report.status = RunStatus.SUCCEEDED
         finish(conn, settings, tenant, report)
+        # last, inside the transaction (SPEC §15): a run whose lock was taken back (its time
+        # limit, its worker fenced) or whose lock session ended rolls back instead of committing
+        check_held()
 
 
 def finish(conn: Connection, settings: Settings, tenant: TenantSettings, report: RunReport) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from sync.config.settings import Settings, TenantSettings
-from sync.errors import OutOfScope, StopRun
+from sync.errors import LockLost, OutOfScope, StopRun
 from sync.mail.notices import count_notices, notice_kind
 from sync.model import PROFILE_ATTRIBUTES, Action, Plan, RunStatus
 from sync.model.report import ACTION_COUNTS, DATE_SWEEP, RunReport
@@ -32,7 +33,7 @@ from sync.sources import ONE_ENTRY_READS
 from sync.sources.base import ReadRequest, ReadResult
 from sync.store.accounts import stored_profiles
 from sync.store.engine import writing
-from sync.store.locks import named_lock
+from sync.store.locks import Lease, check_held, leased
 from sync.timeutil import utc_now
 
 log = logging.getLogger(__name__)
@@ -58,10 +59,17 @@ class RunOptions:
 
 
 def run_tenant(
-    settings: Settings, tenant: TenantSettings, engine: Engine, options: RunOptions = RunOptions()
+    settings: Settings,
+    tenant: TenantSettings,
+    engine: Engine,
+    options: RunOptions = RunOptions(),
+    on_lease: Callable[[Lease], None] | None = None,
 ) -> RunReport:
-    """Runs the tenant unless another worker is; never raises for a failed run. A dry run
-    needs only a reader (sync.store.engine.open_reader) and writes nothing."""
+    """Runs the tenant unless another worker is; never raises for a failed run, but raises
+    LockLost when the tenant's lock was taken back (sync.services.runlimit, a fenced worker):
+    then nothing was committed. A dry run needs only a reader (sync.store.engine.open_reader)
+    and writes nothing. `on_lease` is given the tenant's lock once held (the time limit's
+    watchdog takes it back)."""
     run_id = options.run_id or str(uuid.uuid4())
     kind = DATE_SWEEP if options.date_sweep else tenant.source.kind
     report = RunReport(tenant.id, run_id, options.now or utc_now(), kind, dry_run=options.dry_run)
@@ -70,16 +78,32 @@ def run_tenant(
             log.info("run started (dry run)")
             _guarded_run(settings, tenant, engine, options, report)
         else:
-            with named_lock(engine, f"tenant:{tenant.id}", options.wait_seconds) as held:
-                if not held:
+            with leased(engine, f"tenant:{tenant.id}", options.wait_seconds) as held:
+                if held is not None and on_lease is not None:
+                    on_lease(held)
+                if held is None:
                     report.status = RunStatus.SKIPPED_LOCKED
                     report.error = "another worker is syncing this tenant; skipped"
                 else:
                     log.info("run started")
-                    _guarded_run(settings, tenant, engine, options, report)
+                    _lock_kept(lambda: _guarded_run(settings, tenant, engine, options, report))
         report.finished_at = report.finished_at or utc_now()
         log.info("run ended: %s", report.status)
     return report
+
+
+def _lock_kept(run: Callable[[], None]) -> None:
+    """Runs `run`; a failure caused by a lost lock (a fenced worker's transaction ended too,
+    whose rollback then fails) is the LockLost it is."""
+    try:
+        run()
+    except Exception as error:
+        cause: BaseException | None = error
+        while cause is not None and not isinstance(cause, LockLost):
+            cause = cause.__context__
+        if cause is not None and cause is not error:
+            raise cause from None
+        raise
 
 
 def _guarded_run(
@@ -92,7 +116,7 @@ def _guarded_run(
     try:
         with run_thresholds():
             _run(settings, tenant, engine, options, report)
-    except OutOfScope:  # a refusal, not a failed run: nothing is recorded
+    except (OutOfScope, LockLost):  # a refusal, or a lock lost: nothing is recorded
         raise
     except StopRun as exc:
         report.status, report.error = RunStatus.FAILED, str(exc)
@@ -104,6 +128,7 @@ def _guarded_run(
         )
     if report.status == RunStatus.FAILED and not options.dry_run:
         with writing(engine) as conn:
+            check_held()  # a run whose lock went records nothing: its retry will
             finish(conn, settings, tenant, report)
 
 

@@ -24,9 +24,10 @@ def for_reading(url: str) -> Engine:
     return store_engine.open_reader(url)
 
 
-def pool(url: str, pool_size: int | None = None) -> Engine:
-    """Connections as they are: no migration (a health check only looks)."""
-    return store_engine.make_engine(url, pool_size=pool_size)
+def pool(url: str, pool_size: int | None = None, session_name: str | None = None) -> Engine:
+    """Connections as they are: no migration (a health check only looks). `session_name`: the
+    application_name of a fleet worker's sessions (sync.services.fence)."""
+    return store_engine.make_engine(url, pool_size=pool_size, session_name=session_name)
 
 
 def migrate(url: str) -> None:

@@ -23,13 +23,18 @@ MIGRATIONS = str(Path(__file__).parent / "migrations")
 SCHEMA_HEAD = "0014_console_auth"
 
 
-def make_engine(url: str, pool_size: int | None = None) -> Engine:
+def make_engine(url: str, pool_size: int | None = None, session_name: str | None = None) -> Engine:
     """An engine for the configured URL; a SQLite file's folder is created on first use.
-    `pool_size`: connections kept for a process that runs that many things at once (a worker)."""
+    `pool_size`: connections kept for a process that runs that many things at once (a worker);
+    `session_name`: PostgreSQL's application_name of its sessions (a fleet worker's, so it can be
+    fenced: sync.store.fence)."""
     pooling = {} if pool_size is None else {"pool_size": pool_size, "max_overflow": pool_size}
+    connect_args = _connect_args(url)
+    if session_name is not None and connect_args:
+        connect_args["application_name"] = session_name
     try:
         engine = create_engine(
-            url, pool_pre_ping=True, future=True, connect_args=_connect_args(url), **pooling
+            url, pool_pre_ping=True, future=True, connect_args=connect_args, **pooling
         )
     except (ArgumentError, NoSuchModuleError) as exc:
         raise StopRun(f"database.url is not a usable database URL: {exc}") from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection, inspect, text
 
 JOBS = "procrastinate_jobs"
 
@@ -28,3 +28,29 @@ def ensure_queue_schema(conn: Connection) -> bool:
     cursor.execute(schema)  # several statements, no parameters: sent as one simple query
     cursor.close()
     return True
+
+
+# a table's statistics are stale once this many rows plus this share of its live rows changed
+# since its last ANALYZE (PostgreSQL's autovacuum analyzes at 50 + 10 %; the floor is higher so a
+# quiet fleet never analyzes)
+STALE_ROWS, STALE_SHARE = 500, 0.1
+
+
+def stale_tables(conn: Connection) -> list[str]:
+    """The store's tables (Procrastinate's included) whose statistics are stale: from the
+    server's own counters, one small catalog query."""
+    rows = conn.execute(
+        text(
+            "SELECT relname FROM pg_stat_user_tables WHERE schemaname = current_schema() "
+            "AND n_mod_since_analyze > :rows + :share * greatest(n_live_tup, 0) "
+            "ORDER BY relname"
+        ),
+        {"rows": STALE_ROWS, "share": STALE_SHARE},
+    ).scalars()
+    return [str(name) for name in rows]
+
+
+def analyze(conn: Connection, tables: list[str]) -> None:
+    for table in tables:
+        quoted = conn.dialect.identifier_preparer.quote(table)
+        conn.exec_driver_sql(f"ANALYZE {quoted}")

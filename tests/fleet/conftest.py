@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import Engine, create_engine, make_url, text
 
-from tests.ops.conftest import pg_store
+from tests.ops.conftest import any_store, pg_store
 
-__all__ = ["Roles", "pg_store", "worker_roles"]
+__all__ = ["Roles", "any_store", "pg_store", "worker_roles"]
 
 
 @dataclass
@@ -36,6 +36,8 @@ def worker_roles(pg_store: str) -> Iterator[Roles]:
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE ROLE "{owner}" LOGIN'))
+        # a worker fences a dead one by ending its sessions (sync.services.fence)
+        conn.execute(text(f'GRANT pg_signal_backend TO "{owner}"'))
         for name in workers:
             conn.execute(text(f'CREATE ROLE "{name}" LOGIN IN ROLE "{owner}"'))
         conn.execute(text(f'ALTER DATABASE "{url.database}" OWNER TO "{owner}"'))

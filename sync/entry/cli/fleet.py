@@ -30,10 +30,12 @@ def worker_command(app: App, concurrency: int) -> None:
     logging.getLogger("procrastinate").setLevel(logging.WARNING)
     progress.enable(False)
     app.engine.dispose()  # migrated and provisioned; the worker's own pool fits its concurrency
+    from sync.services.fence import session_name
     from sync.services.storage import pool
 
-    engine = pool(app.settings.database.url, pool_size=2 * concurrency + 2)
-    raise SystemExit(serve(app.settings, engine, concurrency))
+    name = session_name()  # every session of this process says so: it can be fenced
+    engine = pool(app.settings.database.url, pool_size=2 * concurrency + 2, session_name=name)
+    raise SystemExit(serve(app.settings, engine, concurrency, name))
 
 
 def enqueue(app: App, tenant_ids: list[str]) -> list[str]:

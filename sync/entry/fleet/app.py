@@ -3,6 +3,7 @@ of runs whose worker died. Every task is a thin wrapper over a service."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from sync.config.settings import Settings
 from sync.entry.fleet.connector import WatchedConnector
 from sync.errors import UsageError
 from sync.planning.schedule import periodic_cron
+from sync.services.fence import fence_workers
 from sync.services.storage import PG_CONNECT_ARGS
 
 log = logging.getLogger(__name__)
@@ -50,12 +52,14 @@ def conninfo(url: str) -> str:
     return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def make_app(settings: Settings, engine: Engine) -> Fleet:
-    """The app; a worker sets `fleet.connector.on_lost` to hear of its queries' failures."""
+def make_app(settings: Settings, engine: Engine, session_name: str | None = None) -> Fleet:
+    """The app; a worker sets `fleet.connector.on_lost` to hear of its queries' failures, and
+    names its sessions (`session_name`, so it can be fenced: sync.services.fence)."""
+    named = {"application_name": session_name} if session_name else {}
     connector = WatchedConnector(
         lambda _name: None,
         conninfo=conninfo(settings.database.url),
-        kwargs=dict(PG_CONNECT_ARGS),
+        kwargs=dict(PG_CONNECT_ARGS) | named,
         min_size=1,
         max_size=4,
     )
@@ -103,9 +107,14 @@ def _register(fleet: Fleet) -> None:
     @app.periodic(cron=every_pass, periodic_id="retry_stalled")
     @app.task(name="retry_stalled", queue=RUNS_QUEUE, queueing_lock="retry_stalled")
     async def retry_stalled(timestamp: int) -> int:
-        stalled = await app.job_manager.get_stalled_jobs(
-            seconds_since_heartbeat=timing.stalled_after_seconds
+        stalled = list(
+            await app.job_manager.get_stalled_jobs(
+                seconds_since_heartbeat=timing.stalled_after_seconds
+            )
         )
+        dead = sorted({job.worker_id for job in stalled if job.worker_id is not None})
+        if dead:  # fenced first: its locks go, and a worker that wakes commits nothing
+            await asyncio.to_thread(fence_workers, fleet.engine, dead)
         count = 0
         for job in stalled:
             try:

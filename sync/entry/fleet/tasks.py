@@ -6,11 +6,13 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from sync.errors import LockLost
 from sync.ops.logs import log_context
 from sync.services.current import tenant_now
 from sync.services.datesweep import sweep_dates
 from sync.services.dispatch import deliver_tenant, dispatch_pass, sweeps_due
-from sync.services.runner import RunOptions, run_tenant
+from sync.services.runlimit import run_limited, run_lost
+from sync.services.statistics import keep_statistics_fresh
 from sync.services.watch import watch_pass
 from sync.timeutil import utc_now
 
@@ -31,6 +33,9 @@ def dispatch(fleet: Fleet, timestamp: int) -> int:
     for tenant_id in watch_pass(fleet.settings, fleet.engine, now):
         with log_context(tenant=tenant_id):
             log.error("overdue: no run has ended for two ticks and the run time limit")
+    # after the pass's deferrals (and the runs since the last pass): the fetch query over
+    # thousands of waiting jobs crawled on a table never analyzed (issue 23)
+    keep_statistics_fresh(fleet.engine)
     return queued
 
 
@@ -45,8 +50,16 @@ def sync_tenant(fleet: Fleet, tenant_id: str, due_at: str | None) -> dict[str, A
     from sync.entry.fleet.worker import BUSY
 
     late = lag(due_at, utc_now())
-    with BUSY:
-        report = run_tenant(fleet.settings, tenant, fleet.engine, RunOptions())
+    limit = fleet.settings.fleet.run_timeout_seconds
+    try:
+        with BUSY:
+            limited = run_limited(fleet.settings, tenant, fleet.engine, limit)
+    except LockLost as failure:  # fenced, or its lock's session ended: nothing was committed
+        run_lost(tenant_id, failure)  # a fencer retries the job; otherwise the next tick runs it
+        return {"tenant": tenant_id, "status": "lock_lost"}
+    report = limited.report
+    if limited.abandoned:  # past its time limit: queued again, for whichever worker is free
+        run_job(fleet, tenant_id, None, SCHEDULED)
     if report.status == "skipped_locked":  # a manual `sync` has the tenant: run again later
         log.info("tenant %s is being synced elsewhere: run again in %ds", tenant_id, BUSY_RETRY)
         run_job(fleet, tenant_id, None, SCHEDULED, later=BUSY_RETRY)

@@ -36,6 +36,7 @@ from sync.config.settings import Settings
 from sync.entry.fleet.app import Fleet, make_app
 from sync.retry import backoff_seconds
 from sync.services.audit_stream import streaming
+from sync.services.fence import job_sessions
 
 log = logging.getLogger(__name__)
 EXIT_RETURNED = 1
@@ -62,8 +63,10 @@ class Busy:
 BUSY = Busy()
 
 
-def serve(settings: Settings, engine: Engine, concurrency: int) -> int:
-    fleet = make_app(settings, engine)
+def serve(
+    settings: Settings, engine: Engine, concurrency: int, session_name: str | None = None
+) -> int:
+    fleet = make_app(settings, engine, session_name)
     if settings.fleet.metrics_port is not None:
         start_metrics_server(fleet, settings.fleet.metrics_host, settings.fleet.metrics_port)
     with streaming(settings, engine):
@@ -72,7 +75,8 @@ def serve(settings: Settings, engine: Engine, concurrency: int) -> int:
 
 class Jobs:
     """The worker identities of the jobs this process runs, recorded by a worker middleware (of
-    Procrastinate's public API): the identities to beat for while a stop waits for their runs."""
+    Procrastinate's public API): the identities to beat for while a stop waits for their runs.
+    The sessions holding a lock for a job carry its identity, so a fencer finds them."""
 
     def __init__(self) -> None:
         self.worker_ids: Counter[int] = Counter()
@@ -85,7 +89,8 @@ class Jobs:
             return await call_next()
         self.worker_ids[worker_id] += 1
         try:
-            return await call_next()
+            with job_sessions(worker_id):  # the job's thread inherits it
+                return await call_next()
         finally:
             self.worker_ids[worker_id] -= 1
             if not self.worker_ids[worker_id]:
