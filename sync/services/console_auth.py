@@ -42,7 +42,7 @@ class Session:
 
 
 class SignInLimited(Exception):
-    """Too many sign-in attempts from one client address."""
+    """Too many sign-in attempts from one client address, or failed ones of one name."""
 
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"too many sign-ins; retry after {retry_after} s")
@@ -146,29 +146,34 @@ class SignInLimits:
 
     def attempt(self, address: str, now: datetime) -> None:
         """Counts one sign-in attempt from `address`; SignInLimited past the limit."""
-        wait = self._count("signin", self.per_address, address, now)
-        if wait is not None:
-            raise SignInLimited(wait)
-
-    def locked_out(self, key: str, now: datetime) -> int | None:
-        """Seconds until `tenant/name key` may try again, or None when it may now."""
-        with self.engine.connect() as conn:
-            return _wait(conn, "failed", self.lockout, key, now)
-
-    def failed(self, key: str, now: datetime) -> None:
-        """Counts a failed sign-in (a wrong password or a wrong second factor) of `tenant/name
-        key`, whether such an account exists or not, so a lockout says nothing about it."""
         with writing(self.engine) as conn:
-            stored.purge_attempts(conn, "failed", now - _window(self.lockout))
-            stored.add_attempt(conn, "failed", key, now)
+            _claim(conn, "signin", self.per_address, address, now)
 
-    def _count(self, kind: str, item: RateLimitItem, key: str, now: datetime) -> int | None:
+    def begin_try(self, key: str, now: datetime) -> int:
+        """Counts a sign-in try of `tenant/name key` (a password or a second factor) as failed
+        before its answer is checked, and returns its row for `passed`; SignInLimited while the
+        name is locked out. Counting first, under the pair's lock, is what keeps a burst of
+        parallel guesses to the lockout's number: checking the count and adding a failure
+        afterwards let every guess of the burst through. Unknown names are counted alike, so a
+        lockout says nothing about whether the account exists."""
         with writing(self.engine) as conn:
-            stored.purge_attempts(conn, kind, now - _window(item))
-            wait = _wait(conn, kind, item, key, now)
-            if wait is None:
-                stored.add_attempt(conn, kind, key, now)
-            return wait
+            return _claim(conn, "failed", self.lockout, key, now)
+
+    def passed(self, row: int) -> None:
+        """The try counted by `begin_try` was right: it no longer counts as a failure."""
+        with writing(self.engine) as conn:
+            stored.delete_attempt(conn, row)
+
+
+def _claim(conn: Connection, kind: str, item: RateLimitItem, key: str, now: datetime) -> int:
+    """Adds an attempt of `kind` for `key` and returns its row; SignInLimited, and nothing
+    added, once the window holds the limit's number."""
+    stored.serialize_attempts(conn, kind, key)
+    stored.purge_attempts(conn, kind, now - _window(item))
+    wait = _wait(conn, kind, item, key, now)
+    if wait is not None:
+        raise SignInLimited(wait)
+    return stored.add_attempt(conn, kind, key, now)
 
 
 def _window(item: RateLimitItem) -> timedelta:

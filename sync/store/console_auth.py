@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, delete, func, insert, select, update
+from sqlalchemy import Connection, RowMapping, delete, func, insert, select, text, update
 
 from sync.store.schema import (
     console_attempts,
@@ -70,8 +70,26 @@ def delete_stale_sessions(conn: Connection, seen_before: datetime, started_befor
 # attempts: one row per attempt; a window's count is the rows newer than its start
 
 
-def add_attempt(conn: Connection, kind: str, key: str, now: datetime) -> None:
-    conn.execute(insert(console_attempts).values(kind=kind, key=key, at=now))
+def serialize_attempts(conn: Connection, kind: str, key: str) -> None:
+    """Makes the transaction the only one counting `kind` attempts of `key` until it ends, so a
+    burst of parallel tries cannot all read the count before any adds to it. PostgreSQL: a
+    transaction advisory lock on the pair; SQLite's write transactions are serial already."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:pair, 0))"),
+            {"pair": f"console_attempts:{kind}:{key}"},
+        )
+
+
+def add_attempt(conn: Connection, kind: str, key: str, now: datetime) -> int:
+    result = conn.execute(
+        insert(console_attempts).values(kind=kind, key=key, at=now).returning(console_attempts.c.id)
+    )
+    return int(result.scalar_one())
+
+
+def delete_attempt(conn: Connection, attempt_id: int) -> None:
+    conn.execute(delete(console_attempts).where(console_attempts.c.id == attempt_id))
 
 
 def attempts_since(conn: Connection, kind: str, key: str, since: datetime) -> tuple[int, Any]:

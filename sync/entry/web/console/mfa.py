@@ -25,6 +25,7 @@ from sync.entry.web.console.signin import lockout_key
 from sync.entry.web.forms import posted_form
 from sync.entry.web.site import site_of
 from sync.services import passkeys, second_factor
+from sync.services.console_auth import SignInLimited
 from sync.services.second_factor import Factors, Verdict
 
 log = logging.getLogger(__name__)
@@ -55,17 +56,19 @@ async def _given(admin: Admin) -> Response:
     return RedirectResponse(admin.url("accounts"), 303)
 
 
-async def _locked(admin: Admin) -> int | None:
+async def _begin_try(admin: Admin) -> int | SignInLimited:
+    """The try's row in the name's lockout count (see SignInLimits.begin_try), or why the name
+    may not try now."""
     key = lockout_key(admin.tenant, admin.name)
-    wait: int | None = await run_in_threadpool(
-        admin.console.limits.locked_out, key, admin.site.clock()
-    )
-    return wait
+    try:
+        row: int = await run_in_threadpool(admin.console.limits.begin_try, key, admin.site.clock())
+    except SignInLimited as exc:
+        return exc
+    return row
 
 
-async def _failed(admin: Admin) -> None:
-    key = lockout_key(admin.tenant, admin.name)
-    await run_in_threadpool(admin.console.limits.failed, key, admin.site.clock())
+async def _passed(admin: Admin, row: int) -> None:
+    await run_in_threadpool(admin.console.limits.passed, row)
 
 
 # giving the second factor
@@ -119,13 +122,14 @@ async def _give(request: Request, admin: Admin, kind: str, answer: str) -> Respo
     if not admin.needs_second_factor:
         return RedirectResponse(admin.url("accounts"), 303)
     factors = await run_in_threadpool(_factors, admin)
-    wait = await _locked(admin)
-    if wait is not None:
+    counted = await _begin_try(admin)
+    if isinstance(counted, SignInLimited):
+        wait = counted.retry_after
         return await _challenge_page(request, admin, factors, 429, failure="locked", wait=wait)
     verdict = await run_in_threadpool(_check, request, admin, kind, answer)
     if verdict == Verdict.ACCEPTED:
+        await _passed(admin, counted)
         return await _given(admin)
-    await _failed(admin)
     log.info("console: %s/%s gave a wrong %s", admin.tenant.id, admin.name, kind)
     return await _challenge_page(request, admin, factors, 401, failure=verdict.value)
 
@@ -197,13 +201,13 @@ async def _enrolled(request: Request, admin: Admin, kind: str, answer: str) -> R
     factors = await run_in_threadpool(_factors, admin)
     if not _may_enrol(admin, factors):
         return RedirectResponse(admin.url("mfa"), 303)
-    wait = await _locked(admin)
-    if wait is not None:
-        return render(request, admin, "admin/mfa_locked.html", 429, wait=wait)
+    counted = await _begin_try(admin)
+    if isinstance(counted, SignInLimited):
+        return render(request, admin, "admin/mfa_locked.html", 429, wait=counted.retry_after)
     codes = await run_in_threadpool(_enrol, request, admin, kind, answer)
     if codes is None:
-        await _failed(admin)
         return await _enrol_page(request, admin, fresh=False, status=400, failure=kind)
+    await _passed(admin, counted)
     await run_in_threadpool(admin.console.sessions.second_factor_given, admin.session)
     log.info("console: %s/%s enrolled a %s", admin.tenant.id, admin.name, kind)
     if not codes:  # not the first factor: the recovery codes it has stay

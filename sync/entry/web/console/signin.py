@@ -52,15 +52,16 @@ async def login(request: Request) -> Response:
     await count_attempt(request, console, now)
     name, password = form.get("name", "").strip(), form.get("password", "")
     key = lockout_key(tenant, name)
-    wait = await run_in_threadpool(console.limits.locked_out, key, now)
-    if wait is not None:
+    try:
+        counted = await run_in_threadpool(console.limits.begin_try, key, now)
+    except SignInLimited as exc:
         log.info("console sign-in to %s refused: %r is locked out", tenant.id, name)
-        return login_page(request, tenant, name, 429, failure="locked", wait=wait)
+        return login_page(request, tenant, name, 429, failure="locked", wait=exc.retry_after)
     found = await run_in_threadpool(_verify, site, console, tenant, name, password)
     if found is None:
-        await run_in_threadpool(console.limits.failed, key, now)
         log.info("console sign-in to %s as %r failed", tenant.id, name)
         return login_page(request, tenant, name, 401, failure="failed")
+    await run_in_threadpool(console.limits.passed, counted)
     account_id, role = found
     session = await run_in_threadpool(
         console.sessions.start, tenant.id, account_id, now, second_factor_done=False
