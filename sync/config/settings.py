@@ -137,11 +137,12 @@ class FleetSettings(_Strict):
     # (five fields; a sixth for seconds goes FIRST, sync.planning.schedule)
     dispatch_cron: str = "* * * * *"
     stop_timeout_seconds: float = Field(default=60, ge=0)  # SIGTERM: wait for runs, then return
+    # how often a worker records that it is alive (Procrastinate's heartbeat)
     heartbeat_seconds: float = Field(default=10, gt=0)
     # a worker silent this long is dead: its runs are retried by another worker
     stalled_after_seconds: float = Field(default=60, gt=0)
     metrics_port: int | None = Field(default=None, ge=0, le=65535)  # serve /metrics here
-    metrics_host: str = "0.0.0.0"
+    metrics_host: str = "0.0.0.0"  # the address /metrics listens on
     run_timeout_seconds: float = Field(
         default=3600,
         ge=60,

@@ -218,12 +218,14 @@ class EntraIdSourceSettings(SourceSettings):
 
     kind: Literal["entra_id"]
     tenant_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9.-]*$")  # a GUID or a verified domain
-    client_id: str = Field(min_length=1)
-    client_secret_env: str | None = None
-    client_secret_file: Path | None = None
+    client_id: str = Field(min_length=1)  # the app registration's application (client) id
+    client_secret_env: str | None = None  # the variable holding the app's client secret
+    client_secret_file: Path | None = None  # a file holding the client secret
     # a PEM holding the private key and its certificate (the one uploaded to the app registration)
     certificate_file: Path | None = None
+    # where tokens come from (another cloud: https://login.microsoftonline.us, ...)
     authority: str = Field(default="https://login.microsoftonline.com", pattern=r"^https://")
+    # Microsoft Graph (another cloud: https://graph.microsoft.us, ...)
     graph_endpoint: str = Field(default="https://graph.microsoft.com", pattern=r"^https://")
     filter: str | None = None  # an OData $filter on users
     full_sync_interval_hours: float = Field(default=24, gt=0)
