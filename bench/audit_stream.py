@@ -161,6 +161,7 @@ def one_round(users: int, url: str, root: Path, receiver: Receiver | None) -> di
     assert subprocess.run(cli(config, "db", "upgrade"), cwd=REPO, check=False).returncode == 0
     process = streamer(config) if receiver is not None else None
     load, cpu_before = os.getloadavg()[0], _children_cpu()
+    sender_before = cpu_seconds(process.pid) if process is not None else 0.0
     started = time.monotonic()
     run = subprocess.run(cli(config, "sync", "--tenant", "bench", "--json"), cwd=REPO,
                          capture_output=True, text=True, check=False)  # fmt: skip
@@ -170,6 +171,8 @@ def one_round(users: int, url: str, root: Path, receiver: Receiver | None) -> di
     result = {"run_seconds": ended - started, "run_cpu_seconds": _children_cpu() - cpu_before,
               "load_before": load}  # fmt: skip
     if receiver is not None and process is not None:
+        # what the stream could take from the run: its sender's CPU while the run ran
+        result["sender_cpu_during_run"] = cpu_seconds(process.pid) - sender_before
         while receiver.created < users:
             if time.monotonic() - ended > 600:
                 raise SystemExit(f"only {receiver.created} of {users} events after 600 s")
@@ -259,6 +262,10 @@ def main() -> None:
     summary.update(export_s=export_s, export_peak_mb=export_mb)
     print(f"  audit export of the {args.users} events {export_s:.1f} s, peak {export_mb:.0f} MB")
     print(f"  the run's own CPU, stream off {cpu_off:.1f} s; on {cpu_on:.1f} s")
+    sender = statistics.median(r["sender_cpu_during_run"] for r in on_rounds)
+    summary["sender_cpu_during_run_s"] = sender
+    share = 100 * sender / on
+    print(f"  the sender's CPU while the run ran {sender:.3f} s ({share:.1f} % of the run)")
     print(f"  every created event at the receiver {arrival:.1f} s after the run (target ≤ 60 s)")
     OUT.mkdir(exist_ok=True)
     path = OUT / f"audit-stream-{kind}-{args.users}.json"
