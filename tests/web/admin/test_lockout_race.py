@@ -4,6 +4,7 @@ account, in the store), so parallel guesses cannot all pass the check before any
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -17,12 +18,17 @@ GUESSES = 12
 LOCKOUT = 5
 
 
-def test_a_burst_of_parallel_guesses_gets_no_more_tries_than_the_lockout(
-    database_url: str,
-) -> None:
+@pytest.fixture
+def limits(database_url: str) -> Iterator[SignInLimits]:
     migrate(database_url)
     engine = open_store(database_url)
-    limits = SignInLimits(engine, "100/minute", f"{LOCKOUT}/15 minutes")
+    yield SignInLimits(engine, "100/minute", f"{LOCKOUT}/15 minutes")
+    engine.dispose()
+
+
+def test_a_burst_of_parallel_guesses_gets_no_more_tries_than_the_lockout(
+    limits: SignInLimits,
+) -> None:
     now, start = utc_now(), threading.Barrier(GUESSES)
 
     def guess(_: int) -> str:
@@ -33,26 +39,17 @@ def test_a_burst_of_parallel_guesses_gets_no_more_tries_than_the_lockout(
             return "locked"
         return "tried"
 
-    try:
-        with ThreadPoolExecutor(GUESSES) as pool:
-            outcomes = list(pool.map(guess, range(GUESSES)))
-    finally:
-        engine.dispose()
+    with ThreadPoolExecutor(GUESSES) as pool:
+        outcomes = list(pool.map(guess, range(GUESSES)))
     assert outcomes.count("tried") == LOCKOUT, outcomes
 
 
-def test_a_right_answer_is_not_counted_as_a_failure(database_url: str) -> None:
-    migrate(database_url)
-    engine = open_store(database_url)
-    limits = SignInLimits(engine, "100/minute", f"{LOCKOUT}/15 minutes")
+def test_a_right_answer_is_not_counted_as_a_failure(limits: SignInLimits) -> None:
     now = utc_now()
-    try:
-        for _ in range(LOCKOUT - 1):
-            limits.begin_try("acme/user1", now)  # wrong answers: they stay counted
-        limits.passed(limits.begin_try("acme/user1", now))
-        limits.begin_try("acme/user1", now)  # the fifth failure is still allowed
-        with pytest.raises(SignInLimited) as refused:
-            limits.begin_try("acme/user1", now)
-        assert refused.value.retry_after > 0
-    finally:
-        engine.dispose()
+    for _ in range(LOCKOUT - 1):
+        limits.begin_try("acme/user1", now)  # wrong answers: they stay counted
+    limits.passed(limits.begin_try("acme/user1", now))
+    limits.begin_try("acme/user1", now)  # the fifth failure is still allowed
+    with pytest.raises(SignInLimited) as refused:
+        limits.begin_try("acme/user1", now)
+    assert refused.value.retry_after > 0
