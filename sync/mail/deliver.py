@@ -1,10 +1,12 @@
 """Delivering queued email after commit (SPEC §6).
 
 Each message is marked sent in its own transaction right after the transport accepted it, and its
-token is erased from the stored copy then. The only way a message reaches a server twice is a crash
-(or a lost store) between the server's acceptance and that commit; it is then sent once more, with
-the same Message-ID. One worker delivers at a time (a named lock), so two deliverers never pick the
-same message.
+token is erased from the stored copy then. A store that goes away at that moment (restarted, the
+session ended) is asked again on new connections for up to `RECORD_SENT_PATIENCE_SECONDS`, so a
+restart does not send the message again. The only way a message reaches a server twice is a crash
+between the server's acceptance and that commit (or a store away for longer, or another worker
+delivering before the store came back); it is then sent once more, with the same Message-ID. One
+worker delivers at a time (a named lock), so two deliverers never pick the same message.
 
 Messages go in batches of `mail.batch_size`, one connection per batch. What the transport says
 decides what happens (sync.errors):
@@ -25,6 +27,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from sync.config.settings import MailSettings, Settings
 from sync.errors import (
@@ -37,7 +41,7 @@ from sync.errors import (
 )
 from sync.mail.render import Letter, render
 from sync.mail.transport import FileTransport, Transport
-from sync.retry import backoff
+from sync.retry import backoff, retrying
 from sync.store import outbox as store_outbox
 from sync.store.engine import writing
 from sync.store.locks import check_held, named_lock
@@ -48,6 +52,10 @@ log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 6 * 3600.0
 FAILED_SHOWN = 100  # the newest failed messages `deliver --json` lists
 DELIVER_LOCK = "__deliver__"
+# how long a message the server accepted waits for the store to take its "sent" (a restart of
+# PostgreSQL is seconds); what the store's driver raises while it is away
+RECORD_SENT_PATIENCE_SECONDS = 60.0
+STORE_AWAY = (OperationalError, InterfaceError, PoolTimeout)
 STOP_REASONS: tuple[tuple[type[DeliveryStopped], str], ...] = (
     (MailSetupError, "setup"),
     (ServerThrottled, "throttled"),
@@ -179,10 +187,23 @@ def _deliver_one(
     except (DeliveryFailed, RenderError) as exc:
         _record_failure(engine, settings.mail, row, exc, report)
         return
-    # accepted: commit at once, the crash window is this one statement
-    with writing(engine) as conn:
-        store_outbox.mark_sent(conn, row.id, row.attempts + 1, utc_now())
+    _record_sent(engine, row)
     report.sent += 1
+
+
+def _record_sent(engine: Engine, row: Any) -> None:
+    """Accepted: committed at once, the crash window is this one statement. A store away at that
+    moment is asked again (each try a new connection from the pool, which drops dead ones), so
+    that the next delivery does not send the message again; marking it twice is harmless."""
+    for attempt in retrying(
+        budget_seconds=RECORD_SENT_PATIENCE_SECONDS,
+        initial_seconds=0.2,
+        longest_seconds=5.0,
+        what=f"email {row.id} was accepted; recording it as sent",
+        retry_on=STORE_AWAY,
+    ):
+        with attempt, writing(engine) as conn:
+            store_outbox.mark_sent(conn, row.id, row.attempts + 1, utc_now())
 
 
 def _letter(settings: Settings, row: Any) -> tuple[Letter, str]:

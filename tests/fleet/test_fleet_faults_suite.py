@@ -160,9 +160,11 @@ def every_tenant_runs_after(fleet: Rig, moment: float) -> None:
     wait_for(lambda: ran() >= set(fleet.tenants), SETTLE, f"a run of every tenant ({ran()})")
 
 
-def nothing_twice(fleet: Rig) -> None:
+def nothing_twice(fleet: Rig, window: int = 0) -> None:
     """No account duplicated (count and the unique index), no email sent twice; every account's
-    invitation delivered once."""
+    invitation delivered once. `window`: how many messages may arrive twice, with one Message-ID,
+    when the fault can fall between the server's acceptance and its record (the documented
+    window, docs/accounts_and_email.md)."""
     with fleet.engine.connect() as conn:
         per_tenant: dict[str, int] = dict(
             conn.execute(text("SELECT tenant_id, count(*) FROM accounts GROUP BY tenant_id")).all()
@@ -182,8 +184,9 @@ def nothing_twice(fleet: Rig) -> None:
         for rcpt, message in fleet.smtp.mailbox.messages
     )
     per_address = Counter(rcpt for rcpt, _ in fleet.smtp.mailbox.messages)
-    assert max(sent.values()) == 1, sent
-    assert max(per_address.values()) == 1, per_address
+    assert max(sent.values()) <= 2, sent
+    assert sum(n - 1 for n in sent.values()) <= window, sent
+    assert sum(n - 1 for n in per_address.values()) <= window, per_address
 
 
 def test_a_frozen_worker_is_fenced_and_commits_nothing_when_it_wakes(
@@ -314,7 +317,9 @@ def test_postgresql_restarted_mid_run(tmp_path: Path) -> None:
             holder.feed()  # the held run reads on, over sessions the restart ended
             fleet.workers[held].wait_for("run abandoned, nothing committed", 60)
             every_tenant_runs_after(fleet, restarted)
-            nothing_twice(fleet)
+            # the deliverer waits for the store to record what the server accepted (sync.mail.
+            # deliver); the other worker may still deliver the message in flight first, once
+            nothing_twice(fleet, window=1)
             assert all(w.process.poll() is None for w in fleet.workers)
 
 

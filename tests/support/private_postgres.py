@@ -50,6 +50,10 @@ class Cluster:
         self._run(_bin("initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres")
         self._pg_ctl("start")
 
+    def start_again(self) -> None:
+        """After `stop`: the same cluster, its data kept."""
+        self._pg_ctl("start")
+
     def restart(self) -> None:
         self._pg_ctl("restart", "-m", "fast")
 
