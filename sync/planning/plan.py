@@ -335,11 +335,13 @@ class Planner:
         """The accounts the read did not return (of `among` only, when given: a read of those
         people alone). A full read disables them as gone; after any other read (a delta, or
         none: the date sweep) their stored dates still act (SPEC §16)."""
-        unseen = self.accounts.keys() - self._fate.keys()
+        fate = self._fate
+        if full_read:
+            unseen = self.accounts.keys() - fate.keys()
+        else:  # only dated accounts can have anything to do, and most have no dates
+            unseen = {s for s, a in self.accounts.items() if a.dates != NO_DATES and s not in fate}
         if among is not None:
             unseen &= set(among)
-        if not full_read:  # only dated, live accounts can have anything to do
-            unseen = {s for s in unseen if self.accounts[s].dates != NO_DATES}
         for source_id in sorted(unseen):
             account = self.accounts[source_id]
             if full_read and source_id in self.watch:
