@@ -64,9 +64,23 @@ def resolve(
     policy: str = "suffix",
     is_valid: Callable[[str], bool] = lambda _name: True,
 ) -> dict[str, Assigned | Conflict]:
-    """Decides every claim. A first pass gives each free base name to its first claimant by
-    source id; a second serves the others a suffixed name ("suffix") or a Conflict ("reject"),
-    so a user whose own name is `taro-2` is never beaten to it by a suffixed `taro`."""
+    """Decides every claim (`contested`, and each other claimant given its base name)."""
+    ordered = sorted(claims, key=lambda claim: claim.source_id)
+    outcome = contested(ordered, book, policy, is_valid)
+    return {c.source_id: outcome.get(c.source_id) or Assigned(c.base) for c in ordered}
+
+
+def contested(
+    claims: Iterable[Claim],
+    book: NameBook,
+    policy: str = "suffix",
+    is_valid: Callable[[str], bool] = lambda _name: True,
+) -> dict[str, Assigned | Conflict]:
+    """The claims not given their base name, decided. A first pass gives each free base name to
+    its first claimant by source id; a second serves the others a suffixed name ("suffix") or a
+    Conflict ("reject"), so a user whose own name is `taro-2` is never beaten to it by a
+    suffixed `taro`. Those given their base name are left out: a first run's 100,000 claimants
+    nearly all are, and an object each would be one more at the run's memory peak."""
     ordered = sorted(claims, key=lambda claim: claim.source_id)
     taken: dict[str, str] = {}  # key -> name given in this run
     outcome: dict[str, Assigned | Conflict] = {}
@@ -76,7 +90,6 @@ def resolve(
         blocker = book.blocker(claim.base, claim.source_id) or taken.get(key)
         if blocker is None:
             taken[key] = claim.base
-            outcome[claim.source_id] = Assigned(claim.base)
         else:
             losers.append((claim, blocker))
     for claim, blocker in losers:

@@ -102,3 +102,17 @@ def test_a_conflict_names_the_person_with_the_locator() -> None:
     assert (StepKind.COLLISION, "'taro' for a new account is taken by taro: name_conflict") in [
         (s.kind, s.text) for s in planner.traces["new"]
     ]
+
+
+def test_an_ldap_dn_alone_survives_the_wait_for_names() -> None:
+    """A claimant's locator is held packed while names are settled (plan._packed): a DN alone
+    comes back as the pair it was, in the issue of a claim that lost its name."""
+    dn_only = (("dn", "uid=y,ou=people,dc=example,dc=com"),)
+    taken = DirectoryUser("new", True, "taro@b.example", groups=frozenset({"staff"}),
+                          locator=dn_only)  # fmt: skip
+    accounts = {"old": held("taro", "old")}
+    book = NameBook(held={"taro": ("old", "taro")})
+    planner = Planner(accounts, book, Policy(RULE, "reject", groups=GROUPS), set())
+    planner.add(taken)
+    [issue] = planner.finish(full_read=False).issues
+    assert issue.person == (("email", "taro@b.example"), *dn_only)
