@@ -194,16 +194,27 @@ def _deliver_one(
 def _record_sent(engine: Engine, row: Any) -> None:
     """Accepted: committed at once, the crash window is this one statement. A store away at that
     moment is asked again (each try a new connection from the pool, which drops dead ones), so
-    that the next delivery does not send the message again; marking it twice is harmless."""
-    for attempt in retrying(
-        budget_seconds=RECORD_SENT_PATIENCE_SECONDS,
-        initial_seconds=0.2,
-        longest_seconds=5.0,
-        what=f"email {row.id} was accepted; recording it as sent",
-        retry_on=STORE_AWAY,
-    ):
-        with attempt, writing(engine) as conn:
-            store_outbox.mark_sent(conn, row.id, row.attempts + 1, utc_now())
+    that the next delivery does not send the message again; marking it twice is harmless. (The
+    retry loop is entered only after a failure: it costs a delivery of 10,000 messages a few
+    tenths of a second.)"""
+    try:
+        _mark_sent(engine, row)
+    except STORE_AWAY as exc:
+        log.warning("email %s was accepted; recording it as sent: %s", row.id, exc)
+        for attempt in retrying(
+            budget_seconds=RECORD_SENT_PATIENCE_SECONDS,
+            initial_seconds=0.2,
+            longest_seconds=5.0,
+            what=f"email {row.id} was accepted; recording it as sent",
+            retry_on=STORE_AWAY,
+        ):
+            with attempt:
+                _mark_sent(engine, row)
+
+
+def _mark_sent(engine: Engine, row: Any) -> None:
+    with writing(engine) as conn:
+        store_outbox.mark_sent(conn, row.id, row.attempts + 1, utc_now())
 
 
 def _letter(settings: Settings, row: Any) -> tuple[Letter, str]:
