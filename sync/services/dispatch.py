@@ -20,6 +20,7 @@ from sync.planning.schedule import schedule_trigger
 from sync.services.tenants import tenant_settings
 from sync.store.dispatch import (
     Timing,
+    bound_lock_waits,
     due_by,
     due_outbox_ids,
     due_tenant_ids,
@@ -48,6 +49,7 @@ def dispatch_pass(engine: Engine, now: datetime, queue: Queue) -> int:
     new and re-saved tenants' settings are read and validated."""
     queued = 0
     with writing(engine) as conn:
+        bound_lock_waits(conn)
         forget_unrun(conn)
         _retime(conn, now)
         due = due_by(conn, now)

@@ -12,6 +12,8 @@ from sync.model.enums import OutboxStatus
 from sync.store.schema import outbox, tenant_dispatch, tenants
 from sync.timeutil import as_utc
 
+PASS_LOCK_WAIT = "10s"  # a live pass holds its rows for milliseconds
+
 
 @dataclass(frozen=True, slots=True)
 class Timing:
@@ -23,13 +25,25 @@ class Timing:
 
 def due_by(conn: Connection, now: datetime) -> dict[str, datetime]:
     """The tenants whose tick has come by `now`, with it, locked for this dispatcher pass (FOR
-    UPDATE on PostgreSQL). A pass reads only these: most passes find none of 5,000 tenants."""
+    UPDATE on PostgreSQL). A pass reads only these: most passes find none of 5,000 tenants.
+    Ticks another pass holds are skipped, not waited for: that pass queues them, and a pass
+    whose worker froze holding them would otherwise hold this worker too, until the frozen one
+    is fenced, which takes a worker with a free slot (SPEC §15)."""
     rows = conn.execute(
         select(tenant_dispatch.c.tenant_id, tenant_dispatch.c.next_due_at)
         .where(tenant_dispatch.c.next_due_at <= now)
-        .with_for_update()
+        .with_for_update(skip_locked=True)
     )
     return {tenant_id: as_utc(due) for tenant_id, due in rows}
+
+
+def bound_lock_waits(conn: Connection) -> None:
+    """The rest of this transaction waits at most PASS_LOCK_WAIT for a row another transaction
+    holds (a first tick two passes insert, a schedule two passes re-time), then fails: a pass
+    held by one whose worker froze fails and the next pass tries again, rather than keep this
+    worker's slot (PostgreSQL; SQLite's writes are serial)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{PASS_LOCK_WAIT}'")
 
 
 def resettled(conn: Connection) -> dict[str, str | None]:

@@ -136,3 +136,44 @@ def test_a_changed_schedule_re_times_the_next_tick_at_the_next_pass(
         assert tasks.dispatch(fleet, int(later.timestamp())) == 1  # it runs at that minute
         assert tasks.dispatch(fleet, int(later.timestamp())) == 0  # and the tick is not re-timed
     engine.dispose()
+
+
+def test_a_pass_does_not_wait_for_a_pass_that_froze_holding_ticks(
+    tmp_path: Path, pg_store: str
+) -> None:
+    """A worker frozen in the middle of a dispatcher pass keeps its transaction, and the due
+    ticks it took FOR UPDATE, until it is fenced; another worker's pass skips those ticks (the
+    frozen pass would queue them) and ends, rather than hold the slot that fencing needs."""
+    import threading
+
+    from sync.services.dispatch import dispatch_pass
+
+    csv = small_directory(tmp_path / "u.csv", 2)
+    config = fleet_config(tmp_path, pg_store, [tenant(i, csv, schedule=HOURLY) for i in "ab"])
+    engine = upgraded(pg_store)
+    provision_from_file(engine, load_settings(config))
+    now = utc_now()
+    with engine.begin() as conn:
+        for tenant_id in "ab":
+            conn.execute(
+                text("INSERT INTO tenant_dispatch (tenant_id, next_due_at, merged_ticks, "
+                     "settings_version, schedule) VALUES (:t, :d, 0, 1, :s)"),
+                {"t": tenant_id, "d": now - timedelta(seconds=60), "s": f"{HOURLY} UTC"},
+            )  # fmt: skip
+    queued: list[str] = []
+
+    def queue(tenant_id: str, _due: Any) -> bool:
+        queued.append(tenant_id)
+        return True
+
+    with engine.begin() as frozen:  # the frozen pass: "a" taken, never committed meanwhile
+        frozen.execute(text("SELECT 1 FROM tenant_dispatch WHERE tenant_id = 'a' FOR UPDATE"))
+        other = threading.Thread(target=lambda: dispatch_pass(engine, now, queue))
+        other.start()
+        other.join(60)  # it ends by itself (before: it waited for the frozen pass's commit)
+        assert not other.is_alive()
+        assert queued == ["b"]
+        frozen.rollback()  # fenced: its transaction rolls back
+    dispatch_pass(engine, now, queue)
+    assert queued == ["b", "a"]  # the next pass queues what the frozen one held
+    engine.dispose()

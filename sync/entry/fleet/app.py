@@ -105,7 +105,14 @@ def _register(fleet: Fleet) -> None:
         return tasks.deliver(fleet, None)
 
     @app.periodic(cron=every_pass, periodic_id="retry_stalled")
-    @app.task(name="retry_stalled", queue=RUNS_QUEUE, queueing_lock="retry_stalled")
+    # ahead of every other job: a worker's slots held up by a dead worker's locks free up only
+    # once that worker is fenced, and this is what fences it
+    @app.task(
+        name="retry_stalled",
+        queue=RUNS_QUEUE,
+        queueing_lock="retry_stalled",
+        priority=REQUESTED + 2,
+    )
     async def retry_stalled(timestamp: int) -> int:
         stalled = list(
             await app.job_manager.get_stalled_jobs(
