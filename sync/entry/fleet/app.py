@@ -77,7 +77,7 @@ def _register(fleet: Fleet) -> None:
     @app.periodic(cron=every_pass, periodic_id="dispatch")
     # no job lock: a pass whose connection dropped mid-job stays "doing" while its worker lives
     # on, and its lock then stopped every later pass. Overlapping passes are safe instead: due
-    # ticks are taken FOR UPDATE, and a first tick two passes give is inserted once
+    # ticks are taken FOR UPDATE SKIP LOCKED, and a first tick two passes give is inserted once
     @app.task(name="dispatch", queue=RUNS_QUEUE, queueing_lock="dispatch", priority=REQUESTED + 1)
     def dispatch(timestamp: int) -> int:
         return tasks.dispatch(fleet, timestamp)
