@@ -5,9 +5,6 @@ the one window")."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,10 +14,9 @@ import pytest
 
 from tests.mail.conftest import MailWorkspace, StartServer, new_workspace
 from tests.mail.smtp_server import Sink
-from tests.ops.conftest import wait_for
+from tests.ops.conftest import Watched, wait_for
 from tests.support.private_postgres import Cluster, private_cluster
 
-ROOT = Path(__file__).resolve().parents[2]
 RETRYING = "was accepted; recording it as sent"
 
 
@@ -47,10 +43,10 @@ def test_a_store_away_after_acceptance_is_waited_for_and_nothing_is_sent_twice(
     ws.sync()  # queued, every message deferred once
     ws.engine.dispose()
     server.sink.on_data = stop_store_on_third
-    deliverer = _deliver(ws)
-    _wait_for_line(deliverer, RETRYING)  # it asks the store again rather than give up
+    deliverer = Watched(ws.config, "deliver", "--flush")
+    deliverer.wait_for(RETRYING)  # it asks the store again rather than give up
     cluster.start_again()
-    deliverer.communicate(timeout=120)
+    deliverer.finish(120)
     # the store came back without the deliverer's lock: a later pass sends the rest
     later: list[dict[str, Any]] = []
     wait_for(lambda: _delivered(ws, later), 30, "the stopped session's lock freed")
@@ -68,20 +64,3 @@ def _delivered(ws: MailWorkspace, passes: list[dict[str, Any]]) -> bool:
         return False
     passes.append(result)
     return True
-
-
-def _deliver(ws: MailWorkspace) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-m", "sync", "--config", str(ws.config), "deliver", "--flush"]
-    return subprocess.Popen(command, env=env, cwd=ROOT, stderr=subprocess.PIPE, text=True)
-
-
-def _wait_for_line(process: subprocess.Popen[str], wanted: str) -> None:
-    """Reads the process's standard error until a line holds `wanted` (fails if it ends first)."""
-    assert process.stderr is not None
-    seen = []
-    for line in process.stderr:
-        seen.append(line)
-        if wanted in line:
-            return
-    raise AssertionError(f"the deliverer ended without {wanted!r}: {''.join(seen)[-2000:]}")
