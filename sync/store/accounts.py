@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Iterator, MutableMapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CTE, ColumnElement, Connection, Engine, and_, func, or_, select, update
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Connection,
+    Engine,
+    and_,
+    case,
+    func,
+    or_,
+    select,
+    update,
+)
 
 from sync.model import (
+    NO_DATES,
     PROFILE_FIELDS,
     Account,
     AccountState,
@@ -78,62 +90,48 @@ def count_active(conn: Connection, tenant_id: str) -> int:
 
 
 def _states(conn: Connection, which: list[ColumnElement[bool]]) -> dict[str, AccountState]:
-    """The accounts `which` selects. Their dates come from a second query of the dated ones
-    alone: most accounts have none, and every run reads all of the tenant's accounts, the
-    largest part of a delta run (100,000 rows, four columns fewer each)."""
+    """The accounts `which` selects, in one query read a batch at a time. An account's address
+    and display name come only where its start date may owe it an invitation (the CASE leaves
+    the others NULL): most accounts need neither, and every run reads all of the tenant's."""
     streamed = conn.execution_options(stream_results=True, yield_per=BATCH)
-    result = streamed.execute(_STATE_QUERY.where(*which))
-    states = {source_id: _state(*rest) for source_id, *rest in result}
-    c = accounts.c
-    dated = or_(c.start_date.is_not(None), c.end_date.is_not(None))
-    for source_id, *rest in streamed.execute(_DATED_QUERY.where(*which, dated)):
-        state = states.get(source_id)
-        if state is not None:  # (added since the first query: the next run sees it)
-            states[source_id] = _dated(state, *rest)
+    states: dict[str, AccountState] = {}
+    # an HR source dates everyone, and whole cohorts share a hire date: one Dates each
+    shared: dict[tuple[date | None, date | None], Dates] = {NO_DATES: NO_DATES}
+    for source_id, start, end, address, display_name, *columns in streamed.execute(
+        _STATE_QUERY.where(*which)
+    ):
+        dates = shared.get((start, end)) or shared.setdefault((start, end), Dates(start, end))
+        states[source_id] = _state(dates, address, display_name, *columns)
     return states
 
 
+_c = accounts.c
 _STATE_QUERY = select(
-    accounts.c.source_id,
-    accounts.c.id,
-    accounts.c.name,
-    accounts.c.composed_name,
-    accounts.c.status,
-    accounts.c.name_locked,
-    accounts.c.profile_digest,
-    accounts.c.password_hash.is_not(None),
-    accounts.c.invited,
-    accounts.c.invite_failed_to,
-    accounts.c.role,
-    accounts.c.role_scheme,
-    accounts.c.role_group,
-    accounts.c.role_by_hand,
+    _c.source_id,
+    _c.start_date,
+    _c.end_date,
+    case((_c.start_date.is_not(None), _c.primary_email)),
+    case((_c.start_date.is_not(None), _c.display_name)),
+    _c.id,
+    _c.name,
+    _c.composed_name,
+    _c.status,
+    _c.name_locked,
+    _c.profile_digest,
+    _c.password_hash.is_not(None),
+    _c.invited,
+    _c.invite_failed_to,
+    _c.role,
+    _c.role_scheme,
+    _c.role_group,
+    _c.role_by_hand,
 )
-_DATED_QUERY = select(
-    accounts.c.source_id,
-    accounts.c.start_date,
-    accounts.c.end_date,
-    accounts.c.primary_email,
-    accounts.c.display_name,
-)
-
-
-def _dated(
-    state: AccountState,
-    start: date | None,
-    end: date | None,
-    address: str | None,
-    display_name: str | None,
-) -> AccountState:
-    """SPEC §16: the stored dates, and for an account whose invitation waits for its day the
-    profile to send it to (the date sweep has no directory entry to take it from)."""
-    profile = None
-    if start is not None and not (state.password_set or state.invited):
-        profile = Profile(primary_email=address, display_name=display_name)
-    return replace(state, dates=Dates(start, end), invite_profile=profile)
 
 
 def _state(
+    dates: Dates,
+    address: str | None,
+    display_name: str | None,
     id_: int,
     name: str,
     composed: str | None,
@@ -154,9 +152,13 @@ def _state(
     plain = role == "none" and scheme is None and group is None and not by_hand
     grant = NO_GRANT_KEY if plain else Grant(role, scheme, group).key(bool(by_hand))
     active = status == AccountStatus.ACTIVE
+    # SPEC §16: for an account whose invitation waits for its day, the profile to send it to
+    # (the date sweep has no directory entry to take it from)
+    owed = dates.start is not None and not (password_set or invited)
+    profile = Profile(primary_email=address, display_name=display_name) if owed else None
     return AccountState(id_, name, composed, active, bool(locked), digest, bool(password_set),
                         bool(invited), None if invited else failed_to, grant,
-                        status == AccountStatus.PENDING)  # fmt: skip
+                        status == AccountStatus.PENDING, dates, profile)  # fmt: skip
 
 
 def stored_profiles(conn: Connection, account_ids: Collection[int]) -> dict[int, ProfileValues]:
