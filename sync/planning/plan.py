@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import date
 
 from sync.compose.collisions import Assigned, Claim, NameBook, contested
 from sync.compose.normalize import name_key, normalize_email, normalize_text
@@ -32,6 +33,8 @@ from sync.model import (
     Person,
     Plan,
     Profile,
+    ProfileValues,
+    digest_of,
     person_label,
 )
 from sync.model.grants import NO_GRANT_KEY, RoleChange
@@ -42,17 +45,25 @@ from sync.planning.groups import GroupRules
 from sync.planning.trace import as_read, claim_text, gone_text, kept_text, role_text, scope_text
 
 
-def profile_of(user: DirectoryUser) -> Profile:
+def profile_values(user: DirectoryUser) -> ProfileValues:
     """The user's profile as accounts hold it: normalised, addresses without repeats."""
-    emails = tuple(dict.fromkeys(e for e in map(normalize_email, user.all_emails()) if e))
-    return Profile(
-        primary_email=normalize_email(user.primary_email),
-        emails=emails,
-        employee_code=normalize_text(user.employee_code),
-        given_name=normalize_text(user.given_name),
-        family_name=normalize_text(user.family_name),
-        display_name=normalize_text(user.display_name),
+    primary = normalize_email(user.primary_email)
+    if user.emails:
+        emails = tuple(dict.fromkeys(e for e in map(normalize_email, user.all_emails()) if e))
+    else:  # most people have one address: the primary, already normalised
+        emails = (primary,) if primary else ()
+    return ProfileValues(
+        primary,
+        emails,
+        normalize_text(user.employee_code),
+        normalize_text(user.given_name),
+        normalize_text(user.family_name),
+        normalize_text(user.display_name),
     )
+
+
+def profile_of(user: DirectoryUser) -> Profile:
+    return Profile(*profile_values(user))
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +118,9 @@ class Planner:
     ):
         self.accounts, self.book, self.policy = accounts, book, policy
         self.watch = frozenset(watch)
+        # each (start, end, active) seen, decided once: an HR source dates everyone, and whole
+        # cohorts share their dates
+        self._targets: dict[tuple[date | None, date | None, bool], _Target] = {}
         self._fresh()
 
     def _fresh(self) -> None:
@@ -147,7 +161,8 @@ class Planner:
             return
         if watched:
             self._note(source_id, StepKind.SCOPE, scope_text(rules.scope, user.groups))
-        target = _target(user, self.policy)
+        key = (user.start_date, user.end_date, user.active)
+        target = self._targets.get(key) or self._targets.setdefault(key, _target(user, self.policy))
         if account is None and target.status == AccountStatus.DISABLED:
             if watched:
                 self._note(
@@ -178,9 +193,10 @@ class Planner:
             kept = account.composed_name if account.name_locked else composed.name
             if watched:
                 self._note(source_id, StepKind.COLLISION, kept_text(account, composed.name))
-            profile = profile_of(user)
-            change = _existing(source_id, profile, target, account, kept, account.name)
-            self._record(self._invited(change, account, profile, target.dates, user.locator))
+            # compared as plain values: an unchanged person's profile is never packed
+            values = profile_values(user)
+            change = _existing(source_id, values, target, account, kept, account.name)
+            self._record(self._invited(change, account, values, target.dates, user.locator))
 
     def set_aside(self, issue: UserIssue) -> None:
         """A user the source returned but could not use: reported, and not "gone"."""
@@ -218,7 +234,7 @@ class Planner:
         self,
         change: Change,
         account: AccountState,
-        profile: Profile,
+        profile: ProfileValues,
         dates: Dates,
         locator: Person = (),
     ) -> Change:
@@ -238,7 +254,7 @@ class Planner:
             return change
         address = profile.primary_email
         if address and (address != account.invite_failed_to or reenabled):
-            return replace(change, invite=True, profile=profile)
+            return replace(change, invite=True, profile=change.profile or Profile(*profile))
         detail = "primary_email"
         if address:
             detail = f"primary_email: the invitation to {address} could not be delivered"
@@ -300,18 +316,19 @@ class Planner:
                     later = not self.policy.invite_due(target.dates)
                     self._record(_new(source_id, profile, decision.name, base, target, later))
                 else:
-                    change = _existing(source_id, profile, target, account, base, decision.name)
-                    self._record(self._invited(change, account, profile, target.dates, locator))
+                    values = profile.values()
+                    change = _existing(source_id, values, target, account, base, decision.name)
+                    self._record(self._invited(change, account, values, target.dates, locator))
                 if account is None and self.policy.needs_reset_email and not profile.primary_email:
                     self._issue(UserIssue(source_id, IssueReason.MISSING_EMAIL, "primary_email",
-                                          _person(profile, locator)))  # fmt: skip
+                                          _person(profile.values(), locator)))  # fmt: skip
                 continue
             self._issue(UserIssue(source_id, IssueReason.NAME_CONFLICT, decision.holder,
-                                  _person(profile, locator)))  # fmt: skip
+                                  _person(profile.values(), locator)))  # fmt: skip
             if account is not None:  # it keeps its name; its other changes still apply
-                kept = account.composed_name
-                change = _existing(source_id, profile, target, account, kept, account.name)
-                self._record(self._invited(change, account, profile, target.dates, locator))
+                kept, values = account.composed_name, profile.values()
+                change = _existing(source_id, values, target, account, kept, account.name)
+                self._record(self._invited(change, account, values, target.dates, locator))
 
     def _drop_duplicates(self) -> None:
         """Every row of an id the source returned twice is set aside; its account stays."""
@@ -368,7 +385,8 @@ class Planner:
             actions = _actions({Action.ENABLE})
             change = Change(source_id, actions, account.name, account_id=account.id, status=status)
         if account.invite_profile is not None:
-            change = self._invited(change, account, account.invite_profile, account.dates)
+            values = account.invite_profile.values()
+            change = self._invited(change, account, values, account.dates)
         if change.actions or change.invite:
             self.plan.changes.append(change)
 
@@ -450,14 +468,14 @@ def _new(
 
 def _existing(
     source_id: str,
-    profile: Profile,
+    profile: ProfileValues,
     target: _Target,
     account: AccountState,
     composed: str | None,
     name: str,
 ) -> Change:
     actions: set[Action] = set()
-    if profile.digest() != account.profile_digest or target.dates != account.dates:
+    if digest_of(profile) != account.profile_digest or target.dates != account.dates:
         actions.add(Action.UPDATE)
     if name != account.name:
         actions.add(Action.RENAME)
@@ -478,7 +496,7 @@ def _existing(
         account_id=account.id,
         old_name=account.name if Action.RENAME in actions else None,
         composed_name=restate,
-        profile=profile if actions & {Action.UPDATE, Action.RENAME} else None,
+        profile=Profile(*profile) if actions & {Action.UPDATE, Action.RENAME} else None,
         why=target.why if Action.DISABLE in actions else "",
         status=status,
         dates=(account.dates, target.dates) if moved else None,
@@ -510,6 +528,5 @@ def _unpacked(packed: Person | str) -> Person:
     return (("dn", packed),) if isinstance(packed, str) else packed
 
 
-def _person(profile: Profile, locator: Person) -> Person:
-    values = profile.values()
+def _person(values: ProfileValues, locator: Person) -> Person:
     return person_label(values.display_name, values.primary_email, values.employee_code, locator)

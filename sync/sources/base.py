@@ -12,6 +12,7 @@ import re
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Protocol
 
 from sync.errors import IncompleteRead, SourceUnavailable, StopRun, UserIssue
@@ -128,9 +129,11 @@ DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 Dates = tuple[date | None, date | None]
 
 
+@lru_cache(maxsize=4096)
 def read_dates(start: str | None, end: str | None, names: tuple[str, str]) -> Dates | str:
     """A person's start and end dates from `YYYY-MM-DD` texts (None or "" for none), or what is
-    wrong with them, naming the field (`names`: the source's names of the two)."""
+    wrong with them, naming the field (`names`: the source's names of the two). Kept for the
+    texts last seen: an HR source dates everyone, and whole cohorts share their dates."""
     found: list[date | None] = []
     for text, name in zip((start, end), names, strict=True):
         try:

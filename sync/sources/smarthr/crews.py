@@ -76,7 +76,11 @@ class CrewMapping:
         dates = read_dates(_text(crew.get(start)), _text(crew.get(end)), self.date_fields)
         if isinstance(dates, str):
             return UserIssue(source_id, IssueReason.MISSING_ATTRIBUTE, dates + _who(values))
-        extra = sorted((f, t) for f in extra_fields if (t := _text(crew.get(f))) is not None)
+        extra = (
+            sorted((f, t) for f in extra_fields if (t := _text(crew.get(f))) is not None)
+            if extra_fields
+            else ()
+        )
         named = frozenset(n for n in _departments(crew) if n in groups) if groups else frozenset()
         return DirectoryUser(
             source_id,
