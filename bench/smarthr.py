@@ -4,7 +4,9 @@
    process): the bare paging time (requests following `Link` from this process, JSON decoded,
    nothing else) against `clomo-sync sync --full` of a SmartHR tenant (a child process: a first
    run into a new SQLite store, then a run with no change), with the run's peak memory (its
-   VmHWM, from wait4). Targets: a run at most 1.5x the bare paging, at most 120 MB.
+   VmHWM, from wait4). Targets: a run at most 1.5x the bare paging, at most 120 MB. The same
+   two runs are also measured in one process (SPEC §16's "in the same process"): a child that
+   pages bare and then runs the tenant through the service `sync` calls, both warm.
 2. The date sweep over 100,000 stored accounts on SQLite (loaded by a CSV run with dates): a
    sweep that disables 200 leavers and activates 200 joiners, then one that finds nothing due.
    Target: at most 2 s.
@@ -98,6 +100,38 @@ def timed_sync(path: Path) -> tuple[float, float, float, str]:
     return run, wall, usage.ru_maxrss / 1024, report["status"]
 
 
+def in_process(path: str, url: str) -> None:
+    """The measuring child of `warm_sync`: the bare paging, then the run as `sync --full` makes
+    it (sync.services.runner.run_tenant, without the delivery after it), in this one process;
+    prints both times as JSON."""
+    from sync.config.settings import load_settings
+    from sync.services.runner import RunOptions, run_tenant
+    from sync.store.engine import open_store
+
+    settings = load_settings(Path(path))
+    engine = open_store(settings.database.url)
+    bare, _ = bare_paging(url)
+    started = time.perf_counter()
+    report = run_tenant(settings, settings.tenants[0], engine, RunOptions(full=True))
+    run = time.perf_counter() - started
+    print(json.dumps({"bare": bare, "run": run, "status": report.status}), flush=True)
+
+
+def warm_sync(path: Path, url: str) -> tuple[float, float, float, str]:
+    """(bare paging seconds, run seconds, peak MB, status), both timed in one child process."""
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--in-process", str(path), url],
+        stdout=subprocess.PIPE,
+        env={**os.environ, TOKEN_ENV: TOKEN},
+    )
+    out = child.stdout.read() if child.stdout else b""
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = 0
+    assert status == 0, out.decode()[-2000:]
+    figures = json.loads(out.decode().splitlines()[-1])
+    return figures["bare"], figures["run"], usage.ru_maxrss / 1024, figures["status"]
+
+
 def _at(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
@@ -114,12 +148,16 @@ def smarthr_figures(crews: int, repeat: int) -> None:
         bare = [bare_paging(url) for _ in range(repeat)]
         assert all(seen == crews for _, seen in bare), bare
         source = f'kind = "smarthr"\nbase_url = "{url}"\naccess_token_env = "{TOKEN_ENV}"'
-        firsts, agains = [], []
+        firsts, agains, warm_firsts, warm_agains = [], [], [], []
         for _ in range(repeat):
             with tempfile.TemporaryDirectory() as folder:
                 path = config(Path(folder), source)
                 firsts.append(timed_sync(path))
                 agains.append(timed_sync(path))
+            with tempfile.TemporaryDirectory() as folder:
+                path = config(Path(folder), source)
+                warm_firsts.append(warm_sync(path, url))
+                warm_agains.append(warm_sync(path, url))
     finally:
         server.stdin.close()
         server.wait()
@@ -137,6 +175,19 @@ def smarthr_figures(crews: int, repeat: int) -> None:
         peak = max(r[2] for r in runs)
         statuses = ",".join(sorted({r[3] for r in runs}))
         print(f"  {label:<30} run {seconds:6.2f} s {seconds / paging:5.2f}x  command {wall:6.2f} s"
+              f"  peak {peak:5.1f} MB  ({statuses})")  # fmt: skip
+    print("  in one process (bare paging, then the run through the service, both warm;")
+    print("   the ratio is each round's own, the median of those)")
+    for label, warm in (
+        ("sync --full, new SQLite store", warm_firsts),
+        ("sync --full, no change", warm_agains),
+    ):
+        bare_s = statistics.median(w[0] for w in warm)
+        seconds = statistics.median(w[1] for w in warm)
+        ratio = statistics.median(w[1] / w[0] for w in warm)
+        peak = max(w[2] for w in warm)
+        statuses = ",".join(sorted({w[3] for w in warm}))
+        print(f"  {label:<30} bare {bare_s:5.2f} s run {seconds:6.2f} s {ratio:5.2f}x"
               f"  peak {peak:5.1f} MB  ({statuses})")  # fmt: skip
 
 
@@ -191,7 +242,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--part", choices=["both", "smarthr", "sweep"], default="both")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--in-process", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.in_process:
+        in_process(*args.in_process)
+        return
     if args.serve:
         serve(args.serve)
         return
