@@ -86,7 +86,15 @@ class Profile:
 
 
 def digest_of(values: ProfileValues) -> str:
-    parts = (values.primary_email, "\x1e".join(values.emails), values.employee_code,
-             values.given_name, values.family_name, values.display_name)  # fmt: skip
-    text = "\x1f".join("\x00" if p is None else p for p in parts)
+    """The fields joined by \\x1f (the addresses by \\x1e), a missing one as \\x00; spelt out
+    rather than looped: every run digests every person."""
+    primary, emails, code, given, family, display = values
+    text = "\x1f".join((
+        "\x00" if primary is None else primary,
+        "\x1e".join(emails),
+        "\x00" if code is None else code,
+        "\x00" if given is None else given,
+        "\x00" if family is None else family,
+        "\x00" if display is None else display,
+    ))  # fmt: skip
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
