@@ -2,25 +2,24 @@
 
 Pure: values in, a Plan out. The `Planner` takes users one at a time as the source streams them,
 so an unchanged user costs no memory after it has been compared; only new users and renames wait
-for the end, where collisions are resolved together. Applying a plan is sync.store.apply's job,
-printing it a dry run's (STYLE.md 5).
+for the end, where collisions are resolved together. What one person's account needs is decided
+in sync.planning.decisions; this module adds what needs everyone at once. Applying a plan is
+sync.store.apply's job, printing it a dry run's (STYLE.md 5).
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import date
 
 from sync.compose.collisions import Assigned, Claim, NameBook, contested
-from sync.compose.normalize import name_key, normalize_email, normalize_text
-from sync.compose.rules import Composed, NameRule
+from sync.compose.rules import Composed
 from sync.compose.steps import name_steps
 from sync.errors import UserIssue
 from sync.model import (
     ENDED,
     GONE,
-    INACTIVE,
     NO_DATES,
     OUT_OF_SCOPE,
     AccountState,
@@ -34,68 +33,27 @@ from sync.model import (
     Plan,
     Profile,
     ProfileValues,
-    digest_of,
     person_label,
 )
 from sync.model.grants import NO_GRANT_KEY, RoleChange
-from sync.model.record import record
 from sync.model.trace import Step, StepKind
-from sync.planning.dates import Calendar, Phase
-from sync.planning.groups import GroupRules
+from sync.planning.dates import Phase
+from sync.planning.decisions import (
+    Policy,
+    Target,
+    action_set,
+    disabled_change,
+    existing_change,
+    new_change,
+    profile_of,
+    profile_values,
+    target_of,
+    unchanged_change,
+    wants_rename,
+)
 from sync.planning.trace import as_read, claim_text, gone_text, kept_text, role_text, scope_text
 
-
-def profile_values(user: DirectoryUser) -> ProfileValues:
-    """The user's profile as accounts hold it: normalised, addresses without repeats."""
-    primary = normalize_email(user.primary_email)
-    if user.emails:
-        emails = tuple(dict.fromkeys(e for e in map(normalize_email, user.all_emails()) if e))
-    else:  # most people have one address: the primary, already normalised
-        emails = (primary,) if primary else ()
-    return ProfileValues(
-        primary,
-        emails,
-        normalize_text(user.employee_code),
-        normalize_text(user.given_name),
-        normalize_text(user.family_name),
-        normalize_text(user.display_name),
-    )
-
-
-def profile_of(user: DirectoryUser) -> Profile:
-    return Profile(*profile_values(user))
-
-
-@dataclass(frozen=True, slots=True)
-class Policy:
-    rule: NameRule
-    collision: str = "suffix"
-    needs_reset_email: bool = True
-    groups: GroupRules = field(default_factory=GroupRules)
-    # the plan's moment in the tenant's zone (SPEC §16's dates); needed once anyone has dates
-    calendar: Calendar | None = None
-
-    def phase(self, dates: Dates) -> Phase:
-        if dates == NO_DATES:
-            return Phase.DURING
-        return self._calendar().phase(*dates)
-
-    def invite_due(self, dates: Dates) -> bool:
-        return dates.start is None or self._calendar().invite_due(dates.start)
-
-    def _calendar(self) -> Calendar:
-        if self.calendar is None:
-            raise ValueError("a plan of people with dates needs the plan's time (a Calendar)")
-        return self.calendar
-
-
-# every combination of actions, made once: 100,000 new accounts share one {"create"}
-_ACTION_SETS: dict[frozenset[Action], frozenset[Action]] = {}
-
-
-def _actions(names: set[Action] | frozenset[Action]) -> frozenset[Action]:
-    key = frozenset(names)
-    return _ACTION_SETS.setdefault(key, key)
+__all__ = ["Planner", "Policy", "make_plan", "profile_of", "profile_values"]
 
 
 # what became of each source id the planner was given
@@ -120,7 +78,7 @@ class Planner:
         self.watch = frozenset(watch)
         # each (start, end, active) seen, decided once: an HR source dates everyone, and whole
         # cohorts share their dates
-        self._targets: dict[tuple[date | None, date | None, bool], _Target] = {}
+        self._targets: dict[tuple[date | None, date | None, bool], Target] = {}
         self._fresh()
 
     def _fresh(self) -> None:
@@ -131,7 +89,7 @@ class Planner:
         self._fate: dict[str, int] = {}  # source id -> index in plan.changes, or a constant
         # a claimant's profile, account, composed name, target (status and dates) and locator
         # (its issues name the person: SPEC §18), packed (_packed)
-        self._claims: dict[str, tuple[Profile, AccountState | None, str, _Target, Person | str]]
+        self._claims: dict[str, tuple[Profile, AccountState | None, str, Target, Person | str]]
         self._claims = {}
         self._duplicates: set[str] = set()
         self._dropped: set[int] = set()  # indices of changes withdrawn for duplicate ids
@@ -162,7 +120,9 @@ class Planner:
         if watched:
             self._note(source_id, StepKind.SCOPE, scope_text(rules.scope, user.groups))
         key = (user.start_date, user.end_date, user.active)
-        target = self._targets.get(key) or self._targets.setdefault(key, _target(user, self.policy))
+        target = self._targets.get(key) or self._targets.setdefault(
+            key, target_of(user, self.policy)
+        )
         if account is None and target.status == AccountStatus.DISABLED:
             if watched:
                 self._note(
@@ -183,7 +143,7 @@ class Planner:
         if not isinstance(composed, Composed):
             self._fate[source_id] = SKIPPED
             self._issue(_not_named(source_id, composed.reason, composed.detail, account, user))
-        elif account is None or _wants_rename(account, composed.name):
+        elif account is None or wants_rename(account, composed.name):
             self._fate[source_id] = CLAIMING
             self._claims[source_id] = (
                 profile_of(user), account, composed.name, target, _packed(user.locator)
@@ -195,7 +155,12 @@ class Planner:
                 self._note(source_id, StepKind.COLLISION, kept_text(account, composed.name))
             # compared as plain values: an unchanged person's profile is never packed
             values = profile_values(user)
-            change = _existing(source_id, values, target, account, kept, account.name)
+            change = existing_change(source_id, values, target, account, kept, account.name)
+            if change is None and self._nothing_owed(source_id, account, target.dates):
+                self._fate[source_id] = UNCHANGED  # most people, most runs: nothing built
+                self.plan.unchanged += 1
+                return
+            change = change or unchanged_change(source_id, account)
             self._record(self._invited(change, account, values, target.dates, user.locator))
 
     def set_aside(self, issue: UserIssue) -> None:
@@ -246,11 +211,7 @@ class Planner:
         after = change.status_change()[1] if moved else account.status
         reenabled = Action.ENABLE in change.actions and account.status == AccountStatus.DISABLED
         source_id = change.source_id
-        if not self.policy.needs_reset_email or account.password_set:
-            return change
-        if after == AccountStatus.DISABLED or (account.invited and not reenabled):
-            return change
-        if not self.policy.invite_due(dates):
+        if not self._owes_invitation(account, after, reenabled, dates):
             return change
         address = profile.primary_email
         if address and (address != account.invite_failed_to or reenabled):
@@ -261,6 +222,23 @@ class Planner:
         self._issue(UserIssue(source_id, IssueReason.MISSING_EMAIL, detail,
                               _person(profile, locator)))  # fmt: skip
         return change
+
+    def _nothing_owed(self, source_id: str, account: AccountState, dates: Dates) -> bool:
+        """Whether an account whose directory entry changes nothing is owed nothing else either:
+        no privilege the group rules change, no invitation."""
+        if source_id in self._grants:
+            return False
+        return not self._owes_invitation(account, account.status, False, dates)
+
+    def _owes_invitation(
+        self, account: AccountState, after: str, reenabled: bool, dates: Dates
+    ) -> bool:
+        """Whether the account is owed account_created now, its status becoming `after`."""
+        if not self.policy.needs_reset_email or account.password_set:
+            return False
+        if after == AccountStatus.DISABLED or (account.invited and not reenabled):
+            return False
+        return self.policy.invite_due(dates)
 
     def _note(self, source_id: str, kind: StepKind, text: str) -> None:
         self.traces.setdefault(source_id, []).append(Step(kind, text))
@@ -279,7 +257,7 @@ class Planner:
         if account is None:
             self._fate[source_id] = SKIPPED
         elif account.status != AccountStatus.DISABLED:
-            self._record(_disabled(source_id, account, why))
+            self._record(disabled_change(source_id, account, why))
         else:
             self._record(Change(source_id, frozenset(), account.name, account_id=account.id))
 
@@ -289,7 +267,7 @@ class Planner:
             actions = (
                 change.actions if change.account_id is None else change.actions | {Action.UPDATE}
             )
-            change = replace(change, actions=_actions(actions), grant=grant)
+            change = replace(change, actions=action_set(actions), grant=grant)
         if change.invite or change.actions or (change.composed_name and change.account_id):
             self._fate[change.source_id] = len(self.plan.changes)
             self.plan.changes.append(change)
@@ -314,10 +292,13 @@ class Planner:
             if isinstance(decision, Assigned):
                 if account is None:
                     later = not self.policy.invite_due(target.dates)
-                    self._record(_new(source_id, profile, decision.name, base, target, later))
+                    self._record(new_change(source_id, profile, decision.name, base, target, later))
                 else:
                     values = profile.values()
-                    change = _existing(source_id, values, target, account, base, decision.name)
+                    change = existing_change(
+                        source_id, values, target, account, base, decision.name
+                    )
+                    change = change or unchanged_change(source_id, account)
                     self._record(self._invited(change, account, values, target.dates, locator))
                 if account is None and self.policy.needs_reset_email and not profile.primary_email:
                     self._issue(UserIssue(source_id, IssueReason.MISSING_EMAIL, "primary_email",
@@ -327,7 +308,8 @@ class Planner:
                                   _person(profile.values(), locator)))  # fmt: skip
             if account is not None:  # it keeps its name; its other changes still apply
                 kept, values = account.composed_name, profile.values()
-                change = _existing(source_id, values, target, account, kept, account.name)
+                change = existing_change(source_id, values, target, account, kept, account.name)
+                change = change or unchanged_change(source_id, account)
                 self._record(self._invited(change, account, values, target.dates, locator))
 
     def _drop_duplicates(self) -> None:
@@ -369,7 +351,7 @@ class Planner:
             if account.status == AccountStatus.DISABLED:
                 continue
             if full_read:
-                self.plan.changes.append(_disabled(source_id, account, GONE))
+                self.plan.changes.append(disabled_change(source_id, account, GONE))
             else:
                 self._sweep(source_id, account)
 
@@ -379,10 +361,10 @@ class Planner:
         phase = self.policy.phase(account.dates)
         change = Change(source_id, frozenset(), account.name, account_id=account.id)
         if phase is Phase.AFTER:
-            change = _disabled(source_id, account, ENDED)
+            change = disabled_change(source_id, account, ENDED)
         elif account.pending and phase is Phase.DURING:
             status = (AccountStatus.PENDING.value, AccountStatus.ACTIVE.value)
-            actions = _actions({Action.ENABLE})
+            actions = action_set({Action.ENABLE})
             change = Change(source_id, actions, account.name, account_id=account.id, status=status)
         if account.invite_profile is not None:
             values = account.invite_profile.values()
@@ -404,103 +386,6 @@ def make_plan(
     for user in users:
         planner.add(user)
     return planner.finish(full_read=full_read)
-
-
-def _wants_rename(account: AccountState, composed: str) -> bool:
-    """Only the account's own composed name changing renames it, and never a locked name: a
-    suffixed account (`taro-2`) keeps its name while its rule still yields `taro`."""
-    return (
-        not account.name_locked
-        and composed != account.composed_name
-        and name_key(composed) != name_key(account.name)
-    )
-
-
-@record
-class _Target:
-    """What the directory says a person's account should be: its status and dates."""
-
-    status: AccountStatus
-    dates: Dates = NO_DATES
-    why: str = ""  # why it is disabled
-
-
-_ACTIVE = _Target(AccountStatus.ACTIVE)
-_INACTIVE = _Target(AccountStatus.DISABLED, why=INACTIVE)
-
-
-def _target(user: DirectoryUser, policy: Policy) -> _Target:
-    """SPEC §16: active in the source and within its dates is active; before its start date,
-    pending; after its end date, disabled whatever the source says."""
-    if user.start_date is None and user.end_date is None:
-        return _ACTIVE if user.active else _INACTIVE  # shared: most people have no dates
-    dates = Dates(user.start_date, user.end_date)
-    phase = policy.phase(dates)
-    if phase is Phase.AFTER:
-        return _Target(AccountStatus.DISABLED, dates, ENDED)
-    if not user.active:
-        return _Target(AccountStatus.DISABLED, dates, INACTIVE)
-    status = AccountStatus.PENDING if phase is Phase.BEFORE else AccountStatus.ACTIVE
-    return _Target(status, dates)
-
-
-def _disabled(source_id: str, account: AccountState, why: str) -> Change:
-    status = (account.status.value, AccountStatus.DISABLED.value) if account.pending else None
-    actions = _actions({Action.DISABLE})
-    return Change(source_id, actions, account.name, account_id=account.id, why=why, status=status)
-
-
-def _new(
-    source_id: str, profile: Profile, name: str, composed: str, target: _Target, later: bool
-) -> Change:
-    pending = target.status == AccountStatus.PENDING
-    return Change(
-        source_id,
-        _actions({Action.CREATE}),
-        name,
-        composed_name=composed,
-        profile=profile,
-        status=("", AccountStatus.PENDING.value) if pending else None,
-        dates=(NO_DATES, target.dates) if target.dates != NO_DATES else None,
-        invite_later=later,
-    )
-
-
-def _existing(
-    source_id: str,
-    profile: ProfileValues,
-    target: _Target,
-    account: AccountState,
-    composed: str | None,
-    name: str,
-) -> Change:
-    actions: set[Action] = set()
-    if digest_of(profile) != account.profile_digest or target.dates != account.dates:
-        actions.add(Action.UPDATE)
-    if name != account.name:
-        actions.add(Action.RENAME)
-    before, after = account.status, target.status
-    if after == AccountStatus.PENDING and before == AccountStatus.ACTIVE:
-        after = before  # a start date moved later never locks out someone already working
-    status = None
-    if after != before:
-        actions.add(Action.DISABLE if after == AccountStatus.DISABLED else Action.ENABLE)
-        if AccountStatus.PENDING in (before, after):
-            status = (before.value, after.value)
-    restate = composed if composed != account.composed_name else None
-    moved = target.dates != account.dates
-    return Change(
-        source_id,
-        _actions(actions),
-        name,
-        account_id=account.id,
-        old_name=account.name if Action.RENAME in actions else None,
-        composed_name=restate,
-        profile=Profile(*profile) if actions & {Action.UPDATE, Action.RENAME} else None,
-        why=target.why if Action.DISABLE in actions else "",
-        status=status,
-        dates=(account.dates, target.dates) if moved else None,
-    )
 
 
 def _not_named(
