@@ -165,30 +165,28 @@ def smarthr_figures(crews: int, repeat: int) -> None:
     print(f"SmartHR, {crews} crews in {-(-crews // 100)} pages (median of {repeat})")
     print(f"  bare paging from this process      {paging:6.2f} s")
     print("  (run: its report's start to end, read, plan and commit with the emails queued;")
-    print("   command: the process's wall time, start-up included)")
-    for label, runs in (
-        ("sync --full, new SQLite store", firsts),
-        ("sync --full, no change", agains),
+    print("   command: the process's wall time, start-up included; then the same runs in one")
+    print("   process: the bare paging and the run through the service, both warm, the ratio")
+    print("   each round's own, the median of those)")
+    for label, runs, warm in (
+        ("sync --full, new SQLite store", firsts, warm_firsts),
+        ("sync --full, no change", agains, warm_agains),
     ):
-        seconds = statistics.median(r[0] for r in runs)
-        wall = statistics.median(r[1] for r in runs)
-        peak = max(r[2] for r in runs)
-        statuses = ",".join(sorted({r[3] for r in runs}))
+        seconds, wall, peak, statuses = _summary(runs)
         print(f"  {label:<30} run {seconds:6.2f} s {seconds / paging:5.2f}x  command {wall:6.2f} s"
               f"  peak {peak:5.1f} MB  ({statuses})")  # fmt: skip
-    print("  in one process (bare paging, then the run through the service, both warm;")
-    print("   the ratio is each round's own, the median of those)")
-    for label, warm in (
-        ("sync --full, new SQLite store", warm_firsts),
-        ("sync --full, no change", warm_agains),
-    ):
-        bare_s = statistics.median(w[0] for w in warm)
-        seconds = statistics.median(w[1] for w in warm)
-        ratio = statistics.median(w[1] / w[0] for w in warm)
-        peak = max(w[2] for w in warm)
-        statuses = ",".join(sorted({w[3] for w in warm}))
-        print(f"  {label:<30} bare {bare_s:5.2f} s run {seconds:6.2f} s {ratio:5.2f}x"
+        bare_s, seconds, peak, statuses = _summary(warm)
+        ratio = statistics.median(run / bare_round for bare_round, run, _, _ in warm)
+        print(f"  {'':<30} in one process: bare {bare_s:5.2f} s run {seconds:6.2f} s {ratio:5.2f}x"
               f"  peak {peak:5.1f} MB  ({statuses})")  # fmt: skip
+
+
+def _summary(rounds: list[tuple[float, float, float, str]]) -> tuple[float, float, float, str]:
+    """Rounds of (seconds, seconds, peak MB, status): the two medians, the highest peak, and
+    the statuses met."""
+    first = statistics.median(r[0] for r in rounds)
+    second = statistics.median(r[1] for r in rounds)
+    return first, second, max(r[2] for r in rounds), ",".join(sorted({r[3] for r in rounds}))
 
 
 def sweep_figures(accounts: int, repeat: int) -> None:
