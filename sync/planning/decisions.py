@@ -50,6 +50,9 @@ def profile_of(user: DirectoryUser) -> Profile:
 
 @dataclass(frozen=True, slots=True)
 class Policy:
+    """The tenant's rules a plan applies to everyone: names, collisions, invitations, groups,
+    and the plan's time for people with dates."""
+
     rule: NameRule
     collision: str = "suffix"
     needs_reset_email: bool = True
@@ -72,7 +75,6 @@ class Policy:
 
 
 # every combination of actions, made once: 100,000 new accounts share one {"create"}
-
 _ACTION_SETS: dict[frozenset[Action], frozenset[Action]] = {}
 
 
