@@ -109,10 +109,8 @@ INACTIVE_TARGET = Target(AccountStatus.DISABLED, why=INACTIVE)
 def target_of(user: DirectoryUser, policy: Policy) -> Target:
     """SPEC §16: active in the source and within its dates is active; before its start date,
     pending; after its end date, disabled whatever the source says."""
-    if user.start_date is None and user.end_date is None:
-        return (
-            ACTIVE_TARGET if user.active else INACTIVE_TARGET
-        )  # shared: most people have no dates
+    if user.start_date is None and user.end_date is None:  # shared: most people have no dates
+        return ACTIVE_TARGET if user.active else INACTIVE_TARGET
     dates = Dates(user.start_date, user.end_date)
     phase = policy.phase(dates)
     if phase is Phase.AFTER:

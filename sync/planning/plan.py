@@ -155,13 +155,7 @@ class Planner:
                 self._note(source_id, StepKind.COLLISION, kept_text(account, composed.name))
             # compared as plain values: an unchanged person's profile is never packed
             values = profile_values(user)
-            change = existing_change(source_id, values, target, account, kept, account.name)
-            if change is None and self._nothing_owed(source_id, account, target.dates):
-                self._fate[source_id] = UNCHANGED  # most people, most runs: nothing built
-                self.plan.unchanged += 1
-                return
-            change = change or unchanged_change(source_id, account)
-            self._record(self._invited(change, account, values, target.dates, user.locator))
+            self._keep(source_id, values, target, account, kept, account.name, user.locator)
 
     def set_aside(self, issue: UserIssue) -> None:
         """A user the source returned but could not use: reported, and not "gone"."""
@@ -223,6 +217,25 @@ class Planner:
                               _person(profile, locator)))  # fmt: skip
         return change
 
+    def _keep(
+        self,
+        source_id: str,
+        values: ProfileValues,
+        target: Target,
+        account: AccountState,
+        composed: str | None,
+        name: str,
+        locator: Person,
+    ) -> None:
+        """Records what becomes of an account the directory still has, with what it is owed."""
+        change = existing_change(source_id, values, target, account, composed, name)
+        if change is None and self._nothing_owed(source_id, account, target.dates):
+            self._fate[source_id] = UNCHANGED  # most people, most runs: nothing built
+            self.plan.unchanged += 1
+            return
+        change = change or unchanged_change(source_id, account)
+        self._record(self._invited(change, account, values, target.dates, locator))
+
     def _nothing_owed(self, source_id: str, account: AccountState, dates: Dates) -> bool:
         """Whether an account whose directory entry changes nothing is owed nothing else either:
         no privilege the group rules change, no invitation."""
@@ -259,7 +272,7 @@ class Planner:
         elif account.status != AccountStatus.DISABLED:
             self._record(disabled_change(source_id, account, why))
         else:
-            self._record(Change(source_id, frozenset(), account.name, account_id=account.id))
+            self._record(unchanged_change(source_id, account))
 
     def _record(self, change: Change) -> None:
         grant = self._grants.pop(change.source_id, None)
@@ -294,12 +307,8 @@ class Planner:
                     later = not self.policy.invite_due(target.dates)
                     self._record(new_change(source_id, profile, decision.name, base, target, later))
                 else:
-                    values = profile.values()
-                    change = existing_change(
-                        source_id, values, target, account, base, decision.name
-                    )
-                    change = change or unchanged_change(source_id, account)
-                    self._record(self._invited(change, account, values, target.dates, locator))
+                    values, name = profile.values(), decision.name
+                    self._keep(source_id, values, target, account, base, name, locator)
                 if account is None and self.policy.needs_reset_email and not profile.primary_email:
                     self._issue(UserIssue(source_id, IssueReason.MISSING_EMAIL, "primary_email",
                                           _person(profile.values(), locator)))  # fmt: skip
@@ -308,9 +317,7 @@ class Planner:
                                   _person(profile.values(), locator)))  # fmt: skip
             if account is not None:  # it keeps its name; its other changes still apply
                 kept, values = account.composed_name, profile.values()
-                change = existing_change(source_id, values, target, account, kept, account.name)
-                change = change or unchanged_change(source_id, account)
-                self._record(self._invited(change, account, values, target.dates, locator))
+                self._keep(source_id, values, target, account, kept, account.name, locator)
 
     def _drop_duplicates(self) -> None:
         """Every row of an id the source returned twice is set aside; its account stays."""
@@ -359,7 +366,7 @@ class Planner:
         """One stored account's dates, without its directory entry: disabled after the end
         date, activated on the start date, invited on its invitation day."""
         phase = self.policy.phase(account.dates)
-        change = Change(source_id, frozenset(), account.name, account_id=account.id)
+        change = unchanged_change(source_id, account)
         if phase is Phase.AFTER:
             change = disabled_change(source_id, account, ENDED)
         elif account.pending and phase is Phase.DURING:
