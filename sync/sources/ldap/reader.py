@@ -33,6 +33,7 @@ from typing import Any
 
 from sync.errors import IncompleteRead, SourceUnavailable, SyncError, TransientError
 from sync.retry import retrying
+from sync.sources.childlog import PipeHandler
 from sync.sources.ldap.connection import Endpoint, Pages, Session, open_session
 from sync.sources.ldap.membership import GroupQuery, Membership, read_membership
 from sync.sources.ldap.values import RawEntry
@@ -200,7 +201,7 @@ def serve(job: Job, pipe: Pipe) -> None:
     """The child: every page of every search, then "end"; or the error that stopped it."""
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, signal.SIG_IGN)
-    logging.getLogger().addHandler(_PipeHandler(pipe))
+    logging.getLogger().addHandler(PipeHandler(pipe))
     logging.getLogger().setLevel(logging.WARNING)
     try:
         for kind, payload in read_messages(job):
@@ -289,15 +290,3 @@ def _next(search: Pages, sent: int) -> list[RawEntry]:
             f"{exc} after {sent} entries; the read is incomplete and nobody is disabled (the "
             "next run reads again)"
         ) from None
-
-
-class _PipeHandler(logging.Handler):
-    """Sends the child's log records to the parent, which logs them as its own."""
-
-    def __init__(self, pipe: Pipe) -> None:
-        super().__init__(logging.WARNING)
-        self.pipe = pipe
-
-    def emit(self, record: logging.LogRecord) -> None:
-        with suppress(OSError):
-            self.pipe.send(("log", record.levelno, record.getMessage()))

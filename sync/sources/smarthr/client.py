@@ -11,8 +11,8 @@ holds the token (never the token). The error's `type` and `message` are kept in 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
@@ -20,7 +20,9 @@ import requests
 from sync.config.secrets import read_secret
 from sync.errors import SourceUnavailable, TransientError
 from sync.retry import retrying
-from sync.sources.settings import SmartHrSourceSettings
+
+if TYPE_CHECKING:  # the reader process (sync.sources.smarthr.reader) does without pydantic
+    from sync.sources.settings import SmartHrSourceSettings
 
 RETRIED = frozenset({429, 500, 502, 503, 504})
 T = TypeVar("T")
@@ -39,19 +41,48 @@ class Answer:
     total: int | None
 
 
-class SmartHrClient:
-    def __init__(self, settings: SmartHrSourceSettings, session: requests.Session | None = None):
-        self.settings = settings
+@dataclass(frozen=True, slots=True)
+class Site:
+    """What a client needs of the source's settings, in plain values: the site, the token (read
+    once, never shown), the names of the keys a failure points to, the time limits."""
+
+    url: str
+    authorization: str = field(repr=False)
+    token_key: str
+    site_key: str
+    timeout_seconds: float
+    retry_initial_seconds: float
+    retry_max_seconds: float
+
+    @classmethod
+    def of(cls, settings: SmartHrSourceSettings) -> Site:
         token = read_secret(
             f"smarthr source: {settings.token_key()}",
             settings.access_token_env,
             settings.access_token_file,
         )
         assert token is not None  # the settings demand one of the two keys
-        self._auth = f"Bearer {token}"
+        if settings.base_url:
+            site_key = f"base_url ({settings.base_url})"
+        else:
+            site_key = f"subdomain ({settings.subdomain})"
+        return cls(
+            settings.site(),
+            f"Bearer {token}",
+            settings.token_key(),
+            site_key,
+            settings.timeout_seconds,
+            settings.retry_initial_seconds,
+            settings.retry_max_seconds,
+        )
+
+
+class SmartHrClient:
+    def __init__(self, site: Site, session: requests.Session | None = None):
+        self.site = site
         self.session = session or requests.Session()
         self.retries = 0
-        self._origin = _origin(settings.site())
+        self._origin = _origin(site.url)
 
     def close(self) -> None:
         self.session.close()
@@ -75,8 +106,8 @@ class SmartHrClient:
                 f"smarthr: a next-page link points to {_origin(args[0])}, not to {self._origin}"
             )
         policy = retrying(
-            budget_seconds=self.settings.retry_max_seconds,
-            initial_seconds=self.settings.retry_initial_seconds,
+            budget_seconds=self.site.retry_max_seconds,
+            initial_seconds=self.site.retry_initial_seconds,
             on_retry=self._count,
             what="SmartHR request",
         )
@@ -104,10 +135,10 @@ class SmartHrClient:
         return body
 
     def _json(self, url: str, params: dict[str, str] | None) -> tuple[requests.Response, Any]:
-        headers = {"Authorization": self._auth, "Accept": "application/json"}
+        headers = {"Authorization": self.site.authorization, "Accept": "application/json"}
         try:
             response = self.session.get(
-                url, params=params, headers=headers, timeout=self.settings.timeout_seconds
+                url, params=params, headers=headers, timeout=self.site.timeout_seconds
             )
         except requests.RequestException as exc:
             raise TransientError(f"SmartHR {_path(url)}: {type(exc).__name__}") from None
@@ -126,7 +157,7 @@ class SmartHrClient:
         if status in RETRIED:
             wait = _seconds(response.headers.get("x-rate-limit-reset")) if status == 429 else 0
             return TransientError(f"{where}: {detail}", retry_after=wait)
-        key = self.settings.token_key()
+        key = self.site.token_key
         if status == 401:
             return SourceUnavailable(
                 f"smarthr: {where} refused the access token ({detail}); check {key}"
@@ -139,13 +170,8 @@ class SmartHrClient:
         if status == 404 and kind == "not_found":
             return NotFound(f"{where}: {detail}")
         if status == 404:
-            return SourceUnavailable(f"smarthr: {where}: {detail}; check {self._site_key()}")
+            return SourceUnavailable(f"smarthr: {where}: {detail}; check {self.site.site_key}")
         return SourceUnavailable(f"smarthr: {where}: {detail}")
-
-    def _site_key(self) -> str:
-        if self.settings.base_url:
-            return f"base_url ({self.settings.base_url})"
-        return f"subdomain ({self.settings.subdomain})"
 
 
 def _error(response: requests.Response) -> tuple[str, str]:
