@@ -20,8 +20,11 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
+import logging
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -83,21 +86,31 @@ def config(folder: Path, source: str, **tenant: str) -> Path:
 
 def timed_sync(path: Path) -> tuple[float, float, float, str]:
     """One `sync --full` in a child process: (the run's seconds from its report, the command's
-    wall seconds with start-up, its peak MB, the run's status)."""
+    wall seconds with start-up, its peak MB with its reader process's, the run's status)."""
     started = time.perf_counter()
-    child = subprocess.Popen(
-        [*CLI, "--config", str(path), "sync", "--tenant", "bench", "--full", "--json"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, TOKEN_ENV: TOKEN},
-    )
-    out = child.stdout.read() if child.stdout else b""
-    _, _, usage = os.wait4(child.pid, 0)
-    child.returncode = 0
-    wall = time.perf_counter() - started
+    command = [*CLI, "--verbose", "--config", str(path), "sync", "--tenant", "bench", "--full"]
+    with tempfile.TemporaryFile() as log:  # the log, read after the child is reaped by wait4
+        child = subprocess.Popen(
+            [*command, "--json"],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            env={**os.environ, TOKEN_ENV: TOKEN},
+        )
+        out = child.stdout.read() if child.stdout else b""
+        _, _, usage = os.wait4(child.pid, 0)
+        child.returncode = 0
+        wall = time.perf_counter() - started
+        log.seek(0)
+        err = log.read()
     report = json.loads(out.decode().splitlines()[0])
     run = (_at(report["finished_at"]) - _at(report["started_at"])).total_seconds()
-    return run, wall, usage.ru_maxrss / 1024, report["status"]
+    return run, wall, usage.ru_maxrss / 1024 + reader_peak(err.decode()), report["status"]
+
+
+def reader_peak(log: str) -> float:
+    """The reader process's peak MB, from the run's log line about it (0: none started)."""
+    found = re.search(r"came from the reader process \(its peak ([0-9.]+) MB\)", log)
+    return float(found[1]) if found else 0.0
 
 
 def in_process(path: str, url: str) -> None:
@@ -110,11 +123,16 @@ def in_process(path: str, url: str) -> None:
 
     settings = load_settings(Path(path))
     engine = open_store(settings.database.url)
+    logged = io.StringIO()
+    logging.getLogger("sync.sources.smarthr").addHandler(logging.StreamHandler(logged))
+    logging.getLogger("sync.sources.smarthr").setLevel(logging.INFO)
     bare, _ = bare_paging(url)
     started = time.perf_counter()
     report = run_tenant(settings, settings.tenants[0], engine, RunOptions(full=True))
     run = time.perf_counter() - started
-    print(json.dumps({"bare": bare, "run": run, "status": report.status}), flush=True)
+    reader_mb = reader_peak(logged.getvalue())
+    figures = {"bare": bare, "run": run, "status": report.status, "reader_mb": reader_mb}
+    print(json.dumps(figures), flush=True)
 
 
 def warm_sync(path: Path, url: str) -> tuple[float, float, float, str]:
@@ -129,7 +147,8 @@ def warm_sync(path: Path, url: str) -> tuple[float, float, float, str]:
     child.returncode = 0
     assert status == 0, out.decode()[-2000:]
     figures = json.loads(out.decode().splitlines()[-1])
-    return figures["bare"], figures["run"], usage.ru_maxrss / 1024, figures["status"]
+    peak = usage.ru_maxrss / 1024 + figures["reader_mb"]
+    return figures["bare"], figures["run"], peak, figures["status"]
 
 
 def _at(text: str) -> datetime:

@@ -20,16 +20,16 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Generator, Iterator
-from functools import partial
 from urllib.parse import quote
 
 from sync.errors import IncompleteRead, TransientError, UserIssue
 from sync.model import DirectoryUser
 from sync.sources.base import Page, ReadRequest, ReadResult, SourceRead, cut_short
 from sync.sources.settings import SmartHrSourceSettings
-from sync.sources.smarthr.client import Answer, SmartHrClient
+from sync.sources.smarthr.client import Answer, Site, SmartHrClient
 from sync.sources.smarthr.crews import CrewMapping
 from sync.sources.smarthr.prefetch import Prefetched
+from sync.sources.smarthr.reader import Pages
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class SmartHrSource:
         self.mapping = CrewMapping(dict(settings.attributes), settings.absent_policy == "keep")
 
     def read(self, request: ReadRequest) -> SourceRead:
-        client = SmartHrClient(self.settings)
+        client = SmartHrClient(Site.of(self.settings))
         try:
             if self._by_id(request.only):
                 assert request.only is not None
@@ -97,31 +97,37 @@ class SmartHrSource:
     ) -> Generator[Page, None, tuple[str | None, dict[str, int]]]:
         """One read of every page, each page given as it comes, or kept in `held`; returns why
         the pages do not add up (None: they do) and stats. The next page is fetched while this
-        one is mapped (sync.sources.smarthr.prefetch)."""
+        one is mapped (sync.sources.smarthr.prefetch); in a large read, by a process of its
+        own (sync.sources.smarthr.reader)."""
         first = f"{self.settings.site()}/api/v1/crews"
         totals: set[int | None] = set()
         ids: set[str] = set()
         anonymous = 0  # crews without an id: read, but not told apart
         stats = {"pages": 0, "crews": 0}
-        with Prefetched(
-            partial(client.get, first, {"per_page": PER_PAGE, "page": "1"}),
-            lambda answer: partial(client.get, answer.next_url) if answer.next_url else None,
-        ) as fetched:
-            for answer in self._answers(fetched, stats):
-                stats["pages"] += 1
-                totals.add(answer.total)
-                for crew in answer.crews:
-                    crew_id = crew.get("id") if isinstance(crew, dict) else None
-                    if isinstance(crew_id, str) and crew_id:
-                        ids.add(crew_id)
+        pages = Pages(client, first, {"per_page": PER_PAGE, "page": "1"}, request.known_users)
+        try:
+            with Prefetched(pages.first, pages.next_of) as fetched:
+                for answer in self._answers(fetched, stats):
+                    stats["pages"] += 1
+                    totals.add(answer.total)
+                    for crew in answer.crews:
+                        crew_id = crew.get("id") if isinstance(crew, dict) else None
+                        if isinstance(crew_id, str) and crew_id:
+                            ids.add(crew_id)
+                        else:
+                            anonymous += 1
+                    page = self._page(answer, stats["pages"], request)
+                    stats["crews"] += len(answer.crews)
+                    if held is None:
+                        yield page
                     else:
-                        anonymous += 1
-                page = self._page(answer, stats["pages"], request)
-                stats["crews"] += len(answer.crews)
-                if held is None:
-                    yield page
-                else:
-                    held.append(page)
+                        held.append(page)
+        finally:
+            pages.close()
+        if pages.handed_over_at:
+            stats["reader_process_from_page"] = pages.handed_over_at
+            log.info("SmartHR: pages %d to %d came from the reader process (its peak %.1f MB)",
+                     pages.handed_over_at, stats["pages"], pages.process_peak_mb)  # fmt: skip
         return _mismatch(totals, len(ids) + anonymous), stats
 
     def _page(self, answer: Answer, number: int, request: ReadRequest) -> Page:

@@ -1,0 +1,258 @@
+"""A large SmartHR read's pages fetched by a process of its own.
+
+In one process the fetching (requests and JSON, about 60 % of the bare paging's time) and the
+run's own work on each page (mapping, planning) take turns on the interpreter lock, so a read of
+20,000 crews took their sum: about 1.9 times the bare paging. In a second process the fetching
+overlaps the run's work instead.
+
+Starting that process (a fresh interpreter importing requests and the client: not a fork, for
+the reason sync.sources.ldap.reader gives) costs 0.1 to 0.2 s of CPU, more than a small read, so
+the read always starts in the run's own process (sync.sources.smarthr.prefetch). When its first
+page says the read holds at least HAND_OVER_CREWS crews, the process is started and the read
+goes on meanwhile; at the first page after the process says it is ready, the next page's URL is
+handed to it, and it fetches that page and every one after it by `Link`, sending each as it
+comes. Each page is fetched once, in order, by one of the two, so nothing a read decides
+(x-total-count, the distinct ids, a page that fails after its retries) changes.
+
+The process gets the site and the token through a pipe (never its command line), retries as
+the client does (sync.retry), and sends its warnings to be logged here. What stopped it (a
+failure after retries, a refused token) is raised at its page's place as the client would have
+raised it; a process that ends without finishing makes the read incomplete: nobody is disabled.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import traceback
+from collections.abc import Callable
+from contextlib import suppress
+from functools import partial
+from multiprocessing.connection import Connection as Pipe
+from pathlib import Path
+
+from sync.errors import IncompleteRead, SyncError
+from sync.sources.childlog import PipeHandler
+from sync.sources.smarthr.client import Answer, Site, SmartHrClient
+
+log = logging.getLogger(__name__)
+
+# a read of at least this many crews, of a tenant whose store holds as many accounts, is handed
+# over: 50 pages and more, where the process has started within the first 20 to 40 and the pages
+# after them pay for it. A first run is not (its time is its writes, and its memory the most a
+# run holds: the process's 30 MB would come on top).
+HAND_OVER_CREWS = 5_000
+# seconds to wait, at each page, for the process to be ready: none, the read goes on meanwhile
+# (tests wait, to hand over at a known page)
+READY_WAIT = 0.0
+
+
+class ReaderProcess:
+    """The parent's side of one reader process: started with the site, `ready()` once it has
+    imported what it needs, `start(url)` to fetch from `url` on, `receive()` for each page."""
+
+    def __init__(self, site: Site) -> None:
+        read_end, write_end = os.pipe()
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, "-c", CHILD, str(write_end), str(PACKAGE_ROOT)],
+                stdin=subprocess.PIPE,
+                pass_fds=(write_end,),
+            )
+        except BaseException:
+            os.close(read_end)
+            raise
+        finally:
+            os.close(write_end)  # the child's now: EOF on our side means the child is gone
+        self._pipe = Pipe(read_end, writable=False)
+        self._ready = False
+        self.failed = False  # it ended or broke before it was ready: the read stays here
+        self.retries = 0
+        self.peak_mb = 0.0  # its peak memory as of the last page it sent
+        self._send(site)
+
+    def ready(self, wait: float = 0) -> bool:
+        """Whether the process waits for its first URL (never blocks beyond `wait` seconds)."""
+        if self._ready or self.failed:
+            return self._ready
+        try:
+            if not self._pipe.poll(wait):
+                return False
+            message = self._pipe.recv()
+        except (EOFError, OSError):
+            message = ("crash", "ended before it was ready")
+        if message[0] == "ready":
+            self._ready = True
+        else:
+            self.failed = True
+            log.warning("SmartHR: the reader process could not start (%s); reading in this "
+                        "process", message[-1])  # fmt: skip
+        return self._ready
+
+    def start(self, url: str) -> None:
+        self._send(url)
+        assert self._process.stdin is not None
+        with suppress(OSError):
+            self._process.stdin.close()
+
+    def receive(self) -> Answer:
+        """The next page, or what stopped the process, raised."""
+        while True:
+            try:
+                kind, *payload = self._pipe.recv()
+            except (EOFError, OSError):
+                code = self._process.wait(5)
+                raise IncompleteRead(
+                    f"smarthr: the reader process ended (exit code {code}) before the read was "
+                    "complete; nobody is disabled"
+                ) from None
+            if kind == "page":
+                crews, next_url, total, self.retries, self.peak_mb = payload
+                return Answer(crews, next_url, total)
+            if kind == "log":
+                level, message = payload
+                log.log(level, "%s", message)
+            elif kind == "error":
+                raise payload[0]
+            else:
+                log.error("SmartHR reader process failed:\n%s", payload[0])
+                raise IncompleteRead(
+                    "smarthr: the reader process failed before the read was complete; nobody "
+                    "is disabled"
+                )
+
+    def close(self) -> None:
+        """Stops the process if it is still running (the read ended early) and reaps it."""
+        self._pipe.close()
+        if self._process.stdin is not None:
+            with suppress(OSError):
+                self._process.stdin.close()
+        if self._process.poll() is None:
+            self._process.terminate()
+        self._process.wait(10)
+
+    def _send(self, value: object) -> None:
+        assert self._process.stdin is not None
+        try:
+            self._process.stdin.write(pickle.dumps(value))
+            self._process.stdin.flush()
+        except OSError:
+            self.failed = True  # it is gone already; ready() never says yes
+
+
+class Pages:
+    """The fetches of one pass for sync.sources.smarthr.prefetch: in this process, and from
+    the page after the reader process is ready, by it. `handed_over_at`: the number of the
+    first page the process fetched (0: none)."""
+
+    def __init__(
+        self, client: SmartHrClient, first_url: str, params: dict[str, str], known_users: int
+    ) -> None:
+        self._client = client
+        self._large = known_users >= HAND_OVER_CREWS
+        self._first = partial(client.get, first_url, params)
+        self._process: ReaderProcess | None = None
+        self._from_process = False
+        self._pages = 0
+        self._counted = 0  # the process's retries already added to the client's
+        self.handed_over_at = 0
+
+    def first(self) -> Answer:
+        self._pages = 1
+        answer = self._first()
+        if self._large and (answer.total or 0) >= HAND_OVER_CREWS and answer.next_url:
+            try:
+                self._process = ReaderProcess(self._client.site)
+            except OSError as exc:
+                log.warning("SmartHR: no reader process (%s); reading in this process", exc)
+        return answer
+
+    def next_of(self, answer: Answer) -> Callable[[], Answer] | None:
+        if answer.next_url is None:
+            return None
+        self._pages += 1
+        if self._from_process:
+            return self._received
+        process = self._process
+        if process is not None and process.ready(READY_WAIT):
+            process.start(answer.next_url)
+            self._from_process, self.handed_over_at = True, self._pages
+            return self._received
+        return partial(self._client.get, answer.next_url)
+
+    def close(self) -> None:
+        if self._process is not None:
+            self._process.close()
+
+    @property
+    def process_peak_mb(self) -> float:
+        return self._process.peak_mb if self._process is not None else 0.0
+
+    def _received(self) -> Answer:
+        assert self._process is not None
+        try:
+            return self._process.receive()
+        finally:  # the process's retries count as the read's
+            self._client.retries += self._process.retries - self._counted
+            self._counted = self._process.retries
+
+
+# The child imports only the client (requests, the retry helper), not the settings, the store
+# or SQLAlchemy. The package's folder is appended to its path for a worker run from a checkout.
+CHILD = (
+    "import sys; sys.path.append(sys.argv[2]); "
+    "from sync.sources.smarthr.reader import child_main; child_main(int(sys.argv[1]))"
+)
+PACKAGE_ROOT = Path(__file__).resolve().parents[3]
+
+
+def child_main(fd: int) -> None:
+    pipe = Pipe(fd, readable=False)
+    for signum in (signal.SIGINT, signal.SIGTERM):  # the parent decides when a read stops
+        signal.signal(signum, signal.SIG_IGN)
+    logging.getLogger().addHandler(PipeHandler(pipe))
+    logging.getLogger().setLevel(logging.WARNING)
+    try:
+        site: Site = pickle.load(sys.stdin.buffer)
+        pipe.send(("ready",))
+        try:
+            url: str | None = pickle.load(sys.stdin.buffer)
+        except EOFError:
+            return  # the read ended in the parent's process: nothing to fetch
+        serve(SmartHrClient(site), url, pipe)
+    except (BrokenPipeError, ConnectionResetError):
+        return  # the parent is gone or stopped listening
+    except BaseException:
+        with suppress(OSError):
+            pipe.send(("crash", traceback.format_exc()))
+
+
+def serve(client: SmartHrClient, url: str | None, pipe: Pipe) -> None:
+    """Every page from `url` on by `Link`; or the error that stopped the read."""
+    try:
+        while url:
+            answer = client.get(url)
+            peak = _peak_mb()
+            pipe.send(("page", answer.crews, answer.next_url, answer.total, client.retries, peak))
+            url = answer.next_url
+    except SyncError as exc:
+        pipe.send(("error", exc))
+    finally:
+        client.close()
+
+
+def _peak_mb() -> float:
+    """This process's peak resident memory (VmHWM: getrusage's maxrss would count the memory
+    of the run's process, which this one was forked from before it ran Python anew)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
