@@ -3,8 +3,11 @@ page by page into the planner."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
+
+from sqlalchemy import Engine
 
 from sync.compose.normalize import normalize_email, normalize_text
 from sync.errors import UserIssue
@@ -12,8 +15,9 @@ from sync.model import DirectoryUser, IssueReason
 from sync.ops import progress
 from sync.planning.plan import Planner
 from sync.sources import open_source
-from sync.sources.base import Page, ReadRequest, ReadResult, drain
+from sync.sources.base import DirectorySource, EarlyStart, Page, ReadRequest, ReadResult, drain
 from sync.sources.settings import SourceSettings
+from sync.store.accounts import count_active
 
 # attributes a lookup can provide: those held by another system than the tenant's own directory
 LOOKUP_ATTRIBUTES = ("google_workspace_email", "salesforce_account")
@@ -74,13 +78,30 @@ def read_lookup(lookup: SourceSettings, provided: tuple[str, ...]) -> LookupInde
     return LookupIndex(lookup, users, provided)
 
 
+@contextmanager
+def prepared(
+    source: DirectorySource, engine: Engine, tenant_id: str, whole: bool
+) -> Iterator[DirectorySource]:
+    """The source, given the chance to begin a read of everyone (`whole`) now (EarlyStart:
+    before the run loads the stored accounts, with their count) and closed when the run ends."""
+    if not (whole and isinstance(source, EarlyStart)):
+        yield source
+        return
+    try:
+        with engine.connect() as conn:
+            source.prepare(count_active(conn, tenant_id))
+        yield source
+    finally:
+        source.close()
+
+
 def feed(
-    source: SourceSettings, request: ReadRequest, planner: Planner, lookups: list[LookupIndex]
+    source: DirectorySource, request: ReadRequest, planner: Planner, lookups: list[LookupIndex]
 ) -> ReadSummary:
     """Streams the main source into the planner; raises StopRun when the read is incomplete."""
     users_read = 0
     with progress.bar(f"reading {source.kind}") as advance:
-        for item in drain(open_source(source).read(request)):
+        for item in drain(source.read(request)):
             if isinstance(item, ReadResult):
                 if request.only is not None:  # one person's read says nothing of the others
                     item = ReadResult(full=False, stats=item.stats)

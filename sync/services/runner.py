@@ -26,11 +26,11 @@ from sync.planning.guards import Allowance, GuardKind, Held, guard
 from sync.planning.plan import Planner, Policy
 from sync.planning.trace import explained
 from sync.services.commit import Outcome, commit, finish
-from sync.services.directory import LOOKUP_ATTRIBUTES, ReadSummary, feed, read_lookup
+from sync.services.directory import LOOKUP_ATTRIBUTES, ReadSummary, feed, prepared, read_lookup
 from sync.services.run_state import Shape, run_state
 from sync.services.scim.directory import StoredPushes
-from sync.sources import ONE_ENTRY_READS
-from sync.sources.base import ReadRequest, ReadResult
+from sync.sources import ONE_ENTRY_READS, open_source
+from sync.sources.base import DirectorySource, ReadRequest, ReadResult
 from sync.store.accounts import stored_profiles
 from sync.store.engine import writing
 from sync.store.locks import Lease, check_held, leased
@@ -139,6 +139,23 @@ def _run(
     options: RunOptions,
     report: RunReport,
 ) -> None:
+    if options.date_sweep:  # the stored dates alone: no source
+        _planned_run(settings, tenant, engine, options, report, None)
+        return
+    # opened first: a source that can begins its read while the stored accounts load
+    whole = options.only is None
+    with prepared(open_source(tenant.source), engine, tenant.id, whole) as source:
+        _planned_run(settings, tenant, engine, options, report, source)
+
+
+def _planned_run(
+    settings: Settings,
+    tenant: TenantSettings,
+    engine: Engine,
+    options: RunOptions,
+    report: RunReport,
+    source: DirectorySource | None,
+) -> None:
     rule = tenant.name_rule()
     calendar = Calendar.at(report.started_at, tenant.timezone, tenant.invite_days_before_start)
     only = options.only
@@ -153,11 +170,11 @@ def _run(
     )
     policy = Policy(rule, tenant.collision, tenant.auth_type == "password", groups, calendar)
     planner = Planner(stored.states, stored.book, policy, () if only is None else (only,))
-    if options.date_sweep:  # the stored dates alone: nothing read, nobody absent
+    if source is None:  # a date sweep: the stored dates alone, nothing read, nobody absent
         summary = ReadSummary(ReadResult(full=False), 0)
     else:
         since = None if stored.full else stored.watermark
-        summary = _read(tenant, planner, rule.attributes, since, len(stored.states),
+        summary = _read(tenant, source, planner, rule.attributes, since, len(stored.states),
                         only if alone else None, engine)  # fmt: skip
     report.users_read = summary.users_read
     # the source says whether its read was complete (ReadResult.full), whatever was asked
@@ -193,6 +210,7 @@ def _run(
 
 def _read(
     tenant: TenantSettings,
+    source: DirectorySource,
     planner: Planner,
     needed: frozenset[str],
     since: str | None,
@@ -215,7 +233,7 @@ def _read(
         pushed=StoredPushes(engine, tenant.id) if tenant.source.kind == "scim" else None,
         restartable=True,  # feed starts the planner again when the source does
     )
-    return feed(tenant.source, request, planner, lookups)
+    return feed(source, request, planner, lookups)
 
 
 def _guarded(

@@ -13,7 +13,7 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from sync.errors import IncompleteRead, SourceUnavailable, StopRun, UserIssue
 from sync.model import DirectoryUser
@@ -104,6 +104,18 @@ class DirectorySource(Protocol):
     kind: str
 
     def read(self, request: ReadRequest) -> SourceRead: ...
+
+
+@runtime_checkable
+class EarlyStart(Protocol):
+    """A source that can begin a read's slow set-up before it is asked to read: the run calls
+    `prepare(known_users)` (how many accounts the store holds for the tenant) before it loads
+    the stored accounts, so the two overlap, and `close()` whatever happens next (the read may
+    never come). SmartHR starts its reader process there (sync.sources.smarthr.reader)."""
+
+    def prepare(self, known_users: int) -> None: ...
+
+    def close(self) -> None: ...
 
 
 def drain(read: SourceRead) -> Iterator[Page | ReadResult]:

@@ -1,7 +1,9 @@
 """sync.sources.smarthr.reader: a large read handed over to a reader process (a real child
 interpreter, paging the emulator through requests) reads what the run's own process would, each
 page once, in order; what stops the process reaches the read at its page's place, as the
-client would have raised it; a process killed mid-read leaves the read incomplete."""
+client would have raised it; a process killed mid-read leaves the read incomplete. A run of a
+large tenant starts the process before it loads the stored accounts, and stops it whatever
+happens next."""
 
 from __future__ import annotations
 
@@ -9,16 +11,22 @@ import logging
 import os
 import signal
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
 from sync.errors import IncompleteRead, SourceUnavailable
 from sync.model import PROFILE_ATTRIBUTES
+from sync.services import runner
+from sync.services.run_state import run_state
 from sync.sources.base import Page, ReadRequest, ReadResult
 from sync.sources.smarthr import reader
 from sync.sources.smarthr.reader import ReaderProcess
-from tests.smarthr.conftest import TOKEN_ENV
+from tests.conftest import Workspace
+from tests.smarthr.conftest import TOKEN_ENV, smarthr_keys
 from tests.smarthr.emulator import TOKEN, SmartHrEmulator, make_crew
+from tests.smarthr.test_smarthr_dates import Tenant
 from tests.smarthr.test_smarthr_source import read_all, users, with_keys
 
 CREWS = 1_050  # eleven pages
@@ -124,3 +132,51 @@ def test_a_process_killed_mid_read_leaves_the_read_incomplete(
     with pytest.raises(IncompleteRead, match=r"reader process ended .* nobody is disabled"):
         read_known(large)
     assert processes[0]._process.poll() is not None  # reaped
+
+
+def test_a_large_tenant_s_run_starts_its_reader_while_its_accounts_load(
+    workspace: Workspace,
+    large: SmartHrEmulator,
+    processes: list[ReaderProcess],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    workspace.tenant.update(source=smarthr_keys(large))
+    workspace.configure()
+    tenant = Tenant(workspace)
+    first = tenant.run(datetime.now(UTC))  # a first run reads in its own process
+    assert first.status == "succeeded" and first.counts["created"] == CREWS
+    assert processes == []
+    started_before_load: list[int] = []
+    def counted_load(*args: Any) -> Any:
+        started_before_load.append(len(processes))
+        return run_state(*args)
+
+    monkeypatch.setattr(runner, "run_state", counted_load)
+    with caplog.at_level(logging.INFO, logger="sync.sources.smarthr"):
+        again = tenant.run(datetime.now(UTC))
+
+    assert again.status == "succeeded" and again.counts["unchanged"] == CREWS
+    assert started_before_load == [1] and len(processes) == 1
+    assert "pages 2 to 11 came from the reader process" in caplog.text
+
+
+def test_a_run_that_ends_before_its_read_stops_the_reader_it_started(
+    workspace: Workspace,
+    large: SmartHrEmulator,
+    processes: list[ReaderProcess],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    workspace.tenant.update(source=smarthr_keys(large))
+    workspace.configure()
+    tenant = Tenant(workspace)
+    assert tenant.run(datetime.now(UTC)).status == "succeeded"
+
+    def broken_load(*args: Any) -> Any:
+        raise RuntimeError("the store went away")
+
+    monkeypatch.setattr(runner, "run_state", broken_load)
+    failed = tenant.run(datetime.now(UTC))
+
+    assert failed.status == "failed" and "the store went away" in (failed.error or "")
+    assert len(processes) == 1 and processes[0]._process.poll() is not None  # stopped, reaped

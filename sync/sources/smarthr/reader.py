@@ -144,18 +144,33 @@ class ReaderProcess:
             self.failed = True  # it is gone already; ready() never says yes
 
 
+def start_reader(site: Site) -> ReaderProcess | None:
+    """A reader process, or None (logged) where none can be started: the read stays here."""
+    try:
+        return ReaderProcess(site)
+    except OSError as exc:
+        log.warning("SmartHR: no reader process (%s); reading in this process", exc)
+        return None
+
+
 class Pages:
     """The fetches of one pass for sync.sources.smarthr.prefetch: in this process, and from
-    the page after the reader process is ready, by it. `handed_over_at`: the number of the
-    first page the process fetched (0: none)."""
+    the page after the reader process is ready, by it (`early`: one started already, by the
+    source's prepare()). `handed_over_at`: the number of the first page the process fetched
+    (0: none)."""
 
     def __init__(
-        self, client: SmartHrClient, first_url: str, params: dict[str, str], known_users: int
+        self,
+        client: SmartHrClient,
+        first_url: str,
+        params: dict[str, str],
+        known_users: int,
+        early: ReaderProcess | None = None,
     ) -> None:
         self._client = client
         self._large = known_users >= HAND_OVER_CREWS
         self._first = partial(client.get, first_url, params)
-        self._process: ReaderProcess | None = None
+        self._process = early
         self._from_process = False
         self._pages = 0
         self._counted = 0  # the process's retries already added to the client's
@@ -164,11 +179,12 @@ class Pages:
     def first(self) -> Answer:
         self._pages = 1
         answer = self._first()
-        if self._large and (answer.total or 0) >= HAND_OVER_CREWS and answer.next_url:
-            try:
-                self._process = ReaderProcess(self._client.site)
-            except OSError as exc:
-                log.warning("SmartHR: no reader process (%s); reading in this process", exc)
+        large = self._large and (answer.total or 0) >= HAND_OVER_CREWS
+        if not (large and answer.next_url) and self._process is not None:
+            self._process.close()  # started early, not needed: a small or one-page read
+            self._process = None
+        elif large and answer.next_url and self._process is None:
+            self._process = start_reader(self._client.site)
         return answer
 
     def next_of(self, answer: Answer) -> Callable[[], Answer] | None:

@@ -26,10 +26,11 @@ from sync.errors import IncompleteRead, TransientError, UserIssue
 from sync.model import DirectoryUser
 from sync.sources.base import Page, ReadRequest, ReadResult, SourceRead, cut_short
 from sync.sources.settings import SmartHrSourceSettings
+from sync.sources.smarthr import reader
 from sync.sources.smarthr.client import Answer, Site, SmartHrClient
 from sync.sources.smarthr.crews import CrewMapping
 from sync.sources.smarthr.prefetch import Prefetched
-from sync.sources.smarthr.reader import Pages
+from sync.sources.smarthr.reader import Pages, ReaderProcess, start_reader
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,19 @@ class SmartHrSource:
     def __init__(self, settings: SmartHrSourceSettings) -> None:
         self.settings = settings
         self.mapping = CrewMapping(dict(settings.attributes), settings.absent_policy == "keep")
+        self._early: ReaderProcess | None = None  # started by prepare(), for the first pass
+
+    def prepare(self, known_users: int) -> None:
+        """A tenant large enough to hand its read over (sync.sources.smarthr.reader) gets its
+        reader process now, so that it starts while the run loads the stored accounts."""
+        if known_users >= reader.HAND_OVER_CREWS and self._early is None:
+            self._early = start_reader(Site.of(self.settings))
+
+    def close(self) -> None:
+        """Stops a reader process the read did not take (a run that ended before reading)."""
+        if self._early is not None:
+            self._early.close()
+            self._early = None
 
     def read(self, request: ReadRequest) -> SourceRead:
         client = SmartHrClient(Site.of(self.settings))
@@ -104,7 +118,9 @@ class SmartHrSource:
         ids: set[str] = set()
         anonymous = 0  # crews without an id: read, but not told apart
         stats = {"pages": 0, "crews": 0}
-        pages = Pages(client, first, {"per_page": PER_PAGE, "page": "1"}, request.known_users)
+        early, self._early = self._early, None  # the first pass takes it
+        params = {"per_page": PER_PAGE, "page": "1"}
+        pages = Pages(client, first, params, request.known_users, early)
         try:
             with Prefetched(pages.first, pages.next_of) as fetched:
                 for answer in self._answers(fetched, stats):
