@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 from tests.smarthr.emulator import TOKEN, SmartHrEmulator, make_crew  # noqa: E402
 
 TOKEN_ENV = "BENCH_SMARTHR_TOKEN"
+LATER_RUNS = 3  # no-change runs measured in a process after its first (a scheduler's, a worker's)
 CLI = [sys.executable, "-m", "sync"]
 
 
@@ -113,10 +114,10 @@ def reader_peak(log: str) -> float:
     return float(found[1]) if found else 0.0
 
 
-def in_process(path: str, url: str) -> None:
-    """The measuring child of `warm_sync`: the bare paging, then the run as `sync --full` makes
-    it (sync.services.runner.run_tenant, without the delivery after it), in this one process;
-    prints both times as JSON."""
+def in_process(path: str, url: str, rounds: int) -> None:
+    """The measuring child of `warm_sync`: `rounds` times the bare paging, then the run as
+    `sync --full` makes it (sync.services.runner.run_tenant, without the delivery after it), in
+    this one process; prints each round's times as a line of JSON."""
     from sync.config.settings import load_settings
     from sync.services.runner import RunOptions, run_tenant
     from sync.store.engine import open_store
@@ -126,19 +127,21 @@ def in_process(path: str, url: str) -> None:
     logged = io.StringIO()
     logging.getLogger("sync.sources.smarthr").addHandler(logging.StreamHandler(logged))
     logging.getLogger("sync.sources.smarthr").setLevel(logging.INFO)
-    bare, _ = bare_paging(url)
-    started = time.perf_counter()
-    report = run_tenant(settings, settings.tenants[0], engine, RunOptions(full=True))
-    run = time.perf_counter() - started
-    reader_mb = reader_peak(logged.getvalue())
-    figures = {"bare": bare, "run": run, "status": report.status, "reader_mb": reader_mb}
-    print(json.dumps(figures), flush=True)
+    for _ in range(rounds):
+        bare, _ = bare_paging(url)
+        started = time.perf_counter()
+        report = run_tenant(settings, settings.tenants[0], engine, RunOptions(full=True))
+        run = time.perf_counter() - started
+        reader_mb = reader_peak(logged.getvalue())
+        figures = {"bare": bare, "run": run, "status": report.status, "reader_mb": reader_mb}
+        print(json.dumps(figures), flush=True)
 
 
-def warm_sync(path: Path, url: str) -> tuple[float, float, float, str]:
-    """(bare paging seconds, run seconds, peak MB, status), both timed in one child process."""
+def warm_sync(path: Path, url: str, rounds: int = 1) -> list[tuple[float, float, float, str]]:
+    """Each round's (bare paging seconds, run seconds, peak MB, status), all timed in one child
+    process (the peak is the process's, its reader process's added)."""
     child = subprocess.Popen(
-        [sys.executable, __file__, "--in-process", str(path), url],
+        [sys.executable, __file__, "--in-process", str(path), url, str(rounds)],
         stdout=subprocess.PIPE,
         env={**os.environ, TOKEN_ENV: TOKEN},
     )
@@ -146,9 +149,9 @@ def warm_sync(path: Path, url: str) -> tuple[float, float, float, str]:
     _, status, usage = os.wait4(child.pid, 0)
     child.returncode = 0
     assert status == 0, out.decode()[-2000:]
-    figures = json.loads(out.decode().splitlines()[-1])
-    peak = usage.ru_maxrss / 1024 + figures["reader_mb"]
-    return figures["bare"], figures["run"], peak, figures["status"]
+    measured = [json.loads(line) for line in out.decode().splitlines()[-rounds:]]
+    peak = usage.ru_maxrss / 1024 + max(figures["reader_mb"] for figures in measured)
+    return [(f["bare"], f["run"], peak, f["status"]) for f in measured]
 
 
 def _at(text: str) -> datetime:
@@ -167,7 +170,7 @@ def smarthr_figures(crews: int, repeat: int) -> None:
         bare = [bare_paging(url) for _ in range(repeat)]
         assert all(seen == crews for _, seen in bare), bare
         source = f'kind = "smarthr"\nbase_url = "{url}"\naccess_token_env = "{TOKEN_ENV}"'
-        firsts, agains, warm_firsts, warm_agains = [], [], [], []
+        firsts, agains, warm_firsts, warm_agains, later = [], [], [], [], []
         for _ in range(repeat):
             with tempfile.TemporaryDirectory() as folder:
                 path = config(Path(folder), source)
@@ -175,8 +178,9 @@ def smarthr_figures(crews: int, repeat: int) -> None:
                 agains.append(timed_sync(path))
             with tempfile.TemporaryDirectory() as folder:
                 path = config(Path(folder), source)
-                warm_firsts.append(warm_sync(path, url))
-                warm_agains.append(warm_sync(path, url))
+                warm_firsts += warm_sync(path, url)
+                warm_agains += warm_sync(path, url)
+                later += warm_sync(path, url, LATER_RUNS + 1)[1:]
     finally:
         server.stdin.close()
         server.wait()
@@ -198,6 +202,11 @@ def smarthr_figures(crews: int, repeat: int) -> None:
         ratio = statistics.median(run / bare_round for bare_round, run, _, _ in warm)
         print(f"  {'':<30} in one process: bare {bare_s:5.2f} s run {seconds:6.2f} s {ratio:5.2f}x"
               f"  peak {peak:5.1f} MB  ({statuses})")  # fmt: skip
+    bare_s, seconds, peak, statuses = _summary(later)
+    ratio = statistics.median(run / bare_round for bare_round, run, _, _ in later)
+    print(f"  {'no change, later runs':<30} bare {bare_s:5.2f} s run {seconds:6.2f} s"
+          f" {ratio:5.2f}x  peak {peak:5.1f} MB  ({statuses}; {len(later)} runs, the 2nd to"
+          f" {LATER_RUNS + 1}th of a process, as a scheduler's or a worker's)")  # fmt: skip
 
 
 def _summary(rounds: list[tuple[float, float, float, str]]) -> tuple[float, float, float, str]:
@@ -259,10 +268,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--part", choices=["both", "smarthr", "sweep"], default="both")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--in-process", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--in-process", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.in_process:
-        in_process(*args.in_process)
+        path, url, rounds = args.in_process
+        in_process(path, url, int(rounds))
         return
     if args.serve:
         serve(args.serve)

@@ -69,6 +69,14 @@ def make_crew(n: int, **fields: Any) -> dict[str, Any]:
     return crew
 
 
+class Garbled(Exception):
+    """A 200 answer whose body is not the page (`body`, as it is sent)."""
+
+    def __init__(self, body: bytes) -> None:
+        super().__init__("garbled")
+        self.body = body
+
+
 class Refusal(Exception):
     def __init__(self, kind: str, headers: dict[str, str] | None = None) -> None:
         code, type_, status, message = ERRORS[kind]
@@ -85,6 +93,8 @@ class SmartHrEmulator(Served):
     token: str = TOKEN
     script: dict[int, str] = field(default_factory=dict)
     rate_limit_reset: int = 0  # the x-rate-limit-reset of a scripted 429
+    # crews request number -> a 200 answer's body served instead of the page (a proxy's page)
+    garbled: dict[int, bytes] = field(default_factory=dict)
     after_page: Callable[[int], None] | None = None
     # what happened
     unknown: list[str] = field(default_factory=list)
@@ -128,6 +138,9 @@ class SmartHrEmulator(Served):
 
     def crews_page(self, query: dict[str, list[str]], headers: Any) -> tuple[Any, dict[str, str]]:
         limits = self._admit(headers)
+        instead = self.garbled.get(self.crew_requests)
+        if instead is not None:
+            raise Garbled(instead)
         try:
             page = int(query.get("page", ["1"])[0])
             per_page = int(query.get("per_page", ["10"])[0])
@@ -170,6 +183,12 @@ class _Handler(JsonHandler):
             else:
                 body, headers = self.emulator.crews_page(query, self.headers)
             self._json(200, body, headers)
+        except Garbled as garbled:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(garbled.body)))
+            self.end_headers()
+            self.wfile.write(garbled.body)
         except Refusal as refusal:
             self._json(refusal.status, refusal.body, refusal.headers)
 

@@ -110,6 +110,27 @@ def test_maintenance_after_the_hand_over_fails_the_read_at_its_page_with_the_ret
     assert any("trying again" in r.getMessage() for r in caplog.records)
 
 
+@pytest.mark.parametrize("handed_over", [False, True])
+def test_an_answer_that_is_not_a_list_is_tried_again_wherever_the_page_is_fetched(
+    large: SmartHrEmulator, monkeypatch: pytest.MonkeyPatch, handed_over: bool
+) -> None:
+    if not handed_over:
+        monkeypatch.setattr(reader, "HAND_OVER_CREWS", 10**9)
+    large.garbled = {3: b"<html>proxy error</html>", 6: b'[{"id": "c1"'}  # cut short
+    pages, result = read_known(large)
+    assert result.full and len(users(pages)) == CREWS
+    assert result.stats["retries"] == 2
+    assert ("reader_process_from_page" in result.stats) is handed_over
+
+
+def test_a_list_that_is_not_json_ends_a_handed_over_read_with_nobody_disabled(
+    large: SmartHrEmulator,
+) -> None:
+    large.garbled = {4: b"[{]"}  # looks like a list; only decoding finds it is not JSON
+    with pytest.raises(IncompleteRead, match=r"after 300 crews \(3 pages\).*not JSON"):
+        read_known(large)
+
+
 def test_a_token_refused_after_the_hand_over_names_the_key_never_the_token(
     large: SmartHrEmulator, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -148,6 +169,7 @@ def test_a_large_tenant_s_run_starts_its_reader_while_its_accounts_load(
     assert first.status == "succeeded" and first.counts["created"] == CREWS
     assert processes == []
     started_before_load: list[int] = []
+
     def counted_load(*args: Any) -> Any:
         started_before_load.append(len(processes))
         return run_state(*args)
@@ -158,7 +180,7 @@ def test_a_large_tenant_s_run_starts_its_reader_while_its_accounts_load(
 
     assert again.status == "succeeded" and again.counts["unchanged"] == CREWS
     assert started_before_load == [1] and len(processes) == 1
-    assert "pages 2 to 11 came from the reader process" in caplog.text
+    assert "pages 1 to 11 came from the reader process" in caplog.text
 
 
 def test_a_run_that_ends_before_its_read_stops_the_reader_it_started(

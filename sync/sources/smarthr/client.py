@@ -10,6 +10,7 @@ holds the token (never the token). The error's `type` and `message` are kept in 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -39,6 +40,28 @@ class Answer:
     crews: list[Any]
     next_url: str | None
     total: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class RawPage:
+    """One page as it came: its body (a JSON list, not yet decoded), where it came from, the
+    next page's URL and the server's count of all crews."""
+
+    body: bytes
+    url: str
+    next_url: str | None
+    total: int | None
+
+    def answer(self) -> Answer:
+        """The page decoded: TransientError for a body that is not JSON, SourceUnavailable for
+        one that is not a list."""
+        try:
+            crews = json.loads(self.body)
+        except ValueError:
+            raise TransientError(f"SmartHR {_path(self.url)}: an answer that is not JSON") from None
+        if not isinstance(crews, list):
+            raise SourceUnavailable(f"smarthr: {_path(self.url)} answered something not a list")
+        return Answer(crews, self.next_url, self.total)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,9 +112,16 @@ class SmartHrClient:
 
     def get(self, url: str, params: dict[str, str] | None = None) -> Answer:
         """One page; TransientError once the retry budget is spent, SourceUnavailable when
-        retrying cannot help."""
+        retrying cannot help. Decoded within the attempt: an answer that is not JSON is tried
+        again like a dropped connection."""
         answer: Answer = self._retried(self._page, url, params)
         return answer
+
+    def get_raw(self, url: str) -> RawPage:
+        """One page as it came, not decoded (the reader process's way: the run decodes it);
+        a body that does not even look like a JSON list is tried again."""
+        raw: RawPage = self._retried(self._listed, url)
+        return raw
 
     def get_one(self, url: str) -> dict[str, Any] | None:
         """One object (`GET /api/v1/crews/{id}`), or None when SmartHR says it is not found;
@@ -118,11 +148,19 @@ class SmartHrClient:
         self.retries += 1
 
     def _page(self, url: str, params: dict[str, str] | None) -> Answer:
-        response, body = self._json(url, params)
-        if not isinstance(body, list):
-            raise SourceUnavailable(f"smarthr: {_path(url)} answered something not a list")
+        return self._raw(url, params).answer()
+
+    def _listed(self, url: str) -> RawPage:
+        raw = self._raw(url, None)
+        body = raw.body.strip()
+        if body[:1] != b"[" or body[-1:] != b"]":
+            raise TransientError(f"SmartHR {_path(url)}: an answer that is not a JSON list")
+        return raw
+
+    def _raw(self, url: str, params: dict[str, str] | None) -> RawPage:
+        response = self._response(url, params)
         following = response.links.get("next", {}).get("url")
-        return Answer(body, following or None, _count_header(response))
+        return RawPage(response.content, url, following or None, _count_header(response))
 
     def _object(self, url: str) -> dict[str, Any] | None:
         # SmartHR's own `not_found` error: no such crew (a 404 of another server is the site's)
@@ -135,6 +173,14 @@ class SmartHrClient:
         return body
 
     def _json(self, url: str, params: dict[str, str] | None) -> tuple[requests.Response, Any]:
+        response = self._response(url, params)
+        try:
+            return response, response.json()
+        except ValueError:
+            raise TransientError(f"SmartHR {_path(url)}: an answer that is not JSON") from None
+
+    def _response(self, url: str, params: dict[str, str] | None) -> requests.Response:
+        """A 200 answer, or the failure it is (STYLE.md 6)."""
         headers = {"Authorization": self.site.authorization, "Accept": "application/json"}
         try:
             response = self.session.get(
@@ -144,10 +190,7 @@ class SmartHrClient:
             raise TransientError(f"SmartHR {_path(url)}: {type(exc).__name__}") from None
         if response.status_code != 200:
             raise self._failure(response, url)
-        try:
-            return response, response.json()
-        except ValueError:
-            raise TransientError(f"SmartHR {_path(url)}: an answer that is not JSON") from None
+        return response
 
     def _failure(self, response: requests.Response, url: str) -> Exception:
         status = response.status_code

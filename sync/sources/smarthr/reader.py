@@ -22,6 +22,7 @@ raised it; a process that ends without finishing makes the read incomplete: nobo
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import pickle
@@ -37,7 +38,7 @@ from pathlib import Path
 
 from sync.errors import IncompleteRead, SyncError
 from sync.sources.childlog import PipeHandler
-from sync.sources.smarthr.client import Answer, Site, SmartHrClient
+from sync.sources.smarthr.client import Answer, RawPage, Site, SmartHrClient
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,9 @@ log = logging.getLogger(__name__)
 # after them pay for it. A first run is not (its time is its writes, and its memory the most a
 # run holds: the process's 30 MB would come on top).
 HAND_OVER_CREWS = 5_000
+# the pipe's room (Linux's default cap for one pipe): pages the process may fetch ahead of the
+# run, about 50 of the emulator's; memory stays bounded by it
+PIPE_BYTES = 1 << 20
 # seconds to wait, at each page, for the process to be ready: none, the read goes on meanwhile
 # (tests wait, to hand over at a known page)
 READY_WAIT = 0.0
@@ -55,8 +59,12 @@ class ReaderProcess:
     """The parent's side of one reader process: started with the site, `ready()` once it has
     imported what it needs, `start(url)` to fetch from `url` on, `receive()` for each page."""
 
-    def __init__(self, site: Site) -> None:
+    def __init__(self, site: Site, url: str | None = None) -> None:
+        """`url`: fetch from there on at once (a read known to be large before it starts);
+        without it the process waits for `start(url)`."""
         read_end, write_end = os.pipe()
+        with suppress(OSError):  # room for pages fetched while the run is busy elsewhere
+            fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
         try:
             self._process = subprocess.Popen(
                 [sys.executable, "-c", CHILD, str(write_end), str(PACKAGE_ROOT)],
@@ -74,6 +82,8 @@ class ReaderProcess:
         self.retries = 0
         self.peak_mb = 0.0  # its peak memory as of the last page it sent
         self._send(site)
+        if url is not None:
+            self.start(url)
 
     def ready(self, wait: float = 0) -> bool:
         """Whether the process waits for its first URL (never blocks beyond `wait` seconds)."""
@@ -110,9 +120,12 @@ class ReaderProcess:
                     f"smarthr: the reader process ended (exit code {code}) before the read was "
                     "complete; nobody is disabled"
                 ) from None
-            if kind == "page":
-                crews, next_url, total, self.retries, self.peak_mb = payload
-                return Answer(crews, next_url, total)
+            if kind == "page":  # decoded here: the process's time is the read's
+                body, url, next_url, total, self.retries, self.peak_mb = payload
+                return RawPage(body, url, next_url, total).answer()
+            if kind == "ready":  # started with its URL: nobody asked
+                self._ready = True
+                continue
             if kind == "log":
                 level, message = payload
                 log.log(level, "%s", message)
@@ -132,8 +145,8 @@ class ReaderProcess:
             with suppress(OSError):
                 self._process.stdin.close()
         if self._process.poll() is None:
-            self._process.terminate()
-        self._process.wait(10)
+            self._process.kill()  # it ignores SIGTERM (a Ctrl-C of the run's process group)
+        self._process.wait()
 
     def _send(self, value: object) -> None:
         assert self._process.stdin is not None
@@ -144,10 +157,11 @@ class ReaderProcess:
             self.failed = True  # it is gone already; ready() never says yes
 
 
-def start_reader(site: Site) -> ReaderProcess | None:
-    """A reader process, or None (logged) where none can be started: the read stays here."""
+def start_reader(site: Site, url: str | None = None) -> ReaderProcess | None:
+    """A reader process (fetching from `url` at once, if given), or None (logged) where none
+    can be started: the read stays in this process."""
     try:
-        return ReaderProcess(site)
+        return ReaderProcess(site, url)
     except OSError as exc:
         log.warning("SmartHR: no reader process (%s); reading in this process", exc)
         return None
@@ -155,35 +169,33 @@ def start_reader(site: Site) -> ReaderProcess | None:
 
 class Pages:
     """The fetches of one pass for sync.sources.smarthr.prefetch: in this process, and from
-    the page after the reader process is ready, by it (`early`: one started already, by the
-    source's prepare()). `handed_over_at`: the number of the first page the process fetched
-    (0: none)."""
+    the page after the reader process is ready, by it; or every page by `early`, a process the
+    source's prepare() started on the first page already. `handed_over_at`: the number of the
+    first page the process fetched (0: none)."""
 
     def __init__(
         self,
         client: SmartHrClient,
         first_url: str,
-        params: dict[str, str],
         known_users: int,
         early: ReaderProcess | None = None,
     ) -> None:
         self._client = client
         self._large = known_users >= HAND_OVER_CREWS
-        self._first = partial(client.get, first_url, params)
+        self._first = partial(client.get, first_url)
         self._process = early
-        self._from_process = False
+        self._from_process = early is not None
         self._pages = 0
         self._counted = 0  # the process's retries already added to the client's
-        self.handed_over_at = 0
+        self.handed_over_at = 1 if early is not None else 0
 
     def first(self) -> Answer:
         self._pages = 1
+        if self._from_process:
+            return self._received()
         answer = self._first()
         large = self._large and (answer.total or 0) >= HAND_OVER_CREWS
-        if not (large and answer.next_url) and self._process is not None:
-            self._process.close()  # started early, not needed: a small or one-page read
-            self._process = None
-        elif large and answer.next_url and self._process is None:
+        if large and answer.next_url:
             self._process = start_reader(self._client.site)
         return answer
 
@@ -251,10 +263,10 @@ def serve(client: SmartHrClient, url: str | None, pipe: Pipe) -> None:
     """Every page from `url` on by `Link`; or the error that stopped the read."""
     try:
         while url:
-            answer = client.get(url)
-            peak = _peak_mb()
-            pipe.send(("page", answer.crews, answer.next_url, answer.total, client.retries, peak))
-            url = answer.next_url
+            raw = client.get_raw(url)
+            figures = (raw.total, client.retries, _peak_mb())
+            pipe.send(("page", raw.body, raw.url, raw.next_url, *figures))
+            url = raw.next_url
     except SyncError as exc:
         pipe.send(("error", exc))
     finally:

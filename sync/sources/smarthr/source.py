@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Generator, Iterator
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from sync.errors import IncompleteRead, TransientError, UserIssue
 from sync.model import DirectoryUser
@@ -34,7 +34,7 @@ from sync.sources.smarthr.reader import Pages, ReaderProcess, start_reader
 
 log = logging.getLogger(__name__)
 
-PER_PAGE = "100"  # the largest page SmartHR serves
+FIRST_PAGE = {"page": "1", "per_page": "100"}  # the largest page SmartHR serves
 # what can be a crew's id (SmartHR's are UUIDs): a key with `@`, `=` or a space (an address, a
 # DN) cannot, and is looked for in the whole read by the caller (ReadRequest.only)
 CREW_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z-]{0,63}")
@@ -51,9 +51,10 @@ class SmartHrSource:
 
     def prepare(self, known_users: int) -> None:
         """A tenant large enough to hand its read over (sync.sources.smarthr.reader) gets its
-        reader process now, so that it starts while the run loads the stored accounts."""
+        reader process now, fetching from the first page on while the run loads the stored
+        accounts."""
         if known_users >= reader.HAND_OVER_CREWS and self._early is None:
-            self._early = start_reader(Site.of(self.settings))
+            self._early = start_reader(Site.of(self.settings), self._first_page())
 
     def close(self) -> None:
         """Stops a reader process the read did not take (a run that ended before reading)."""
@@ -113,14 +114,12 @@ class SmartHrSource:
         the pages do not add up (None: they do) and stats. The next page is fetched while this
         one is mapped (sync.sources.smarthr.prefetch); in a large read, by a process of its
         own (sync.sources.smarthr.reader)."""
-        first = f"{self.settings.site()}/api/v1/crews"
         totals: set[int | None] = set()
         ids: set[str] = set()
         anonymous = 0  # crews without an id: read, but not told apart
         stats = {"pages": 0, "crews": 0}
         early, self._early = self._early, None  # the first pass takes it
-        params = {"per_page": PER_PAGE, "page": "1"}
-        pages = Pages(client, first, params, request.known_users, early)
+        pages = Pages(client, self._first_page(), request.known_users, early)
         try:
             with Prefetched(pages.first, pages.next_of) as fetched:
                 for answer in self._answers(fetched, stats):
@@ -157,6 +156,9 @@ class SmartHrSource:
             else:
                 issues.append(outcome)
         return Page(tuple(users), tuple(issues))
+
+    def _first_page(self) -> str:
+        return f"{self.settings.site()}/api/v1/crews?{urlencode(FIRST_PAGE)}"
 
     def _answers(self, fetched: Prefetched[Answer], stats: dict[str, int]) -> Iterator[Answer]:
         """The pages in order; a page that failed after its retries cuts the read short there."""
