@@ -17,10 +17,8 @@ logged by the parent, through the parent's handlers, so they are formatted and r
 from __future__ import annotations
 
 import logging
-import os
 import pickle
 import signal
-import subprocess
 import sys
 import time
 import traceback
@@ -28,12 +26,11 @@ from collections.abc import Generator, Iterator
 from contextlib import suppress
 from dataclasses import dataclass
 from multiprocessing.connection import Connection as Pipe
-from pathlib import Path
 from typing import Any
 
 from sync.errors import IncompleteRead, SourceUnavailable, SyncError, TransientError
 from sync.retry import retrying
-from sync.sources.childlog import PipeHandler
+from sync.sources.childproc import PipeHandler, start_child
 from sync.sources.ldap.connection import Endpoint, Pages, Session, open_session
 from sync.sources.ldap.membership import GroupQuery, Membership, read_membership
 from sync.sources.ldap.values import RawEntry
@@ -62,19 +59,7 @@ class PageReader:
     first page when the job asked for groups."""
 
     def __init__(self, job: Job) -> None:
-        read_end, write_end = os.pipe()
-        try:
-            self._process = subprocess.Popen(
-                [sys.executable, "-c", CHILD, str(write_end), str(PACKAGE_ROOT)],
-                stdin=subprocess.PIPE,
-                pass_fds=(write_end,),
-            )
-        except BaseException:
-            os.close(read_end)
-            raise
-        finally:
-            os.close(write_end)  # the child's now: EOF on our side means the child is gone
-        self._pipe = Pipe(read_end, writable=False)
+        self._process, self._pipe = start_child("sync.sources.ldap.reader")
         self.membership: Membership = {}
         assert self._process.stdin is not None
         # the job (the bind password with it) goes through a pipe, never the command line
@@ -180,16 +165,6 @@ class SmallFirstReader:
     def close(self) -> None:
         if self._process is not None:
             self._process.close()
-
-
-# The child imports only what reading needs (not the command line, the store or SQLAlchemy):
-# its memory is the interpreter, ldap3 and a few pages. The package's folder is appended to
-# its path for a worker run from a checkout rather than installed.
-CHILD = (
-    "import sys; sys.path.append(sys.argv[2]); "
-    "from sync.sources.ldap.reader import child_main; child_main(int(sys.argv[1]))"
-)
-PACKAGE_ROOT = Path(__file__).resolve().parents[3]
 
 
 def child_main(fd: int) -> None:

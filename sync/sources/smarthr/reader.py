@@ -1,17 +1,23 @@
 """A large SmartHR read's pages fetched by a process of its own.
 
-In one process the fetching (requests and JSON, about 60 % of the bare paging's time) and the
-run's own work on each page (mapping, planning) take turns on the interpreter lock, so a read of
-20,000 crews took their sum: about 1.9 times the bare paging. In a second process the fetching
-overlaps the run's work instead.
+In one process the fetching (requests, about 60 % of the bare paging's time with the JSON
+decoding) and the run's own work on each page (mapping, planning) take turns on the interpreter
+lock, so a no-change run of 20,000 crews took about their sum: 1.7 to 1.9 times the bare
+paging. In a second process the HTTP work overlaps the run's instead; each page's body is sent
+as it came and decoded in the run (a body that does not even look like a JSON list is retried
+there, one that then does not decode makes the read incomplete), where the run has time to spare.
 
-Starting that process (a fresh interpreter importing requests and the client: not a fork, for
-the reason sync.sources.ldap.reader gives) costs 0.1 to 0.2 s of CPU, more than a small read, so
-the read always starts in the run's own process (sync.sources.smarthr.prefetch). When its first
-page says the read holds at least HAND_OVER_CREWS crews, the process is started and the read
-goes on meanwhile; at the first page after the process says it is ready, the next page's URL is
-handed to it, and it fetches that page and every one after it by `Link`, sending each as it
-comes. Each page is fetched once, in order, by one of the two, so nothing a read decides
+Starting the process (a fresh interpreter importing requests and the client: sync.sources.
+childproc) costs 0.1 to 0.2 s of CPU, more than a small read. So it is only ever started for a
+tenant whose store already holds HAND_OVER_CREWS accounts, and in one of two ways:
+- the run prepares the source before it loads the stored accounts (SmartHrSource.prepare): the
+  process is started with the first page's URL and pages meanwhile, into a pipe with room for
+  PIPE_BYTES; the read then takes every page from it;
+- a read that was not prepared (a lookup, a test) starts in the run's own process
+  (sync.sources.smarthr.prefetch), starts the process when its first page counts that many
+  crews, and goes on; at the first page after the process is ready, the next page's URL is
+  handed to it, and it fetches that page and every one after it by `Link`.
+Either way each page is fetched once, in order, by one of the two, so nothing a read decides
 (x-total-count, the distinct ids, a page that fails after its retries) changes.
 
 The process gets the site and the token through a pipe (never its command line), retries as
@@ -22,22 +28,18 @@ raised it; a process that ends without finishing makes the read incomplete: nobo
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import os
 import pickle
 import signal
-import subprocess
 import sys
 import traceback
 from collections.abc import Callable
 from contextlib import suppress
 from functools import partial
 from multiprocessing.connection import Connection as Pipe
-from pathlib import Path
 
 from sync.errors import IncompleteRead, SyncError
-from sync.sources.childlog import PipeHandler
+from sync.sources.childproc import PipeHandler, start_child
 from sync.sources.smarthr.client import Answer, RawPage, Site, SmartHrClient
 
 log = logging.getLogger(__name__)
@@ -62,21 +64,7 @@ class ReaderProcess:
     def __init__(self, site: Site, url: str | None = None) -> None:
         """`url`: fetch from there on at once (a read known to be large before it starts);
         without it the process waits for `start(url)`."""
-        read_end, write_end = os.pipe()
-        with suppress(OSError):  # room for pages fetched while the run is busy elsewhere
-            fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
-        try:
-            self._process = subprocess.Popen(
-                [sys.executable, "-c", CHILD, str(write_end), str(PACKAGE_ROOT)],
-                stdin=subprocess.PIPE,
-                pass_fds=(write_end,),
-            )
-        except BaseException:
-            os.close(read_end)
-            raise
-        finally:
-            os.close(write_end)  # the child's now: EOF on our side means the child is gone
-        self._pipe = Pipe(read_end, writable=False)
+        self._process, self._pipe = start_child("sync.sources.smarthr.reader", PIPE_BYTES)
         self._ready = False
         self.failed = False  # it ended or broke before it was ready: the read stays here
         self.retries = 0
@@ -227,15 +215,6 @@ class Pages:
         finally:  # the process's retries count as the read's
             self._client.retries += self._process.retries - self._counted
             self._counted = self._process.retries
-
-
-# The child imports only the client (requests, the retry helper), not the settings, the store
-# or SQLAlchemy. The package's folder is appended to its path for a worker run from a checkout.
-CHILD = (
-    "import sys; sys.path.append(sys.argv[2]); "
-    "from sync.sources.smarthr.reader import child_main; child_main(int(sys.argv[1]))"
-)
-PACKAGE_ROOT = Path(__file__).resolve().parents[3]
 
 
 def child_main(fd: int) -> None:
