@@ -20,14 +20,17 @@ from sync.errors import IncompleteRead, SourceUnavailable
 from sync.model import PROFILE_ATTRIBUTES
 from sync.services import runner
 from sync.services.run_state import run_state
+from sync.sources import open_source
 from sync.sources.base import Page, ReadRequest, ReadResult
 from sync.sources.smarthr import reader
 from sync.sources.smarthr.reader import ReaderProcess
+from sync.sources.smarthr.source import SmartHrSource
 from tests.conftest import Workspace
 from tests.smarthr.conftest import TOKEN_ENV, smarthr_keys
 from tests.smarthr.emulator import TOKEN, SmartHrEmulator, make_crew
 from tests.smarthr.test_smarthr_dates import Tenant
 from tests.smarthr.test_smarthr_source import read_all, users, with_keys
+from tests.support.reading import collect
 
 CREWS = 1_050  # eleven pages
 # a run of a tenant whose store already holds its people
@@ -202,3 +205,22 @@ def test_a_run_that_ends_before_its_read_stops_the_reader_it_started(
 
     assert failed.status == "failed" and "the store went away" in (failed.error or "")
     assert len(processes) == 1 and processes[0]._process.poll() is not None  # stopped, reaped
+
+
+@pytest.mark.parametrize("fault", ["401", "503"])
+def test_a_prepared_read_fails_at_its_first_page_as_a_read_in_one_process_does(
+    large: SmartHrEmulator, processes: list[ReaderProcess], fault: str
+) -> None:
+    large.script = {n: fault for n in range(1, 400)}
+    source = open_source(with_keys(large))
+    assert isinstance(source, SmartHrSource)
+    source.prepare(CREWS)  # started before the read, fetching from the first page at once
+    try:
+        with pytest.raises(SourceUnavailable) as failed:
+            collect(source.read(KNOWN))
+    finally:
+        source.close()
+    text = str(failed.value)
+    expected = "unauthorized_token" if fault == "401" else "service_maintenance"
+    assert expected in text and TOKEN not in text
+    assert len(processes) == 1 and processes[0]._process.poll() is not None
