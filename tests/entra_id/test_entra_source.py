@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -344,3 +346,19 @@ def test_a_graph_endpoint_nobody_answers_is_retried_then_unavailable(
 
     assert "cannot reach Graph /v1.0/users/delta (ConnectionError)" in str(caught.value)
     assert time.monotonic() - started < settings.retry_max_seconds + 2
+
+
+def test_a_netrc_entry_for_graph_s_host_does_not_replace_the_token(
+    settings: EntraIdSourceSettings,
+    emulator: EntraEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    # requests would send a ~/.netrc login for the host as Basic auth over a plain header
+    host = urlsplit(emulator.url).hostname
+    netrc = tmp_path / "netrc"
+    netrc.write_text(f"machine {host} login someone password elsewhere\n", encoding="utf-8")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    pages, result = read_all(settings)
+    assert result.full and len(users(pages)) == 7

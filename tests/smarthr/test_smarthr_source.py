@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -240,3 +241,15 @@ def test_the_default_site_is_the_subdomain_s() -> None:
         {"kind": "smarthr", "subdomain": "acme", "access_token_env": "X"}
     )
     assert settings.site() == "https://acme.smarthr.jp"
+
+
+def test_a_netrc_entry_for_the_site_does_not_replace_the_token(
+    emulator: SmartHrEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # requests would send a ~/.netrc login for the host as Basic auth over a plain header
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password elsewhere\n", encoding="utf-8")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    pages, result = read_all(with_keys(emulator))
+    assert result.full and len(users(pages)) == 7

@@ -16,6 +16,7 @@ import requests
 
 from sync.errors import SourceUnavailable, StopRun, TransientError
 from sync.retry import retrying
+from sync.sources.bearer import BearerAuth
 from sync.sources.entra_id.credentials import TokenSource, network_failure
 from sync.sources.settings import EntraIdSourceSettings
 
@@ -37,6 +38,7 @@ class Graph:
         self.settings = settings
         self.tokens = TokenSource(settings)
         self.session = requests.Session()
+        self._auth = BearerAuth(self.tokens.token)  # asked at each request: renewed when due
         self.retries = 0
 
     def close(self) -> None:
@@ -75,11 +77,14 @@ class Graph:
     def _attempt(
         self, url: str, params: dict[str, str] | None, extra: dict[str, str], group: str | None
     ) -> dict[str, Any]:
-        token = self.tokens.token()
-        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json", **extra}
+        headers = {"Accept": "application/json", **extra}
         try:
             response = self.session.get(
-                url, params=params, headers=headers, timeout=self.settings.timeout_seconds
+                url,
+                params=params,
+                headers=headers,
+                auth=self._auth,
+                timeout=self.settings.timeout_seconds,
             )
         except requests.RequestException as exc:
             raise network_failure(exc, f"Graph {_path(url)}") from None

@@ -21,11 +21,13 @@ import requests
 from sync.config.secrets import read_secret
 from sync.errors import SourceUnavailable, TransientError
 from sync.retry import retrying
+from sync.sources.bearer import BearerAuth
 
 if TYPE_CHECKING:  # the reader process (sync.sources.smarthr.reader) does without pydantic
     from sync.sources.settings import SmartHrSourceSettings
 
 RETRIED = frozenset({429, 500, 502, 503, 504})
+ACCEPT = {"Accept": "application/json"}
 T = TypeVar("T")
 
 
@@ -70,7 +72,7 @@ class Site:
     once, never shown), the names of the keys a failure points to, the time limits."""
 
     url: str
-    authorization: str = field(repr=False)
+    token: str = field(repr=False)
     token_key: str
     site_key: str
     timeout_seconds: float
@@ -91,7 +93,7 @@ class Site:
             site_key = f"subdomain ({settings.subdomain})"
         return cls(
             settings.site(),
-            f"Bearer {token}",
+            token,
             settings.token_key(),
             site_key,
             settings.timeout_seconds,
@@ -106,6 +108,7 @@ class SmartHrClient:
         self.session = session or requests.Session()
         self.retries = 0
         self._origin = _origin(site.url)
+        self._auth = BearerAuth(lambda: site.token)
 
     def close(self) -> None:
         self.session.close()
@@ -181,10 +184,13 @@ class SmartHrClient:
 
     def _response(self, url: str, params: dict[str, str] | None) -> requests.Response:
         """A 200 answer, or the failure it is (STYLE.md 6)."""
-        headers = {"Authorization": self.site.authorization, "Accept": "application/json"}
         try:
             response = self.session.get(
-                url, params=params, headers=headers, timeout=self.site.timeout_seconds
+                url,
+                params=params,
+                headers=ACCEPT,
+                auth=self._auth,
+                timeout=self.site.timeout_seconds,
             )
         except requests.RequestException as exc:
             raise TransientError(f"SmartHR {_path(url)}: {type(exc).__name__}") from None
