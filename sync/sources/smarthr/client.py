@@ -57,10 +57,7 @@ class RawPage:
     def answer(self) -> Answer:
         """The page decoded: TransientError for a body that is not JSON, SourceUnavailable for
         one that is not a list."""
-        try:
-            crews = json.loads(self.body)
-        except ValueError:
-            raise TransientError(f"SmartHR {_path(self.url)}: an answer that is not JSON") from None
+        crews = _decoded(self.body, self.url)
         if not isinstance(crews, list):
             raise SourceUnavailable(f"smarthr: {_path(self.url)} answered something not a list")
         return Answer(crews, self.next_url, self.total)
@@ -168,19 +165,12 @@ class SmartHrClient:
     def _object(self, url: str) -> dict[str, Any] | None:
         # SmartHR's own `not_found` error: no such crew (a 404 of another server is the site's)
         try:
-            _, body = self._json(url, None)
+            body = _decoded(self._response(url, None).content, url)
         except NotFound:
             return None
         if not isinstance(body, dict):
             raise SourceUnavailable(f"smarthr: {_path(url)} answered something not an object")
         return body
-
-    def _json(self, url: str, params: dict[str, str] | None) -> tuple[requests.Response, Any]:
-        response = self._response(url, params)
-        try:
-            return response, response.json()
-        except ValueError:
-            raise TransientError(f"SmartHR {_path(url)}: an answer that is not JSON") from None
 
     def _response(self, url: str, params: dict[str, str] | None) -> requests.Response:
         """A 200 answer, or the failure it is (STYLE.md 6)."""
@@ -221,6 +211,14 @@ class SmartHrClient:
         if status == 404:
             return SourceUnavailable(f"smarthr: {where}: {detail}; check {self.site.site_key}")
         return SourceUnavailable(f"smarthr: {where}: {detail}")
+
+
+def _decoded(body: bytes, url: str) -> Any:
+    """A 200 answer's JSON; TransientError (tried again) for one that is not JSON."""
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise TransientError(f"SmartHR {_path(url)}: an answer that is not JSON") from None
 
 
 def _error(response: requests.Response) -> tuple[str, str]:

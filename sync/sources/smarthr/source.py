@@ -48,13 +48,20 @@ class SmartHrSource:
         self.settings = settings
         self.mapping = CrewMapping(dict(settings.attributes), settings.absent_policy == "keep")
         self._early: ReaderProcess | None = None  # started by prepare(), for the first pass
+        self._site: Site | None = None  # the settings in plain values, the token read once
 
     def prepare(self, known_users: int) -> None:
         """A tenant large enough to hand its read over (sync.sources.smarthr.reader) gets its
         reader process now, fetching from the first page on while the run loads the stored
         accounts."""
         if known_users >= reader.HAND_OVER_CREWS and self._early is None:
-            self._early = start_reader(Site.of(self.settings), self._first_page())
+            self._early = start_reader(self.site(), self._first_page())
+
+    def site(self) -> Site:
+        """The site and its token, read once for a run's prepare() and read() alike."""
+        if self._site is None:
+            self._site = Site.of(self.settings)
+        return self._site
 
     def close(self) -> None:
         """Stops a reader process the read did not take (a run that ended before reading)."""
@@ -63,7 +70,7 @@ class SmartHrSource:
             self._early = None
 
     def read(self, request: ReadRequest) -> SourceRead:
-        client = SmartHrClient(Site.of(self.settings))
+        client = SmartHrClient(self.site())
         try:
             if self._by_id(request.only):
                 assert request.only is not None
